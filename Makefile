@@ -1,0 +1,122 @@
+# Makefile — builds rnnreg (build/rnnreg), its tests, the data, and (later) the paper.
+# `make help` lists every target. Variables: BLAS=openblas|builtin, CUDA=0|1 (default: 1 when nvcc
+# is found), SANITIZE=1 (address + undefined behaviour sanitizers), THREADS=n.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+# ---------------------------------------------------------------------------------------------
+# Tools and options
+# ---------------------------------------------------------------------------------------------
+CC      ?= gcc
+BLAS    ?= openblas
+SANITIZE ?= 0
+NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+ifeq ($(NVCC),)
+CUDA    ?= 0
+else
+CUDA    ?= 1
+endif
+# The system interpreter has Debian's python3-torch / python3-skimage; a pyenv python3 may not.
+PYTHON  ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import numpy' 2>/dev/null && { echo $$p; break; }; done)
+ifeq ($(PYTHON),)
+PYTHON  := /usr/bin/python3
+endif
+
+BUILD   := build
+CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Isrc -Ikernels
+LDLIBS  := -fopenmp -lm -lpthread
+
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS  += -fsanitize=address,undefined
+endif
+
+ifeq ($(BLAS),openblas)
+CFLAGS  += -DRR_USE_CBLAS $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
+LDLIBS  += -lopenblas
+else ifneq ($(BLAS),builtin)
+$(error BLAS must be openblas or builtin, not '$(BLAS)')
+endif
+
+CUDA_HOME ?= /usr/local/cuda
+ifeq ($(CUDA),1)
+ifeq ($(NVCC),)
+$(error CUDA=1 but nvcc was not found: install the CUDA toolkit or build with CUDA=0)
+endif
+CFLAGS  += -DRR_USE_CUDA
+NVFLAGS := -O2 -std=c++17 -Isrc -Ikernels -DRR_USE_CUDA -Xcompiler -Wall,-fopenmp
+LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+endif
+
+# ---------------------------------------------------------------------------------------------
+# Sources. Every src/*.c goes into the program; src/main.c holds main(). Tests link everything else.
+# ---------------------------------------------------------------------------------------------
+SRCS      := $(sort $(wildcard src/*.c))
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+CU_SRCS   := $(if $(filter 1,$(CUDA)),$(sort $(wildcard kernels/*.cu)))
+OBJS      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(patsubst kernels/%.cu,$(BUILD)/obj/cu_%.o,$(CU_SRCS))
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+
+# A stamp that changes whenever the build flags change, so switching BLAS/SANITIZE/CUDA rebuilds.
+FLAGS_ID := $(CC) $(CFLAGS) $(LDLIBS) CUDA=$(CUDA)
+STAMP    := $(BUILD)/.flags
+$(shell mkdir -p $(BUILD)/obj $(BUILD)/tests; echo '$(FLAGS_ID)' | cmp -s - $(STAMP) || echo '$(FLAGS_ID)' > $(STAMP))
+
+.PHONY: all
+all: $(BUILD)/rnnreg ## build the trainer, build/rnnreg
+
+$(BUILD)/rnnreg: $(BUILD)/obj/main.o $(OBJS)
+	$(CC) -o $@ $^ $(LDLIBS)
+ifeq ($(CUDA),1)
+	@echo "built $@ with the CUDA backend ($(NVCC))"
+else
+	@echo "built $@ (CPU only$(if $(NVCC),, — nvcc not found, kernels/ not compiled))"
+endif
+
+$(BUILD)/obj/%.o: src/%.c $(STAMP)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/cu_%.o: kernels/%.cu $(STAMP)
+	$(NVCC) $(NVFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(OBJS) $(STAMP) tests/test.h
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(OBJS) $(LDLIBS)
+
+-include $(wildcard $(BUILD)/obj/*.d)
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------------
+.PHONY: test test-build
+test-build: $(BUILD)/rnnreg $(TEST_BINS)
+
+test: test-build ## build and run every test; ends with "N passed, M failed[, K skipped]"
+	@PYTHON='$(PYTHON)' RNNREG='$(BUILD)/rnnreg' BUILD='$(BUILD)' bash tests/run.sh $(TEST_BINS)
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+-include data/data.mk
+
+# ---------------------------------------------------------------------------------------------
+# Set-up and help
+# ---------------------------------------------------------------------------------------------
+.PHONY: deps
+deps: ## install what is missing (Debian/Ubuntu, apt-get): compiler, OpenBLAS, curl, gnuplot, TeX, python3-torch/-skimage
+	@bash tools/deps.sh all
+
+.PHONY: reproduce
+reproduce: $(BUILD)/rnnreg data ## the whole job: data, trainer, experiments, figures, paper
+	@echo "reproduce: data and trainer are ready (data/moving_mnist.npy, build/rnnreg)."
+	@echo "reproduce: not built yet: experiments, figures and paper (later stages of the project)."
+
+.PHONY: clean
+clean: ## remove build/ (keeps downloaded data)
+	rm -rf $(BUILD)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/  \1|\2/' | awk -F'|' '{printf "  %-18s %s\n", $$1, $$2}'
+	@echo "  variables: BLAS=openblas|builtin  CUDA=0|1  SANITIZE=1  PYTHON=$(PYTHON)"

@@ -1,0 +1,157 @@
+/* blas.c — sgemm: OpenBLAS when built with BLAS=openblas, else (and always as rr_sgemm_builtin) a
+ * blocked, packed sgemm of our own. The builtin kernel packs panels of op(A) and op(B) into
+ * contiguous blocks and runs a 4×32 register-tile micro-kernel whose inner loop the compiler
+ * vectorises; the k-loop order is fixed, so results do not depend on the thread count. */
+#pragma GCC optimize("O3")
+#include "blas.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef RR_USE_CBLAS
+#include <cblas.h>
+#endif
+
+#define MR 4    /* rows of the register tile */
+#define NR 32   /* columns of the register tile */
+#define KC 256  /* depth of a packed panel */
+#define MC 64   /* rows of a packed A block */
+#define NC 512  /* columns of a packed B block */
+
+/* element (i, k) of op(A) */
+static inline float a_at(const float *A, int lda, int trans, int i, int k) {
+    return trans ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+}
+static inline float b_at(const float *B, int ldb, int trans, int k, int j) {
+    return trans ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+}
+
+/* Pack op(B)[k0:k0+kc, j0:j0+nc] into NR-wide column strips: strip s holds kc rows of NR floats. */
+static void pack_b(const float *B, int ldb, int trans, int k0, int kc, int j0, int nc, float *dst) {
+    for (int js = 0; js < nc; js += NR) {
+        int w = nc - js < NR ? nc - js : NR;
+        for (int k = 0; k < kc; k++) {
+            float *row = dst + (size_t)js * kc + (size_t)k * NR;
+            if (!trans) {
+                const float *src = B + (size_t)(k0 + k) * ldb + j0 + js;
+                for (int j = 0; j < w; j++) row[j] = src[j];
+            } else {
+                for (int j = 0; j < w; j++) row[j] = b_at(B, ldb, 1, k0 + k, j0 + js + j);
+            }
+            for (int j = w; j < NR; j++) row[j] = 0.0f;
+        }
+    }
+}
+
+/* Pack op(A)[i0:i0+mc, k0:k0+kc] into MR-tall row strips: strip s holds kc columns of MR floats. */
+static void pack_a(const float *A, int lda, int trans, int i0, int mc, int k0, int kc, float *dst) {
+    for (int is = 0; is < mc; is += MR) {
+        int h = mc - is < MR ? mc - is : MR;
+        for (int k = 0; k < kc; k++) {
+            float *col = dst + (size_t)is * kc + (size_t)k * MR;
+            for (int i = 0; i < h; i++) col[i] = a_at(A, lda, trans, i0 + is + i, k0 + k);
+            for (int i = h; i < MR; i++) col[i] = 0.0f;
+        }
+    }
+}
+
+/* acc[MR][NR] = sum_k a[k][MR] ⊗ b[k][NR]; then C[h×w] += alpha*acc. */
+static void micro_kernel(int kc, const float *a, const float *b, float alpha, float *C, int ldc, int h,
+                         int w) {
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    for (int k = 0; k < kc; k++) {
+        const float *bk = b + (size_t)k * NR;
+        const float *ak = a + (size_t)k * MR;
+        for (int i = 0; i < MR; i++) {
+            float av = ak[i];
+            for (int j = 0; j < NR; j++) acc[i][j] += av * bk[j];
+        }
+    }
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++) C[(size_t)i * ldc + j] += alpha * acc[i][j];
+}
+
+void rr_sgemm_builtin(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                      int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    /* C = beta*C first (beta == 0 overwrites, so NaN garbage in C never leaks through). */
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, sizeof(float) * (size_t)N);
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++) c[j] *= beta;
+    }
+    if (K <= 0 || alpha == 0.0f) return;
+
+    int n_jblocks = (N + NC - 1) / NC;
+    int n_iblocks = (M + MC - 1) / MC;
+    float *bpack = rr_aligned_alloc(sizeof(float) * (size_t)KC * (size_t)(((NC + NR - 1) / NR) * NR));
+    for (int jb = 0; jb < n_jblocks; jb++) {
+        int j0 = jb * NC, nc = N - j0 < NC ? N - j0 : NC;
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int kc = K - k0 < KC ? K - k0 : KC;
+            pack_b(B, ldb, trans_b, k0, kc, j0, nc, bpack);
+            /* Each thread owns whole MC×nc blocks of C: no two threads write the same element and
+             * the k order is the same for every element, so the result is thread-count independent. */
+#pragma omp parallel
+            {
+                float *apack = rr_aligned_alloc(sizeof(float) * (size_t)KC * MC);
+#pragma omp for schedule(static)
+                for (int ib = 0; ib < n_iblocks; ib++) {
+                    int i0 = ib * MC, mc = M - i0 < MC ? M - i0 : MC;
+                    pack_a(A, lda, trans_a, i0, mc, k0, kc, apack);
+                    for (int js = 0; js < nc; js += NR) {
+                        int w = nc - js < NR ? nc - js : NR;
+                        for (int is = 0; is < mc; is += MR) {
+                            int h = mc - is < MR ? mc - is : MR;
+                            micro_kernel(kc, apack + (size_t)is * kc, bpack + (size_t)js * kc, alpha,
+                                         C + (size_t)(i0 + is) * ldc + j0 + js, ldc, h, w);
+                        }
+                    }
+                }
+                free(apack);
+            }
+        }
+    }
+    free(bpack);
+}
+
+void rr_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc) {
+#ifdef RR_USE_CBLAS
+    if (M <= 0 || N <= 0) return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    rr_sgemm_builtin(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+const char *rr_blas_name(void) {
+#ifdef RR_USE_CBLAS
+    return "openblas";
+#else
+    return "builtin";
+#endif
+}
+
+#ifdef RR_USE_CBLAS
+void openblas_set_num_threads(int);
+#endif
+
+void rr_set_threads(int n) {
+    if (n < 1) n = 1;
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+#ifdef RR_USE_CBLAS
+    openblas_set_num_threads(n);
+#endif
+}

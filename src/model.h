@@ -1,0 +1,76 @@
+/* model.h — the interface between the training engine (train.c) and a recurrent video model
+ * (convlstm.c now; predrnn_pp.c later). A model owns its parameters, gradients, buffers and one
+ * arena of activations planned for a batch size and sequence length; it never allocates in the time
+ * loop. All tensors live on the model's device; the engine moves data only through ops.
+ *
+ * Sequences are TIME-MAJOR: frames (T, B, C, H, W), float32 in [0,1], in patch space (C = p·p,
+ * H = W = 64/p; the loader applies the patch reshape). Step t (0 ≤ t < T-1) reads input frame t and
+ * predicts frame t+1; the loss is the MEAN squared error over all T-1 predicted frames
+ * (B·(T-1)·C·H·W elements). */
+#ifndef RNNREG_MODEL_H
+#define RNNREG_MODEL_H
+
+#include <stdint.h>
+
+#include "ops.h"
+#include "tensor.h"
+
+#define MODEL_MAX_LAYERS 8
+
+typedef enum { HEAD_CONV2D = 0, HEAD_CONV3D_CAUSAL, HEAD_CONV3D_CENTERED, HEAD_LINEAR } HeadKind;
+
+typedef struct {
+    char model[32];              /* "convlstm" (later "predrnn_pp") */
+    int num_layers;
+    int hidden[MODEL_MAX_LAYERS];      /* hidden channels per layer */
+    int kernel[MODEL_MAX_LAYERS];      /* kernel size per layer (odd) */
+    Activation cell_act;         /* tanh or relu (Keras example: relu) */
+    Activation gate_act;         /* sigmoid (Keras 3) or hard_sigmoid (tf.keras 2) */
+    int batchnorm;               /* batch norm after every layer but the last (Keras example) */
+    float bn_momentum, bn_eps;   /* PyTorch momentum 0.01 = Keras 0.99; eps 1e-3 as Keras */
+    HeadKind head;
+    int head_kernel;             /* spatial kernel of the head */
+    Activation head_act;         /* sigmoid for ConvLSTM */
+    int patch;                   /* 1 = full 64×64 frames; 4 = 16×16×16 */
+    int image_size;              /* 64 */
+    int img_channels;            /* 1 */
+    int layer_norm;              /* PredRNN++: tensor layer norm after each convolution (issue 4/5) */
+    int ghu;                     /* PredRNN++: gradient highway unit between layers 1 and 2 */
+} ModelConfig;
+
+typedef struct Model Model;
+
+/* Build a model for batches of `batch` sequences of `seq_len` frames on `device`. -1 + rr_error on a
+ * bad configuration (the message names the key). */
+int model_create(const ModelConfig *cfg, int batch, int seq_len, int device, Model **out);
+void model_free(Model *m);
+
+/* Parameters (trainable) and buffers (e.g. batch-norm running statistics), by index, with their
+ * PyTorch state_dict names (the checkpoint names). Gradients match parameters one to one. */
+int model_num_params(const Model *m);
+Tensor *model_param(Model *m, int i);
+Tensor *model_grad(Model *m, int i);
+const char *model_param_name(const Model *m, int i);
+int model_num_buffers(const Model *m);
+Tensor *model_buffer(Model *m, int i);
+const char *model_buffer_name(const Model *m, int i);
+int64_t model_param_count(const Model *m);          /* number of trainable scalars */
+double model_flops_per_sequence(const Model *m);    /* forward multiply-adds × 2 for one sequence */
+
+/* Initialise all parameters (and reset buffers) deterministically from seed (Philox, RR_TAG_INIT). */
+void model_init(Model *m, uint64_t seed);
+
+/* One training step's forward and backward pass. frames: (T, B, C, H, W) on the model's device.
+ * use_truth: host array (B × T) of 0/1, entry [b*T + t]: at step t feed ground-truth frame t (1) or
+ * the model's own prediction of frame t (0; only meaningful for t ≥ 1). Gradients are ZEROED first
+ * and then accumulated. Returns the loss (mean squared error over all predicted frames). If
+ * `predictions` is non-NULL ((T-1, B, C, H, W), host) the step's outputs are copied there. */
+double model_train_step(Model *m, const Tensor *frames, const unsigned char *use_truth,
+                        float *predictions);
+
+/* Forward only, evaluation mode (batch norm on running statistics, no dropout): frames 0..n_in-1 are
+ * ground truth, later inputs are the model's own predictions. Writes all T-1 outputs to `out`
+ * (host, (T-1, B, C, H, W)) and returns the loss against the true frames. */
+double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out);
+
+#endif
