@@ -23,7 +23,10 @@ ifeq ($(PYTHON),)
 PYTHON  := /usr/bin/python3
 endif
 
-BUILD   := build
+# Each build variant has its own folder, so SANITIZE=1 or BLAS=builtin objects never mix with the
+# default ones: build/ (default), build/san/, build/builtin/, build/san-builtin/.
+VARIANT := $(strip $(if $(filter 1,$(SANITIZE)),san) $(if $(filter builtin,$(BLAS)),builtin))
+BUILD   := build$(if $(VARIANT),/$(subst $(eval) ,-,$(VARIANT)))
 CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Isrc -Ikernels
 LDLIBS  := -fopenmp -lm -lpthread
 
