@@ -55,22 +55,37 @@ int model_num_buffers(const Model *m);
 Tensor *model_buffer(Model *m, int i);
 const char *model_buffer_name(const Model *m, int i);
 int64_t model_param_count(const Model *m);          /* number of trainable scalars */
+size_t model_arena_bytes(const Model *m);           /* device memory planned: activations (+ params) */
 double model_flops_per_sequence(const Model *m);    /* forward multiply-adds × 2 for one sequence */
+
+/* Checkpoint layout. A parameter's internal layout (model_param's shape) can differ from its PyTorch
+ * state_dict layout: the Conv3d head weight "head.weight" is kept tap-major, (3, Cout, Cin, k, k), so
+ * each time tap is a contiguous conv2d weight, while PyTorch's Conv3d stores (Cout, Cin, 3, k, k).
+ * These convert host arrays of model_param(m, i)->count floats between the two (identity for every
+ * other parameter); use them for the parameter and for optimizer state of the same shape (Adam m, v).
+ * Buffers are always in checkpoint layout. model_param_ckpt_shape returns ndim. */
+int model_param_ckpt_shape(const Model *m, int i, int shape[RR_MAX_DIMS]);
+void model_param_to_ckpt(const Model *m, int i, const float *internal, float *ckpt);
+void model_param_from_ckpt(const Model *m, int i, const float *ckpt, float *internal);
 
 /* Initialise all parameters (and reset buffers) deterministically from seed (Philox, RR_TAG_INIT). */
 void model_init(Model *m, uint64_t seed);
 
-/* One training step's forward and backward pass. frames: (T, B, C, H, W) on the model's device.
+/* One training step's forward and backward pass. frames: (T, B, C, H, W) on the model's device
+ * (T ≤ seq_len and B ≤ batch of model_create; T ≥ 2).
  * use_truth: host array (B × T) of 0/1, entry [b*T + t]: at step t feed ground-truth frame t (1) or
  * the model's own prediction of frame t (0; only meaningful for t ≥ 1). Gradients are ZEROED first
  * and then accumulated. Returns the loss (mean squared error over all predicted frames). If
- * `predictions` is non-NULL ((T-1, B, C, H, W), host) the step's outputs are copied there. */
+ * `predictions` is non-NULL ((T-1, B, C, H, W), host) the step's outputs are copied there.
+ * Returns -1 with rr_error on invalid input (frames' shape; use_truth 0 with the conv3d_centered head,
+ * which needs teacher forcing because its output at step t sees step t+1). */
 double model_train_step(Model *m, const Tensor *frames, const unsigned char *use_truth,
                         float *predictions);
 
 /* Forward only, evaluation mode (batch norm on running statistics, no dropout): frames 0..n_in-1 are
  * ground truth, later inputs are the model's own predictions. Writes all T-1 outputs to `out`
- * (host, (T-1, B, C, H, W)) and returns the loss against the true frames. */
+ * (host, (T-1, B, C, H, W)) and returns the loss against the true frames (mean over all T-1 outputs);
+ * -1 with rr_error on invalid input (frames' shape as for model_train_step; n_in outside 1..T-1). */
 double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out);
 
 #endif

@@ -1,0 +1,51 @@
+/* model_internal.h — what the model kinds (convlstm.c, later predrnn_pp.c) share with the dispatcher
+ * in model.c: the Model struct with its registry of parameters and buffers (names, tensors,
+ * checkpoint layout) and the table of kind-specific functions. Not part of the public interface. */
+#ifndef RNNREG_MODEL_INTERNAL_H
+#define RNNREG_MODEL_INTERNAL_H
+
+#include "model.h"
+
+#define MODEL_NAME_LEN 64
+
+/* One registered tensor: a trainable parameter (value + gradient) or a buffer (value only; grad.data
+ * NULL). Internal layout = value's shape. Checkpoint layout (the PyTorch state_dict tensor):
+ * checkpoint axis i is internal axis ckpt_perm[i] (identity except e.g. the Conv3d head weight). */
+typedef struct {
+    char name[MODEL_NAME_LEN];
+    Tensor value, grad;
+    int ckpt_perm[RR_MAX_DIMS];
+} ModelTensor;
+
+typedef struct {
+    void (*init)(Model *m, uint64_t seed);
+    double (*train_step)(Model *m, const Tensor *frames, const unsigned char *use_truth, float *predictions);
+    double (*evaluate)(Model *m, const Tensor *frames, int n_in, float *out);
+    double (*flops_per_sequence)(const Model *m);
+    size_t (*arena_bytes)(const Model *m);      /* the kind's activation arena */
+    void (*destroy)(void *impl);   /* frees the kind's own state (not the registry) */
+} ModelKindOps;
+
+struct Model {
+    ModelConfig cfg;
+    int device, batch, seq_len;
+    struct PredRNNpp *pp;              /* model = "predrnn_pp": all calls forwarded to predrnn_pp.h */
+    /* registry-based kinds (convlstm): */
+    const ModelKindOps *ops;
+    void *impl;                        /* the kind's own state */
+    int n_params, n_buffers;
+    ModelTensor *params, *buffers;     /* registry, in state_dict order */
+    Arena param_arena;                 /* values, gradients and buffers */
+};
+
+/* Registry (model.c). Register every tensor first (shapes only; perm NULL = identity), then
+ * model_allocate_tensors puts values, gradients and buffers in one arena (zeroed). Return the index. */
+int model_add_param(Model *m, const char *name, int ndim, const int *shape, const int *perm);
+int model_add_buffer(Model *m, const char *name, int ndim, const int *shape);
+int model_allocate_tensors(Model *m);
+
+/* Kind constructors: fill m (cfg, device, batch, seq_len are set; ops, impl, registry to do).
+ * -1 + rr_error naming the config key on a bad configuration. */
+int convlstm_create(Model *m);
+
+#endif
