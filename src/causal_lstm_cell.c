@@ -1,0 +1,390 @@
+/* causal_lstm_cell.c — CPU implementation of the PredRNN++ pointwise ops (causal_lstm_cell.h): the
+ * three Causal LSTM stages, the gradient highway unit and channel concatenation. Every loop runs over
+ * rows (sample b, channel j) of H·W pixels, in parallel with OpenMP; each output element is written by
+ * one thread, so results do not depend on the thread count. */
+#include "causal_lstm_cell.h"
+
+#include <string.h>
+
+#include "ops_internal.h"
+
+/* Abort unless t is (B, K·n, H, W) for ref = (B, n, H, W). NULL passes. */
+static void require_blocks(const char *op, const char *name, const Tensor *t, const Tensor *ref, int K) {
+    if (!t) return;
+    require_cpu(op, t);
+    if (t->ndim != 4 || t->shape[0] != ref->shape[0] || t->shape[1] != K * ref->shape[1] ||
+        t->shape[2] != ref->shape[2] || t->shape[3] != ref->shape[3]) {
+        char st[96], sr[96];
+        rr_die("%s: %s must be (B, %d·n, H, W) for a state (B, n, H, W) = %s, got %s", op, name, K,
+               tensor_shape_str(ref, sr, sizeof sr), tensor_shape_str(t, st, sizeof st));
+    }
+}
+
+/* Pointer to block k of sample b (row of n·HW floats) in a (B, K·n, H, W) tensor. */
+static inline float *blk(const Tensor *t, int K, int b, int k, int64_t nhw) {
+    return t->data + ((int64_t)b * K + k) * nhw;
+}
+
+#define PAR_ROWS(B, n, HW) if ((int64_t)(B) * (n) * (HW) > 16384)
+
+/* ------------------------------------------------------------------------------------------------ */
+
+void causal_lstm_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
+                                const Tensor *c_prev, Tensor *gates1, Tensor *c) {
+    const char *op = "causal_lstm_stage1_forward";
+    require_4d(op, "c", c);
+    require_blocks(op, "c", c, c, 1);
+    require_blocks(op, "x_cc", x_cc, c, 7);
+    require_blocks(op, "h_cc", h_cc, c, 4);
+    require_blocks(op, "c_cc", c_cc, c, 3);
+    require_blocks(op, "c_prev", c_prev, c, 1);
+    require_blocks(op, "gates1", gates1, c, 3);
+    const int B = c->shape[0], n = c->shape[1];
+    const int64_t HW = (int64_t)c->shape[2] * c->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *ix = blk(x_cc, 7, b, 0, nhw) + off, *gx = blk(x_cc, 7, b, 1, nhw) + off,
+                    *fx = blk(x_cc, 7, b, 2, nhw) + off;
+        const float *ih = blk(h_cc, 4, b, 0, nhw) + off, *gh = blk(h_cc, 4, b, 1, nhw) + off,
+                    *fh = blk(h_cc, 4, b, 2, nhw) + off;
+        const float *ic = blk(c_cc, 3, b, 0, nhw) + off, *gc = blk(c_cc, 3, b, 1, nhw) + off,
+                    *fc = blk(c_cc, 3, b, 2, nhw) + off;
+        const float *cp = c_prev ? blk(c_prev, 1, b, 0, nhw) + off : NULL;
+        float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
+              *gg = blk(gates1, 3, b, 2, nhw) + off;
+        float *co = blk(c, 1, b, 0, nhw) + off;
+        for (int64_t p = 0; p < HW; p++) {
+            const float i = act_sigmoid(ix[p] + ih[p] + ic[p]);
+            const float f = act_sigmoid(fx[p] + fh[p] + fc[p] + CAUSAL_LSTM_FORGET_BIAS);
+            const float g = tanhf(gx[p] + gh[p] + gc[p]);
+            gi[p] = i;
+            gf[p] = f;
+            gg[p] = g;
+            co[p] = (cp ? f * cp[p] : 0.0f) + i * g;
+        }
+    }
+}
+
+void causal_lstm_stage1_backward(const Tensor *gates1, const Tensor *c_prev, const Tensor *dc,
+                                 Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc, Tensor *dc_prev) {
+    const char *op = "causal_lstm_stage1_backward";
+    require_4d(op, "dc", dc);
+    require_blocks(op, "dc", dc, dc, 1);
+    require_blocks(op, "gates1", gates1, dc, 3);
+    require_blocks(op, "c_prev", c_prev, dc, 1);
+    require_blocks(op, "dx_cc", dx_cc, dc, 7);
+    require_blocks(op, "dh_cc", dh_cc, dc, 4);
+    require_blocks(op, "dc_cc", dc_cc, dc, 3);
+    require_blocks(op, "dc_prev", dc_prev, dc, 1);
+    const int B = dc->shape[0], n = dc->shape[1];
+    const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
+                    *gg = blk(gates1, 3, b, 2, nhw) + off;
+        const float *cp = c_prev ? blk(c_prev, 1, b, 0, nhw) + off : NULL;
+        const float *d = blk(dc, 1, b, 0, nhw) + off;
+        float *dcp = dc_prev ? blk(dc_prev, 1, b, 0, nhw) + off : NULL;
+        for (int64_t p = 0; p < HW; p++) {
+            const float i = gi[p], f = gf[p], g = gg[p], cprev = cp ? cp[p] : 0.0f;
+            const float di = d[p] * g * i * (1.0f - i);
+            const float df = d[p] * cprev * f * (1.0f - f);
+            const float dg = d[p] * i * (1.0f - g * g);
+            /* block order i, g, f in x_cc / h_cc / c_cc */
+            if (dx_cc) {
+                blk(dx_cc, 7, b, 0, nhw)[off + p] = di;
+                blk(dx_cc, 7, b, 1, nhw)[off + p] = dg;
+                blk(dx_cc, 7, b, 2, nhw)[off + p] = df;
+            }
+            if (dh_cc) {
+                blk(dh_cc, 4, b, 0, nhw)[off + p] = di;
+                blk(dh_cc, 4, b, 1, nhw)[off + p] = dg;
+                blk(dh_cc, 4, b, 2, nhw)[off + p] = df;
+            }
+            if (dc_cc) {
+                blk(dc_cc, 3, b, 0, nhw)[off + p] = di;
+                blk(dc_cc, 3, b, 1, nhw)[off + p] = dg;
+                blk(dc_cc, 3, b, 2, nhw)[off + p] = df;
+            }
+            if (dcp) dcp[p] += f * d[p];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+void causal_lstm_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc, Tensor *gates2,
+                                Tensor *m) {
+    const char *op = "causal_lstm_stage2_forward";
+    require_4d(op, "m", m);
+    require_blocks(op, "m", m, m, 1);
+    require_blocks(op, "x_cc", x_cc, m, 7);
+    require_blocks(op, "c2m", c2m, m, 4);
+    require_blocks(op, "m_cc", m_cc, m, 3);
+    require_blocks(op, "gates2", gates2, m, 4);
+    const int B = m->shape[0], n = m->shape[1];
+    const int64_t HW = (int64_t)m->shape[2] * m->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *ix = blk(x_cc, 7, b, 4, nhw) + off, *gx = blk(x_cc, 7, b, 5, nhw) + off,
+                    *fx = blk(x_cc, 7, b, 6, nhw) + off;
+        const float *ic = blk(c2m, 4, b, 0, nhw) + off, *gc = blk(c2m, 4, b, 1, nhw) + off,
+                    *fc = blk(c2m, 4, b, 2, nhw) + off;
+        const float *im = blk(m_cc, 3, b, 0, nhw) + off, *fm = blk(m_cc, 3, b, 1, nhw) + off,
+                    *mm = blk(m_cc, 3, b, 2, nhw) + off;
+        float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
+              *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
+        float *mo = blk(m, 1, b, 0, nhw) + off;
+        for (int64_t p = 0; p < HW; p++) {
+            const float ii = act_sigmoid(ic[p] + ix[p] + im[p]);
+            const float ff = act_sigmoid(fc[p] + fx[p] + fm[p] + CAUSAL_LSTM_FORGET_BIAS);
+            const float gg = tanhf(gc[p] + gx[p]);
+            const float tm = tanhf(mm[p]);
+            gii[p] = ii;
+            gff[p] = ff;
+            ggg[p] = gg;
+            gtm[p] = tm;
+            mo[p] = ff * tm + ii * gg;
+        }
+    }
+}
+
+void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor *dx_cc, Tensor *dc2m,
+                                 Tensor *dm_cc) {
+    const char *op = "causal_lstm_stage2_backward";
+    require_4d(op, "dm", dm);
+    require_blocks(op, "dm", dm, dm, 1);
+    require_blocks(op, "gates2", gates2, dm, 4);
+    require_blocks(op, "dx_cc", dx_cc, dm, 7);
+    require_blocks(op, "dc2m", dc2m, dm, 4);
+    require_blocks(op, "dm_cc", dm_cc, dm, 3);
+    const int B = dm->shape[0], n = dm->shape[1];
+    const int64_t HW = (int64_t)dm->shape[2] * dm->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
+                    *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
+        const float *d = blk(dm, 1, b, 0, nhw) + off;
+        for (int64_t p = 0; p < HW; p++) {
+            const float ii = gii[p], ff = gff[p], gg = ggg[p], tm = gtm[p];
+            const float dii = d[p] * gg * ii * (1.0f - ii);
+            const float dff = d[p] * tm * ff * (1.0f - ff);
+            const float dgg = d[p] * ii * (1.0f - gg * gg);
+            const float dmm = d[p] * ff * (1.0f - tm * tm);
+            if (dx_cc) { /* x_cc blocks 4, 5, 6 = i', g', f' */
+                blk(dx_cc, 7, b, 4, nhw)[off + p] = dii;
+                blk(dx_cc, 7, b, 5, nhw)[off + p] = dgg;
+                blk(dx_cc, 7, b, 6, nhw)[off + p] = dff;
+            }
+            if (dc2m) { /* c2m blocks 0, 1, 2 = i, g, f */
+                blk(dc2m, 4, b, 0, nhw)[off + p] = dii;
+                blk(dc2m, 4, b, 1, nhw)[off + p] = dgg;
+                blk(dc2m, 4, b, 2, nhw)[off + p] = dff;
+            }
+            if (dm_cc) { /* m_cc blocks 0, 1, 2 = i, f, m */
+                blk(dm_cc, 3, b, 0, nhw)[off + p] = dii;
+                blk(dm_cc, 3, b, 1, nhw)[off + p] = dff;
+                blk(dm_cc, 3, b, 2, nhw)[off + p] = dmm;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+void causal_lstm_stage3_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c2m, const Tensor *o_m,
+                                const Tensor *cell, Tensor *gates3, Tensor *h) {
+    const char *op = "causal_lstm_stage3_forward";
+    require_4d(op, "h", h);
+    require_blocks(op, "h", h, h, 1);
+    require_blocks(op, "x_cc", x_cc, h, 7);
+    require_blocks(op, "h_cc", h_cc, h, 4);
+    require_blocks(op, "c2m", c2m, h, 4);
+    require_blocks(op, "o_m", o_m, h, 1);
+    require_blocks(op, "cell", cell, h, 1);
+    require_blocks(op, "gates3", gates3, h, 2);
+    const int B = h->shape[0], n = h->shape[1];
+    const int64_t HW = (int64_t)h->shape[2] * h->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *ox = blk(x_cc, 7, b, 3, nhw) + off, *oh = blk(h_cc, 4, b, 3, nhw) + off,
+                    *oc = blk(c2m, 4, b, 3, nhw) + off, *om = blk(o_m, 1, b, 0, nhw) + off,
+                    *ce = blk(cell, 1, b, 0, nhw) + off;
+        float *go = blk(gates3, 2, b, 0, nhw) + off, *gt = blk(gates3, 2, b, 1, nhw) + off;
+        float *ho = blk(h, 1, b, 0, nhw) + off;
+        for (int64_t p = 0; p < HW; p++) {
+            const float o = tanhf(ox[p] + oh[p] + oc[p] + om[p]);
+            const float tc = tanhf(ce[p]);
+            go[p] = o;
+            gt[p] = tc;
+            ho[p] = o * tc;
+        }
+    }
+}
+
+void causal_lstm_stage3_backward(const Tensor *gates3, const Tensor *dh, Tensor *dx_cc, Tensor *dh_cc,
+                                 Tensor *dc2m, Tensor *do_m, Tensor *dcell) {
+    const char *op = "causal_lstm_stage3_backward";
+    require_4d(op, "dh", dh);
+    require_blocks(op, "dh", dh, dh, 1);
+    require_blocks(op, "gates3", gates3, dh, 2);
+    require_blocks(op, "dx_cc", dx_cc, dh, 7);
+    require_blocks(op, "dh_cc", dh_cc, dh, 4);
+    require_blocks(op, "dc2m", dc2m, dh, 4);
+    require_blocks(op, "do_m", do_m, dh, 1);
+    require_blocks(op, "dcell", dcell, dh, 1);
+    const int B = dh->shape[0], n = dh->shape[1];
+    const int64_t HW = (int64_t)dh->shape[2] * dh->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *go = blk(gates3, 2, b, 0, nhw) + off, *gt = blk(gates3, 2, b, 1, nhw) + off;
+        const float *d = blk(dh, 1, b, 0, nhw) + off;
+        for (int64_t p = 0; p < HW; p++) {
+            const float o = go[p], tc = gt[p];
+            const float dpre = d[p] * tc * (1.0f - o * o);
+            if (dx_cc) blk(dx_cc, 7, b, 3, nhw)[off + p] = dpre;
+            if (dh_cc) blk(dh_cc, 4, b, 3, nhw)[off + p] = dpre;
+            if (dc2m) blk(dc2m, 4, b, 3, nhw)[off + p] = dpre;
+            if (do_m) blk(do_m, 1, b, 0, nhw)[off + p] = dpre;
+            if (dcell) blk(dcell, 1, b, 0, nhw)[off + p] = d[p] * o * (1.0f - tc * tc);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+void ghu_forward(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, Tensor *gates, Tensor *z) {
+    const char *op = "ghu_forward";
+    require_4d(op, "z", z);
+    require_blocks(op, "z", z, z, 1);
+    require_blocks(op, "zz", zz, z, 2);
+    require_blocks(op, "zx", zx, z, 2);
+    require_blocks(op, "z_prev", z_prev, z, 1);
+    require_blocks(op, "gates", gates, z, 2);
+    const int B = z->shape[0], n = z->shape[1];
+    const int64_t HW = (int64_t)z->shape[2] * z->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *pz = blk(zz, 2, b, 0, nhw) + off, *uz = blk(zz, 2, b, 1, nhw) + off;
+        const float *px = blk(zx, 2, b, 0, nhw) + off, *ux = blk(zx, 2, b, 1, nhw) + off;
+        const float *zp = z_prev ? blk(z_prev, 1, b, 0, nhw) + off : NULL;
+        float *gp = blk(gates, 2, b, 0, nhw) + off, *gu = blk(gates, 2, b, 1, nhw) + off;
+        float *zo = blk(z, 1, b, 0, nhw) + off;
+        for (int64_t p = 0; p < HW; p++) {
+            const float pv = tanhf(pz[p] + px[p]);
+            const float u = act_sigmoid(uz[p] + ux[p]);
+            gp[p] = pv;
+            gu[p] = u;
+            zo[p] = u * pv + (1.0f - u) * (zp ? zp[p] : 0.0f);
+        }
+    }
+}
+
+void ghu_backward(const Tensor *gates, const Tensor *z_prev, const Tensor *dz, Tensor *dpre,
+                  Tensor *dz_prev) {
+    const char *op = "ghu_backward";
+    require_4d(op, "dz", dz);
+    require_blocks(op, "dz", dz, dz, 1);
+    require_blocks(op, "gates", gates, dz, 2);
+    require_blocks(op, "z_prev", z_prev, dz, 1);
+    require_blocks(op, "dpre", dpre, dz, 2);
+    require_blocks(op, "dz_prev", dz_prev, dz, 1);
+    const int B = dz->shape[0], n = dz->shape[1];
+    const int64_t HW = (int64_t)dz->shape[2] * dz->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *gp = blk(gates, 2, b, 0, nhw) + off, *gu = blk(gates, 2, b, 1, nhw) + off;
+        const float *zp = z_prev ? blk(z_prev, 1, b, 0, nhw) + off : NULL;
+        const float *d = blk(dz, 1, b, 0, nhw) + off;
+        float *dp = dpre ? blk(dpre, 2, b, 0, nhw) + off : NULL, *du = dpre ? blk(dpre, 2, b, 1, nhw) + off : NULL;
+        float *dzp = dz_prev ? blk(dz_prev, 1, b, 0, nhw) + off : NULL;
+        for (int64_t p = 0; p < HW; p++) {
+            const float pv = gp[p], u = gu[p], zprev = zp ? zp[p] : 0.0f;
+            if (dpre) {
+                dp[p] = d[p] * u * (1.0f - pv * pv);
+                du[p] = d[p] * (pv - zprev) * u * (1.0f - u);
+            }
+            if (dzp) dzp[p] += (1.0f - u) * d[p];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+static void concat_check(const char *op, const Tensor *a, const Tensor *b, const Tensor *y) {
+    require_4d(op, "y", y);
+    require_cpu(op, y);
+    require_cpu(op, a);
+    require_cpu(op, b);
+    int ok = a && b && a->ndim == 4 && b->ndim == 4;
+    for (int i = 0; ok && i < 4; i++)
+        if (i != 1 && (a->shape[i] != y->shape[i] || b->shape[i] != y->shape[i])) ok = 0;
+    if (ok && a->shape[1] + b->shape[1] != y->shape[1]) ok = 0;
+    if (!ok) {
+        char sa[96], sb[96], sy[96];
+        rr_die("%s: shapes do not fit a (B, Ca, H, W), b (B, Cb, H, W), y (B, Ca + Cb, H, W): a %s, b %s, "
+               "y %s", op, a ? tensor_shape_str(a, sa, sizeof sa) : "?", b ? tensor_shape_str(b, sb, sizeof sb) : "?",
+               tensor_shape_str(y, sy, sizeof sy));
+    }
+}
+
+void concat_channels_forward(const Tensor *a, const Tensor *b, Tensor *y) {
+    concat_check("concat_channels_forward", a, b, y);
+    const int B = y->shape[0];
+    const int64_t na = a->count / B, nb = b->count / B;
+    for (int s = 0; s < B; s++) {
+        memcpy(y->data + s * (na + nb), a->data + s * na, sizeof(float) * (size_t)na);
+        memcpy(y->data + s * (na + nb) + na, b->data + s * nb, sizeof(float) * (size_t)nb);
+    }
+}
+
+void concat_channels_backward(const Tensor *dy, Tensor *da, Tensor *db) {
+    const char *op = "concat_channels_backward";
+    if (!da || !db) {
+        /* shapes of the missing side follow from dy and the present side */
+        const Tensor *t = da ? da : db;
+        if (!t) return;
+        require_4d(op, "dy", dy);
+        require_4d(op, da ? "da" : "db", t);
+        if (t->shape[0] != dy->shape[0] || t->shape[1] > dy->shape[1] || t->shape[2] != dy->shape[2] ||
+            t->shape[3] != dy->shape[3]) {
+            char st[96], sy[96];
+            rr_die("%s: %s %s does not fit dy %s", op, da ? "da" : "db", tensor_shape_str(t, st, sizeof st),
+                   tensor_shape_str(dy, sy, sizeof sy));
+        }
+        require_cpu(op, t);
+        require_cpu(op, dy);
+    } else {
+        concat_check(op, da, db, dy);
+    }
+    const int B = dy->shape[0];
+    const int64_t ny = dy->count / B, na = da ? da->count / B : ny - db->count / B, nb = ny - na;
+#pragma omp parallel for schedule(static) if (dy->count > 65536)
+    for (int s = 0; s < B; s++) {
+        const float *src = dy->data + s * ny;
+        if (da) {
+            float *d = da->data + s * na;
+            for (int64_t i = 0; i < na; i++) d[i] += src[i];
+        }
+        if (db) {
+            float *d = db->data + s * nb;
+            for (int64_t i = 0; i < nb; i++) d[i] += src[na + i];
+        }
+    }
+}

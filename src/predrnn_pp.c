@@ -1,0 +1,663 @@
+/* predrnn_pp.c — the PredRNN++ model (predrnn_pp.h): parameters, one planned activation arena, and the
+ * forward / backward passes through time built only from ops (ops.h conv2d, layernorm.h,
+ * causal_lstm_cell.h, loss and elementwise ops). Structure of one step t (official
+ * Yunbo426/predrnn-pp nets/predrnn_pp.py):
+ *   x_0 = frame t (or the model's own prediction of it)     layer 0: (h, c, m) = cell_0(x_0, h, c, m_top(t-1))
+ *   z_t = GHU(h^0_t, z_{t-1})                                layer 1: cell_1(z_t, h, c, m^0_t)
+ *   layer l ≥ 2: cell_l(h^{l-1}_t, h, c, m^{l-1}_t)          prediction of frame t+1 = head(h^{L-1}_t)
+ * Backward runs the steps in reverse; gradients that flow into "previous step" states are collected
+ * in a second set of carrier buffers (dH, dC, dZ swap each step) and the zig-zag memory gradient runs
+ * in one chain through two buffers (dM), in exactly the reverse order of the forward memory path. */
+#include "predrnn_pp.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "causal_lstm_cell.h"
+#include "common.h"
+#include "layernorm.h"
+#include "ops.h"
+#include "rng.h"
+
+#define PP_MAX_PARAMS (MODEL_MAX_LAYERS * 26 + 8 + 2)
+#define PP_NAME 64
+
+/* The cell's convolutions, in parameter order; CELL_LN of them (all but memory_reduce) have an LN. */
+enum { CX, CH, CC, CM, CC2M, COM, CMR, CELL_CONVS };
+#define CELL_LN 6
+static const char *const cell_conv_name[CELL_CONVS] = {"conv_x",   "conv_h",  "conv_c",       "conv_m",
+                                                      "conv_c2m", "conv_om", "memory_reduce"};
+static const char *const cell_ln_name[CELL_LN] = {"ln_x", "ln_h", "ln_c", "ln_m", "ln_c2m", "ln_om"};
+static const int cell_conv_blocks[CELL_CONVS] = {7, 4, 3, 3, 4, 1, 1}; /* output channels / n */
+enum { GZ, GX };                                                      /* GHU convs: conv_z, conv_x */
+
+typedef enum { INIT_ZERO, INIT_ONE, INIT_UNIFORM } InitKind;
+
+typedef struct {
+    int w, b;          /* parameter indices of kernel and bias */
+    int g, o;          /* LN gain and offset, -1 without LN */
+    int cin, cout, k;
+} ConvUnit;
+
+/* What one cell keeps of step t for the backward pass. */
+typedef struct {
+    Tensor pre[CELL_LN];                    /* conv outputs before LN: x 7n, h 4n, c 3n, m 3n, c2m 4n, om n */
+    Tensor mean[CELL_LN], invstd[CELL_LN];  /* LN statistics (B) (empty without LN) */
+    Tensor gates1, c, gates2, m, gates3, h; /* causal_lstm_cell.h saved tensors and the new states */
+} CellStep;
+
+typedef struct {
+    Tensor pre[2];                          /* conv_z(z_{t-1}), conv_x(h^0_t) before LN, 2n each */
+    Tensor mean[2], invstd[2];
+    Tensor gates, z;
+} GhuStep;
+
+struct PredRNNpp {
+    ModelConfig cfg;
+    int B, T;          /* batch and sequence length of the current activation layout */
+    int B_max, T_max;  /* those of predrnn_pp_create: the arena is planned for them */
+    int C, S, L, device;
+    int n[MODEL_MAX_LAYERS], n_in[MODEL_MAX_LAYERS], cx[MODEL_MAX_LAYERS], nmax;
+    /* parameters */
+    int np;
+    Tensor param[PP_MAX_PARAMS], grad[PP_MAX_PARAMS];
+    char name[PP_MAX_PARAMS][PP_NAME];
+    InitKind init_kind[PP_MAX_PARAMS];
+    float init_bound[PP_MAX_PARAMS];
+    ConvUnit cell[MODEL_MAX_LAYERS][CELL_CONVS];
+    ConvUnit ghu[2];
+    ConvUnit head;
+    Arena params, work;
+    /* activations (work arena) */
+    CellStep *steps;   /* [(T-1) · L], step t layer l at t·L + l */
+    GhuStep *gsteps;   /* [T-1] */
+    Tensor xin;        /* (T-1, B, C, S, S) the input each step actually read */
+    Tensor pred;       /* (T-1, B, C, S, S) predictions of frames 1..T-1 */
+    float *zeros;      /* B·max(nmax, C)·S² zeros: the states before step 0 */
+    float *ln_out[CELL_LN]; /* forward scratch: LN outputs of one cell step (7, 4, 3, 3, 4, 1 × nmax) */
+    float *cm, *cell_out;   /* [c, m] (2·nmax) and memory_reduce output (nmax) */
+    float *conv_scratch;
+    /* backward scratch and gradient carriers */
+    float *dcc[CELL_LN];    /* gradients of the post-LN conv outputs (same sizes as ln_out) */
+    float *dpre;            /* pre-LN gradient of one conv (7·nmax) */
+    float *dcell, *dcm, *dghu;
+    float *dH[2][MODEL_MAX_LAYERS], *dC[2][MODEL_MAX_LAYERS], *dM[2], *dZ[2];
+    Tensor dpred, dxin;
+    /* host */
+    unsigned char *col;        /* (B) use_truth column of one step */
+    unsigned char *eval_truth; /* (B·T) */
+};
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Parameters */
+
+static int add_param(PredRNNpp *m, InitKind kind, float bound, int ndim, const int *shape, const char *fmt,
+                     ...) RR_PRINTF(6, 7);
+static int add_param(PredRNNpp *m, InitKind kind, float bound, int ndim, const int *shape, const char *fmt,
+                     ...) {
+    if (m->np >= PP_MAX_PARAMS) rr_die("predrnn_pp: more than %d parameters", PP_MAX_PARAMS);
+    int i = m->np++;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->name[i], PP_NAME, fmt, ap);
+    va_end(ap);
+    m->param[i] = tensor_make(NULL, m->device, ndim, shape);
+    m->grad[i] = m->param[i];
+    m->init_kind[i] = kind;
+    m->init_bound[i] = bound;
+    return i;
+}
+
+/* A convolution: kernel `base.weight` (cout, cin, k, k) and bias `base.bias` (cout). */
+static ConvUnit add_conv(PredRNNpp *m, const char *base, int cin, int cout, int k, int glorot) {
+    ConvUnit u = {.cin = cin, .cout = cout, .k = k, .g = -1, .o = -1};
+    int wshape[4] = {cout, cin, k, k};
+    /* official: tf.layers.conv2d(kernel_initializer=uniform(-0.001, 0.001)) in the cells and the GHU,
+     * the default glorot_uniform for memory_reduce and back_to_pixel; fans include the receptive field */
+    float bound = glorot ? sqrtf(6.0f / (float)((cin + cout) * k * k)) : 0.001f;
+    u.w = add_param(m, INIT_UNIFORM, bound, 4, wshape, "%s.weight", base);
+    u.b = add_param(m, INIT_ZERO, 0.0f, 1, &cout, "%s.bias", base);
+    return u;
+}
+
+/* The layer norm after a convolution: gain `base.weight` and offset `base.bias` (cout). */
+static void add_ln(PredRNNpp *m, ConvUnit *u, const char *base) {
+    u->g = add_param(m, INIT_ONE, 0.0f, 1, &u->cout, "%s.weight", base);
+    u->o = add_param(m, INIT_ZERO, 0.0f, 1, &u->cout, "%s.bias", base);
+}
+
+/* Parameter list in the reference module's registration order (predrnn_pp.h). */
+static void build_params(PredRNNpp *m) {
+    char base[48];
+    for (int l = 0; l < m->L; l++) {
+        const int n = m->n[l], k = m->cfg.kernel[l];
+        const int cin[CELL_CONVS] = {m->cx[l], n, n, m->n_in[l], n, n, 2 * n};
+        for (int j = 0; j < CELL_CONVS; j++) {
+            snprintf(base, sizeof base, "cells.%d.%s", l, cell_conv_name[j]);
+            m->cell[l][j] = add_conv(m, base, cin[j], cell_conv_blocks[j] * n, j == CMR ? 1 : k, j == CMR);
+        }
+        if (m->cfg.layer_norm)
+            for (int j = 0; j < CELL_LN; j++) {
+                snprintf(base, sizeof base, "cells.%d.%s", l, cell_ln_name[j]);
+                add_ln(m, &m->cell[l][j], base);
+            }
+    }
+    if (m->cfg.ghu) {
+        const int n = m->n[0], k = m->cfg.kernel[0];
+        m->ghu[GZ] = add_conv(m, "ghu.conv_z", n, 2 * n, k, 0);
+        m->ghu[GX] = add_conv(m, "ghu.conv_x", n, 2 * n, k, 0);
+        if (m->cfg.layer_norm) {
+            add_ln(m, &m->ghu[GZ], "ghu.ln_z");
+            add_ln(m, &m->ghu[GX], "ghu.ln_x");
+        }
+    }
+    /* back_to_pixel: tf.layers.conv2d(h, filters=C, kernel_size=1), bias, linear */
+    m->head = add_conv(m, "head", m->n[m->L - 1], m->C, 1, 1);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Activation arena: the same calls run once to plan (data NULL, B_max and T_max) and once to hand out
+ * memory. A call with a smaller batch or shorter sequence lays the views out again, packed for its
+ * (B, T), inside the same memory (every view is then no larger than planned). */
+
+static Tensor take4(Arena *a, int B, int c, int S) { return arena_tensor4(a, B, c, S, S); }
+
+static void layout_work(PredRNNpp *m) {
+    Arena *a = &m->work;
+    const int B = m->B, S = m->S, T1 = m->T - 1, nmax = m->nmax, ln = m->cfg.layer_norm;
+    const int64_t plane = (int64_t)B * S * S;
+    int shape5[5] = {T1, B, m->C, S, S};
+    m->xin = arena_tensor(a, 5, shape5);
+    m->pred = arena_tensor(a, 5, shape5);
+    for (int t = 0; t < T1; t++)
+        for (int l = 0; l < m->L; l++) {
+            CellStep *s = &m->steps[t * m->L + l];
+            const int n = m->n[l];
+            for (int j = 0; j < CELL_LN; j++) {
+                s->pre[j] = take4(a, B, cell_conv_blocks[j] * n, S);
+                s->mean[j] = arena_tensor(a, 1, (int[]){ln ? B : 0});
+                s->invstd[j] = arena_tensor(a, 1, (int[]){ln ? B : 0});
+            }
+            s->gates1 = take4(a, B, 3 * n, S);
+            s->c = take4(a, B, n, S);
+            s->gates2 = take4(a, B, 4 * n, S);
+            s->m = take4(a, B, n, S);
+            s->gates3 = take4(a, B, 2 * n, S);
+            s->h = take4(a, B, n, S);
+        }
+    if (m->cfg.ghu)
+        for (int t = 0; t < T1; t++) {
+            GhuStep *g = &m->gsteps[t];
+            const int n = m->n[0];
+            for (int j = 0; j < 2; j++) {
+                g->pre[j] = take4(a, B, 2 * n, S);
+                g->mean[j] = arena_tensor(a, 1, (int[]){ln ? B : 0});
+                g->invstd[j] = arena_tensor(a, 1, (int[]){ln ? B : 0});
+            }
+            g->gates = take4(a, B, 2 * n, S);
+            g->z = take4(a, B, n, S);
+        }
+    m->zeros = arena_take(a, plane * (nmax > m->C ? nmax : m->C));
+    for (int j = 0; j < CELL_LN; j++) {
+        m->ln_out[j] = arena_take(a, plane * cell_conv_blocks[j] * nmax);
+        m->dcc[j] = arena_take(a, plane * cell_conv_blocks[j] * nmax);
+    }
+    m->cm = arena_take(a, plane * 2 * nmax);
+    m->cell_out = arena_take(a, plane * nmax);
+    m->dpre = arena_take(a, plane * 7 * nmax);
+    m->dcell = arena_take(a, plane * nmax);
+    m->dcm = arena_take(a, plane * 2 * nmax);
+    m->dghu = arena_take(a, plane * 2 * m->n[0]);
+    for (int i = 0; i < 2; i++) {
+        for (int l = 0; l < m->L; l++) {
+            m->dH[i][l] = arena_take(a, plane * m->n[l]);
+            m->dC[i][l] = arena_take(a, plane * m->n[l]);
+        }
+        m->dM[i] = arena_take(a, plane * nmax);
+        m->dZ[i] = arena_take(a, plane * m->n[0]);
+    }
+    m->dpred = take4(a, B, m->C, S);
+    m->dxin = take4(a, B, m->C, S);
+    /* im2col scratch: the largest Cin·k·k·S² over all convolutions */
+    int64_t scratch = 0;
+    for (int i = 0; i < m->np; i++) {
+        const Tensor *w = &m->param[i];
+        if (w->ndim == 4) {
+            Tensor x = tensor4(NULL, m->device, B, w->shape[1], S, S); /* shape only */
+            int64_t s = conv2d_scratch_floats(&x, w->shape[2]);
+            if (s > scratch) scratch = s;
+        }
+    }
+    m->conv_scratch = arena_take(a, scratch);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Creation */
+
+static int check_config(const ModelConfig *cfg, int batch, int seq_len) {
+    if (strcmp(cfg->model, "predrnn_pp") != 0)
+        return rr_error("model: predrnn_pp_create called for model '%s'", cfg->model);
+    if (cfg->num_layers < 1 || cfg->num_layers > MODEL_MAX_LAYERS)
+        return rr_error("layers: predrnn_pp needs 1 to %d layers, got %d", MODEL_MAX_LAYERS, cfg->num_layers);
+    for (int l = 0; l < cfg->num_layers; l++) {
+        if (cfg->hidden[l] < 1 || cfg->hidden[l] > 4096)
+            return rr_error("layers: hidden size %d of layer %d is outside 1..4096", cfg->hidden[l], l);
+        if (cfg->kernel[l] < 1 || cfg->kernel[l] % 2 == 0 || cfg->kernel[l] > 15)
+            return rr_error("kernels: kernel %d of layer %d must be odd, 1..15", cfg->kernel[l], l);
+    }
+    if (cfg->ghu && cfg->num_layers < 2)
+        return rr_error("ghu: the gradient highway unit sits between layers 1 and 2; it needs at least 2 "
+                        "layers, got %d", cfg->num_layers);
+    if (cfg->head != HEAD_LINEAR)
+        return rr_error("head: predrnn_pp has the official linear 1x1 head (head = linear), got kind %d",
+                        (int)cfg->head);
+    if (cfg->head_kernel != 0 && cfg->head_kernel != 1)
+        return rr_error("head_kernel: predrnn_pp's linear head is 1x1, got %d", cfg->head_kernel);
+    if (cfg->head_act != ACT_IDENTITY)
+        return rr_error("head_act: predrnn_pp's head has no activation (identity), got %s",
+                        activation_name(cfg->head_act));
+    if (cfg->batchnorm) return rr_error("batchnorm: predrnn_pp has no batch norm (use layer_norm)");
+    if (cfg->patch < 1 || cfg->image_size < 1 || cfg->image_size % cfg->patch != 0)
+        return rr_error("patch: image size %d is not a positive multiple of patch %d", cfg->image_size,
+                        cfg->patch);
+    if (cfg->img_channels < 1) return rr_error("img_channels: must be positive, got %d", cfg->img_channels);
+    if (batch < 1) return rr_error("batch: must be positive, got %d", batch);
+    if (seq_len < 2) return rr_error("seq_len: needs at least 2 frames, got %d", seq_len);
+    return 0;
+}
+
+int predrnn_pp_create(const ModelConfig *cfg, int batch, int seq_len, int device, PredRNNpp **out) {
+    *out = NULL;
+    if (check_config(cfg, batch, seq_len)) return -1;
+    if (device != RR_CPU)
+        /* the CUDA twins of layernorm.c and causal_lstm_cell.c are not written yet */
+        return rr_error("backend: predrnn_pp runs on the CPU only so far (device %d requested)", device);
+    PredRNNpp *m = rr_calloc(1, sizeof *m);
+    m->cfg = *cfg;
+    m->B = m->B_max = batch;
+    m->T = m->T_max = seq_len;
+    m->L = cfg->num_layers;
+    m->device = device;
+    m->C = cfg->patch * cfg->patch * cfg->img_channels;
+    m->S = cfg->image_size / cfg->patch;
+    for (int l = 0; l < m->L; l++) {
+        m->n[l] = cfg->hidden[l];
+        if (m->n[l] > m->nmax) m->nmax = m->n[l];
+        /* nets/predrnn_pp.py: num_hidden_in = num_hidden[-1] for layer 0 (memory from the top layer of
+         * the previous step), num_hidden[i-1] otherwise; x: frame, z (or h^0), h^{l-1} */
+        m->n_in[l] = l == 0 ? cfg->hidden[m->L - 1] : cfg->hidden[l - 1];
+        m->cx[l] = l == 0 ? m->C : cfg->hidden[l - 1];
+    }
+    build_params(m);
+
+    arena_init_plan(&m->params, device);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (arena_allocate(&m->params)) goto fail;
+            arena_rewind(&m->params);
+        }
+        for (int i = 0; i < m->np; i++) {
+            m->param[i].data = arena_take(&m->params, m->param[i].count);
+            m->grad[i].data = arena_take(&m->params, m->grad[i].count);
+        }
+    }
+    m->steps = rr_calloc((size_t)(m->T - 1) * m->L, sizeof *m->steps);
+    m->gsteps = rr_calloc((size_t)(m->T - 1), sizeof *m->gsteps);
+    arena_init_plan(&m->work, device);
+    layout_work(m);
+    if (arena_allocate(&m->work)) goto fail;
+    arena_rewind(&m->work);
+    layout_work(m);
+    m->col = rr_calloc((size_t)batch, 1);
+    m->eval_truth = rr_calloc((size_t)batch * seq_len, 1);
+    *out = m;
+    return 0;
+fail:
+    predrnn_pp_free(m);
+    return -1;
+}
+
+void predrnn_pp_free(PredRNNpp *m) {
+    if (!m) return;
+    arena_free(&m->params);
+    arena_free(&m->work);
+    free(m->steps);
+    free(m->gsteps);
+    free(m->col);
+    free(m->eval_truth);
+    free(m);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Accessors */
+
+int predrnn_pp_num_params(const PredRNNpp *m) { return m->np; }
+Tensor *predrnn_pp_param(PredRNNpp *m, int i) { return i >= 0 && i < m->np ? &m->param[i] : NULL; }
+Tensor *predrnn_pp_grad(PredRNNpp *m, int i) { return i >= 0 && i < m->np ? &m->grad[i] : NULL; }
+const char *predrnn_pp_param_name(const PredRNNpp *m, int i) {
+    return i >= 0 && i < m->np ? m->name[i] : NULL;
+}
+int predrnn_pp_num_buffers(const PredRNNpp *m) {
+    (void)m;
+    return 0;
+}
+Tensor *predrnn_pp_buffer(PredRNNpp *m, int i) {
+    (void)m;
+    (void)i;
+    return NULL;
+}
+const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i) {
+    (void)m;
+    (void)i;
+    return NULL;
+}
+int64_t predrnn_pp_param_count(const PredRNNpp *m) {
+    int64_t s = 0;
+    for (int i = 0; i < m->np; i++) s += m->param[i].count;
+    return s;
+}
+size_t predrnn_pp_arena_bytes(const PredRNNpp *m) { return m->work.size + m->params.size; }
+
+double predrnn_pp_flops_per_sequence(const PredRNNpp *m) {
+    double macs = 0.0; /* per step, one sequence */
+    const double px = (double)m->S * m->S;
+    for (int i = 0; i < m->np; i++) {
+        const Tensor *w = &m->param[i];
+        if (w->ndim == 4) macs += (double)w->count * px; /* Cout·Cin·k·k per pixel */
+    }
+    return 2.0 * macs * (m->T_max - 1);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Initialisation */
+
+void predrnn_pp_init(PredRNNpp *m, uint64_t seed) {
+    int64_t maxc = 0;
+    for (int i = 0; i < m->np; i++)
+        if (m->param[i].count > maxc) maxc = m->param[i].count;
+    float *host = rr_malloc(sizeof(float) * (size_t)maxc);
+    for (int i = 0; i < m->np; i++) {
+        Tensor *p = &m->param[i];
+        switch (m->init_kind[i]) {
+        case INIT_ZERO: op_fill(p, 0.0f); break;
+        case INIT_ONE: op_fill(p, 1.0f); break;
+        case INIT_UNIFORM: {
+            const uint64_t stream = rr_stream(RR_TAG_INIT, (uint32_t)i, 0, 0);
+            const float a = m->init_bound[i];
+            for (int64_t j = 0; j < p->count; j++)
+                host[j] = -a + 2.0f * a * rr_rand_uniform(seed, stream, (uint64_t)j);
+            op_from_host(host, p);
+            break;
+        }
+        }
+        op_fill(&m->grad[i], 0.0f);
+    }
+    free(host);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Views */
+
+#define P(i) (&m->param[i])
+#define G(i) (&m->grad[i])
+
+static Tensor v4(const PredRNNpp *m, float *p, int c) { return tensor4(p, m->device, m->B, c, m->S, m->S); }
+
+static Tensor step_of(const Tensor *seq, int t) {
+    Tensor s = tensor_slice0(seq, t, 1);
+    return tensor_reshape(&s, 4, s.shape + 1);
+}
+
+static Tensor zeros_of(PredRNNpp *m, int c) { return v4(m, m->zeros, c); }
+
+/* Inputs of cell l at step t. */
+static Tensor cell_x(PredRNNpp *m, int l, int t) {
+    if (l == 0) return step_of(&m->xin, t);
+    if (l == 1 && m->cfg.ghu) return m->gsteps[t].z;
+    return m->steps[t * m->L + l - 1].h;
+}
+static Tensor cell_hprev(PredRNNpp *m, int l, int t) {
+    return t > 0 ? m->steps[(t - 1) * m->L + l].h : zeros_of(m, m->n[l]);
+}
+static Tensor cell_cprev(PredRNNpp *m, int l, int t) {
+    return t > 0 ? m->steps[(t - 1) * m->L + l].c : zeros_of(m, m->n[l]);
+}
+static Tensor cell_min(PredRNNpp *m, int l, int t) {
+    if (l > 0) return m->steps[t * m->L + l - 1].m;
+    return t > 0 ? m->steps[(t - 1) * m->L + m->L - 1].m : zeros_of(m, m->n_in[0]);
+}
+static Tensor ghu_zprev(PredRNNpp *m, int t) { return t > 0 ? m->gsteps[t - 1].z : zeros_of(m, m->n[0]); }
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Convolution (+ LN) units */
+
+/* pre = conv(x) + b; returns LN(pre) in ln_buf (or pre itself without LN). */
+static Tensor unit_forward(PredRNNpp *m, const ConvUnit *u, const Tensor *x, Tensor *pre, Tensor *mean,
+                           Tensor *invstd, float *ln_buf) {
+    conv2d_forward(x, P(u->w), P(u->b), pre, 0, m->conv_scratch);
+    if (u->g < 0) return *pre;
+    Tensor y = v4(m, ln_buf, u->cout);
+    tensor_layernorm_forward(pre, P(u->g), P(u->o), &y, mean, invstd, TENSOR_LN_EPS);
+    return y;
+}
+
+/* From the gradient of the unit's output dy: parameter gradients +=, dx += (dx may be NULL). */
+static void unit_backward(PredRNNpp *m, const ConvUnit *u, const Tensor *x, const Tensor *pre,
+                          const Tensor *mean, const Tensor *invstd, const Tensor *dy, Tensor *dx) {
+    Tensor dpre;
+    if (u->g >= 0) {
+        dpre = v4(m, m->dpre, u->cout);
+        op_fill(&dpre, 0.0f);
+        tensor_layernorm_backward(pre, P(u->g), mean, invstd, dy, &dpre, G(u->g), G(u->o));
+        dy = &dpre;
+    }
+    conv2d_backward(x, P(u->w), dy, dx, G(u->w), G(u->b), m->conv_scratch);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Forward */
+
+static void cell_forward(PredRNNpp *m, int l, int t) {
+    CellStep *s = &m->steps[t * m->L + l];
+    const ConvUnit *u = m->cell[l];
+    const int n = m->n[l];
+    Tensor x = cell_x(m, l, t), hp = cell_hprev(m, l, t), cp = cell_cprev(m, l, t), mi = cell_min(m, l, t);
+    Tensor cc[CELL_LN];
+    const Tensor *in[4] = {&x, &hp, &cp, &mi};
+    for (int j = CX; j <= CM; j++)
+        cc[j] = unit_forward(m, &u[j], in[j], &s->pre[j], &s->mean[j], &s->invstd[j], m->ln_out[j]);
+    causal_lstm_stage1_forward(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, &s->gates1, &s->c);
+    cc[CC2M] = unit_forward(m, &u[CC2M], &s->c, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M],
+                            m->ln_out[CC2M]);
+    causal_lstm_stage2_forward(&cc[CX], &cc[CC2M], &cc[CM], &s->gates2, &s->m);
+    cc[COM] = unit_forward(m, &u[COM], &s->m, &s->pre[COM], &s->mean[COM], &s->invstd[COM], m->ln_out[COM]);
+    Tensor cm = v4(m, m->cm, 2 * n), cell = v4(m, m->cell_out, n);
+    concat_channels_forward(&s->c, &s->m, &cm);
+    conv2d_forward(&cm, P(u[CMR].w), P(u[CMR].b), &cell, 0, m->conv_scratch);
+    causal_lstm_stage3_forward(&cc[CX], &cc[CH], &cc[CC2M], &cc[COM], &cell, &s->gates3, &s->h);
+}
+
+static void ghu_step_forward(PredRNNpp *m, int t) {
+    GhuStep *g = &m->gsteps[t];
+    Tensor zp = ghu_zprev(m, t), h0 = m->steps[t * m->L].h;
+    Tensor zz = unit_forward(m, &m->ghu[GZ], &zp, &g->pre[GZ], &g->mean[GZ], &g->invstd[GZ], m->ln_out[0]);
+    Tensor zx = unit_forward(m, &m->ghu[GX], &h0, &g->pre[GX], &g->mean[GX], &g->invstd[GX], m->ln_out[1]);
+    ghu_forward(&zz, &zx, t > 0 ? &zp : NULL, &g->gates, &g->z);
+}
+
+/* Check frames (T, B, C, S, S) with 2 <= T <= T_max, 1 <= B <= B_max on the model's device, and lay
+ * the activations out for that (B, T). -1 + rr_error on a mismatch. */
+static int use_frames(PredRNNpp *m, const Tensor *frames, const char *fn) {
+    char buf[96];
+    const Tensor *f = frames;
+    if (!f || f->ndim != 5 || f->shape[0] < 2 || f->shape[0] > m->T_max || f->shape[1] < 1 ||
+        f->shape[1] > m->B_max || f->shape[2] != m->C || f->shape[3] != m->S || f->shape[4] != m->S)
+        return rr_error("%s: frames %s do not fit the model: want (T, B, %d, %d, %d) with 2 <= T <= %d, "
+                        "1 <= B <= %d", fn, f ? tensor_shape_str(f, buf, sizeof buf) : "NULL", m->C, m->S,
+                        m->S, m->T_max, m->B_max);
+    if (f->device != m->device)
+        return rr_error("%s: frames are on device %d, the model on %d", fn, f->device, m->device);
+    if (f->shape[0] != m->T || f->shape[1] != m->B) {
+        m->T = f->shape[0];
+        m->B = f->shape[1];
+        arena_rewind(&m->work);
+        layout_work(m);
+    }
+    return 0;
+}
+
+/* Runs all T-1 steps; returns the mean squared error over all predictions. */
+static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *use_truth) {
+    const int T = m->T, B = m->B;
+    Tensor zeros = zeros_of(m, m->nmax > m->C ? m->nmax : m->C);
+    op_fill(&zeros, 0.0f); /* a re-layout may have put other data there */
+    double sse = 0.0;
+    for (int t = 0; t < T - 1; t++) {
+        Tensor ft = step_of(frames, t), xt = step_of(&m->xin, t);
+        if (t == 0) {
+            op_copy(&ft, &xt);
+        } else {
+            Tensor prev = step_of(&m->pred, t - 1);
+            for (int b = 0; b < B; b++) m->col[b] = use_truth[b * T + t] != 0;
+            op_select_samples(m->col, &ft, &prev, &xt);
+        }
+        for (int l = 0; l < m->L; l++) {
+            if (l == 1 && m->cfg.ghu) ghu_step_forward(m, t);
+            cell_forward(m, l, t);
+        }
+        Tensor yt = step_of(&m->pred, t), target = step_of(frames, t + 1);
+        conv2d_forward(&m->steps[t * m->L + m->L - 1].h, P(m->head.w), P(m->head.b), &yt, 0, m->conv_scratch);
+        sse += mse_sum_forward(&yt, &target);
+    }
+    return sse / ((double)B * (T - 1) * m->C * m->S * m->S);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Backward */
+
+/* Backward of cell l at step t. Reads dH[cur][l] (dL/dh_t, complete), dC[cur][l] (dL/dc_t from step
+ * t+1) and dM[*mo] (dL/dm_t from the memory's next consumer); adds into dH/dC[1-cur][l] (previous
+ * step), the input gradient dx (NULL: not needed) and dM[1-*mo] (dL/d incoming memory, zeroed here),
+ * then flips *mo so the next cell on the memory chain reads it. */
+static void cell_backward(PredRNNpp *m, int l, int t, int cur, int *mo, Tensor *dx) {
+    CellStep *s = &m->steps[t * m->L + l];
+    const ConvUnit *u = m->cell[l];
+    const int n = m->n[l], first = t == 0, has_min = !(l == 0 && t == 0);
+    Tensor x = cell_x(m, l, t), hp = cell_hprev(m, l, t), cp = cell_cprev(m, l, t), mi = cell_min(m, l, t);
+    Tensor dh = v4(m, m->dH[cur][l], n), dc = v4(m, m->dC[cur][l], n);
+    Tensor dhp = v4(m, m->dH[1 - cur][l], n), dcp = v4(m, m->dC[1 - cur][l], n);
+    Tensor dmo = v4(m, m->dM[*mo], n), dmi = v4(m, m->dM[1 - *mo], m->n_in[l]);
+    Tensor dcc[CELL_LN];
+    for (int j = 0; j < CELL_LN; j++) dcc[j] = v4(m, m->dcc[j], cell_conv_blocks[j] * n);
+    Tensor dcell = v4(m, m->dcell, n), dcm = v4(m, m->dcm, 2 * n), cm = v4(m, m->cm, 2 * n);
+
+    causal_lstm_stage3_backward(&s->gates3, &dh, &dcc[CX], &dcc[CH], &dcc[CC2M], &dcc[COM], &dcell);
+    concat_channels_forward(&s->c, &s->m, &cm); /* memory_reduce's input, recomputed */
+    op_fill(&dcm, 0.0f);
+    conv2d_backward(&cm, P(u[CMR].w), &dcell, &dcm, G(u[CMR].w), G(u[CMR].b), m->conv_scratch);
+    concat_channels_backward(&dcm, &dc, &dmo);
+    unit_backward(m, &u[COM], &s->m, &s->pre[COM], &s->mean[COM], &s->invstd[COM], &dcc[COM], &dmo);
+    causal_lstm_stage2_backward(&s->gates2, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
+    unit_backward(m, &u[CC2M], &s->c, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M], &dcc[CC2M], &dc);
+    causal_lstm_stage1_backward(&s->gates1, first ? NULL : &cp, &dc, &dcc[CX], &dcc[CH], &dcc[CC],
+                                first ? NULL : &dcp);
+    unit_backward(m, &u[CX], &x, &s->pre[CX], &s->mean[CX], &s->invstd[CX], &dcc[CX], dx);
+    unit_backward(m, &u[CH], &hp, &s->pre[CH], &s->mean[CH], &s->invstd[CH], &dcc[CH], first ? NULL : &dhp);
+    unit_backward(m, &u[CC], &cp, &s->pre[CC], &s->mean[CC], &s->invstd[CC], &dcc[CC], first ? NULL : &dcp);
+    if (has_min) op_fill(&dmi, 0.0f);
+    unit_backward(m, &u[CM], &mi, &s->pre[CM], &s->mean[CM], &s->invstd[CM], &dcc[CM], has_min ? &dmi : NULL);
+    *mo = 1 - *mo;
+}
+
+/* Backward of the GHU at step t: dZ[cur] (dL/dz_t) is complete; adds into dH[cur][0] and dZ[1-cur]. */
+static void ghu_step_backward(PredRNNpp *m, int t, int cur) {
+    GhuStep *g = &m->gsteps[t];
+    const int n = m->n[0], first = t == 0;
+    Tensor zp = ghu_zprev(m, t), h0 = m->steps[t * m->L].h;
+    Tensor dz = v4(m, m->dZ[cur], n), dzp = v4(m, m->dZ[1 - cur], n), dh0 = v4(m, m->dH[cur][0], n);
+    Tensor dg = v4(m, m->dghu, 2 * n);
+    ghu_backward(&g->gates, first ? NULL : &zp, &dz, &dg, first ? NULL : &dzp);
+    unit_backward(m, &m->ghu[GX], &h0, &g->pre[GX], &g->mean[GX], &g->invstd[GX], &dg, &dh0);
+    unit_backward(m, &m->ghu[GZ], &zp, &g->pre[GZ], &g->mean[GZ], &g->invstd[GZ], &dg, first ? NULL : &dzp);
+}
+
+static void zero_carriers(PredRNNpp *m, int i) {
+    for (int l = 0; l < m->L; l++) {
+        Tensor h = v4(m, m->dH[i][l], m->n[l]), c = v4(m, m->dC[i][l], m->n[l]);
+        op_fill(&h, 0.0f);
+        op_fill(&c, 0.0f);
+    }
+    Tensor z = v4(m, m->dZ[i], m->n[0]);
+    op_fill(&z, 0.0f);
+}
+
+static void backward(PredRNNpp *m, const Tensor *frames, const unsigned char *use_truth) {
+    const int T = m->T, B = m->B, L = m->L;
+    const double count = (double)B * (T - 1) * m->C * m->S * m->S;
+    int cur = 0, mo = 0, dxin_step = -1; /* dxin holds dL/d(input of step dxin_step) */
+    zero_carriers(m, 0);
+    zero_carriers(m, 1);
+    for (int i = 0; i < 2; i++) {
+        Tensor d = v4(m, m->dM[i], m->nmax);
+        op_fill(&d, 0.0f);
+    }
+    for (int t = T - 2; t >= 0; t--) {
+        /* dL/d prediction t: the loss term, plus what flowed into the input of step t+1 where that
+         * input was this prediction */
+        op_fill(&m->dpred, 0.0f);
+        if (dxin_step == t + 1) {
+            for (int b = 0; b < B; b++) m->col[b] = use_truth[b * T + t + 1] != 0;
+            op_select_samples_backward(m->col, &m->dxin, NULL, &m->dpred); /* frames: no gradient */
+        }
+        Tensor yt = step_of(&m->pred, t), target = step_of(frames, t + 1);
+        mse_sum_backward(&yt, &target, count, &m->dpred);
+        Tensor dtop = v4(m, m->dH[cur][L - 1], m->n[L - 1]);
+        conv2d_backward(&m->steps[t * L + L - 1].h, P(m->head.w), &m->dpred, &dtop, G(m->head.w),
+                        G(m->head.b), m->conv_scratch);
+        for (int l = L - 1; l >= 0; l--) {
+            Tensor dx, *dxp = NULL;
+            if (l == 0) {
+                int fed_prediction = 0;
+                for (int b = 0; t > 0 && b < B; b++) fed_prediction |= use_truth[b * T + t] == 0;
+                if (fed_prediction) {
+                    op_fill(&m->dxin, 0.0f);
+                    dxp = &m->dxin;
+                    dxin_step = t;
+                }
+            } else {
+                dx = (l == 1 && m->cfg.ghu) ? v4(m, m->dZ[cur], m->n[0]) : v4(m, m->dH[cur][l - 1], m->n[l - 1]);
+                dxp = &dx;
+            }
+            cell_backward(m, l, t, cur, &mo, dxp);
+            if (l == 1 && m->cfg.ghu) ghu_step_backward(m, t, cur);
+        }
+        cur = 1 - cur;
+        zero_carriers(m, 1 - cur); /* the buffers of step t become those of step t-2 */
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+double predrnn_pp_train_step(PredRNNpp *m, const Tensor *frames, const unsigned char *use_truth,
+                             float *predictions) {
+    if (use_frames(m, frames, "model_train_step")) return -1.0;
+    if (!use_truth) return rr_error("model_train_step: use_truth is NULL");
+    for (int i = 0; i < m->np; i++) op_fill(&m->grad[i], 0.0f);
+    double loss = forward(m, frames, use_truth);
+    backward(m, frames, use_truth);
+    if (predictions) op_to_host(&m->pred, predictions);
+    return loss;
+}
+
+double predrnn_pp_evaluate(PredRNNpp *m, const Tensor *frames, int n_in, float *out) {
+    if (use_frames(m, frames, "model_evaluate")) return -1.0;
+    if (n_in < 1 || n_in > m->T - 1) return rr_error("model_evaluate: n_in %d outside 1..%d", n_in, m->T - 1);
+    for (int b = 0; b < m->B; b++)
+        for (int t = 0; t < m->T; t++) m->eval_truth[b * m->T + t] = t < n_in;
+    double loss = forward(m, frames, m->eval_truth);
+    if (out) op_to_host(&m->pred, out);
+    return loss;
+}

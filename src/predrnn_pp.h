@@ -1,0 +1,74 @@
+/* predrnn_pp.h — PredRNN++ (Wang, Gao, Long, Wang & Yu, "PredRNN++: Towards a resolution of the
+ * deep-in-time dilemma in spatiotemporal predictive learning", ICML 2018): stacked Causal LSTMs with a
+ * zig-zag spatial memory and a Gradient Highway Unit between layers 1 and 2, as the official
+ * TensorFlow code builds it (Yunbo426/predrnn-pp @ 40764c5, nets/predrnn_pp.py; equations in
+ * causal_lstm_cell.h and shared/notes/predrnn_pp.md §2). The functions mirror model.h one to one
+ * (same semantics: time-major frames (T, B, C, H, W) in patch space with 2 <= T <= seq_len and
+ * 1 <= B <= batch of predrnn_pp_create, MSE over all T-1 predictions, use_truth scheduled sampling
+ * with gradient through fed-back predictions, -1 + rr_error on invalid frames / NULL use_truth / n_in
+ * outside 1..T-1); the model dispatcher maps model = "predrnn_pp" onto them.
+ *
+ * ModelConfig fields used: num_layers, hidden[] (channels per layer; official 128,64,64,64),
+ * kernel[] (filter size per layer, odd; official 5; the GHU uses kernel[0]), layer_norm (tensor layer
+ * norm after every convolution except memory_reduce and the head), ghu (needs ≥ 2 layers), patch,
+ * image_size, img_channels (C = patch²·img_channels, H = W = image_size/patch). Required: head =
+ * HEAD_LINEAR with head_kernel 0 or 1 and head_act = identity (the official 1×1 "back_to_pixel" conv,
+ * no activation), batchnorm = 0. cell_act, gate_act, bn_* are not used (the cell fixes σ and tanh).
+ *
+ * Parameters, in this order, with their PyTorch state_dict names (tests/reference/predrnn_pp_ref.py):
+ *   per layer L (n = hidden[L], C_x = C for L = 0 else hidden[L-1], n_in = hidden[num_layers-1] for
+ *   L = 0 else hidden[L-1], k = kernel[L]):
+ *     cells.L.conv_x.weight (7n, C_x, k, k)   .bias (7n)
+ *     cells.L.conv_h.weight (4n, n, k, k)     .bias (4n)
+ *     cells.L.conv_c.weight (3n, n, k, k)     .bias (3n)
+ *     cells.L.conv_m.weight (3n, n_in, k, k)  .bias (3n)
+ *     cells.L.conv_c2m.weight (4n, n, k, k)   .bias (4n)
+ *     cells.L.conv_om.weight (n, n, k, k)     .bias (n)
+ *     cells.L.memory_reduce.weight (n, 2n, 1, 1) .bias (n)
+ *     with layer_norm: cells.L.ln_x / ln_h / ln_c / ln_m / ln_c2m / ln_om .weight, .bias (7n / 4n /
+ *     3n / 3n / 4n / n)
+ *   with ghu (n = hidden[0], k = kernel[0]): ghu.conv_z.weight (2n, n, k, k) .bias, ghu.conv_x.weight
+ *     (2n, n, k, k) .bias, with layer_norm ghu.ln_z / ghu.ln_x .weight, .bias (2n)
+ *   head.weight (C, hidden[-1], 1, 1), head.bias (C)
+ * No buffers. Init (official code): cell and GHU convolution kernels uniform ±0.001 (the TF
+ * `initializer=0.001`), memory_reduce and head kernels Glorot uniform (TF default,
+ * limit sqrt(6 / ((Cin + Cout)·k²))), all biases 0, LN gains 1 and offsets 0; parameter i draws
+ * element j as rr_rand_uniform(seed, rr_stream(RR_TAG_INIT, i, 0, 0), j).
+ *
+ * Not part of the model: the official trainer's reverse-input augmentation (a second update per
+ * iteration on the time-reversed sequence) and its l2_loss scale (0.5·sum instead of the mean) belong
+ * to the trainer; this model always returns the mean squared error. */
+#ifndef RNNREG_PREDRNN_PP_H
+#define RNNREG_PREDRNN_PP_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+typedef struct PredRNNpp PredRNNpp;
+
+int predrnn_pp_create(const ModelConfig *cfg, int batch, int seq_len, int device, PredRNNpp **out);
+void predrnn_pp_free(PredRNNpp *m);
+
+int predrnn_pp_num_params(const PredRNNpp *m);
+Tensor *predrnn_pp_param(PredRNNpp *m, int i);
+Tensor *predrnn_pp_grad(PredRNNpp *m, int i);
+const char *predrnn_pp_param_name(const PredRNNpp *m, int i);
+int predrnn_pp_num_buffers(const PredRNNpp *m);              /* 0 */
+Tensor *predrnn_pp_buffer(PredRNNpp *m, int i);              /* NULL */
+const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i); /* NULL */
+int64_t predrnn_pp_param_count(const PredRNNpp *m);
+/* 2 × the multiply-adds of all convolutions (cells, GHU, memory_reduce, head) over the T-1 steps of
+ * one sequence; pointwise work and layer norms are not counted. */
+double predrnn_pp_flops_per_sequence(const PredRNNpp *m);
+
+void predrnn_pp_init(PredRNNpp *m, uint64_t seed);
+
+double predrnn_pp_train_step(PredRNNpp *m, const Tensor *frames, const unsigned char *use_truth,
+                             float *predictions);
+double predrnn_pp_evaluate(PredRNNpp *m, const Tensor *frames, int n_in, float *out);
+
+/* Bytes planned: activation arena + parameters and gradients (model_arena_bytes). */
+size_t predrnn_pp_arena_bytes(const PredRNNpp *m);
+
+#endif

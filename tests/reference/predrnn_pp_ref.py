@@ -1,0 +1,175 @@
+"""predrnn_pp_ref.py — PyTorch reference of rnnreg's PredRNN++ (src/predrnn_pp.c), written from the
+official TensorFlow code (Yunbo426/predrnn-pp @ 40764c5: layers/CausalLSTMCell.py,
+layers/GradientHighwayUnit.py, layers/TensorLayerNorm.py, nets/predrnn_pp.py; summarised in
+shared/notes/predrnn_pp.md §2), not from the C code and not from third-party ports.
+
+Causal LSTM (layer with n hidden channels, incoming memory of n_in channels, input x of C_x channels;
+every conv k×k "same", stride 1, with bias; LN = tensor layer norm, applied when layer_norm is on):
+  h_cc = LN_h(conv_h(h_{t-1}))  n -> 4n    split i_h, g_h, f_h, o_h
+  c_cc = LN_c(conv_c(c_{t-1}))  n -> 3n    split i_c, g_c, f_c
+  m_cc = LN_m(conv_m(m))        n_in -> 3n split i_m, f_m, m_m
+  x_cc = LN_x(conv_x(x))        C_x -> 7n  split i_x, g_x, f_x, o_x, i_x', g_x', f_x'
+  i = σ(i_x + i_h + i_c)   f = σ(f_x + f_h + f_c + 1)   g = tanh(g_x + g_h + g_c)
+  c_t = f c_{t-1} + i g
+  c2m = LN_c2m(conv_c2m(c_t))   n -> 4n    split i_c', g_c', f_c', o_c
+  ii = σ(i_c' + i_x' + i_m)  ff = σ(f_c' + f_x' + f_m + 1)  gg = tanh(g_c' + g_x')
+  m_t = ff tanh(m_m) + ii gg
+  o_m = LN_om(conv_om(m_t))     n -> n
+  o = tanh(o_x + o_h + o_c + o_m)                 (tanh, as the official code)
+  h_t = o tanh(memory_reduce([c_t, m_t]))         (1×1 conv 2n -> n, bias, no LN)
+Gradient highway unit (n = hidden[0]):
+  gates = LN_z(conv_z(z_{t-1})) + LN_x(conv_x(h^0_t))   (n -> 2n each); p, u = split (p first)
+  z_t = σ(u) tanh(p) + (1 - σ(u)) z_{t-1}
+Stack (nets/predrnn_pp.py): layer 0 reads the frame (C = patch²·img_channels), layer 1 reads z (or h^0
+without GHU), layer l ≥ 2 reads h^{l-1}. The memory m zig-zags: layer l passes m_t to layer l+1 at the
+same step, the top layer's m_t enters layer 0 at step t+1 (so layer 0's conv_m takes hidden[-1]
+channels, layer l > 0 takes hidden[l-1]). All states start at zero. Head: 1×1 conv (bias) on the top
+h to C channels, linear (no activation). Time-major frames (T, B, C, H, W); step t reads frame t (or
+the model's own prediction of it, with gradient, where use_truth[b, t] == 0 and t ≥ 1) and predicts
+frame t+1.
+
+Tensor layer norm (layers/TensorLayerNorm.py): per sample, mean and biased variance over (C, H, W)
+jointly; y = (x - mean) / sqrt(var + 1e-5) * gain[c] + bias[c].
+
+State-dict names (= rnnreg checkpoint names), registration order = rnnreg parameter order:
+  cells.L.conv_x / conv_h / conv_c / conv_m / conv_c2m / conv_om / memory_reduce .weight, .bias
+  cells.L.ln_x / ln_h / ln_c / ln_m / ln_c2m / ln_om .weight, .bias   (only with layer_norm)
+  ghu.conv_z / conv_x .weight, .bias; ghu.ln_z / ln_x .weight, .bias  (only with ghu; LN only with layer_norm)
+  head.weight (C, hidden[-1], 1, 1), head.bias (C)
+"""
+import torch
+import torch.nn as nn
+
+FORGET_BIAS = 1.0   # CausalLSTMCell(forget_bias=1.0), added inside both forget gates
+LN_EPS = 1e-5       # TensorLayerNorm.py EPSILON
+
+
+class TensorLayerNorm(nn.Module):
+    """tensor_layer_norm: moments over all non-batch axes, per-channel scale (init 1) and offset (init 0)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(c))
+        self.bias = nn.Parameter(torch.zeros(c))
+
+    def forward(self, x):
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=(1, 2, 3), keepdim=True)   # biased, as tf.nn.moments
+        xhat = (x - mean) / torch.sqrt(var + LN_EPS)
+        return xhat * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+def conv(cin, cout, k):
+    return nn.Conv2d(cin, cout, k, padding=k // 2, bias=True)
+
+
+class CausalLSTMCell(nn.Module):
+    def __init__(self, c_x, n_in, n, k, layer_norm):
+        super().__init__()
+        self.n, self.layer_norm = n, layer_norm
+        self.conv_x = conv(c_x, 7 * n, k)
+        self.conv_h = conv(n, 4 * n, k)
+        self.conv_c = conv(n, 3 * n, k)
+        self.conv_m = conv(n_in, 3 * n, k)
+        self.conv_c2m = conv(n, 4 * n, k)
+        self.conv_om = conv(n, n, k)
+        self.memory_reduce = conv(2 * n, n, 1)
+        if layer_norm:
+            self.ln_x = TensorLayerNorm(7 * n)
+            self.ln_h = TensorLayerNorm(4 * n)
+            self.ln_c = TensorLayerNorm(3 * n)
+            self.ln_m = TensorLayerNorm(3 * n)
+            self.ln_c2m = TensorLayerNorm(4 * n)
+            self.ln_om = TensorLayerNorm(n)
+
+    def norm(self, name, y):
+        return getattr(self, "ln_" + name)(y) if self.layer_norm else y
+
+    def forward(self, x, h, c, m):
+        n = self.n
+        h_cc = self.norm("h", self.conv_h(h))
+        c_cc = self.norm("c", self.conv_c(c))
+        m_cc = self.norm("m", self.conv_m(m))
+        x_cc = self.norm("x", self.conv_x(x))
+        i_h, g_h, f_h, o_h = torch.split(h_cc, n, dim=1)
+        i_c, g_c, f_c = torch.split(c_cc, n, dim=1)
+        i_m, f_m, m_m = torch.split(m_cc, n, dim=1)
+        i_x, g_x, f_x, o_x, i_x2, g_x2, f_x2 = torch.split(x_cc, n, dim=1)
+        i = torch.sigmoid(i_x + i_h + i_c)
+        f = torch.sigmoid(f_x + f_h + f_c + FORGET_BIAS)
+        g = torch.tanh(g_x + g_h + g_c)
+        c_new = f * c + i * g
+        c2m = self.norm("c2m", self.conv_c2m(c_new))
+        i_c, g_c, f_c, o_c = torch.split(c2m, n, dim=1)
+        ii = torch.sigmoid(i_c + i_x2 + i_m)
+        ff = torch.sigmoid(f_c + f_x2 + f_m + FORGET_BIAS)
+        gg = torch.tanh(g_c + g_x2)
+        m_new = ff * torch.tanh(m_m) + ii * gg
+        o_m = self.norm("om", self.conv_om(m_new))
+        o = torch.tanh(o_x + o_h + o_c + o_m)
+        cell = self.memory_reduce(torch.cat([c_new, m_new], dim=1))
+        h_new = o * torch.tanh(cell)
+        return h_new, c_new, m_new
+
+
+class GHU(nn.Module):
+    def __init__(self, n, k, layer_norm):
+        super().__init__()
+        self.n, self.layer_norm = n, layer_norm
+        self.conv_z = conv(n, 2 * n, k)
+        self.conv_x = conv(n, 2 * n, k)
+        if layer_norm:
+            self.ln_z = TensorLayerNorm(2 * n)
+            self.ln_x = TensorLayerNorm(2 * n)
+
+    def forward(self, x, z):
+        zc, xc = self.conv_z(z), self.conv_x(x)
+        if self.layer_norm:
+            zc, xc = self.ln_z(zc), self.ln_x(xc)
+        p, u = torch.split(zc + xc, self.n, dim=1)
+        p, u = torch.tanh(p), torch.sigmoid(u)
+        return u * p + (1 - u) * z
+
+
+class PredRNNppRef(nn.Module):
+    """hidden: channels per layer; kernels: filter size per layer (the GHU uses kernels[0])."""
+
+    def __init__(self, hidden, kernels, layer_norm=True, ghu=True, patch=2, image_size=16, img_channels=1):
+        super().__init__()
+        L = len(hidden)
+        assert len(kernels) == L and (not ghu or L >= 2)
+        self.hidden, self.ghu_on = list(hidden), ghu
+        self.channels = img_channels * patch * patch
+        self.size = image_size // patch
+        cells = []
+        for l in range(L):
+            c_x = self.channels if l == 0 else hidden[l - 1]
+            n_in = hidden[-1] if l == 0 else hidden[l - 1]
+            cells.append(CausalLSTMCell(c_x, n_in, hidden[l], kernels[l], layer_norm))
+        self.cells = nn.ModuleList(cells)
+        if ghu:
+            self.ghu = GHU(hidden[0], kernels[0], layer_norm)
+        self.head = nn.Conv2d(hidden[-1], self.channels, 1, bias=True)
+
+    def forward(self, frames, use_truth):
+        """frames (T, B, C, H, W); use_truth (B, T) bool. Returns predictions (T-1, B, C, H, W)."""
+        T, B = frames.shape[0], frames.shape[1]
+        zeros = lambda c: frames.new_zeros(B, c, self.size, self.size)  # noqa: E731
+        h = [zeros(n) for n in self.hidden]
+        c = [zeros(n) for n in self.hidden]
+        mem = zeros(self.hidden[-1])
+        z = zeros(self.hidden[0])
+        ys = []
+        for t in range(T - 1):
+            x = frames[t]
+            if t > 0:
+                x = torch.where(use_truth[:, t].view(-1, 1, 1, 1), frames[t], ys[-1])
+            for l, cell in enumerate(self.cells):
+                if l == 1:
+                    if self.ghu_on:
+                        z = self.ghu(h[0], z)
+                        x = z
+                h[l], c[l], mem = cell(x, h[l], c[l], mem)
+                x = h[l]
+            ys.append(self.head(h[-1]))
+        return torch.stack(ys)
