@@ -1,0 +1,70 @@
+/* activation.c — elementwise activations (identity, sigmoid, tanh, relu, tf.keras 2 hard_sigmoid),
+ * forward y = act(x) and backward dx += dy · act'(x) computed from the output y. The scalar
+ * formulas are in ops_internal.h (shared with the fused LSTM cell). In-place (x == y) is allowed. */
+#include <string.h>
+
+#include "ops_internal.h"
+
+static const char *const activation_names[] = {"identity", "sigmoid", "tanh", "relu", "hard_sigmoid"};
+
+const char *activation_name(Activation a) {
+    return (a >= ACT_IDENTITY && a <= ACT_HARD_SIGMOID) ? activation_names[a] : "unknown";
+}
+
+int activation_parse(const char *name, Activation *a) {
+    for (int i = ACT_IDENTITY; i <= ACT_HARD_SIGMOID; i++)
+        if (strcmp(name, activation_names[i]) == 0) {
+            *a = (Activation)i;
+            return 0;
+        }
+    if (strcmp(name, "linear") == 0) { /* Keras' name for the identity */
+        *a = ACT_IDENTITY;
+        return 0;
+    }
+    return rr_error("activation '%s': unknown (identity|linear, sigmoid, tanh, relu, hard_sigmoid)", name);
+}
+
+void activation_forward(Activation a, const Tensor *x, Tensor *y) {
+    require_cpu("activation_forward", x);
+    require_cpu("activation_forward", y);
+    require_same_count("activation_forward", x, y);
+    const float *xs = x->data;
+    float *ys = y->data;
+    const int64_t n = x->count;
+    switch (a) { /* one loop per activation so each vectorises / inlines on its own */
+    case ACT_SIGMOID:
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
+        for (int64_t i = 0; i < n; i++) ys[i] = act_sigmoid(xs[i]);
+        break;
+    case ACT_TANH:
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
+        for (int64_t i = 0; i < n; i++) ys[i] = tanhf(xs[i]);
+        break;
+    case ACT_RELU:
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
+        for (int64_t i = 0; i < n; i++) ys[i] = act_apply(ACT_RELU, xs[i]);
+        break;
+    case ACT_HARD_SIGMOID:
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
+        for (int64_t i = 0; i < n; i++) ys[i] = act_hard_sigmoid(xs[i]);
+        break;
+    case ACT_IDENTITY:
+        if (ys != xs) memmove(ys, xs, sizeof(float) * (size_t)n);
+        break;
+    default: rr_die("activation_forward: unknown activation %d", (int)a);
+    }
+}
+
+void activation_backward(Activation a, const Tensor *y, const Tensor *dy, Tensor *dx) {
+    require_cpu("activation_backward", y);
+    require_cpu("activation_backward", dy);
+    require_cpu("activation_backward", dx);
+    require_same_count("activation_backward (dy vs y)", dy, y);
+    require_same_count("activation_backward (dx vs y)", dx, y);
+    require_activation("activation_backward", a);
+    const float *ys = y->data, *dys = dy->data;
+    float *dxs = dx->data;
+    const int64_t n = y->count;
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
+    for (int64_t i = 0; i < n; i++) dxs[i] += dys[i] * act_grad_from_output(a, ys[i]);
+}
