@@ -26,6 +26,9 @@ endif
 # Each build variant has its own folder, so SANITIZE=1 or BLAS=builtin objects never mix with the
 # default ones: build/ (default), build/san/, build/builtin/, build/san-builtin/.
 VARIANT := $(strip $(if $(filter 1,$(SANITIZE)),san) $(if $(filter builtin,$(BLAS)),builtin))
+# Idle OpenMP threads must not spin while OpenBLAS threads work (see src/main.c); tests and bench too.
+export OMP_WAIT_POLICY ?= passive
+
 BUILD   := build$(if $(VARIANT),/$(subst $(eval) ,-,$(VARIANT)))
 CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Isrc -Ikernels
 LDLIBS  := -fopenmp -lm -lpthread
@@ -97,6 +100,8 @@ test-build: $(BUILD)/rnnreg $(TEST_BINS)
 
 test: test-build ## build and run every test; ends with "N passed, M failed[, K skipped]"
 	@PYTHON='$(PYTHON)' RNNREG='$(BUILD)/rnnreg' BUILD='$(BUILD)' bash tests/run.sh $(TEST_BINS)
+
+-include bench/bench.mk
 
 # ---------------------------------------------------------------------------------------------
 # Data

@@ -59,6 +59,10 @@ static const Option options[] = {
         "head output activation (identity for a linear head)"),
     OPT("patch", T_INT, patch, "1", NULL, 1, 64, HASHED,
         "patch size p: frames enter as (p*p, 64/p, 64/p) (PredRNN reshape_patch)"),
+    OPT("layer_norm", T_BOOL, layer_norm, "0", NULL, 0, 0, HASHED,
+        "predrnn_pp: tensor layer norm after every convolution (official code default 1)"),
+    OPT("ghu", T_BOOL, ghu, "1", NULL, 0, 0, HASHED,
+        "predrnn_pp: gradient highway unit between layers 1 and 2 (0|1)"),
 
     SECTION("data"),
     OPT("data", T_STR, data, "data/moving_mnist.npy", NULL, 0, 0, HASHED,
@@ -114,6 +118,8 @@ static const Option options[] = {
         "inputs after input_frames: teacher = truth; free = own predictions; scheduled = PredRNN coin"),
     OPT("sampling_iters", T_INT, sampling_iters, "50000", NULL, 1, INT_MAX, HASHED,
         "scheduled: P(truth) = max(0, 1 - iteration/sampling_iters), iteration counted from 1"),
+    OPT("reverse_input", T_BOOL, reverse_input, "0", NULL, 0, 0, HASHED,
+        "PredRNN augmentation: a second update per iteration on the time-reversed sequence (0|1)"),
 
     SECTION("run"),
     OPT("threads", T_INT, threads, "0", NULL, 0, 4096, RUN_ONLY,
@@ -535,6 +541,8 @@ int config_model(const Config *c, ModelConfig *mc) {
     mc->head = heads[h];
     mc->head_kernel = c->head_kernel;
     mc->patch = c->patch;
+    mc->layer_norm = c->layer_norm;
+    mc->ghu = c->ghu;
     mc->image_size = 64;
     mc->img_channels = 1;
     return 0;

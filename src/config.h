@@ -37,6 +37,7 @@ typedef struct {
     double bn_momentum, bn_eps;
     char head[CONFIG_NAME];
     int head_kernel, patch;
+    int layer_norm, ghu, reverse_input;
     /* data */
     char data[CONFIG_STR];
     int n_train, n_val, n_test;

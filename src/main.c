@@ -1,5 +1,7 @@
 /* main.c — the build/rnnreg command line: dispatches to one subcommand per job. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "blas.h"
@@ -23,6 +25,10 @@ static const Command commands[] = {
     {"mmnist", cmd_mmnist, "generate Moving MNIST sequences (bouncing digits) as .npy"},
     {"metrics", cmd_metrics, "per-frame MSE, MAE, PSNR, SSIM of predictions against truth (JSON)"},
     {"strip", cmd_strip, "draw frames of (T, N, 64, 64) arrays as a PNG picture strip"},
+    {"bench", cmd_bench, "time training steps and sgemm (throughput; see bench/README.md)"},
+    {"train", cmd_train, "train a model from a config file: checkpoints, log, test metrics, predictions"},
+    {"eval", cmd_eval, "evaluate a checkpoint: per-frame test metrics (JSON)"},
+    {"predict", cmd_predict, "predicted future frames of a checkpoint as (10, N, 64, 64) float32 .npy"},
     {"info", cmd_info, "print build facts: BLAS, threads, CUDA"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
@@ -48,7 +54,19 @@ int cmd_info(int argc, char **argv) {
     return 0;
 }
 
+/* libgomp reads OMP_WAIT_POLICY when it loads, before main(). Its default lets idle OpenMP threads
+ * spin after every parallel region, and on a 2-core machine they then fight OpenBLAS's own threads
+ * for the cores (measured: training 8x slower). So unless the user chose a policy, re-run ourselves
+ * once with the passive policy. */
+static void ensure_passive_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc): carry on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    ensure_passive_openmp(argv);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

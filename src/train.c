@@ -35,6 +35,18 @@ double sampling_eta(const Config *c, int64_t iteration) {
     return eta > 0 ? eta : 0;
 }
 
+/* Reverse a time-major (T, ...) host batch in place: frame t <-> frame T-1-t. */
+static void reverse_time(float *frames, int T, int64_t frame_floats) {
+    for (int t = 0; t < T / 2; t++) {
+        float *a = frames + (int64_t)t * frame_floats, *b = frames + (int64_t)(T - 1 - t) * frame_floats;
+        for (int64_t i = 0; i < frame_floats; i++) {
+            float tmp = a[i];
+            a[i] = b[i];
+            b[i] = tmp;
+        }
+    }
+}
+
 void sampling_mask(const Config *c, int64_t iteration, int B, int T, unsigned char *use_truth) {
     const int scheduled = !strcmp(c->sampling, "scheduled"), teacher = !strcmp(c->sampling, "teacher");
     const double eta = sampling_eta(c, iteration);
@@ -458,24 +470,38 @@ int train_run(const Config *c, const char *dir, int resume) {
         for (int64_t bi = st.batch_in_epoch; bi < nb; bi++) {
             const double t0 = rr_now();
             if (loader_batch(&r.loader, SPLIT_TRAIN, bi, epoch, r.batch_host) < 0) goto out;
-            op_from_host(r.batch_host, &r.frames);
             const int64_t iteration = st.iteration + 1;
             sampling_mask(c, iteration, r.B, r.T, r.use_truth);
-            double loss = model_train_step(r.model, &r.frames, r.use_truth, NULL);
-            if (loss == -1.0) goto out;
-            double norm = isfinite(loss) ? grad_global_norm(r.model) : NAN;
-            if (!isfinite(loss) || !isfinite(norm)) {
-                if (tty) fputs("\r\033[K", stderr);
-                const double bad = isfinite(loss) ? norm : loss;
-                rr_error("%s is %s at epoch %d, iteration %lld (batch %lld of %lld): stopped; the last good "
-                         "checkpoint %s is left as it was%s",
-                         isfinite(loss) ? "the gradient norm" : "the loss", isnan(bad) ? "NaN" : "infinite",
-                         epoch + 1, (long long)iteration, (long long)bi + 1, (long long)nb, paths.last,
-                         file_exists(paths.last) ? "" : " (none was written yet)");
-                goto out;
+            /* reverse_input (PredRNN/PredRNN++ train.py): after the update on the sequence, a second
+             * update on the time-reversed sequence with the same sampling mask; the iteration's loss
+             * and norm are the means of the two. */
+            double loss = 0, norm = 0;
+            for (int pass = 0; pass < (c->reverse_input ? 2 : 1); pass++) {
+                if (pass == 1) reverse_time(r.batch_host, r.T, loader_batch_floats(&r.loader) / r.T);
+                op_from_host(r.batch_host, &r.frames);
+                double pass_loss = model_train_step(r.model, &r.frames, r.use_truth, NULL);
+                if (pass_loss == -1.0) goto out;
+                double pass_norm = isfinite(pass_loss) ? grad_global_norm(r.model) : NAN;
+                if (!isfinite(pass_loss) || !isfinite(pass_norm)) {
+                    if (tty) fputs("\r\033[K", stderr);
+                    const double bad = isfinite(pass_loss) ? pass_norm : pass_loss;
+                    rr_error("%s is %s at epoch %d, iteration %lld (batch %lld of %lld%s): stopped; the last good "
+                             "checkpoint %s is left as it was%s",
+                             isfinite(pass_loss) ? "the gradient norm" : "the loss", isnan(bad) ? "NaN" : "infinite",
+                             epoch + 1, (long long)iteration, (long long)bi + 1, (long long)nb,
+                             pass ? ", time-reversed pass" : "", paths.last,
+                             file_exists(paths.last) ? "" : " (none was written yet)");
+                    goto out;
+                }
+                grad_clip(r.model, pass_norm, c->clip_grad_norm);
+                optimizer_step(&opt, r.model, lr);
+                loss += pass_loss;
+                norm += pass_norm;
             }
-            grad_clip(r.model, norm, c->clip_grad_norm);
-            optimizer_step(&opt, r.model, lr);
+            if (c->reverse_input) {
+                loss /= 2;
+                norm /= 2;
+            }
             st.iteration = iteration;
             st.batch_in_epoch = bi + 1;
             st.train_loss_sum += loss;

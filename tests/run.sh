@@ -5,6 +5,7 @@
 # Usage: tests/run.sh build/tests/test_a build/tests/test_b ...   (tests/test_*.sh are added)
 set -u
 cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 export RNNREG="${RNNREG:-build/rnnreg}" PYTHON="${PYTHON:-/usr/bin/python3}" BUILD="${BUILD:-build}"
 passed=0; failed=0; skipped=0
 log="$BUILD/tests/last-run.log"
