@@ -25,7 +25,7 @@ static inline float *blk(const Tensor *t, int K, int b, int k, int64_t nhw) {
     return t->data + ((int64_t)b * K + k) * nhw;
 }
 
-#define PAR_ROWS(B, n, HW) if ((int64_t)(B) * (n) * (HW) > 16384)
+#define PAR_ROWS(B, n, HW) if (ops_use_openmp() && (int64_t)(B) * (n) * (HW) > 16384)
 
 /* ------------------------------------------------------------------------------------------------ */
 
@@ -375,7 +375,7 @@ void concat_channels_backward(const Tensor *dy, Tensor *da, Tensor *db) {
     }
     const int B = dy->shape[0];
     const int64_t ny = dy->count / B, na = da ? da->count / B : ny - db->count / B, nb = ny - na;
-#pragma omp parallel for schedule(static) if (dy->count > 65536)
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && dy->count > 65536)
     for (int s = 0; s < B; s++) {
         const float *src = dy->data + s * ny;
         if (da) {

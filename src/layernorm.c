@@ -34,7 +34,7 @@ void tensor_layernorm_forward(const Tensor *x, const Tensor *gamma, const Tensor
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = C * HW;
     /* two passes per sample (mean, then mean squared deviation), as tf.nn.moments */
-#pragma omp parallel for schedule(static) if (B > 1 && N > 4096)
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && B > 1 && N > 4096)
     for (int b = 0; b < B; b++) {
         const float *xb = x->data + b * N;
         double s = 0.0;
@@ -98,7 +98,7 @@ void tensor_layernorm_backward(const Tensor *x, const Tensor *gamma, const Tenso
         }
     }
     if (!dx) return;
-#pragma omp parallel for schedule(static) if (B > 1 && N > 4096)
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && B > 1 && N > 4096)
     for (int b = 0; b < B; b++) {
         const float mean = save_mean->data[b], inv = save_invstd->data[b];
         const float *xb = x->data + b * N, *dyb = dy->data + b * N;
