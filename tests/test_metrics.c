@@ -278,7 +278,9 @@ static void check_json(void) {
     res.frame[0] = (MetricsFrame){46.5, 46.5 / 4096, 106.8, 23.123456789012345, 0.898, 0.1 / 3};
     res.frame[1] = (MetricsFrame){1e-300, 2.5e-7, 0, METRICS_PSNR_CAP, 1, NAN};
     res.mean = (MetricsFrame){1, 2, 3, 4, 5, NAN};
-    char path[] = "build/tests/test_metrics.json";
+    /* in the build variant's own folder (tests/run.sh exports BUILD), which exists after linking */
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/test_metrics.json", getenv("BUILD") ? getenv("BUILD") : "build");
     if (metrics_write_json(path, &res)) {
         CHECK(0, "write json: %s", rr_last_error());
         metrics_result_free(&res);
