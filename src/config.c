@@ -60,9 +60,26 @@ static const Option options[] = {
     OPT("patch", T_INT, patch, "1", NULL, 1, 64, HASHED,
         "patch size p: frames enter as (p*p, 64/p, 64/p) (PredRNN reshape_patch)"),
     OPT("layer_norm", T_BOOL, layer_norm, "0", NULL, 0, 0, HASHED,
-        "predrnn_pp: tensor layer norm after every convolution (official code default 1)"),
+        "predrnn_pp: tensor layer norm after every convolution (official code default 1); convlstm: Ba et "
+        "al. LN of conv_x, conv_h outputs and of c before its activation"),
     OPT("ghu", T_BOOL, ghu, "1", NULL, 0, 0, HASHED,
         "predrnn_pp: gradient highway unit between layers 1 and 2 (0|1)"),
+
+    SECTION("regularizers (training only; shared/notes/regularizers.md)"),
+    OPT("dropout", T_REAL, dropout, "0", NULL, 0, 0.999, HASHED,
+        "Zaremba dropout rate on every layer's input and the top output, fresh mask per step"),
+    OPT("rec_dropout", T_REAL, rec_dropout, "0", NULL, 0, 0.999, HASHED,
+        "Semeniuta recurrent dropout rate on the cell candidate g (convlstm)"),
+    OPT("rec_dropout_mask", T_CHOICE, rec_dropout_mask, "step", "step|sequence", 0, 0, HASHED,
+        "rec_dropout mask: fresh every step, or one per sequence"),
+    OPT("var_dropout_x", T_REAL, var_dropout_x, "0", NULL, 0, 0.999, HASHED,
+        "Gal/Keras variational dropout rate on x_t: one mask per sequence and gate (Keras dropout)"),
+    OPT("var_dropout_h", T_REAL, var_dropout_h, "0", NULL, 0, 0.999, HASHED,
+        "Gal/Keras variational dropout rate on h_{t-1}: one mask per sequence and gate (recurrent_dropout)"),
+    OPT("l2", T_REAL, l2, "0", NULL, 0, INFINITY, HASHED,
+        "L2 penalty l2*sum(w^2) added to the loss (Keras kernel_regularizer; gradient 2*l2*w)"),
+    OPT("l2_on", T_CHOICE, l2_on, "all", "input|recurrent|all", 0, 0, HASHED,
+        "l2 weights: input = cells.*.conv_x.weight, recurrent = cells.*.conv_h.weight, all = every kernel"),
 
     SECTION("data"),
     OPT("data", T_STR, data, "data/moving_mnist.npy", NULL, 0, 0, HASHED,
@@ -543,6 +560,12 @@ int config_model(const Config *c, ModelConfig *mc) {
     mc->patch = c->patch;
     mc->layer_norm = c->layer_norm;
     mc->ghu = c->ghu;
+    mc->dropout = (float)c->dropout;
+    mc->rec_dropout = (float)c->rec_dropout;
+    mc->rec_dropout_seq = !strcmp(c->rec_dropout_mask, "sequence");
+    mc->var_dropout_x = (float)c->var_dropout_x;
+    mc->var_dropout_h = (float)c->var_dropout_h;
+    mc->reg_seed = c->seed;
     mc->image_size = 64;
     mc->img_channels = 1;
     return 0;

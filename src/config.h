@@ -38,6 +38,9 @@ typedef struct {
     char head[CONFIG_NAME];
     int head_kernel, patch;
     int layer_norm, ghu, reverse_input;
+    /* regularizers */
+    double dropout, rec_dropout, var_dropout_x, var_dropout_h, l2;
+    char rec_dropout_mask[CONFIG_NAME], l2_on[CONFIG_NAME];
     /* data */
     char data[CONFIG_STR];
     int n_train, n_val, n_test;

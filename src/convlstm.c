@@ -51,6 +51,21 @@
  * convolution operator), so conv_h is glorot uniform too. Element j of parameter i (in checkpoint
  * layout) is (2u - 1)·limit with u = rr_rand_uniform(seed, rr_stream(RR_TAG_INIT, i, 0, 0), j).
  *
+ * Regularizers (training only; src/regularize.h, shared/notes/regularizers.md; reference
+ * tests/reference/convlstm_ref.py, test tests/test_regularize.c):
+ *   dropout        Zaremba et al. 2014: every layer's input (layer 0: the frame or fed prediction; l > 0:
+ *                  BN(h) of the layer below) and the top h before the head, fresh mask per step; the
+ *                  carried h, c are never masked
+ *   rec_dropout    Semeniuta et al. 2016: c = f c_prev + i (g ⊙ m), m per step or per sequence
+ *   var_dropout_*  Gal & Ghahramani 2016 = Keras ConvLSTM2D(dropout, recurrent_dropout): gate j's rows
+ *                  of conv_x / conv_h read x ⊙ mx_j / h_prev ⊙ mh_j, 4 + 4 masks per layer and sequence
+ *                  (one conv per gate block, reg_blocked_conv_*)
+ *   layer_norm     Ba et al. 2016: pre = LN_x(conv_x(x)) + LN_h(conv_h(h_prev)) + b (conv_x.bias is b,
+ *                  added after the LNs; at t = 0 h_prev = 0 so LN_h gives its offset), h = o act(LN_c(c)),
+ *                  c carried unnormalised; tensor layer norm (layernorm.h), gains 1, offsets 0, params
+ *                  cells.L.ln_x / ln_h (4n) / ln_c (n) .weight, .bias after cells.L.conv_h.weight
+ * Mask streams: reg_stream(iteration, layer, REG_T_*, step) with the iteration of model_set_iteration.
+ *
  * Memory: one activation arena per (batch, seq_len), planned in convlstm_create: per step and layer
  * the gates, c, h (and BN output and saved mean/invstd); per step the layer-0 input (scheduled
  * sampling choice), the head output y_t and the gradient into the top h; plus per-layer backward
@@ -62,11 +77,20 @@
 
 #include "common.h"
 #include "model_internal.h"
+#include "layernorm.h"
+#include "regularize.h"
 #include "rng.h"
 
 typedef struct {
     float *gates, *c, *h;                /* (B, 4n, H, W), (B, n, H, W), (B, n, H, W) */
     float *bn_out, *bn_mean, *bn_invstd; /* (B, n, H, W), (n), (n); layers with batch norm only */
+    /* regularizers (only when configured) */
+    float *xmask, *xdrop;                /* dropout: mask and masked input (B, Cin, H, W) */
+    float *gmask;                        /* rec_dropout: mask of g (B, n, H, W) (per step; per
+                                          * sequence: all steps point at the layer's one mask) */
+    float *px, *ph;                      /* layer_norm: conv_x(x) (no bias), conv_h(h) (B, 4n, H, W) */
+    float *cn;                           /* layer_norm: LN_c(c) (B, n, H, W) */
+    float *ln_mean[3], *ln_invstd[3];    /* layer_norm statistics (B) of px, ph, c */
 } LayerStep;
 
 typedef struct {
@@ -75,6 +99,7 @@ typedef struct {
     int device;
     int hidden[MODEL_MAX_LAYERS], kernel[MODEL_MAX_LAYERS], cin[MODEL_MAX_LAYERS];
     int has_bn[MODEL_MAX_LAYERS];
+    int rec_seq;              /* rec_dropout mask per sequence */
     int ntaps;                /* head time taps: 1 (conv2d) or 3 */
     int head_k;               /* head spatial kernel */
     /* registry indices */
@@ -92,6 +117,14 @@ typedef struct {
     float *dh[MODEL_MAX_LAYERS], *dc[MODEL_MAX_LAYERS][2]; /* (B, n, H, W); dc ping-pong over steps */
     float *dpre, *dbn, *dx_in, *dy, *dz;
     unsigned char *use_step;  /* host (B): the use_truth column of one step */
+    /* regularizers (src/regularize.h): configured switches, and `masking` = this call trains */
+    int drop, rec, var, ln, split_cell, masking;
+    int p_ln_g[MODEL_MAX_LAYERS][3], p_ln_b[MODEL_MAX_LAYERS][3]; /* LN of conv_x, conv_h, c */
+    float **omask, **hdrop;   /* [t] dropout of the top output: mask, masked h (B, n_top, H, W) */
+    float *vx[MODEL_MAX_LAYERS], *vh[MODEL_MAX_LAYERS]; /* var dropout: (4, B, Cin|n, H, W) */
+    float *xm, *yb, *dxm;     /* blocked conv workspace: (B, max Cin|n, H, W), (B, max n, ..), as xm */
+    float *dxd;               /* dropout: gradient of a masked input (B, max Cin, H, W) */
+    float *lnbuf, *dln, *dcs, *dctot; /* (B, 4·max n, H, W) ×2, (B, max n, H, W) ×2 */
 } ConvLSTM;
 
 static Tensor *P(Model *m, int i) { return &m->params[i].value; }
@@ -137,7 +170,47 @@ static void plan(ConvLSTM *n) {
                 s->bn_mean = arena_take(a, hid);
                 s->bn_invstd = arena_take(a, hid);
             }
+            if (n->drop) {
+                s->xmask = arena_take(a, px * n->cin[l]);
+                s->xdrop = arena_take(a, px * n->cin[l]);
+            }
+            if (n->rec) s->gmask = t == 0 || !n->rec_seq ? arena_take(a, px * hid) : step_of(n, 0, l)->gmask;
+            if (n->ln) {
+                s->px = arena_take(a, px * 4 * hid);
+                s->ph = arena_take(a, px * 4 * hid);
+                s->cn = arena_take(a, px * hid);
+                for (int j = 0; j < 3; j++) {
+                    s->ln_mean[j] = arena_take(a, n->B);
+                    s->ln_invstd[j] = arena_take(a, n->B);
+                }
+            }
         }
+    int cmax = n->C;
+    for (int l = 0; l < n->L; l++) cmax = n->hidden[l] > cmax ? n->hidden[l] : cmax;
+    if (n->drop)
+        for (int t = 0; t < n->S; t++) {
+            n->omask[t] = arena_take(a, px * ntop);
+            n->hdrop[t] = arena_take(a, px * ntop);
+        }
+    if (n->var)
+        for (int l = 0; l < n->L; l++) {
+            n->vx[l] = arena_take(a, 4 * px * n->cin[l]);
+            n->vh[l] = arena_take(a, 4 * px * n->hidden[l]);
+        }
+    if (n->drop) n->dxd = arena_take(a, px * cmax);
+    if (n->drop || n->var) {
+        n->xm = arena_take(a, px * cmax);
+        n->dxm = arena_take(a, px * cmax);
+        n->yb = arena_take(a, px * nmax);
+    }
+    if (n->ln) {
+        n->lnbuf = arena_take(a, px * 4 * nmax);
+        n->dln = arena_take(a, px * 4 * nmax);
+    }
+    if (n->split_cell) {
+        n->dcs = arena_take(a, px * nmax);
+        n->dctot = arena_take(a, px * nmax);
+    }
     for (int t = 0; t < n->S; t++) {
         n->xin[t] = t > 0 ? arena_take(a, px * n->C) : NULL;
         n->y[t] = arena_take(a, px * n->C);
@@ -178,21 +251,115 @@ static Tensor layer_input(const ConvLSTM *n, int l, int t, const Tensor *x0) {
     return T4(n, n->has_bn[l - 1] ? below->bn_out : below->h, n->hidden[l - 1]);
 }
 
+static uint64_t seed_of(const Model *m) { return m->cfg.reg_seed; }
+
+/* x conv (input weights) or h conv (recurrent weights) into y: per-gate masked when variational
+ * dropout is on in this call, plain otherwise. */
+static void gate_conv(ConvLSTM *n, const Tensor *x, const float *vmask, const Tensor *w, const Tensor *b,
+                      Tensor *y, int accumulate) {
+    if (vmask) {
+        Tensor masks = tensor_make((float *)vmask, n->device, 5,
+                                   (int[]){4, n->b, x->shape[1], n->H, n->W});
+        reg_blocked_conv_forward(x, &masks, w, b, y, accumulate, n->xm, n->yb, n->scratch);
+    } else {
+        conv2d_forward(x, w, b, y, accumulate, n->scratch);
+    }
+}
+
+static void gate_conv_backward(ConvLSTM *n, const Tensor *x, const float *vmask, const Tensor *w,
+                               const Tensor *dy, Tensor *dx, Tensor *dw, Tensor *db) {
+    if (vmask) {
+        Tensor masks = tensor_make((float *)vmask, n->device, 5,
+                                   (int[]){4, n->b, x->shape[1], n->H, n->W});
+        reg_blocked_conv_backward(x, &masks, w, dy, dx, dw, db, n->xm, n->yb, n->dxm, n->scratch);
+    } else {
+        conv2d_backward(x, w, dy, dx, dw, db, n->scratch);
+    }
+}
+
+/* Per-sequence masks of one training call (variational dropout; rec_dropout per sequence), drawn
+ * before the first step. */
+static void sequence_masks(Model *m, ConvLSTM *n) {
+    const int64_t px = (int64_t)n->b * n->H * n->W;
+    for (int l = 0; l < n->L; l++) {
+        if (n->var)
+            for (int j = 0; j < 4; j++) {
+                Tensor mx = tensor1(n->vx[l] + j * px * n->cin[l], n->device, (int)(px * n->cin[l]));
+                Tensor mh = tensor1(n->vh[l] + j * px * n->hidden[l], n->device, (int)(px * n->hidden[l]));
+                reg_dropout_mask(&mx, seed_of(m), reg_stream(m->iteration, l, REG_T_VAR_X, j), m->cfg.var_dropout_x);
+                reg_dropout_mask(&mh, seed_of(m), reg_stream(m->iteration, l, REG_T_VAR_H, j), m->cfg.var_dropout_h);
+            }
+        if (n->rec && n->rec_seq) {
+            Tensor g = T4(n, step_of(n, 0, l)->gmask, n->hidden[l]);
+            reg_dropout_mask(&g, seed_of(m), reg_stream(m->iteration, l, REG_T_REC_G, 0), m->cfg.rec_dropout);
+        }
+    }
+}
+
 static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0, int train) {
     const ModelConfig *cfg = &m->cfg;
-    const int hid = n->hidden[l];
+    const int hid = n->hidden[l], masking = n->masking;
     LayerStep *s = step_of(n, t, l), *prev = t > 0 ? step_of(n, t - 1, l) : NULL;
     Tensor x = layer_input(n, l, t, x0);
     Tensor pre = T4(n, n->pre, 4 * hid), gates = T4(n, s->gates, 4 * hid);
     Tensor c = T4(n, s->c, hid), h = T4(n, s->h, hid);
-    conv2d_forward(&x, P(m, n->p_wx[l]), P(m, n->p_bx[l]), &pre, 0, n->scratch);
+    if (masking && n->drop) { /* Zaremba: dropout on the layer's input, a fresh mask every step */
+        Tensor mask = T4(n, s->xmask, n->cin[l]), xd = T4(n, s->xdrop, n->cin[l]);
+        reg_dropout_mask(&mask, seed_of(m), reg_stream(m->iteration, l, REG_T_DROP_IN, t), cfg->dropout);
+        reg_mask_forward(&x, &mask, &xd);
+        x = xd;
+    }
+    const float *vx = masking && n->var ? n->vx[l] : NULL, *vh = masking && n->var ? n->vh[l] : NULL;
     Tensor h_prev, c_prev;
     if (prev) {
         h_prev = T4(n, prev->h, hid);
         c_prev = T4(n, prev->c, hid);
-        conv2d_forward(&h_prev, P(m, n->p_wh[l]), NULL, &pre, 1, n->scratch);
     }
-    lstm_cell_forward(&pre, prev ? &c_prev : NULL, &gates, &c, &h, cfg->gate_act, cfg->cell_act);
+    if (n->ln) { /* Ba et al.: pre = LN_x(conv_x(x)) + LN_h(conv_h(h_prev)) + b   (h_{-1} = 0: LN_h = beta_h) */
+        Tensor px = T4(n, s->px, 4 * hid), ph = T4(n, s->ph, 4 * hid), lnh = T4(n, n->lnbuf, 4 * hid);
+        gate_conv(n, &x, vx, P(m, n->p_wx[l]), NULL, &px, 0);
+        Tensor mean0 = T1(n, s->ln_mean[0], n->b), inv0 = T1(n, s->ln_invstd[0], n->b);
+        tensor_layernorm_forward(&px, P(m, n->p_ln_g[l][0]), P(m, n->p_ln_b[l][0]), &pre, &mean0, &inv0, TENSOR_LN_EPS);
+        if (prev) {
+            gate_conv(n, &h_prev, vh, P(m, n->p_wh[l]), NULL, &ph, 0);
+            Tensor mean1 = T1(n, s->ln_mean[1], n->b), inv1 = T1(n, s->ln_invstd[1], n->b);
+            tensor_layernorm_forward(&ph, P(m, n->p_ln_g[l][1]), P(m, n->p_ln_b[l][1]), &lnh, &mean1, &inv1,
+                                     TENSOR_LN_EPS);
+            op_add(&pre, &lnh, &pre);
+        } else {
+            reg_bias_forward(&pre, P(m, n->p_ln_b[l][1]));
+        }
+        reg_bias_forward(&pre, P(m, n->p_bx[l]));
+    } else {
+        gate_conv(n, &x, vx, P(m, n->p_wx[l]), P(m, n->p_bx[l]), &pre, 0);
+        if (prev) gate_conv(n, &h_prev, vh, P(m, n->p_wh[l]), NULL, &pre, 1);
+    }
+    if (n->split_cell) {
+        const Tensor *gm = NULL;
+        Tensor gmask;
+        if (masking && n->rec) { /* Semeniuta: dropout on the candidate g */
+            gmask = T4(n, s->gmask, hid);
+            if (!n->rec_seq)
+                reg_dropout_mask(&gmask, seed_of(m), reg_stream(m->iteration, l, REG_T_REC_G, t), cfg->rec_dropout);
+            gm = &gmask;
+        }
+        reg_lstm_state_forward(&pre, prev ? &c_prev : NULL, gm, &gates, &c, cfg->gate_act, cfg->cell_act);
+        Tensor cs = c;
+        if (n->ln) {
+            cs = T4(n, s->cn, hid);
+            Tensor mean2 = T1(n, s->ln_mean[2], n->b), inv2 = T1(n, s->ln_invstd[2], n->b);
+            tensor_layernorm_forward(&c, P(m, n->p_ln_g[l][2]), P(m, n->p_ln_b[l][2]), &cs, &mean2, &inv2,
+                                     TENSOR_LN_EPS);
+        }
+        reg_lstm_output_forward(&gates, &cs, &h, cfg->cell_act);
+    } else {
+        lstm_cell_forward(&pre, prev ? &c_prev : NULL, &gates, &c, &h, cfg->gate_act, cfg->cell_act);
+    }
+    if (masking && n->drop && l == n->L - 1) { /* Zaremba: dropout on the top output before the head */
+        Tensor mask = T4(n, n->omask[t], hid), hd = T4(n, n->hdrop[t], hid);
+        reg_dropout_mask(&mask, seed_of(m), reg_stream(m->iteration, l, REG_T_DROP_OUT, t), cfg->dropout);
+        reg_mask_forward(&h, &mask, &hd);
+    }
     if (!n->has_bn[l]) return;
     Tensor out = T4(n, s->bn_out, hid);
     if (train) {
@@ -214,7 +381,10 @@ static int head_source(const Model *m, int t, int tau, int S, int future) {
     return s;
 }
 
-static float *top_h(const ConvLSTM *n, int t) { return step_of(n, t, n->L - 1)->h; }
+/* The top output the head reads: h, or its dropout-masked copy while training with dropout. */
+static float *top_h(const ConvLSTM *n, int t) {
+    return n->masking && n->drop ? n->hdrop[t] : step_of(n, t, n->L - 1)->h;
+}
 
 static void head_forward(Model *m, ConvLSTM *n, int t, int S, int future) {
     const int ntop = n->hidden[n->L - 1];
@@ -253,6 +423,28 @@ static void head_backward(Model *m, ConvLSTM *n, int t, int S, int future) {
  * and from layer l+1 at step t; the top layer adds dh_top[t]. On exit n->dh[l] holds the recurrent
  * part for step t-1, n->dh[l-1] has the contribution of this step's input, and for layer 0 the
  * gradient of fed-back predictions is added to n->dy (output t-1). */
+/* Backward of the input convolution of layer l at step t: dy_x is the gradient of its output; dx (may
+ * be NULL) receives the gradient of the layer's (unmasked) input. */
+static void input_conv_backward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x, const Tensor *dy_x,
+                                Tensor *dbias, Tensor *dx) {
+    LayerStep *s = step_of(n, t, l);
+    const float *vx = n->masking && n->var ? n->vx[l] : NULL;
+    Tensor *wx = P(m, n->p_wx[l]), *dwx = G(m, n->p_wx[l]);
+    if (!(n->masking && n->drop)) {
+        gate_conv_backward(n, x, vx, wx, dy_x, dx, dwx, dbias);
+        return;
+    }
+    Tensor xd = T4(n, s->xdrop, n->cin[l]), mask = T4(n, s->xmask, n->cin[l]);
+    if (!dx) {
+        gate_conv_backward(n, &xd, vx, wx, dy_x, NULL, dwx, dbias);
+        return;
+    }
+    Tensor tmp = T4(n, n->dxd, n->cin[l]);
+    op_fill(&tmp, 0.0f);
+    gate_conv_backward(n, &xd, vx, wx, dy_x, &tmp, dwx, dbias);
+    reg_mask_backward(&mask, &tmp, dx);
+}
+
 static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Tensor *frames,
                            const unsigned char *use_truth) {
     const ModelConfig *cfg = &m->cfg;
@@ -261,7 +453,12 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
     Tensor dh = T4(n, n->dh[l], hid);
     if (l == n->L - 1) {
         Tensor dtop = T4(n, n->dh_top + (int64_t)t * n->b * hid * n->H * n->W, hid);
-        op_axpy(1.0f, &dtop, &dh);
+        if (n->masking && n->drop) {
+            Tensor mask = T4(n, n->omask[t], hid);
+            reg_mask_backward(&mask, &dtop, &dh);
+        } else {
+            op_axpy(1.0f, &dtop, &dh);
+        }
     }
     Tensor gates = T4(n, s->gates, 4 * hid), c = T4(n, s->c, hid), dpre = T4(n, n->dpre, 4 * hid);
     Tensor dc_in = T4(n, n->dc[l][(t + 1) & 1], hid), dc_out = T4(n, n->dc[l][t & 1], hid);
@@ -270,12 +467,60 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
         h_prev = T4(n, prev->h, hid);
         c_prev = T4(n, prev->c, hid);
     }
-    lstm_cell_backward(&gates, prev ? &c_prev : NULL, &c, &dh, t < S - 1 ? &dc_in : NULL, &dpre,
-                       prev ? &dc_out : NULL, cfg->gate_act, cfg->cell_act);
+    if (n->split_cell) {
+        Tensor dct = T4(n, n->dctot, hid);
+        if (t < S - 1)
+            op_copy(&dc_in, &dct);
+        else
+            op_fill(&dct, 0.0f);
+        if (n->ln) {
+            Tensor cs = T4(n, s->cn, hid), dcs = T4(n, n->dcs, hid);
+            Tensor mean2 = T1(n, s->ln_mean[2], n->b), inv2 = T1(n, s->ln_invstd[2], n->b);
+            op_fill(&dcs, 0.0f);
+            reg_lstm_output_backward(&gates, &cs, &dh, &dpre, &dcs, cfg->gate_act, cfg->cell_act);
+            tensor_layernorm_backward(&c, P(m, n->p_ln_g[l][2]), &mean2, &inv2, &dcs, &dct, G(m, n->p_ln_g[l][2]),
+                                      G(m, n->p_ln_b[l][2]));
+        } else {
+            reg_lstm_output_backward(&gates, &c, &dh, &dpre, &dct, cfg->gate_act, cfg->cell_act);
+        }
+        Tensor gmask;
+        if (n->masking && n->rec) gmask = T4(n, s->gmask, hid);
+        reg_lstm_state_backward(&gates, prev ? &c_prev : NULL, n->masking && n->rec ? &gmask : NULL, &dct, &dpre,
+                                prev ? &dc_out : NULL, cfg->gate_act, cfg->cell_act);
+    } else {
+        lstm_cell_backward(&gates, prev ? &c_prev : NULL, &c, &dh, t < S - 1 ? &dc_in : NULL, &dpre,
+                           prev ? &dc_out : NULL, cfg->gate_act, cfg->cell_act);
+    }
     op_fill(&dh, 0.0f);
-    if (prev) conv2d_backward(&h_prev, P(m, n->p_wh[l]), &dpre, &dh, G(m, n->p_wh[l]), NULL, n->scratch);
+    const float *vh = n->masking && n->var ? n->vh[l] : NULL;
+    Tensor *dy_x = &dpre, *dbx = G(m, n->p_bx[l]);
+    Tensor dlnx;
+    if (n->ln) {
+        /* recurrent: LN_h backward (or beta_h alone at t = 0), then conv_h */
+        if (prev) {
+            Tensor ph = T4(n, s->ph, 4 * hid), dph = T4(n, n->dln, 4 * hid);
+            Tensor mean1 = T1(n, s->ln_mean[1], n->b), inv1 = T1(n, s->ln_invstd[1], n->b);
+            op_fill(&dph, 0.0f);
+            tensor_layernorm_backward(&ph, P(m, n->p_ln_g[l][1]), &mean1, &inv1, &dpre, &dph, G(m, n->p_ln_g[l][1]),
+                                      G(m, n->p_ln_b[l][1]));
+            gate_conv_backward(n, &h_prev, vh, P(m, n->p_wh[l]), &dph, &dh, G(m, n->p_wh[l]), NULL);
+        } else {
+            reg_bias_backward(&dpre, G(m, n->p_ln_b[l][1]));
+        }
+        /* input: bias b, then LN_x backward; conv_x has no bias of its own here */
+        reg_bias_backward(&dpre, dbx);
+        Tensor px = T4(n, s->px, 4 * hid);
+        Tensor mean0 = T1(n, s->ln_mean[0], n->b), inv0 = T1(n, s->ln_invstd[0], n->b);
+        dlnx = T4(n, n->dln, 4 * hid);
+        op_fill(&dlnx, 0.0f);
+        tensor_layernorm_backward(&px, P(m, n->p_ln_g[l][0]), &mean0, &inv0, &dpre, &dlnx, G(m, n->p_ln_g[l][0]),
+                                  G(m, n->p_ln_b[l][0]));
+        dy_x = &dlnx;
+        dbx = NULL;
+    } else if (prev) {
+        gate_conv_backward(n, &h_prev, vh, P(m, n->p_wh[l]), &dpre, &dh, G(m, n->p_wh[l]), NULL);
+    }
 
-    Tensor *wx = P(m, n->p_wx[l]), *dwx = G(m, n->p_wx[l]), *dbx = G(m, n->p_bx[l]);
     if (l > 0) {
         const int nb = n->hidden[l - 1];
         LayerStep *below = step_of(n, t, l - 1);
@@ -284,11 +529,11 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
             Tensor x = T4(n, below->bn_out, nb), dx = T4(n, n->dbn, nb);
             Tensor mean = T1(n, below->bn_mean, nb), invstd = T1(n, below->bn_invstd, nb);
             op_fill(&dx, 0.0f);
-            conv2d_backward(&x, wx, &dpre, &dx, dwx, dbx, n->scratch);
+            input_conv_backward(m, n, l, t, &x, dy_x, dbx, &dx);
             batchnorm_backward(&h_below, P(m, n->p_gamma[l - 1]), &mean, &invstd, &dx, &dh_below,
                                G(m, n->p_gamma[l - 1]), G(m, n->p_beta[l - 1]));
         } else {
-            conv2d_backward(&h_below, wx, &dpre, &dh_below, dwx, dbx, n->scratch);
+            input_conv_backward(m, n, l, t, &h_below, dy_x, dbx, &dh_below);
         }
         return;
     }
@@ -302,12 +547,12 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
         }
     Tensor x = t > 0 ? T4(n, n->xin[t], n->C) : frame(frames, 0);
     if (!fed) {
-        conv2d_backward(&x, wx, &dpre, NULL, dwx, dbx, n->scratch);
+        input_conv_backward(m, n, l, t, &x, dy_x, dbx, NULL);
         return;
     }
     Tensor dx = T4(n, n->dx_in, n->C), dy = T4(n, n->dy, n->C);
     op_fill(&dx, 0.0f);
-    conv2d_backward(&x, wx, &dpre, &dx, dwx, dbx, n->scratch);
+    input_conv_backward(m, n, l, t, &x, dy_x, dbx, &dx);
     op_select_samples_backward(n->use_step, &dx, NULL, &dy);
 }
 
@@ -342,6 +587,8 @@ static double convlstm_train_step(Model *m, const Tensor *frames, const unsigned
                                     "step t+1), but use_truth is 0 for sample %d, step %d; use "
                                     "conv3d_causal or conv2d with scheduled sampling", b, t);
     for (int i = 0; i < m->n_params; i++) op_fill(G(m, i), 0.0f);
+    n->masking = 1;
+    sequence_masks(m, n);
     const int64_t frame_elems = (int64_t)n->b * n->C * n->H * n->W;
     const double divisor = (double)S * (double)frame_elems;
 
@@ -401,6 +648,7 @@ static double convlstm_evaluate(Model *m, const Tensor *frames, int n_in, float 
     const int T = frames->shape[0], S = T - 1;
     if (n_in < 1 || n_in > S) return rr_error("model_evaluate: n_in %d outside 1..%d", n_in, S);
     n->b = frames->shape[1];
+    n->masking = 0;
     const int64_t frame_elems = (int64_t)n->b * n->C * n->H * n->W;
     double sse = 0.0;
     for (int t = 0; t < S; t++) {
@@ -441,6 +689,11 @@ static void convlstm_init(Model *m, uint64_t seed) {
         for (int j = 0; j < 4 * n->hidden[l]; j++) /* unit_forget_bias: gate f (rows n..2n) = 1 */
             internal[j] = (j >= n->hidden[l] && j < 2 * n->hidden[l]) ? 1.0f : 0.0f;
         op_from_host(internal, P(m, n->p_bx[l]));
+        if (n->ln)
+            for (int j = 0; j < 3; j++) { /* Ba et al.: gain 1, bias 0 */
+                op_fill(P(m, n->p_ln_g[l][j]), 1.0f);
+                op_fill(P(m, n->p_ln_b[l][j]), 0.0f);
+            }
         if (n->has_bn[l]) {
             op_fill(P(m, n->p_gamma[l]), 1.0f);
             op_fill(P(m, n->p_beta[l]), 0.0f);
@@ -476,6 +729,8 @@ static void convlstm_destroy(void *impl) {
     free(n->xin);
     free(n->y);
     free(n->use_step);
+    free(n->omask);
+    free(n->hdrop);
     free(n);
 }
 
@@ -510,6 +765,11 @@ static int check_config(const ModelConfig *c) {
     if (c->patch < 1) return rr_error("patch: %d (must be >= 1)", c->patch);
     if (c->image_size < 1 || c->image_size % c->patch != 0)
         return rr_error("patch: %d does not divide image_size %d", c->patch, c->image_size);
+    const float rates[4] = {c->dropout, c->rec_dropout, c->var_dropout_x, c->var_dropout_h};
+    static const char *const rate_keys[4] = {"dropout", "rec_dropout", "var_dropout_x", "var_dropout_h"};
+    for (int i = 0; i < 4; i++)
+        if (!(rates[i] >= 0.0f && rates[i] < 1.0f))
+            return rr_error("%s: %g (a drop rate must be in [0, 1))", rate_keys[i], (double)rates[i]);
     if (c->batchnorm && c->num_layers > 1) {
         if (!(c->bn_momentum >= 0.0f && c->bn_momentum <= 1.0f))
             return rr_error("bn_momentum: %g (must be in [0, 1], PyTorch convention)", (double)c->bn_momentum);
@@ -532,8 +792,15 @@ int convlstm_create(Model *m) {
     n->device = m->device;
     n->ntaps = cfg->head == HEAD_CONV2D ? 1 : 3;
     n->head_k = cfg->head_kernel;
+    n->drop = cfg->dropout > 0.0f;
+    n->rec = cfg->rec_dropout > 0.0f;
+    n->rec_seq = cfg->rec_dropout_seq != 0;
+    n->var = cfg->var_dropout_x > 0.0f || cfg->var_dropout_h > 0.0f;
+    n->ln = cfg->layer_norm != 0;
+    n->split_cell = n->rec || n->ln;
 
     char name[MODEL_NAME_LEN];
+    static const char *const ln_names[3] = {"ln_x", "ln_h", "ln_c"};
     for (int l = 0; l < n->L; l++) {
         const int hid = cfg->hidden[l], k = cfg->kernel[l];
         n->hidden[l] = hid;
@@ -546,6 +813,13 @@ int convlstm_create(Model *m) {
         n->p_bx[l] = model_add_param(m, name, 1, (int[]){4 * hid}, NULL);
         snprintf(name, sizeof name, "cells.%d.conv_h.weight", l);
         n->p_wh[l] = model_add_param(m, name, 4, (int[]){4 * hid, hid, k, k}, NULL);
+        for (int j = 0; n->ln && j < 3; j++) { /* LN of conv_x (4n), conv_h (4n), c (n) */
+            const int ch = j < 2 ? 4 * hid : hid;
+            snprintf(name, sizeof name, "cells.%d.%s.weight", l, ln_names[j]);
+            n->p_ln_g[l][j] = model_add_param(m, name, 1, &ch, NULL);
+            snprintf(name, sizeof name, "cells.%d.%s.bias", l, ln_names[j]);
+            n->p_ln_b[l][j] = model_add_param(m, name, 1, &ch, NULL);
+        }
     }
     for (int l = 0; l < n->L; l++) {
         if (!n->has_bn[l]) continue;
@@ -572,6 +846,8 @@ int convlstm_create(Model *m) {
     n->xin = rr_calloc((size_t)n->S, sizeof *n->xin);
     n->y = rr_calloc((size_t)n->S, sizeof *n->y);
     n->use_step = rr_calloc((size_t)n->B, 1);
+    n->omask = rr_calloc((size_t)n->S, sizeof *n->omask);
+    n->hdrop = rr_calloc((size_t)n->S, sizeof *n->hdrop);
     arena_init_plan(&n->act, n->device);
     plan(n);
     if (arena_allocate(&n->act)) return -1;

@@ -142,6 +142,11 @@ double model_train_step(Model *m, const Tensor *frames, const unsigned char *use
     return m->ops->train_step(m, frames, use_truth, predictions);
 }
 
+void model_set_iteration(Model *m, int64_t iteration) {
+    m->iteration = iteration;
+    if (m->pp) predrnn_pp_set_iteration(m->pp, iteration);
+}
+
 double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out) {
     if (m->pp) return predrnn_pp_evaluate(m->pp, frames, n_in, out);
     return m->ops->evaluate(m, frames, n_in, out);

@@ -34,8 +34,17 @@ typedef struct {
     int patch;                   /* 1 = full 64×64 frames; 4 = 16×16×16 */
     int image_size;              /* 64 */
     int img_channels;            /* 1 */
-    int layer_norm;              /* PredRNN++: tensor layer norm after each convolution (issue 4/5) */
+    int layer_norm;              /* PredRNN++: tensor layer norm after each convolution; ConvLSTM: Ba et
+                                  * al. LN of the input and recurrent gate pre-activations and of c on
+                                  * its way to h (convlstm.c) */
     int ghu;                     /* PredRNN++: gradient highway unit between layers 1 and 2 */
+    /* Regularizers (training only; shared/notes/regularizers.md, src/regularize.h). Drop rates in
+     * [0, 1); 0 = off. Masks are keyed by (reg_seed, iteration, layer, tensor, step). */
+    float dropout;               /* Zaremba et al.: input of every layer and top output, per step */
+    float rec_dropout;           /* Semeniuta et al.: cell candidate g (PredRNN++: g and gg) */
+    int rec_dropout_seq;         /* 0: a fresh rec_dropout mask per step, 1: one per sequence */
+    float var_dropout_x, var_dropout_h; /* Gal & Ghahramani / Keras: one mask per sequence and gate */
+    uint64_t reg_seed;           /* seed of the regularizer masks (the run's seed) */
 } ModelConfig;
 
 typedef struct Model Model;
@@ -81,6 +90,9 @@ void model_init(Model *m, uint64_t seed);
  * which needs teacher forcing because its output at step t sees step t+1). */
 double model_train_step(Model *m, const Tensor *frames, const unsigned char *use_truth,
                         float *predictions);
+
+/* The training iteration (counted from 1) whose masks the next model_train_step draws. */
+void model_set_iteration(Model *m, int64_t iteration);
 
 /* Forward only, evaluation mode (batch norm on running statistics, no dropout): frames 0..n_in-1 are
  * ground truth, later inputs are the model's own predictions. Writes all T-1 outputs to `out`

@@ -29,6 +29,7 @@ typedef struct {
 struct Model {
     ModelConfig cfg;
     int device, batch, seq_len;
+    int64_t iteration;                 /* model_set_iteration: keys the regularizer masks */
     struct PredRNNpp *pp;              /* model = "predrnn_pp": all calls forwarded to predrnn_pp.h */
     /* registry-based kinds (convlstm): */
     const ModelKindOps *ops;

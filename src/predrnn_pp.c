@@ -89,6 +89,7 @@ struct PredRNNpp {
     /* host */
     unsigned char *col;        /* (B) use_truth column of one step */
     unsigned char *eval_truth; /* (B·T) */
+    int64_t iteration;         /* predrnn_pp_set_iteration: keys the regularizer masks */
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -260,6 +261,8 @@ static int check_config(const ModelConfig *cfg, int batch, int seq_len) {
         return rr_error("head_act: predrnn_pp's head has no activation (identity), got %s",
                         activation_name(cfg->head_act));
     if (cfg->batchnorm) return rr_error("batchnorm: predrnn_pp has no batch norm (use layer_norm)");
+    if (cfg->rec_dropout != 0.0f || cfg->dropout != 0.0f || cfg->var_dropout_x != 0.0f || cfg->var_dropout_h != 0.0f)
+        return rr_error("dropout: predrnn_pp does not implement dropout, rec_dropout or var_dropout_x/h yet");
     if (cfg->patch < 1 || cfg->image_size < 1 || cfg->image_size % cfg->patch != 0)
         return rr_error("patch: image size %d is not a positive multiple of patch %d", cfg->image_size,
                         cfg->patch);
@@ -651,6 +654,8 @@ double predrnn_pp_train_step(PredRNNpp *m, const Tensor *frames, const unsigned 
     if (predictions) op_to_host(&m->pred, predictions);
     return loss;
 }
+
+void predrnn_pp_set_iteration(PredRNNpp *m, int64_t iteration) { m->iteration = iteration; }
 
 double predrnn_pp_evaluate(PredRNNpp *m, const Tensor *frames, int n_in, float *out) {
     if (use_frames(m, frames, "model_evaluate")) return -1.0;

@@ -66,6 +66,7 @@ void predrnn_pp_init(PredRNNpp *m, uint64_t seed);
 
 double predrnn_pp_train_step(PredRNNpp *m, const Tensor *frames, const unsigned char *use_truth,
                              float *predictions);
+void predrnn_pp_set_iteration(PredRNNpp *m, int64_t iteration); /* keys the regularizer masks */
 double predrnn_pp_evaluate(PredRNNpp *m, const Tensor *frames, int n_in, float *out);
 
 /* Bytes planned: activation arena + parameters and gradients (model_arena_bytes). */

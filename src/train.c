@@ -25,10 +25,23 @@
 #include "npy.h"
 #include "ops.h"
 #include "optimizer.h"
+#include "regularize.h"
 #include "rng.h"
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Scheduled sampling */
+
+/* L2 penalty (config l2, l2_on; regularize.h): adds 2·l2·w to the gradients of the selected weights
+ * and returns l2·Σw² over them (0 when l2 = 0). */
+static double l2_penalty(Model *m, const Config *c) {
+    if (!(c->l2 > 0)) return 0.0;
+    double pen = 0.0;
+    for (int i = 0; i < model_num_params(m); i++) {
+        Tensor *w = model_param(m, i);
+        if (reg_l2_selects(model_param_name(m, i), w->ndim, c->l2_on)) pen += reg_l2_apply(w, model_grad(m, i), c->l2);
+    }
+    return pen;
+}
 
 double sampling_eta(const Config *c, int64_t iteration) {
     double eta = 1.0 - (double)iteration / (double)c->sampling_iters;
@@ -466,6 +479,7 @@ int train_run(const Config *c, const char *dir, int resume) {
         const double epoch_start = rr_now();
         double last_progress = 0, train_time = 0;
         int64_t batches_here = 0;
+        double l2_sum = 0; /* L2 penalty summed over this process's batches of the epoch */
         const double lr = st.sched.lr;
         for (int64_t bi = st.batch_in_epoch; bi < nb; bi++) {
             const double t0 = rr_now();
@@ -479,8 +493,10 @@ int train_run(const Config *c, const char *dir, int resume) {
             for (int pass = 0; pass < (c->reverse_input ? 2 : 1); pass++) {
                 if (pass == 1) reverse_time(r.batch_host, r.T, loader_batch_floats(&r.loader) / r.T);
                 op_from_host(r.batch_host, &r.frames);
+                model_set_iteration(r.model, iteration);
                 double pass_loss = model_train_step(r.model, &r.frames, r.use_truth, NULL);
                 if (pass_loss == -1.0) goto out;
+                if (isfinite(pass_loss)) l2_sum += l2_penalty(r.model, c) / (c->reverse_input ? 2 : 1);
                 double pass_norm = isfinite(pass_loss) ? grad_global_norm(r.model) : NAN;
                 if (!isfinite(pass_loss) || !isfinite(pass_norm)) {
                     if (tty) fputs("\r\033[K", stderr);
@@ -558,6 +574,11 @@ int train_run(const Config *c, const char *dir, int resume) {
         text_add(&line, "{\"epoch\": %lld, \"iteration\": %lld", (long long)st.epoch, (long long)st.iteration);
         json_num(&line, "train_loss", train_loss);
         json_num(&line, "grad_norm", grad_norm);
+        if (c->l2 > 0) { /* train_loss is the MSE alone; the penalty mean over the batches run here */
+            const double pen = batches_here > 0 ? l2_sum / (double)batches_here : NAN;
+            json_num(&line, "train_l2_penalty", pen);
+            json_num(&line, "train_loss_with_l2", train_loss + pen);
+        }
         json_num(&line, "val_loss", ev.loss);
         for (int i = 0; i < METRICS_COUNT; i++) {
             char key[64];

@@ -17,10 +17,55 @@ State-dict names (= rnnreg checkpoint names): cells.L.conv_x.weight (4n, Cin, k,
 head.weight ((C, n, k, k) for conv2d, (C, n, 3, k, k) for the Conv3d heads), head.bias (C).
 The BN module here has no num_batches_tracked buffer (rnnreg checkpoints are F32 only), so
 load_state_dict(strict=True) takes exactly the tensors of an rnnreg checkpoint.
+
+Regularizers (src/regularize.h, shared/notes/regularizers.md; all off by default, training mode only,
+inverted masks m ∈ {0, 1/(1-p)} drawn by mask_fn(layer, tensor, step, shape, p), tensor ids as
+regularize.h REG_T_*; the fixture script injects rnnreg's Philox masks):
+  dropout (Zaremba): x of every layer ⊙ mask(l, DROP_IN, t); the top h ⊙ mask(L-1, DROP_OUT, t) before
+    the head (the carried h, c are never masked)
+  rec_dropout (Semeniuta): c = f c_prev + i (g ⊙ mask(l, REC_G, t or 0 per sequence))
+  var_dropout_x / _h (Gal, Keras ConvLSTM2D dropout / recurrent_dropout): gate j's conv reads
+    x ⊙ mask(l, VAR_X, j), h_prev ⊙ mask(l, VAR_H, j), masks fixed over the sequence
+  layer_norm (Ba et al.): pre = LN_x(conv_x(x)) + LN_h(conv_h(h_prev)) + b (conv_x without its bias,
+    h_{-1} = 0 so LN_h = its offset at t = 0), h = o act(LN_c(c)); c itself is carried unnormalised;
+    LN = tensor layer norm (per sample over C, H, W, per-channel gain 1 / offset 0, eps 1e-5);
+    state-dict names cells.L.ln_x / ln_h / ln_c .weight, .bias
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# regularize.h tensor ids
+DROP_IN, DROP_OUT, REC_G, REC_GG, VAR_X, VAR_H = 0, 1, 2, 3, 4, 5
+LN_EPS = 1e-5
+
+
+def torch_mask(layer, tensor, step, shape, p):
+    """Default mask source (independent Bernoulli, inverted scaling)."""
+    return (torch.rand(shape) >= p).float() / (1.0 - p)
+
+
+class TensorLayerNorm(nn.Module):
+    """Per sample over (C, H, W), biased variance, per-channel gain/offset (src/layernorm.h)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(c))
+        self.bias = nn.Parameter(torch.zeros(c))
+
+    def forward(self, x):
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=(1, 2, 3), keepdim=True)
+        return (x - mean) / torch.sqrt(var + LN_EPS) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+def gate_conv(x, masks, weight, bias, pad):
+    """Convolution whose gate block j reads x ⊙ masks[j] (masks None: plain conv)."""
+    if masks is None:
+        return F.conv2d(x, weight, bias, padding=pad)
+    n = weight.shape[0] // len(masks)
+    return torch.cat([F.conv2d(x * m, weight[j * n:(j + 1) * n], None if bias is None else bias[j * n:(j + 1) * n],
+                               padding=pad) for j, m in enumerate(masks)], dim=1)
 
 
 def activation(name):
@@ -57,11 +102,16 @@ class BatchNorm(nn.Module):
 
 
 class Cell(nn.Module):
-    def __init__(self, cin, n, k):
+    def __init__(self, cin, n, k, layer_norm=False):
         super().__init__()
-        self.n = n
+        self.n, self.k, self.cin = n, k, cin
         self.conv_x = nn.Conv2d(cin, 4 * n, k, padding=k // 2, bias=True)
         self.conv_h = nn.Conv2d(n, 4 * n, k, padding=k // 2, bias=False)
+        self.layer_norm = layer_norm
+        if layer_norm:
+            self.ln_x = TensorLayerNorm(4 * n)
+            self.ln_h = TensorLayerNorm(4 * n)
+            self.ln_c = TensorLayerNorm(n)
 
 
 class ConvLSTMRef(nn.Module):
@@ -71,8 +121,12 @@ class ConvLSTMRef(nn.Module):
 
     def __init__(self, layers, kernels, cell_act="tanh", gate_act="sigmoid", batchnorm=False,
                  bn_momentum=0.01, bn_eps=1e-3, head="conv2d", head_kernel=3, head_act="sigmoid",
-                 patch=1, image_size=64, img_channels=1):
+                 patch=1, image_size=64, img_channels=1, layer_norm=False, dropout=0.0, rec_dropout=0.0,
+                 rec_dropout_seq=False, var_dropout_x=0.0, var_dropout_h=0.0, mask_fn=torch_mask):
         super().__init__()
+        self.dropout, self.rec_dropout, self.rec_dropout_seq = dropout, rec_dropout, rec_dropout_seq
+        self.var_dropout_x, self.var_dropout_h, self.mask_fn = var_dropout_x, var_dropout_h, mask_fn
+        self.seq_masks = None
         hidden = list(layers)
         assert len(kernels) == len(hidden)
         self.channels = img_channels * patch * patch
@@ -83,7 +137,7 @@ class ConvLSTMRef(nn.Module):
         self.detach_feedback = False  # True only to show that the fixture depends on that gradient
         cells, cin = [], self.channels
         for n, k in zip(hidden, kernels):
-            cells.append(Cell(cin, n, k))
+            cells.append(Cell(cin, n, k, layer_norm))
             cin = n
         self.cells = nn.ModuleList(cells)
         nbn = len(hidden) - 1 if batchnorm else 0
@@ -116,20 +170,57 @@ class ConvLSTMRef(nn.Module):
             self.head.bias.zero_()
 
     # -- pieces --------------------------------------------------------------------------------
-    def layers_step(self, x, state):
-        """One time step through all layers; state: list of (h, c) or None. Returns top h, new state."""
-        new = []
+    def regularizing(self):
+        return self.training and (self.dropout > 0 or self.rec_dropout > 0 or self.var_dropout_x > 0 or
+                                  self.var_dropout_h > 0)
+
+    def draw_sequence_masks(self, B, H, W):
+        """Per-sequence masks of one training forward: variational (4 per layer for x and h) and
+        per-sequence rec_dropout."""
+        self.seq_masks = []
         for l, cell in enumerate(self.cells):
-            pre = cell.conv_x(x)
-            if state[l] is not None:
-                h_prev, c_prev = state[l]
-                pre = pre + cell.conv_h(h_prev)
+            d = {}
+            if self.var_dropout_x > 0 or self.var_dropout_h > 0:
+                d["vx"] = [self.mask_fn(l, VAR_X, j, (B, cell.cin, H, W), self.var_dropout_x) for j in range(4)]
+                d["vh"] = [self.mask_fn(l, VAR_H, j, (B, cell.n, H, W), self.var_dropout_h) for j in range(4)]
+            if self.rec_dropout > 0 and self.rec_dropout_seq:
+                d["g"] = self.mask_fn(l, REC_G, 0, (B, cell.n, H, W), self.rec_dropout)
+            self.seq_masks.append(d)
+
+    def layers_step(self, x, state, t=0):
+        """One time step through all layers; state: list of (h, c) or None. Returns what the head reads
+        (the top h, dropout-masked when training with dropout) and the new state."""
+        new = []
+        reg = self.regularizing()
+        if reg and t == 0:
+            self.draw_sequence_masks(x.shape[0], x.shape[2], x.shape[3])
+        for l, cell in enumerate(self.cells):
+            B, _, H, W = x.shape
+            sm = self.seq_masks[l] if reg else {}
+            if reg and self.dropout > 0:
+                x = x * self.mask_fn(l, DROP_IN, t, tuple(x.shape), self.dropout)
+            vx, vh = sm.get("vx"), sm.get("vh")
+            pad = cell.k // 2
+            if cell.layer_norm:
+                h_prev = state[l][0] if state[l] is not None else x.new_zeros(B, cell.n, H, W)
+                pre = (cell.ln_x(gate_conv(x, vx, cell.conv_x.weight, None, pad)) +
+                       cell.ln_h(gate_conv(h_prev, vh, cell.conv_h.weight, None, pad)) +
+                       cell.conv_x.bias.view(1, -1, 1, 1))
+            else:
+                pre = gate_conv(x, vx, cell.conv_x.weight, cell.conv_x.bias, pad)
+                if state[l] is not None:
+                    pre = pre + gate_conv(state[l][0], vh, cell.conv_h.weight, None, pad)
             pi, pf, pg, po = torch.split(pre, cell.n, dim=1)
             i, f, g, o = self.gate_act(pi), self.gate_act(pf), self.cell_act(pg), self.gate_act(po)
-            c = i * g if state[l] is None else f * c_prev + i * g
-            h = o * self.cell_act(c)
+            if reg and self.rec_dropout > 0:
+                g = g * (sm["g"] if self.rec_dropout_seq else
+                         self.mask_fn(l, REC_G, t, (B, cell.n, H, W), self.rec_dropout))
+            c = i * g if state[l] is None else f * state[l][1] + i * g
+            h = o * self.cell_act(cell.ln_c(c) if cell.layer_norm else c)
             new.append((h, c))
             x = self.bns[l](h) if l < len(self.bns) else h
+        if reg and self.dropout > 0:
+            x = x * self.mask_fn(len(self.cells) - 1, DROP_OUT, t, tuple(x.shape), self.dropout)
         return x, new
 
     def head_step(self, hs):
@@ -154,9 +245,9 @@ class ConvLSTMRef(nn.Module):
     def forward_inputs(self, xs):
         """Teacher-forced run on given inputs xs (S, B, C, H, W): outputs (S, B, C, H, W)."""
         state, hs = [None] * len(self.cells), []
-        for x in xs:
-            top, state = self.layers_step(x, state)
-            hs.append(state[-1][0])
+        for t, x in enumerate(xs):
+            top, state = self.layers_step(x, state, t)
+            hs.append(top)
         return self.head_sequence(hs)
 
     def forward(self, frames, use_truth):
@@ -173,8 +264,8 @@ class ConvLSTMRef(nn.Module):
                 keep = use_truth[:, t].view(-1, 1, 1, 1)
                 fed = ys[-1].detach() if self.detach_feedback else ys[-1]
                 x = torch.where(keep, frames[t], fed)
-            top, state = self.layers_step(x, state)
-            hs.append(state[-1][0])
+            top, state = self.layers_step(x, state, t)
+            hs.append(top)
             ys.append(self.head_step(hs))
         return torch.stack(ys)
 

@@ -1,0 +1,258 @@
+/* regularize.c — CPU implementation of the regularizer ops (regularize.h): Philox dropout masks, mask
+ * application, the split ConvLSTM cell, the per-gate masked convolution, channel bias and the L2
+ * penalty. Every loop writes each output element from one thread, so results do not depend on the
+ * thread count. */
+#include "regularize.h"
+
+#include <string.h>
+
+#include "ops_internal.h"
+#include "rng.h"
+
+uint64_t reg_stream(int64_t iteration, int layer, int tensor, int step) {
+    return rr_stream(RR_TAG_DROPOUT, (uint32_t)iteration, (uint32_t)(layer * 16 + tensor), (uint32_t)step);
+}
+
+void reg_dropout_mask(Tensor *mask, uint64_t seed, uint64_t stream, float p) {
+    require_cpu("reg_dropout_mask", mask);
+    if (!(p >= 0.0f && p < 1.0f)) rr_die("reg_dropout_mask: drop rate %g outside [0, 1)", (double)p);
+    const float scale = 1.0f / (1.0f - p);
+    float *m = mask->data;
+    const int64_t n = mask->count;
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
+    for (int64_t i = 0; i < n; i++) m[i] = rr_keep(seed, stream, (uint64_t)i, p) ? scale : 0.0f;
+}
+
+void reg_mask_forward(const Tensor *x, const Tensor *mask, Tensor *y) { op_mul(x, mask, y); }
+
+void reg_mask_backward(const Tensor *mask, const Tensor *dy, Tensor *dx) {
+    require_cpu("reg_mask_backward", dx);
+    require_same_count("reg_mask_backward (mask vs dy)", mask, dy);
+    require_same_count("reg_mask_backward (dx vs dy)", dx, dy);
+    const int64_t n = dy->count;
+    for (int64_t i = 0; i < n; i++) dx->data[i] += dy->data[i] * mask->data[i];
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Split ConvLSTM cell. Gate blocks i, f, g, o of n channels each, per sample. */
+
+static void cell_check(const char *op, const Tensor *four, const Tensor *c) {
+    require_4d(op, "gates/pre", four);
+    require_4d(op, "c", c);
+    require_cpu(op, four);
+    require_cpu(op, c);
+    if (four->shape[0] != c->shape[0] || four->shape[1] != 4 * c->shape[1] || four->shape[2] != c->shape[2] ||
+        four->shape[3] != c->shape[3]) {
+        char a[96], b[96];
+        rr_die("%s: gates %s do not fit state %s (want (B, 4n, H, W) and (B, n, H, W))", op,
+               tensor_shape_str(four, a, sizeof a), tensor_shape_str(c, b, sizeof b));
+    }
+}
+
+#define ROWS_PAR(B, n, HW) if (ops_use_openmp() && (int64_t)(B) * (n) * (HW) > 16384)
+
+void reg_lstm_state_forward(const Tensor *pre, const Tensor *c_prev, const Tensor *gmask, Tensor *gates,
+                            Tensor *c, Activation gate_act, Activation cell_act) {
+    const char *op = "reg_lstm_state_forward";
+    cell_check(op, pre, c);
+    require_same_shape(op, gates, pre);
+    if (c_prev) require_same_shape(op, c_prev, c);
+    if (gmask) require_same_count(op, gmask, c);
+    const int B = c->shape[0], n = c->shape[1];
+    const int64_t HW = (int64_t)c->shape[2] * c->shape[3];
+#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
+    for (int64_t bj = 0; bj < (int64_t)B * n; bj++) {
+        const int64_t s = bj / n, j = bj % n;
+        const float *pi = pre->data + (s * 4 * n + j) * HW, *pf = pi + n * HW, *pg = pf + n * HW, *po = pg + n * HW;
+        float *gi = gates->data + (s * 4 * n + j) * HW, *gf = gi + n * HW, *gg = gf + n * HW, *go = gg + n * HW;
+        const float *cp = c_prev ? c_prev->data + bj * HW : NULL, *mk = gmask ? gmask->data + bj * HW : NULL;
+        float *cs = c->data + bj * HW;
+        for (int64_t p = 0; p < HW; p++) {
+            const float i = act_apply(gate_act, pi[p]), f = act_apply(gate_act, pf[p]);
+            const float g = act_apply(cell_act, pg[p]), o = act_apply(gate_act, po[p]);
+            gi[p] = i, gf[p] = f, gg[p] = g, go[p] = o;
+            cs[p] = (cp ? f * cp[p] : 0.0f) + i * (mk ? g * mk[p] : g);
+        }
+    }
+}
+
+void reg_lstm_output_forward(const Tensor *gates, const Tensor *cs, Tensor *h, Activation cell_act) {
+    const char *op = "reg_lstm_output_forward";
+    cell_check(op, gates, cs);
+    require_same_shape(op, h, cs);
+    const int B = cs->shape[0], n = cs->shape[1];
+    const int64_t HW = (int64_t)cs->shape[2] * cs->shape[3];
+#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
+    for (int64_t bj = 0; bj < (int64_t)B * n; bj++) {
+        const int64_t s = bj / n, j = bj % n;
+        const float *go = gates->data + (s * 4 * n + 3 * n + j) * HW, *c = cs->data + bj * HW;
+        float *hs = h->data + bj * HW;
+        for (int64_t p = 0; p < HW; p++) hs[p] = go[p] * act_apply(cell_act, c[p]);
+    }
+}
+
+void reg_lstm_output_backward(const Tensor *gates, const Tensor *cs, const Tensor *dh, Tensor *dpre,
+                              Tensor *dcs, Activation gate_act, Activation cell_act) {
+    const char *op = "reg_lstm_output_backward";
+    cell_check(op, gates, cs);
+    require_same_shape(op, dpre, gates);
+    require_same_shape(op, dh, cs);
+    require_same_shape(op, dcs, cs);
+    const int B = cs->shape[0], n = cs->shape[1];
+    const int64_t HW = (int64_t)cs->shape[2] * cs->shape[3];
+#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
+    for (int64_t bj = 0; bj < (int64_t)B * n; bj++) {
+        const int64_t s = bj / n, j = bj % n;
+        const float *go = gates->data + (s * 4 * n + 3 * n + j) * HW, *c = cs->data + bj * HW;
+        const float *d = dh->data + bj * HW;
+        float *dop = dpre->data + (s * 4 * n + 3 * n + j) * HW, *dc = dcs->data + bj * HW;
+        for (int64_t p = 0; p < HW; p++) {
+            const float tc = act_apply(cell_act, c[p]);
+            dop[p] = d[p] * tc * act_grad_from_output(gate_act, go[p]);
+            dc[p] += d[p] * go[p] * act_grad_from_output(cell_act, tc);
+        }
+    }
+}
+
+void reg_lstm_state_backward(const Tensor *gates, const Tensor *c_prev, const Tensor *gmask,
+                             const Tensor *dc, Tensor *dpre, Tensor *dc_prev, Activation gate_act,
+                             Activation cell_act) {
+    const char *op = "reg_lstm_state_backward";
+    cell_check(op, gates, dc);
+    require_same_shape(op, dpre, gates);
+    if (c_prev) require_same_shape(op, c_prev, dc);
+    if (dc_prev) require_same_shape(op, dc_prev, dc);
+    if (gmask) require_same_count(op, gmask, dc);
+    const int B = dc->shape[0], n = dc->shape[1];
+    const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3];
+#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
+    for (int64_t bj = 0; bj < (int64_t)B * n; bj++) {
+        const int64_t s = bj / n, j = bj % n;
+        const float *gi = gates->data + (s * 4 * n + j) * HW, *gf = gi + n * HW, *gg = gf + n * HW;
+        float *di = dpre->data + (s * 4 * n + j) * HW, *df = di + n * HW, *dg = df + n * HW;
+        const float *cp = c_prev ? c_prev->data + bj * HW : NULL, *mk = gmask ? gmask->data + bj * HW : NULL;
+        const float *d = dc->data + bj * HW;
+        float *dcp = dc_prev ? dc_prev->data + bj * HW : NULL;
+        for (int64_t p = 0; p < HW; p++) {
+            const float i = gi[p], f = gf[p], g = gg[p], m = mk ? mk[p] : 1.0f;
+            di[p] = d[p] * g * m * act_grad_from_output(gate_act, i);
+            df[p] = cp ? d[p] * cp[p] * act_grad_from_output(gate_act, f) : 0.0f;
+            dg[p] = d[p] * i * m * act_grad_from_output(cell_act, g);
+            if (dcp) dcp[p] = d[p] * f;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Per-gate masked convolution */
+
+/* Channel block j (n channels) of big (B, K·n, H, W) <-> small (B, n, H, W): to_big 1: big (+)= small
+ * (add: +=, else =); to_big 0: small = big block. */
+static void block_copy(Tensor *big, Tensor *small, int j, int to_big, int add) {
+    const int B = small->shape[0], n = small->shape[1], K = big->shape[1] / n;
+    const int64_t nhw = (int64_t)n * small->shape[2] * small->shape[3];
+    for (int b = 0; b < B; b++) {
+        float *pb = big->data + ((int64_t)b * K + j) * nhw, *ps = small->data + (int64_t)b * nhw;
+        if (!to_big)
+            for (int64_t e = 0; e < nhw; e++) ps[e] = pb[e];
+        else if (add)
+            for (int64_t e = 0; e < nhw; e++) pb[e] += ps[e];
+        else
+            for (int64_t e = 0; e < nhw; e++) pb[e] = ps[e];
+    }
+}
+
+static Tensor mask_of(const Tensor *masks, int j, const Tensor *x) {
+    const int64_t per = masks->count / masks->shape[0];
+    if (x->count > per) rr_die("reg_blocked_conv: masks hold %lld floats per gate, x needs %lld",
+                               (long long)per, (long long)x->count);
+    return tensor4(masks->data + j * per, x->device, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
+}
+
+void reg_blocked_conv_forward(const Tensor *x, const Tensor *masks, const Tensor *w, const Tensor *b,
+                              Tensor *y, int accumulate, float *xm, float *yb, float *scratch) {
+    const int K = masks->shape[0], n = w->shape[0] / K;
+    if (w->shape[0] != K * n || y->shape[1] != K * n) rr_die("reg_blocked_conv_forward: %d gates do not divide "
+                                                             "%d weight rows / %d output channels", K, w->shape[0], y->shape[1]);
+    Tensor xmv = tensor4(xm, x->device, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
+    Tensor ybv = tensor4(yb, x->device, x->shape[0], n, y->shape[2], y->shape[3]);
+    for (int j = 0; j < K; j++) {
+        Tensor mj = mask_of(masks, j, x), wj = tensor_slice0(w, j * n, n), bj;
+        if (b) bj = tensor_slice0(b, j * n, n);
+        op_mul(x, &mj, &xmv);
+        conv2d_forward(&xmv, &wj, b ? &bj : NULL, &ybv, 0, scratch);
+        block_copy(y, &ybv, j, 1, accumulate);
+    }
+}
+
+void reg_blocked_conv_backward(const Tensor *x, const Tensor *masks, const Tensor *w, const Tensor *dy,
+                               Tensor *dx, Tensor *dw, Tensor *db, float *xm, float *yb, float *dxm,
+                               float *scratch) {
+    const int K = masks->shape[0], n = w->shape[0] / K;
+    Tensor xmv = tensor4(xm, x->device, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
+    Tensor dxmv = tensor4(dxm, x->device, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
+    Tensor ybv = tensor4(yb, x->device, x->shape[0], n, dy->shape[2], dy->shape[3]);
+    for (int j = 0; j < K; j++) {
+        Tensor mj = mask_of(masks, j, x), wj = tensor_slice0(w, j * n, n), dwj = tensor_slice0(dw, j * n, n), dbj;
+        if (db) dbj = tensor_slice0(db, j * n, n);
+        op_mul(x, &mj, &xmv);
+        block_copy((Tensor *)dy, &ybv, j, 0, 0);
+        if (dx) op_fill(&dxmv, 0.0f);
+        conv2d_backward(&xmv, &wj, &ybv, dx ? &dxmv : NULL, &dwj, db ? &dbj : NULL, scratch);
+        if (dx) reg_mask_backward(&mj, &dxmv, dx);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+void reg_bias_forward(Tensor *y, const Tensor *b) {
+    require_4d("reg_bias_forward", "y", y);
+    if (b->count != y->shape[1]) rr_die("reg_bias_forward: bias of %lld for %d channels", (long long)b->count, y->shape[1]);
+    const int B = y->shape[0], C = y->shape[1];
+    const int64_t HW = (int64_t)y->shape[2] * y->shape[3];
+    for (int64_t r = 0; r < (int64_t)B * C; r++) {
+        const float v = b->data[r % C];
+        float *p = y->data + r * HW;
+        for (int64_t e = 0; e < HW; e++) p[e] += v;
+    }
+}
+
+void reg_bias_backward(const Tensor *dy, Tensor *db) {
+    require_4d("reg_bias_backward", "dy", dy);
+    if (db->count != dy->shape[1]) rr_die("reg_bias_backward: bias of %lld for %d channels", (long long)db->count, dy->shape[1]);
+    const int B = dy->shape[0], C = dy->shape[1];
+    const int64_t HW = (int64_t)dy->shape[2] * dy->shape[3];
+    for (int c = 0; c < C; c++) {
+        double s = 0.0;
+        for (int b = 0; b < B; b++) {
+            const float *p = dy->data + ((int64_t)b * C + c) * HW;
+            for (int64_t e = 0; e < HW; e++) s += p[e];
+        }
+        db->data[c] += (float)s;
+    }
+}
+
+double reg_l2_apply(const Tensor *w, Tensor *g, double lambda) {
+    require_cpu("reg_l2_apply", w);
+    require_same_count("reg_l2_apply", w, g);
+    double s = 0.0;
+    const float two_l = (float)(2.0 * lambda);
+    for (int64_t i = 0; i < w->count; i++) {
+        s += (double)w->data[i] * w->data[i];
+        g->data[i] += two_l * w->data[i];
+    }
+    return lambda * s;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+int reg_l2_selects(const char *name, int ndim, const char *which) {
+    if (!strcmp(which, "all")) return ndim >= 2;
+    const int cell = !strncmp(name, "cells.", 6);
+    if (!strcmp(which, "input")) return cell && ends_with(name, ".conv_x.weight");
+    if (!strcmp(which, "recurrent")) return cell && ends_with(name, ".conv_h.weight");
+    return 0;
+}

@@ -1,0 +1,365 @@
+/* test_regularize.c — the regularizers (src/regularize.h, their use in src/convlstm.c, the L2 option):
+ * - Philox dropout masks: values {0, 1/(1-p)}, kept fraction 1-p within a binomial bound, distinct
+ *   streams per step / layer / tensor / iteration, a smaller batch reproduces the first samples;
+ * - the split ConvLSTM cell without mask equals the fused lstm_cell op (forward and backward);
+ * - per model and method, one training step against the PyTorch reference with the SAME masks
+ *   (tests/reference/make_reg_fixture.py regenerates rnnreg's Philox masks in numpy): outputs, loss,
+ *   every gradient, BN running statistics, then the evaluation rollout (no masks);
+ * - evaluation is deterministic: identical output with the regularizer on and off (same weights);
+ * - L2: penalty λΣw², its gradient 2λw against central finite differences, the l2_on selection.
+ *   (AdamW's decoupled decay against torch.optim.AdamW over 3 steps is covered by tests/test_ops.c.)
+ * Tolerances as tests/test_convlstm.c (the fixtures are float64 results of float32 inputs). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "model.h"
+#include "ops.h"
+#include "regularize.h"
+#include "rng.h"
+#include "safetensors.h"
+#include "test.h"
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Masks */
+
+static void test_masks(void) {
+    TEST_BEGIN("masks");
+    const int n = 200000;
+    float *buf = rr_malloc(sizeof(float) * n * 2);
+    Tensor a = tensor1(buf, RR_CPU, n), b = tensor1(buf + n, RR_CPU, n);
+    const float ps[3] = {0.1f, 0.3f, 0.5f};
+    for (int k = 0; k < 3; k++) {
+        const float p = ps[k], scale = 1.0f / (1.0f - p);
+        reg_dropout_mask(&a, 11, reg_stream(5, 1, REG_T_DROP_IN, 3), p);
+        long kept = 0, bad = 0;
+        for (int i = 0; i < n; i++) {
+            kept += buf[i] != 0.0f;
+            bad += !(buf[i] == 0.0f || buf[i] == scale);
+        }
+        const double sd = sqrt((double)n * p * (1 - p)), dev = fabs(kept - (double)n * (1 - p));
+        CHECK(bad == 0, "p=%.1f: every mask value is 0 or 1/(1-p) = %g", (double)p, (double)scale);
+        CHECK(dev < 5 * sd, "p=%.1f: kept %ld of %d, expected %.0f +- %.0f (5 sd)", (double)p, kept, n,
+              (double)n * (1 - p), 5 * sd);
+    }
+    /* the mask is a pure function of (seed, iteration, layer, tensor, step) */
+    reg_dropout_mask(&a, 11, reg_stream(5, 1, REG_T_REC_G, 3), 0.3f);
+    const uint64_t streams[5] = {reg_stream(5, 1, REG_T_REC_G, 4), reg_stream(5, 2, REG_T_REC_G, 3),
+                                 reg_stream(6, 1, REG_T_REC_G, 3), reg_stream(5, 1, REG_T_DROP_IN, 3),
+                                 reg_stream(5, 1, REG_T_REC_G, 3)};
+    const char *what[5] = {"another step", "another layer", "another iteration", "another tensor", "the same key"};
+    for (int k = 0; k < 5; k++) {
+        reg_dropout_mask(&b, 11, streams[k], 0.3f);
+        long same = 0;
+        for (int i = 0; i < n; i++) same += buf[i] == buf[n + i];
+        if (k < 4)
+            CHECK(same < n * 0.7, "%s draws an independent mask (%ld of %d equal, ~58%% expected)", what[k], same, n);
+        else
+            CHECK(same == n, "%s draws the identical mask", what[k]);
+    }
+    reg_dropout_mask(&b, 12, reg_stream(5, 1, REG_T_REC_G, 3), 0.3f);
+    long same = 0;
+    for (int i = 0; i < n; i++) same += buf[i] == buf[n + i];
+    CHECK(same < n * 0.7, "another seed draws an independent mask");
+    /* independent check of the key layout: element i is rr_keep(seed, stream, i) */
+    const uint64_t st = rr_stream(RR_TAG_DROPOUT, 9, 2 * 16 + REG_T_VAR_H, 1);
+    CHECK(st == reg_stream(9, 2, REG_T_VAR_H, 1), "reg_stream = rr_stream(RR_TAG_DROPOUT, it, layer*16+tensor, step)");
+    reg_dropout_mask(&a, 5, st, 0.25f);
+    long agree = 0;
+    for (int i = 0; i < 1000; i++) agree += (buf[i] != 0.0f) == (rr_rand_uniform(5, st, (uint64_t)i) >= 0.25f);
+    CHECK(agree == 1000, "mask element i keeps iff rr_rand_uniform(seed, stream, i) >= p");
+    free(buf);
+}
+
+/* The split cell without a mask, with c itself as the output state, is the fused lstm_cell. */
+static void test_split_cell(void) {
+    TEST_BEGIN("split_cell");
+    const int B = 2, n = 3, H = 4, W = 5, N = B * n * H * W;
+    float *mem = rr_calloc((size_t)N * 40, sizeof(float));
+    float *p = mem;
+#define TAKE(c) (p += (c), p - (c))
+    Tensor pre = tensor4(TAKE(4 * N), RR_CPU, B, 4 * n, H, W), cp = tensor4(TAKE(N), RR_CPU, B, n, H, W);
+    Tensor dh = tensor4(TAKE(N), RR_CPU, B, n, H, W), dc = tensor4(TAKE(N), RR_CPU, B, n, H, W);
+    Tensor g1 = tensor4(TAKE(4 * N), RR_CPU, B, 4 * n, H, W), c1 = tensor4(TAKE(N), RR_CPU, B, n, H, W);
+    Tensor h1 = tensor4(TAKE(N), RR_CPU, B, n, H, W), g2 = tensor4(TAKE(4 * N), RR_CPU, B, 4 * n, H, W);
+    Tensor c2 = tensor4(TAKE(N), RR_CPU, B, n, H, W), h2 = tensor4(TAKE(N), RR_CPU, B, n, H, W);
+    Tensor dp1 = tensor4(TAKE(4 * N), RR_CPU, B, 4 * n, H, W), dp2 = tensor4(TAKE(4 * N), RR_CPU, B, 4 * n, H, W);
+    Tensor dcp1 = tensor4(TAKE(N), RR_CPU, B, n, H, W), dcp2 = tensor4(TAKE(N), RR_CPU, B, n, H, W);
+    Tensor dct = tensor4(TAKE(N), RR_CPU, B, n, H, W);
+#undef TAKE
+    for (int i = 0; i < 4 * N; i++) pre.data[i] = 3.0f * rr_rand_uniform(1, 1, (uint64_t)i) - 1.5f;
+    for (int i = 0; i < N; i++) {
+        cp.data[i] = rr_rand_uniform(1, 2, (uint64_t)i) - 0.5f;
+        dh.data[i] = rr_rand_uniform(1, 3, (uint64_t)i) - 0.5f;
+        dc.data[i] = rr_rand_uniform(1, 4, (uint64_t)i) - 0.5f;
+    }
+    const Activation acts[2] = {ACT_TANH, ACT_RELU};
+    for (int a = 0; a < 2; a++) {
+        lstm_cell_forward(&pre, &cp, &g1, &c1, &h1, ACT_SIGMOID, acts[a]);
+        lstm_cell_backward(&g1, &cp, &c1, &dh, &dc, &dp1, &dcp1, ACT_SIGMOID, acts[a]);
+        reg_lstm_state_forward(&pre, &cp, NULL, &g2, &c2, ACT_SIGMOID, acts[a]);
+        reg_lstm_output_forward(&g2, &c2, &h2, acts[a]);
+        op_copy(&dc, &dct);
+        reg_lstm_output_backward(&g2, &c2, &dh, &dp2, &dct, ACT_SIGMOID, acts[a]);
+        reg_lstm_state_backward(&g2, &cp, NULL, &dct, &dp2, &dcp2, ACT_SIGMOID, acts[a]);
+        check_close_f32(acts[a] == ACT_TANH ? "tanh: h" : "relu: h", h2.data, h1.data, N, 1e-7, 1e-6);
+        check_close_f32(acts[a] == ACT_TANH ? "tanh: c" : "relu: c", c2.data, c1.data, N, 1e-7, 1e-6);
+        check_close_f32(acts[a] == ACT_TANH ? "tanh: dpre" : "relu: dpre", dp2.data, dp1.data, 4 * N, 1e-7, 1e-5);
+        check_close_f32(acts[a] == ACT_TANH ? "tanh: dc_prev" : "relu: dc_prev", dcp2.data, dcp1.data, N, 1e-7, 1e-5);
+    }
+    free(mem);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Fixtures */
+
+typedef struct {
+    StFile f;
+    ModelConfig cfg;
+    int B, T, n_in;
+    int64_t iteration;
+    char tag[32];
+} Fixture;
+
+static int parse_list(const char *s, int *v, int max) {
+    int n = 0;
+    while (s && *s && n < max) {
+        char *end;
+        v[n++] = (int)strtol(s, &end, 10);
+        s = *end == ',' ? end + 1 : NULL;
+    }
+    return n;
+}
+
+static const char *meta_or(const Fixture *fx, const char *key, const char *def) {
+    const char *v = st_meta(&fx->f, key);
+    return v ? v : def;
+}
+
+static int load_fixture(const char *tag, Fixture *fx) {
+    char path[256];
+    snprintf(path, sizeof path, "tests/fixtures/reg_%s.safetensors", tag);
+    memset(fx, 0, sizeof *fx);
+    snprintf(fx->tag, sizeof fx->tag, "%s", tag);
+    if (st_load(path, &fx->f)) {
+        CHECK(0, "load %s: %s", path, rr_last_error());
+        return -1;
+    }
+    ModelConfig *c = &fx->cfg;
+    snprintf(c->model, sizeof c->model, "%s", meta_or(fx, "model", "?"));
+    c->num_layers = parse_list(meta_or(fx, "layers", ""), c->hidden, MODEL_MAX_LAYERS);
+    int ok = parse_list(meta_or(fx, "kernels", ""), c->kernel, MODEL_MAX_LAYERS) == c->num_layers;
+    ok &= activation_parse(meta_or(fx, "cell_act", "tanh"), &c->cell_act) == 0;
+    ok &= activation_parse(meta_or(fx, "gate_act", "sigmoid"), &c->gate_act) == 0;
+    ok &= activation_parse(meta_or(fx, "head_act", "sigmoid"), &c->head_act) == 0;
+    c->batchnorm = atoi(meta_or(fx, "batchnorm", "0"));
+    c->bn_momentum = (float)atof(meta_or(fx, "bn_momentum", "0.01"));
+    c->bn_eps = (float)atof(meta_or(fx, "bn_eps", "0.001"));
+    const char *head = meta_or(fx, "head", "conv2d");
+    c->head = !strcmp(head, "conv3d_causal") ? HEAD_CONV3D_CAUSAL : !strcmp(head, "linear") ? HEAD_LINEAR : HEAD_CONV2D;
+    c->head_kernel = atoi(meta_or(fx, "head_kernel", "1"));
+    c->patch = atoi(meta_or(fx, "patch", "1"));
+    c->image_size = atoi(meta_or(fx, "image_size", "0"));
+    c->img_channels = atoi(meta_or(fx, "img_channels", "1"));
+    c->layer_norm = atoi(meta_or(fx, "layer_norm", "0"));
+    c->ghu = atoi(meta_or(fx, "ghu", "0"));
+    c->dropout = (float)atof(meta_or(fx, "dropout", "0"));
+    c->rec_dropout = (float)atof(meta_or(fx, "rec_dropout", "0"));
+    c->rec_dropout_seq = atoi(meta_or(fx, "rec_dropout_seq", "0"));
+    c->var_dropout_x = (float)atof(meta_or(fx, "var_dropout_x", "0"));
+    c->var_dropout_h = (float)atof(meta_or(fx, "var_dropout_h", "0"));
+    c->reg_seed = strtoull(meta_or(fx, "reg_seed", "0"), NULL, 10);
+    fx->iteration = atoll(meta_or(fx, "iteration", "0"));
+    fx->B = atoi(meta_or(fx, "batch", "0"));
+    fx->T = atoi(meta_or(fx, "seq_len", "0"));
+    fx->n_in = atoi(meta_or(fx, "n_in", "1"));
+    CHECK(ok, "%s: fixture config parsed", tag);
+    return ok ? 0 : -1;
+}
+
+static const StTensor *want(const Fixture *fx, const char *prefix, const char *name, int64_t count) {
+    char key[160];
+    snprintf(key, sizeof key, "%s%s", prefix, name);
+    const StTensor *t = st_find(&fx->f, key);
+    if (!t || t->count != count) {
+        CHECK(0, "%s: fixture tensor %s with %lld elements (%s)", fx->tag, key, (long long)count,
+              t ? "count differs" : "missing");
+        return NULL;
+    }
+    return t;
+}
+
+static float maxabs(const float *x, int64_t n) {
+    float m = 0.0f;
+    for (int64_t i = 0; i < n; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+    return m;
+}
+
+static int set_state(Model *m, const Fixture *fx, const char *bprefix) {
+    int ok = 1;
+    for (int i = 0; i < model_num_params(m); i++) {
+        Tensor *p = model_param(m, i);
+        const StTensor *s = want(fx, "init.", model_param_name(m, i), p->count);
+        if (!s) { ok = 0; continue; }
+        float *internal = rr_malloc(sizeof(float) * (size_t)p->count);
+        model_param_from_ckpt(m, i, s->data, internal);
+        op_from_host(internal, p);
+        free(internal);
+    }
+    for (int i = 0; i < model_num_buffers(m); i++) {
+        Tensor *b = model_buffer(m, i);
+        const StTensor *s = want(fx, bprefix, model_buffer_name(m, i), b->count);
+        if (!s) { ok = 0; continue; }
+        op_from_host(s->data, b);
+    }
+    return ok;
+}
+
+static void test_fixture(const char *tag) {
+    TEST_BEGIN(tag);
+    Fixture fx;
+    if (load_fixture(tag, &fx)) return;
+    const ModelConfig *cfg = &fx.cfg;
+    const int B = fx.B, T = fx.T, C = cfg->img_channels * cfg->patch * cfg->patch, S = cfg->image_size / cfg->patch;
+    const int64_t frame_elems = (int64_t)B * C * S * S, out_elems = (T - 1) * frame_elems;
+    Model *m = NULL;
+    if (model_create(cfg, B, T, RR_CPU, &m)) {
+        CHECK(0, "%s: model_create: %s", tag, rr_last_error());
+        st_free(&fx.f);
+        return;
+    }
+    int n_init = 0;
+    for (int i = 0; i < fx.f.n; i++) n_init += strncmp(fx.f.tensors[i].name, "init.", 5) == 0;
+    CHECK(n_init == model_num_params(m) + model_num_buffers(m), "%s: %d params + %d buffers = %d state_dict tensors",
+          tag, model_num_params(m), model_num_buffers(m), n_init);
+    const StTensor *fr = want(&fx, "", "frames", T * frame_elems), *ut = want(&fx, "", "use_truth", (int64_t)B * T);
+    const StTensor *out = want(&fx, "", "out", out_elems), *loss = want(&fx, "", "loss", 1);
+    const StTensor *eout = want(&fx, "", "eval.out", out_elems), *eloss = want(&fx, "", "eval.loss", 1);
+    if (!fr || !ut || !out || !loss || !eout || !eloss || !set_state(m, &fx, "init.")) {
+        model_free(m);
+        st_free(&fx.f);
+        return;
+    }
+    int shape[5] = {T, B, C, S, S};
+    Tensor frames = tensor_make(fr->data, RR_CPU, 5, shape);
+    unsigned char *use_truth = rr_malloc((size_t)B * T);
+    for (int i = 0; i < B * T; i++) use_truth[i] = ut->data[i] != 0.0f;
+    float *pred = rr_malloc(sizeof(float) * (size_t)out_elems), *pred2 = rr_malloc(sizeof(float) * (size_t)out_elems);
+
+    model_set_iteration(m, fx.iteration);
+    double l1 = model_train_step(m, &frames, use_truth, pred);
+    check_close_f32("training step outputs (masks on)", pred, out->data, (long)out_elems, 1e-5, 1e-4);
+    CHECK_NEAR(l1, loss->data[0], 0, 1e-5, "%s: loss %.8f vs PyTorch %.8f", tag, l1, (double)loss->data[0]);
+    for (int i = 0; i < model_num_params(m); i++) {
+        Tensor *g = model_grad(m, i);
+        const StTensor *s = want(&fx, "grad.", model_param_name(m, i), g->count);
+        if (!s) continue;
+        float *internal = rr_malloc(sizeof(float) * (size_t)g->count), *ckpt = rr_malloc(sizeof(float) * (size_t)g->count);
+        op_to_host(g, internal);
+        model_param_to_ckpt(m, i, internal, ckpt);
+        char what[160];
+        snprintf(what, sizeof what, "grad.%s", model_param_name(m, i));
+        check_close_f32(what, ckpt, s->data, (long)g->count, 1e-5 * maxabs(s->data, g->count), 1e-3);
+        free(internal);
+        free(ckpt);
+    }
+    for (int i = 0; i < model_num_buffers(m); i++) {
+        Tensor *b = model_buffer(m, i);
+        const StTensor *s = want(&fx, "step1.", model_buffer_name(m, i), b->count);
+        if (!s) continue;
+        float *got = rr_malloc(sizeof(float) * (size_t)b->count);
+        op_to_host(b, got);
+        check_close_f32(model_buffer_name(m, i), got, s->data, (long)b->count, 1e-5, 1e-4);
+        free(got);
+    }
+    /* another iteration draws other masks: the outputs change (unless only layer norm is on) */
+    const int stochastic = cfg->dropout > 0 || cfg->rec_dropout > 0 || cfg->var_dropout_x > 0 || cfg->var_dropout_h > 0;
+    if (stochastic) {
+        set_state(m, &fx, "init.");
+        model_set_iteration(m, fx.iteration + 1);
+        model_train_step(m, &frames, use_truth, pred2);
+        double diff = 0;
+        for (int64_t i = 0; i < out_elems; i++) diff = fmax(diff, fabs(pred2[i] - pred[i]));
+        CHECK(diff > 1e-4, "%s: iteration %lld draws other masks (outputs differ by up to %.3g)", tag,
+              (long long)fx.iteration + 1, diff);
+        set_state(m, &fx, "step1."); /* the BN statistics of the fixture's single step */
+    }
+
+    double le = model_evaluate(m, &frames, fx.n_in, pred);
+    check_close_f32("evaluation rollout (no masks)", pred, eout->data, (long)out_elems, 1e-5, 1e-4);
+    CHECK_NEAR(le, eloss->data[0], 0, 1e-5, "%s: eval loss %.8f vs PyTorch %.8f", tag, le, (double)eloss->data[0]);
+
+    /* evaluation is deterministic: the same weights without the stochastic regularizers give the same
+     * output bit for bit (layer norm changes the model, so it stays on in both) */
+    if (stochastic) {
+        ModelConfig plain = *cfg;
+        plain.dropout = plain.rec_dropout = plain.var_dropout_x = plain.var_dropout_h = 0.0f;
+        Model *m2 = NULL;
+        if (model_create(&plain, B, T, RR_CPU, &m2) == 0) {
+            set_state(m2, &fx, "step1.");
+            model_evaluate(m2, &frames, fx.n_in, pred2);
+            CHECK(memcmp(pred, pred2, sizeof(float) * (size_t)out_elems) == 0,
+                  "%s: evaluation output identical with and without the regularizer's randomness", tag);
+            model_free(m2);
+        } else {
+            CHECK(0, "%s: model without regularizers: %s", tag, rr_last_error());
+        }
+    }
+    free(pred);
+    free(pred2);
+    free(use_truth);
+    model_free(m);
+    st_free(&fx.f);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* L2 */
+
+static void test_l2(void) {
+    TEST_BEGIN("l2");
+    const int n = 37;
+    float w[37], g[37], g0[37];
+    for (int i = 0; i < n; i++) {
+        w[i] = 2.0f * rr_rand_uniform(3, 1, (uint64_t)i) - 1.0f;
+        g[i] = g0[i] = rr_rand_uniform(3, 2, (uint64_t)i);
+    }
+    Tensor wt = tensor1(w, RR_CPU, n), gt = tensor1(g, RR_CPU, n);
+    const double lambda = 0.03;
+    double pen = reg_l2_apply(&wt, &gt, lambda), want = 0;
+    for (int i = 0; i < n; i++) want += (double)w[i] * w[i];
+    want *= lambda;
+    CHECK_NEAR(pen, want, 1e-12, 1e-9, "penalty %.10g = lambda * sum w^2 = %.10g", pen, want);
+    /* gradient against central differences of the penalty (double) */
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        const double h = 1e-3;
+        double sp = 0, sm = 0;
+        for (int j = 0; j < n; j++) {
+            double v = w[j] + (j == i ? h : 0), u = w[j] - (j == i ? h : 0);
+            sp += v * v;
+            sm += u * u;
+        }
+        const double fd = lambda * (sp - sm) / (2 * h);
+        worst = fmax(worst, fabs((g[i] - g0[i]) - fd));
+    }
+    CHECK(worst < 1e-6, "added gradient = finite differences of the penalty (2 lambda w), worst |diff| %.3g", worst);
+    CHECK(reg_l2_selects("cells.0.conv_x.weight", 4, "input") && !reg_l2_selects("cells.0.conv_h.weight", 4, "input") &&
+              !reg_l2_selects("cells.0.conv_x.bias", 1, "input"),
+          "l2_on = input selects cells.L.conv_x.weight only");
+    CHECK(reg_l2_selects("cells.2.conv_h.weight", 4, "recurrent") && !reg_l2_selects("cells.2.conv_x.weight", 4, "recurrent") &&
+              !reg_l2_selects("ghu.conv_x.weight", 4, "recurrent"),
+          "l2_on = recurrent selects cells.L.conv_h.weight only");
+    CHECK(reg_l2_selects("head.weight", 5, "all") && reg_l2_selects("cells.0.conv_m.weight", 4, "all") &&
+              !reg_l2_selects("head.bias", 1, "all") && !reg_l2_selects("cells.0.ln_x.weight", 1, "all"),
+          "l2_on = all selects every kernel and no bias / norm parameter");
+}
+
+int main(void) {
+    test_masks();
+    test_split_cell();
+    static const char *const fixtures[] = {"cl_drop", "cl_rec", "cl_recseq", "cl_var", "cl_ln", "cl_all"};
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) test_fixture(fixtures[i]);
+    test_l2();
+    return tests_exit();
+}
