@@ -51,7 +51,10 @@ ifeq ($(NVCC),)
 $(error CUDA=1 but nvcc was not found: install the CUDA toolkit or build with CUDA=0)
 endif
 CFLAGS  += -DRR_USE_CUDA
-NVFLAGS := -O2 -std=c++17 -Isrc -Ikernels -DRR_USE_CUDA -Xcompiler -Wall,-fopenmp
+# sm_80 (A100) and sm_90 (H100/H200) machine code plus compute_90 PTX for newer GPUs; -fmad=false:
+# no FMA contraction, so kernels round like the CPU code (kernels/cuda_common.cuh); -MMD: header deps.
+NVARCH  ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+NVFLAGS := -O2 -std=c++17 -Isrc -Ikernels -DRR_USE_CUDA -fmad=false $(NVARCH) -MMD -MP -Xcompiler -Wall,-fopenmp
 LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 endif
 
@@ -66,7 +69,7 @@ TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 # A stamp that changes whenever the build flags change, so switching BLAS/SANITIZE/CUDA rebuilds.
-FLAGS_ID := $(CC) $(CFLAGS) $(LDLIBS) CUDA=$(CUDA)
+FLAGS_ID := $(CC) $(CFLAGS) $(LDLIBS) CUDA=$(CUDA) $(NVFLAGS)
 STAMP    := $(BUILD)/.flags
 $(shell mkdir -p $(BUILD)/obj $(BUILD)/tests; echo '$(FLAGS_ID)' | cmp -s - $(STAMP) || echo '$(FLAGS_ID)' > $(STAMP))
 
@@ -128,3 +131,6 @@ clean: ## remove build/ (keeps downloaded data)
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/  \1|\2/' | awk -F'|' '{printf "  %-18s %s\n", $$1, $$2}'
 	@echo "  variables: BLAS=openblas|builtin  CUDA=0|1  SANITIZE=1  PYTHON=$(PYTHON)"
+
+# CUDA backend tests (make test-gpu) and the GPU test's place in `make test`.
+-include kernels/cuda.mk

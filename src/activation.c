@@ -25,9 +25,16 @@ int activation_parse(const char *name, Activation *a) {
 }
 
 void activation_forward(Activation a, const Tensor *x, Tensor *y) {
-    require_cpu("activation_forward", x);
-    require_cpu("activation_forward", y);
+    require_device("activation_forward", x);
+    require_device("activation_forward", y);
     require_same_count("activation_forward", x, y);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("activation_forward", x, y)) {
+        require_activation("activation_forward", a);
+        activation_forward_cuda(a, x, y);
+        return;
+    }
+#endif
     const float *xs = x->data;
     float *ys = y->data;
     const int64_t n = x->count;
@@ -56,12 +63,18 @@ void activation_forward(Activation a, const Tensor *x, Tensor *y) {
 }
 
 void activation_backward(Activation a, const Tensor *y, const Tensor *dy, Tensor *dx) {
-    require_cpu("activation_backward", y);
-    require_cpu("activation_backward", dy);
-    require_cpu("activation_backward", dx);
+    require_device("activation_backward", y);
+    require_device("activation_backward", dy);
+    require_device("activation_backward", dx);
     require_same_count("activation_backward (dy vs y)", dy, y);
     require_same_count("activation_backward (dx vs y)", dx, y);
     require_activation("activation_backward", a);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("activation_backward", y, dy, dx)) {
+        activation_backward_cuda(a, y, dy, dx);
+        return;
+    }
+#endif
     const float *ys = y->data, *dys = dy->data;
     float *dxs = dx->data;
     const int64_t n = y->count;

@@ -11,13 +11,13 @@
 
 static void bn_check(const char *op, const Tensor *x, const Tensor *y, const Tensor **per_channel, int n_pc) {
     require_4d(op, "x", x);
-    require_cpu(op, x);
-    require_cpu(op, y);
+    require_device(op, x);
+    require_device(op, y);
     require_same_shape(op, x, y);
     for (int i = 0; i < n_pc; i++) {
         const Tensor *t = per_channel[i];
         if (!t) continue;
-        require_cpu(op, t);
+        require_device(op, t);
         if (t->count != x->shape[1]) {
             char sx[96], st[96];
             rr_die("%s: per-channel tensor %s does not match the %d channels of x %s", op,
@@ -49,6 +49,12 @@ void batchnorm_forward_train(const Tensor *x, const Tensor *gamma, const Tensor 
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = (int64_t)B * HW;
     if (N < 2) rr_die("%s: expected more than 1 value per channel when training, got x of %lld per channel", op,
                       (long long)N);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("batchnorm_forward_train", x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var)) {
+        batchnorm_forward_train_cuda(x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var, momentum, eps);
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && N * C > 16384)
     for (int ch = 0; ch < C; ch++) {
         double sum = 0.0, sq = 0.0;
@@ -84,6 +90,12 @@ void batchnorm_forward_eval(const Tensor *x, const Tensor *gamma, const Tensor *
     const Tensor *pc[] = {gamma, beta, running_mean, running_var};
     bn_check(op, x, y, pc, 4);
     if (!running_mean || !running_var) rr_die("%s: running_mean and running_var are required", op);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("batchnorm_forward_eval", x, gamma, beta, y, running_mean, running_var)) {
+        batchnorm_forward_eval_cuda(x, gamma, beta, y, running_mean, running_var, eps);
+        return;
+    }
+#endif
     const int C = x->shape[1];
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && x->count > 16384)
     for (int ch = 0; ch < C; ch++) {
@@ -100,10 +112,16 @@ void batchnorm_backward(const Tensor *x, const Tensor *gamma, const Tensor *save
     const Tensor *pc[] = {gamma, save_mean, save_invstd, dgamma, dbeta};
     bn_check(op, x, dy, pc, 5);
     if (dx) {
-        require_cpu(op, dx);
+        require_device(op, dx);
         require_same_shape(op, x, dx);
     }
     if (!save_mean || !save_invstd) rr_die("%s: save_mean and save_invstd are required", op);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("batchnorm_backward", x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta)) {
+        batchnorm_backward_cuda(x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
+        return;
+    }
+#endif
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = (int64_t)B * HW;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && N * C > 16384)

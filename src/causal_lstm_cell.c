@@ -11,7 +11,7 @@
 /* Abort unless t is (B, K·n, H, W) for ref = (B, n, H, W). NULL passes. */
 static void require_blocks(const char *op, const char *name, const Tensor *t, const Tensor *ref, int K) {
     if (!t) return;
-    require_cpu(op, t);
+    require_device(op, t);
     if (t->ndim != 4 || t->shape[0] != ref->shape[0] || t->shape[1] != K * ref->shape[1] ||
         t->shape[2] != ref->shape[2] || t->shape[3] != ref->shape[3]) {
         char st[96], sr[96];
@@ -39,6 +39,12 @@ void causal_lstm_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Te
     require_blocks(op, "c_cc", c_cc, c, 3);
     require_blocks(op, "c_prev", c_prev, c, 1);
     require_blocks(op, "gates1", gates1, c, 3);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("causal_lstm_stage1_forward", x_cc, h_cc, c_cc, c_prev, gates1, c)) {
+        causal_lstm_stage1_forward_cuda(x_cc, h_cc, c_cc, c_prev, gates1, c);
+        return;
+    }
+#endif
     const int B = c->shape[0], n = c->shape[1];
     const int64_t HW = (int64_t)c->shape[2] * c->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -78,6 +84,12 @@ void causal_lstm_stage1_backward(const Tensor *gates1, const Tensor *c_prev, con
     require_blocks(op, "dh_cc", dh_cc, dc, 4);
     require_blocks(op, "dc_cc", dc_cc, dc, 3);
     require_blocks(op, "dc_prev", dc_prev, dc, 1);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("causal_lstm_stage1_backward", gates1, c_prev, dc, dx_cc, dh_cc, dc_cc, dc_prev)) {
+        causal_lstm_stage1_backward_cuda(gates1, c_prev, dc, dx_cc, dh_cc, dc_cc, dc_prev);
+        return;
+    }
+#endif
     const int B = dc->shape[0], n = dc->shape[1];
     const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -126,6 +138,12 @@ void causal_lstm_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Ten
     require_blocks(op, "c2m", c2m, m, 4);
     require_blocks(op, "m_cc", m_cc, m, 3);
     require_blocks(op, "gates2", gates2, m, 4);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("causal_lstm_stage2_forward", x_cc, c2m, m_cc, gates2, m)) {
+        causal_lstm_stage2_forward_cuda(x_cc, c2m, m_cc, gates2, m);
+        return;
+    }
+#endif
     const int B = m->shape[0], n = m->shape[1];
     const int64_t HW = (int64_t)m->shape[2] * m->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -164,6 +182,12 @@ void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor 
     require_blocks(op, "dx_cc", dx_cc, dm, 7);
     require_blocks(op, "dc2m", dc2m, dm, 4);
     require_blocks(op, "dm_cc", dm_cc, dm, 3);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("causal_lstm_stage2_backward", gates2, dm, dx_cc, dc2m, dm_cc)) {
+        causal_lstm_stage2_backward_cuda(gates2, dm, dx_cc, dc2m, dm_cc);
+        return;
+    }
+#endif
     const int B = dm->shape[0], n = dm->shape[1];
     const int64_t HW = (int64_t)dm->shape[2] * dm->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -211,6 +235,12 @@ void causal_lstm_stage3_forward(const Tensor *x_cc, const Tensor *h_cc, const Te
     require_blocks(op, "o_m", o_m, h, 1);
     require_blocks(op, "cell", cell, h, 1);
     require_blocks(op, "gates3", gates3, h, 2);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("causal_lstm_stage3_forward", x_cc, h_cc, c2m, o_m, cell, gates3, h)) {
+        causal_lstm_stage3_forward_cuda(x_cc, h_cc, c2m, o_m, cell, gates3, h);
+        return;
+    }
+#endif
     const int B = h->shape[0], n = h->shape[1];
     const int64_t HW = (int64_t)h->shape[2] * h->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -243,6 +273,12 @@ void causal_lstm_stage3_backward(const Tensor *gates3, const Tensor *dh, Tensor 
     require_blocks(op, "dc2m", dc2m, dh, 4);
     require_blocks(op, "do_m", do_m, dh, 1);
     require_blocks(op, "dcell", dcell, dh, 1);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("causal_lstm_stage3_backward", gates3, dh, dx_cc, dh_cc, dc2m, do_m, dcell)) {
+        causal_lstm_stage3_backward_cuda(gates3, dh, dx_cc, dh_cc, dc2m, do_m, dcell);
+        return;
+    }
+#endif
     const int B = dh->shape[0], n = dh->shape[1];
     const int64_t HW = (int64_t)dh->shape[2] * dh->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -273,6 +309,12 @@ void ghu_forward(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, Tenso
     require_blocks(op, "zx", zx, z, 2);
     require_blocks(op, "z_prev", z_prev, z, 1);
     require_blocks(op, "gates", gates, z, 2);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("ghu_forward", zz, zx, z_prev, gates, z)) {
+        ghu_forward_cuda(zz, zx, z_prev, gates, z);
+        return;
+    }
+#endif
     const int B = z->shape[0], n = z->shape[1];
     const int64_t HW = (int64_t)z->shape[2] * z->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -303,6 +345,12 @@ void ghu_backward(const Tensor *gates, const Tensor *z_prev, const Tensor *dz, T
     require_blocks(op, "z_prev", z_prev, dz, 1);
     require_blocks(op, "dpre", dpre, dz, 2);
     require_blocks(op, "dz_prev", dz_prev, dz, 1);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("ghu_backward", gates, z_prev, dz, dpre, dz_prev)) {
+        ghu_backward_cuda(gates, z_prev, dz, dpre, dz_prev);
+        return;
+    }
+#endif
     const int B = dz->shape[0], n = dz->shape[1];
     const int64_t HW = (int64_t)dz->shape[2] * dz->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -329,9 +377,9 @@ void ghu_backward(const Tensor *gates, const Tensor *z_prev, const Tensor *dz, T
 
 static void concat_check(const char *op, const Tensor *a, const Tensor *b, const Tensor *y) {
     require_4d(op, "y", y);
-    require_cpu(op, y);
-    require_cpu(op, a);
-    require_cpu(op, b);
+    require_device(op, y);
+    require_device(op, a);
+    require_device(op, b);
     int ok = a && b && a->ndim == 4 && b->ndim == 4;
     for (int i = 0; ok && i < 4; i++)
         if (i != 1 && (a->shape[i] != y->shape[i] || b->shape[i] != y->shape[i])) ok = 0;
@@ -346,6 +394,12 @@ static void concat_check(const char *op, const Tensor *a, const Tensor *b, const
 
 void concat_channels_forward(const Tensor *a, const Tensor *b, Tensor *y) {
     concat_check("concat_channels_forward", a, b, y);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("concat_channels_forward", a, b, y)) {
+        concat_channels_forward_cuda(a, b, y);
+        return;
+    }
+#endif
     const int B = y->shape[0];
     const int64_t na = a->count / B, nb = b->count / B;
     for (int s = 0; s < B; s++) {
@@ -368,11 +422,17 @@ void concat_channels_backward(const Tensor *dy, Tensor *da, Tensor *db) {
             rr_die("%s: %s %s does not fit dy %s", op, da ? "da" : "db", tensor_shape_str(t, st, sizeof st),
                    tensor_shape_str(dy, sy, sizeof sy));
         }
-        require_cpu(op, t);
-        require_cpu(op, dy);
+        require_device(op, t);
+        require_device(op, dy);
     } else {
         concat_check(op, da, db, dy);
     }
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("concat_channels_backward", dy, da, db)) {
+        concat_channels_backward_cuda(dy, da, db);
+        return;
+    }
+#endif
     const int B = dy->shape[0];
     const int64_t ny = dy->count / B, na = da ? da->count / B : ny - db->count / B, nb = ny - na;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && dy->count > 65536)

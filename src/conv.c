@@ -29,10 +29,10 @@ static void conv_check(const char *op, const Tensor *x, const Tensor *w, const T
     require_4d(op, "x", x);
     require_4d(op, "w", w);
     require_4d(op, "y", y);
-    require_cpu(op, x);
-    require_cpu(op, w);
-    require_cpu(op, b);
-    require_cpu(op, y);
+    require_device(op, x);
+    require_device(op, w);
+    require_device(op, b);
+    require_device(op, y);
     int k = w->shape[2];
     int ok = w->shape[3] == k && k % 2 == 1 && w->shape[1] == x->shape[1] && y->shape[0] == x->shape[0] &&
              y->shape[1] == w->shape[0] && y->shape[2] == x->shape[2] && y->shape[3] == x->shape[3] &&
@@ -105,6 +105,12 @@ void conv2d_forward(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y
     const int B = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int Cout = w->shape[0], k = w->shape[2], K = Cin * k * k, HW = H * W;
     if (k > 1 && !scratch) rr_die("conv2d_forward: k = %d needs scratch", k);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("conv2d_forward", x, w, b, y)) {
+        conv2d_forward_cuda(x, w, b, y, accumulate, scratch);
+        return;
+    }
+#endif
     const float beta = (accumulate || b) ? 1.0f : 0.0f;
     for (int s = 0; s < B; s++) {
         const float *xs = x->data + (int64_t)s * Cin * HW;
@@ -130,21 +136,27 @@ void conv2d_backward(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor 
                      float *scratch) {
     conv_check("conv2d_backward", x, w, NULL, dy);
     if (dx) {
-        require_cpu("conv2d_backward", dx);
+        require_device("conv2d_backward", dx);
         require_same_shape("conv2d_backward (dx vs x)", dx, x);
     }
     if (dw) {
-        require_cpu("conv2d_backward", dw);
+        require_device("conv2d_backward", dw);
         require_same_count("conv2d_backward (dw vs w)", dw, w);
     }
     if (db) {
-        require_cpu("conv2d_backward", db);
+        require_device("conv2d_backward", db);
         if (db->count != w->shape[0]) rr_die("conv2d_backward: db has %lld elements, Cout is %d",
                                              (long long)db->count, w->shape[0]);
     }
     const int B = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int Cout = w->shape[0], k = w->shape[2], K = Cin * k * k, HW = H * W;
     if (k > 1 && (dx || dw) && !scratch) rr_die("conv2d_backward: k = %d needs scratch", k);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("conv2d_backward", x, w, dy, dx, dw, db)) {
+        conv2d_backward_cuda(x, w, dy, dx, dw, db, scratch);
+        return;
+    }
+#endif
 
     if (db) { /* per channel, double sum over (b, h, w) in a fixed order */
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && (int64_t)B * Cout * HW > 65536)

@@ -10,11 +10,11 @@
 static void ln_check(const char *op, const Tensor *x, const Tensor *gamma, const Tensor *other,
                      const Tensor *mean, const Tensor *invstd) {
     require_4d(op, "x", x);
-    require_cpu(op, x);
-    require_cpu(op, gamma);
-    require_cpu(op, other);
-    require_cpu(op, mean);
-    require_cpu(op, invstd);
+    require_device(op, x);
+    require_device(op, gamma);
+    require_device(op, other);
+    require_device(op, mean);
+    require_device(op, invstd);
     if (gamma->count != x->shape[1] || mean->count != x->shape[0] || invstd->count != x->shape[0]) {
         char sx[96], sg[96], sm[96], si[96];
         rr_die("%s: shapes do not fit x (B, C, H, W), gamma (C), mean/invstd (B): x %s, gamma %s, "
@@ -29,8 +29,14 @@ void tensor_layernorm_forward(const Tensor *x, const Tensor *gamma, const Tensor
     const char *op = "tensor_layernorm_forward";
     ln_check(op, x, gamma, beta, save_mean, save_invstd);
     require_same_shape(op, x, y);
-    require_cpu(op, y);
+    require_device(op, y);
     require_same_count(op, gamma, beta);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("tensor_layernorm_forward", x, gamma, beta, y, save_mean, save_invstd)) {
+        tensor_layernorm_forward_cuda(x, gamma, beta, y, save_mean, save_invstd, eps);
+        return;
+    }
+#endif
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = C * HW;
     /* two passes per sample (mean, then mean squared deviation), as tf.nn.moments */
@@ -65,19 +71,25 @@ void tensor_layernorm_backward(const Tensor *x, const Tensor *gamma, const Tenso
     const char *op = "tensor_layernorm_backward";
     ln_check(op, x, gamma, NULL, save_mean, save_invstd);
     require_same_shape(op, x, dy);
-    require_cpu(op, dy);
+    require_device(op, dy);
     if (dx) {
-        require_cpu(op, dx);
+        require_device(op, dx);
         require_same_shape(op, x, dx);
     }
     if (dgamma) {
-        require_cpu(op, dgamma);
+        require_device(op, dgamma);
         require_same_count(op, gamma, dgamma);
     }
     if (dbeta) {
-        require_cpu(op, dbeta);
+        require_device(op, dbeta);
         require_same_count(op, gamma, dbeta);
     }
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("tensor_layernorm_backward", x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta)) {
+        tensor_layernorm_backward_cuda(x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
+        return;
+    }
+#endif
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = C * HW;
 

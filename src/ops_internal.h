@@ -1,5 +1,6 @@
 /* ops_internal.h — helpers shared by the CPU op files (src/conv.c, activation.c, lstm_cell.c,
- * batchnorm.c, elementwise.c, loss.c, optim_update.c): device and shape checks that abort with the
+ * batchnorm.c, elementwise.c, loss.c, optim_update.c, layernorm.c, causal_lstm_cell.c): device
+ * checks and the CUDA dispatch test, shape checks that abort with the
  * op's name (ops.h: a mismatch is a programming error), and the scalar activation formulas. Not part
  * of the public interface. */
 #ifndef RNNREG_OPS_INTERNAL_H
@@ -10,15 +11,61 @@
 #include "common.h"
 #include "ops.h"
 
-/* Every op runs on the CPU in this build. When the CUDA twin of a family exists, its file dispatches
- *   #ifdef RR_USE_CUDA  if (y->device == RR_CUDA) { cuda_<op>(...); return; }  #endif
- * before these checks. NULL tensors (optional arguments) pass. */
-static inline void require_cpu(const char *op, const Tensor *t) {
+#ifdef RR_USE_CUDA
+#include "cuda_backend.h"
+#include "cuda_ops.h"
+#endif
+
+/* require_device: the tensor's device is one this op can run on — RR_CPU, and with CUDA compiled in
+ * (-DRR_USE_CUDA) RR_CUDA too. Used by the op families that have a CUDA twin (kernels/cuda_ops.h);
+ * each such op, after its shape checks, dispatches to the twin when its tensors are on the GPU:
+ *   #ifdef RR_USE_CUDA  if (ops_on_cuda(op, x, y, ...)) { <op>_cuda(...); return; }  #endif
+ * require_cpu: the tensor is on the CPU — for ops without a CUDA twin, which would otherwise read
+ * device pointers on the host. NULL tensors (optional arguments) pass both. */
+static inline void require_device(const char *op, const Tensor *t) {
+#ifdef RR_USE_CUDA
+    if (t && t->device != RR_CPU && t->device != RR_CUDA)
+        rr_die("%s: a tensor is on device %d (unknown)", op, t->device);
+#else
     if (t && t->device != RR_CPU)
         rr_die("%s: a tensor is on device %d (%s), but this build has only the CPU implementation", op,
                t->device, t->device == RR_CUDA ? "CUDA" : "unknown");
+#endif
     if (t && t->count > 0 && !t->data) rr_die("%s: tensor has no data (arena not allocated?)", op);
 }
+
+#ifdef RR_USE_CUDA
+#define RR_CPU_ONLY "this op has only the CPU implementation"
+#else
+#define RR_CPU_ONLY "this build has only the CPU implementation"
+#endif
+static inline void require_cpu(const char *op, const Tensor *t) {
+    if (t && t->device != RR_CPU)
+        rr_die("%s: a tensor is on device %d (%s), but " RR_CPU_ONLY, op, t->device,
+               t->device == RR_CUDA ? "CUDA" : "unknown");
+    if (t && t->count > 0 && !t->data) rr_die("%s: tensor has no data (arena not allocated?)", op);
+}
+
+#ifdef RR_USE_CUDA
+/* 1 when the op's tensors live on the GPU, 0 when on the CPU; a mix of devices, or CUDA tensors with
+ * no GPU present, aborts naming the op. NULL tensors (optional arguments) are skipped. */
+static inline int ops_on_cuda_list(const char *op, const Tensor *const *ts, int n) {
+    int dev = -1;
+    for (int i = 0; i < n; i++) {
+        if (!ts[i]) continue;
+        if (dev < 0) dev = ts[i]->device;
+        else if (ts[i]->device != dev)
+            rr_die("%s: tensors on different devices (%s and %s)", op, dev == RR_CUDA ? "CUDA" : "CPU",
+                   ts[i]->device == RR_CUDA ? "CUDA" : "CPU");
+    }
+    if (dev != RR_CUDA) return 0;
+    if (!rr_cuda_available()) rr_die("%s: a tensor is on CUDA, but no CUDA device is available", op);
+    return 1;
+}
+#define ops_on_cuda(op, ...)                                                                          \
+    ops_on_cuda_list(op, (const Tensor *const[]){__VA_ARGS__},                                        \
+                     (int)(sizeof((const Tensor *const[]){__VA_ARGS__}) / sizeof(const Tensor *)))
+#endif
 
 /* Abort unless a and b hold the same number of elements. */
 static inline void require_same_count(const char *op, const Tensor *a, const Tensor *b) {
