@@ -14,7 +14,9 @@
 
 typedef enum { T_INT, T_U64, T_REAL, T_BOOL, T_CHOICE, T_STR, T_LIST } OptType;
 
-enum { HASHED = 0, RUN_ONLY = 1 }; /* RUN_ONLY: may change on --resume, not in the config hash */
+/* RUN_ONLY: may change on --resume, not in the config hash. HASHED_IF_SET: hashed only when the value
+ * differs from the default (keys added later, so that older configs keep their hash). */
+enum { HASHED = 0, RUN_ONLY = 1, HASHED_IF_SET = 2 };
 
 typedef struct {
     const char *key;      /* NULL: a section title (doc) for the help listing */
@@ -48,7 +50,7 @@ static const Option options[] = {
     OPT("gate_act", T_CHOICE, gate_act, "sigmoid", ACTS, 0, 0, HASHED,
         "gate activation (Keras 3: sigmoid; tf.keras 2: hard_sigmoid)"),
     OPT("batchnorm", T_BOOL, batchnorm, "1", NULL, 0, 0, HASHED,
-        "batch norm after every recurrent layer but the last (0|1)"),
+        "batch norm (per-step statistics) on the h every recurrent layer but the last feeds on (0|1)"),
     OPT("bn_momentum", T_REAL, bn_momentum, "0.01", NULL, 0, 1, HASHED,
         "batch-norm running-stat momentum, PyTorch convention (0.01 = Keras 0.99)"),
     OPT("bn_eps", T_REAL, bn_eps, "0.001", NULL, 0, 1, HASHED, "batch-norm epsilon (Keras 1e-3)"),
@@ -69,13 +71,21 @@ static const Option options[] = {
     OPT("dropout", T_REAL, dropout, "0", NULL, 0, 0.999, HASHED,
         "Zaremba dropout rate on every layer's input and the top output, fresh mask per step"),
     OPT("rec_dropout", T_REAL, rec_dropout, "0", NULL, 0, 0.999, HASHED,
-        "Semeniuta recurrent dropout rate on the cell candidate g (convlstm)"),
+        "Semeniuta recurrent dropout rate on the cell candidate g (predrnn_pp: g and the memory candidate gg)"),
     OPT("rec_dropout_mask", T_CHOICE, rec_dropout_mask, "step", "step|sequence", 0, 0, HASHED,
         "rec_dropout mask: fresh every step, or one per sequence"),
     OPT("var_dropout_x", T_REAL, var_dropout_x, "0", NULL, 0, 0.999, HASHED,
         "Gal/Keras variational dropout rate on x_t: one mask per sequence and gate (Keras dropout)"),
     OPT("var_dropout_h", T_REAL, var_dropout_h, "0", NULL, 0, 0.999, HASHED,
         "Gal/Keras variational dropout rate on h_{t-1}: one mask per sequence and gate (recurrent_dropout)"),
+    OPT("zoneout_c", T_REAL, zoneout_c, "0", NULL, 0, 1, HASHED_IF_SET,
+        "zoneout (Krueger et al.): probability of keeping the previous c, per step and element; eval: expectation"),
+    OPT("zoneout_h", T_REAL, zoneout_h, "0", NULL, 0, 1, HASHED_IF_SET,
+        "zoneout probability of keeping the previous h"),
+    OPT("zoneout_m", T_REAL, zoneout_m, "0", NULL, 0, 1, HASHED_IF_SET,
+        "predrnn_pp: zoneout probability of keeping the incoming memory m (needs equal layer widths)"),
+    OPT("weight_drop", T_REAL, weight_drop, "0", NULL, 0, 0.999, HASHED_IF_SET,
+        "AWD-LSTM weight drop: DropConnect on every cells.L.conv_h.weight, one mask per training step"),
     OPT("l2", T_REAL, l2, "0", NULL, 0, INFINITY, HASHED,
         "L2 penalty l2*sum(w^2) added to the loss (Keras kernel_regularizer; gradient 2*l2*w)"),
     OPT("l2_on", T_CHOICE, l2_on, "all", "input|recurrent|all", 0, 0, HASHED,
@@ -504,6 +514,7 @@ void config_hash(const Config *c, char out[17]) {
         char line[CONFIG_STR + 128];
         int len = snprintf(line, sizeof line, "%s = ", options[i].key);
         format_option(c, &options[i], line + len, sizeof line - (size_t)len);
+        if ((options[i].flags & HASHED_IF_SET) && strtod(line + len, NULL) == strtod(options[i].def, NULL)) continue;
         strcat(line, "\n");
         for (const char *p = line; *p; p++) {
             h ^= (unsigned char)*p;
@@ -565,6 +576,10 @@ int config_model(const Config *c, ModelConfig *mc) {
     mc->rec_dropout_seq = !strcmp(c->rec_dropout_mask, "sequence");
     mc->var_dropout_x = (float)c->var_dropout_x;
     mc->var_dropout_h = (float)c->var_dropout_h;
+    mc->zoneout_c = (float)c->zoneout_c;
+    mc->zoneout_h = (float)c->zoneout_h;
+    mc->zoneout_m = (float)c->zoneout_m;
+    mc->weight_drop = (float)c->weight_drop;
     mc->reg_seed = c->seed;
     mc->image_size = 64;
     mc->img_channels = 1;

@@ -40,6 +40,7 @@ typedef struct {
     int layer_norm, ghu, reverse_input;
     /* regularizers */
     double dropout, rec_dropout, var_dropout_x, var_dropout_h, l2;
+    double zoneout_c, zoneout_h, zoneout_m, weight_drop;
     char rec_dropout_mask[CONFIG_NAME], l2_on[CONFIG_NAME];
     /* data */
     char data[CONFIG_STR];

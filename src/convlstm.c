@@ -64,6 +64,11 @@
  *                  added after the LNs; at t = 0 h_prev = 0 so LN_h gives its offset), h = o act(LN_c(c)),
  *                  c carried unnormalised; tensor layer norm (layernorm.h), gains 1, offsets 0, params
  *                  cells.L.ln_x / ln_h (4n) / ln_c (n) .weight, .bias after cells.L.conv_h.weight
+ *   zoneout_c/_h  Krueger et al. 2016: c = d c_prev + (1-d) c_hat, h = d' h_prev + (1-d') h_hat (h_hat from
+ *                  the un-zoned c_hat; zeros before step 0), keep masks d per step (reg_zoneout_mask);
+ *                  evaluation uses the expectation p·old + (1-p)·new
+ *   weight_drop    Merity et al. 2017 (WeightDrop on weight_hh): conv_h's kernel ⊙ one inverted mask per
+ *                  training call (all steps and samples); evaluation uses the raw kernel
  * Mask streams: reg_stream(iteration, layer, REG_T_*, step) with the iteration of model_set_iteration.
  *
  * Memory: one activation arena per (batch, seq_len), planned in convlstm_create: per step and layer
@@ -91,6 +96,8 @@ typedef struct {
     float *px, *ph;                      /* layer_norm: conv_x(x) (no bias), conv_h(h) (B, 4n, H, W) */
     float *cn;                           /* layer_norm: LN_c(c) (B, n, H, W) */
     float *ln_mean[3], *ln_invstd[3];    /* layer_norm statistics (B) of px, ph, c */
+    float *chat, *hhat;                  /* zoneout: the cell's new c, h before zoneout (= c, h without) */
+    float *zc, *zh;                      /* zoneout keep masks of c, h (B, n, H, W) */
 } LayerStep;
 
 typedef struct {
@@ -125,6 +132,9 @@ typedef struct {
     float *xm, *yb, *dxm;     /* blocked conv workspace: (B, max Cin|n, H, W), (B, max n, ..), as xm */
     float *dxd;               /* dropout: gradient of a masked input (B, max Cin, H, W) */
     float *lnbuf, *dln, *dcs, *dctot; /* (B, 4·max n, H, W) ×2, (B, max n, H, W) ×2 */
+    int zone_c, zone_h, wd;   /* zoneout of c / h, weight drop of conv_h */
+    float *zkc, *zkh;         /* zoneout backward: kept gradient shares for c_{t-1}, h_{t-1} (B, max n, H, W) */
+    float *weff[MODEL_MAX_LAYERS], *wmask[MODEL_MAX_LAYERS]; /* weight drop: masked conv_h kernel, mask */
 } ConvLSTM;
 
 static Tensor *P(Model *m, int i) { return &m->params[i].value; }
@@ -184,7 +194,18 @@ static void plan(ConvLSTM *n) {
                     s->ln_invstd[j] = arena_take(a, n->B);
                 }
             }
+            s->chat = n->zone_c ? arena_take(a, px * hid) : s->c;
+            s->zc = n->zone_c ? arena_take(a, px * hid) : NULL;
+            s->hhat = n->zone_h ? arena_take(a, px * hid) : s->h;
+            s->zh = n->zone_h ? arena_take(a, px * hid) : NULL;
         }
+    for (int l = 0; n->wd && l < n->L; l++) {
+        const int64_t wcount = 4LL * n->hidden[l] * n->hidden[l] * n->kernel[l] * n->kernel[l];
+        n->weff[l] = arena_take(a, wcount);
+        n->wmask[l] = arena_take(a, wcount);
+    }
+    if (n->zone_c) n->zkc = arena_take(a, px * nmax);
+    if (n->zone_h) n->zkh = arena_take(a, px * nmax);
     int cmax = n->C;
     for (int l = 0; l < n->L; l++) cmax = n->hidden[l] > cmax ? n->hidden[l] : cmax;
     if (n->drop)
@@ -293,7 +314,20 @@ static void sequence_masks(Model *m, ConvLSTM *n) {
             Tensor g = T4(n, step_of(n, 0, l)->gmask, n->hidden[l]);
             reg_dropout_mask(&g, seed_of(m), reg_stream(m->iteration, l, REG_T_REC_G, 0), m->cfg.rec_dropout);
         }
+        if (n->wd) { /* Merity et al.: one DropConnect mask of conv_h's kernel for the whole call */
+            const Tensor *w = P(m, n->p_wh[l]);
+            Tensor mask = tensor_make(n->wmask[l], n->device, 4, w->shape), weff = tensor_make(n->weff[l], n->device, 4, w->shape);
+            reg_dropout_mask(&mask, seed_of(m), reg_stream(m->iteration, l, REG_T_WDROP, 0), m->cfg.weight_drop);
+            op_mul(w, &mask, &weff);
+        }
     }
+}
+
+/* conv_h's kernel in this call: the parameter, or while training with weight drop its masked copy
+ * (the gradient goes to the parameter's slot and convlstm_train_step masks it at the end). */
+static Tensor wh_of(Model *m, ConvLSTM *n, int l) {
+    const Tensor *w = P(m, n->p_wh[l]);
+    return n->masking && n->wd ? tensor_make(n->weff[l], n->device, 4, w->shape) : *w;
 }
 
 static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0, int train) {
@@ -310,6 +344,7 @@ static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0,
         x = xd;
     }
     const float *vx = masking && n->var ? n->vx[l] : NULL, *vh = masking && n->var ? n->vh[l] : NULL;
+    const Tensor wh = wh_of(m, n, l);
     Tensor h_prev, c_prev;
     if (prev) {
         h_prev = T4(n, prev->h, hid);
@@ -321,7 +356,7 @@ static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0,
         Tensor mean0 = T1(n, s->ln_mean[0], n->b), inv0 = T1(n, s->ln_invstd[0], n->b);
         tensor_layernorm_forward(&px, P(m, n->p_ln_g[l][0]), P(m, n->p_ln_b[l][0]), &pre, &mean0, &inv0, TENSOR_LN_EPS);
         if (prev) {
-            gate_conv(n, &h_prev, vh, P(m, n->p_wh[l]), NULL, &ph, 0);
+            gate_conv(n, &h_prev, vh, &wh, NULL, &ph, 0);
             Tensor mean1 = T1(n, s->ln_mean[1], n->b), inv1 = T1(n, s->ln_invstd[1], n->b);
             tensor_layernorm_forward(&ph, P(m, n->p_ln_g[l][1]), P(m, n->p_ln_b[l][1]), &lnh, &mean1, &inv1,
                                      TENSOR_LN_EPS);
@@ -332,7 +367,7 @@ static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0,
         reg_bias_forward(&pre, P(m, n->p_bx[l]));
     } else {
         gate_conv(n, &x, vx, P(m, n->p_wx[l]), P(m, n->p_bx[l]), &pre, 0);
-        if (prev) gate_conv(n, &h_prev, vh, P(m, n->p_wh[l]), NULL, &pre, 1);
+        if (prev) gate_conv(n, &h_prev, vh, &wh, NULL, &pre, 1);
     }
     if (n->split_cell) {
         const Tensor *gm = NULL;
@@ -343,15 +378,28 @@ static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0,
                 reg_dropout_mask(&gmask, seed_of(m), reg_stream(m->iteration, l, REG_T_REC_G, t), cfg->rec_dropout);
             gm = &gmask;
         }
-        reg_lstm_state_forward(&pre, prev ? &c_prev : NULL, gm, &gates, &c, cfg->gate_act, cfg->cell_act);
-        Tensor cs = c;
+        Tensor chat = T4(n, s->chat, hid), hhat = T4(n, s->hhat, hid);
+        reg_lstm_state_forward(&pre, prev ? &c_prev : NULL, gm, &gates, &chat, cfg->gate_act, cfg->cell_act);
+        Tensor cs = chat;
         if (n->ln) {
             cs = T4(n, s->cn, hid);
             Tensor mean2 = T1(n, s->ln_mean[2], n->b), inv2 = T1(n, s->ln_invstd[2], n->b);
-            tensor_layernorm_forward(&c, P(m, n->p_ln_g[l][2]), P(m, n->p_ln_b[l][2]), &cs, &mean2, &inv2,
+            tensor_layernorm_forward(&chat, P(m, n->p_ln_g[l][2]), P(m, n->p_ln_b[l][2]), &cs, &mean2, &inv2,
                                      TENSOR_LN_EPS);
         }
-        reg_lstm_output_forward(&gates, &cs, &h, cfg->cell_act);
+        reg_lstm_output_forward(&gates, &cs, &hhat, cfg->cell_act);
+        /* zoneout (Krueger et al.): keep c_{t-1}, h_{t-1} (zeros before step 0) where the mask is 1;
+         * h_hat used the un-zoned c_hat; evaluation takes the expectation */
+        if (n->zone_c) {
+            Tensor d = T4(n, s->zc, hid);
+            if (masking) reg_zoneout_mask(&d, seed_of(m), reg_stream(m->iteration, l, REG_T_ZONE_C, t), cfg->zoneout_c);
+            reg_zoneout_forward(prev ? &c_prev : NULL, &chat, masking ? &d : NULL, cfg->zoneout_c, &c);
+        }
+        if (n->zone_h) {
+            Tensor d = T4(n, s->zh, hid);
+            if (masking) reg_zoneout_mask(&d, seed_of(m), reg_stream(m->iteration, l, REG_T_ZONE_H, t), cfg->zoneout_h);
+            reg_zoneout_forward(prev ? &h_prev : NULL, &hhat, masking ? &d : NULL, cfg->zoneout_h, &h);
+        }
     } else {
         lstm_cell_forward(&pre, prev ? &c_prev : NULL, &gates, &c, &h, cfg->gate_act, cfg->cell_act);
     }
@@ -460,7 +508,13 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
             op_axpy(1.0f, &dtop, &dh);
         }
     }
-    Tensor gates = T4(n, s->gates, 4 * hid), c = T4(n, s->c, hid), dpre = T4(n, n->dpre, 4 * hid);
+    if (n->zone_h) { /* zoneout: the kept share goes to h_{t-1} (added after dh is cleared below) */
+        Tensor d = T4(n, s->zh, hid), keep = T4(n, n->zkh, hid);
+        op_fill(&keep, 0.0f);
+        reg_zoneout_backward(&d, &dh, &keep, &dh);
+    }
+    /* c: the cell's own (un-zoned) c_hat, which h_hat was computed from */
+    Tensor gates = T4(n, s->gates, 4 * hid), c = T4(n, s->chat, hid), dpre = T4(n, n->dpre, 4 * hid);
     Tensor dc_in = T4(n, n->dc[l][(t + 1) & 1], hid), dc_out = T4(n, n->dc[l][t & 1], hid);
     Tensor h_prev, c_prev;
     if (prev) {
@@ -473,6 +527,11 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
             op_copy(&dc_in, &dct);
         else
             op_fill(&dct, 0.0f);
+        if (n->zone_c) {
+            Tensor d = T4(n, s->zc, hid), keep = T4(n, n->zkc, hid);
+            op_fill(&keep, 0.0f);
+            reg_zoneout_backward(&d, &dct, &keep, &dct);
+        }
         if (n->ln) {
             Tensor cs = T4(n, s->cn, hid), dcs = T4(n, n->dcs, hid);
             Tensor mean2 = T1(n, s->ln_mean[2], n->b), inv2 = T1(n, s->ln_invstd[2], n->b);
@@ -487,12 +546,21 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
         if (n->masking && n->rec) gmask = T4(n, s->gmask, hid);
         reg_lstm_state_backward(&gates, prev ? &c_prev : NULL, n->masking && n->rec ? &gmask : NULL, &dct, &dpre,
                                 prev ? &dc_out : NULL, cfg->gate_act, cfg->cell_act);
+        if (n->zone_c && prev) {
+            Tensor keep = T4(n, n->zkc, hid);
+            op_axpy(1.0f, &keep, &dc_out);
+        }
     } else {
         lstm_cell_backward(&gates, prev ? &c_prev : NULL, &c, &dh, t < S - 1 ? &dc_in : NULL, &dpre,
                            prev ? &dc_out : NULL, cfg->gate_act, cfg->cell_act);
     }
     op_fill(&dh, 0.0f);
+    if (n->zone_h && prev) {
+        Tensor keep = T4(n, n->zkh, hid);
+        op_axpy(1.0f, &keep, &dh);
+    }
     const float *vh = n->masking && n->var ? n->vh[l] : NULL;
+    const Tensor wh = wh_of(m, n, l);
     Tensor *dy_x = &dpre, *dbx = G(m, n->p_bx[l]);
     Tensor dlnx;
     if (n->ln) {
@@ -503,7 +571,7 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
             op_fill(&dph, 0.0f);
             tensor_layernorm_backward(&ph, P(m, n->p_ln_g[l][1]), &mean1, &inv1, &dpre, &dph, G(m, n->p_ln_g[l][1]),
                                       G(m, n->p_ln_b[l][1]));
-            gate_conv_backward(n, &h_prev, vh, P(m, n->p_wh[l]), &dph, &dh, G(m, n->p_wh[l]), NULL);
+            gate_conv_backward(n, &h_prev, vh, &wh, &dph, &dh, G(m, n->p_wh[l]), NULL);
         } else {
             reg_bias_backward(&dpre, G(m, n->p_ln_b[l][1]));
         }
@@ -518,7 +586,7 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
         dy_x = &dlnx;
         dbx = NULL;
     } else if (prev) {
-        gate_conv_backward(n, &h_prev, vh, P(m, n->p_wh[l]), &dpre, &dh, G(m, n->p_wh[l]), NULL);
+        gate_conv_backward(n, &h_prev, vh, &wh, &dpre, &dh, G(m, n->p_wh[l]), NULL);
     }
 
     if (l > 0) {
@@ -638,6 +706,10 @@ static double convlstm_train_step(Model *m, const Tensor *frames, const unsigned
             op_fill(&dy, 0.0f);
         }
         for (int l = n->L - 1; l >= 0; l--) layer_backward(m, n, l, t, S, frames, use_truth);
+    }
+    for (int l = 0; n->wd && l < n->L; l++) { /* dL/dW = dL/dW_eff ⊙ mask (the 1/(1-p) included) */
+        Tensor mask = tensor_make(n->wmask[l], n->device, 4, P(m, n->p_wh[l])->shape);
+        op_mul(G(m, n->p_wh[l]), &mask, G(m, n->p_wh[l]));
     }
     return sse / divisor;
 }
@@ -765,9 +837,15 @@ static int check_config(const ModelConfig *c) {
     if (c->patch < 1) return rr_error("patch: %d (must be >= 1)", c->patch);
     if (c->image_size < 1 || c->image_size % c->patch != 0)
         return rr_error("patch: %d does not divide image_size %d", c->patch, c->image_size);
-    const float rates[4] = {c->dropout, c->rec_dropout, c->var_dropout_x, c->var_dropout_h};
-    static const char *const rate_keys[4] = {"dropout", "rec_dropout", "var_dropout_x", "var_dropout_h"};
-    for (int i = 0; i < 4; i++)
+    const float rates[5] = {c->dropout, c->rec_dropout, c->var_dropout_x, c->var_dropout_h, c->weight_drop};
+    static const char *const rate_keys[5] = {"dropout", "rec_dropout", "var_dropout_x", "var_dropout_h", "weight_drop"};
+    if (c->zoneout_m != 0.0f)
+        return rr_error("zoneout_m: convlstm has no spatio-temporal memory m (use zoneout_c / zoneout_h)");
+    if (!(c->zoneout_c >= 0.0f && c->zoneout_c <= 1.0f))
+        return rr_error("zoneout_c: %g (a zoneout probability must be in [0, 1])", (double)c->zoneout_c);
+    if (!(c->zoneout_h >= 0.0f && c->zoneout_h <= 1.0f))
+        return rr_error("zoneout_h: %g (a zoneout probability must be in [0, 1])", (double)c->zoneout_h);
+    for (int i = 0; i < 5; i++)
         if (!(rates[i] >= 0.0f && rates[i] < 1.0f))
             return rr_error("%s: %g (a drop rate must be in [0, 1))", rate_keys[i], (double)rates[i]);
     if (c->batchnorm && c->num_layers > 1) {
@@ -781,6 +859,9 @@ static int check_config(const ModelConfig *c) {
 int convlstm_create(Model *m) {
     const ModelConfig *cfg = &m->cfg;
     if (check_config(cfg)) return -1;
+    if (m->device != RR_CPU && (cfg->zoneout_c > 0.0f || cfg->zoneout_h > 0.0f || cfg->weight_drop > 0.0f))
+        return rr_error("zoneout_c/zoneout_h/weight_drop: the CPU backend only so far (device %d requested; "
+                        "regularize.c's zoneout ops have no CUDA twin yet)", m->device);
     ConvLSTM *n = rr_calloc(1, sizeof *n);
     m->impl = n;
     m->ops = &convlstm_ops;
@@ -797,7 +878,10 @@ int convlstm_create(Model *m) {
     n->rec_seq = cfg->rec_dropout_seq != 0;
     n->var = cfg->var_dropout_x > 0.0f || cfg->var_dropout_h > 0.0f;
     n->ln = cfg->layer_norm != 0;
-    n->split_cell = n->rec || n->ln;
+    n->zone_c = cfg->zoneout_c > 0.0f;
+    n->zone_h = cfg->zoneout_h > 0.0f;
+    n->wd = cfg->weight_drop > 0.0f;
+    n->split_cell = n->rec || n->ln || n->zone_c || n->zone_h;
 
     char name[MODEL_NAME_LEN];
     static const char *const ln_names[3] = {"ln_x", "ln_h", "ln_c"};

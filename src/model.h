@@ -26,7 +26,7 @@ typedef struct {
     int kernel[MODEL_MAX_LAYERS];      /* kernel size per layer (odd) */
     Activation cell_act;         /* tanh or relu (Keras example: relu) */
     Activation gate_act;         /* sigmoid (Keras 3) or hard_sigmoid (tf.keras 2) */
-    int batchnorm;               /* batch norm after every layer but the last (Keras example) */
+    int batchnorm;               /* batch norm after every layer but the last (Keras example; both models) */
     float bn_momentum, bn_eps;   /* PyTorch momentum 0.01 = Keras 0.99; eps 1e-3 as Keras */
     HeadKind head;
     int head_kernel;             /* spatial kernel of the head */
@@ -44,6 +44,11 @@ typedef struct {
     float rec_dropout;           /* Semeniuta et al.: cell candidate g (PredRNN++: g and gg) */
     int rec_dropout_seq;         /* 0: a fresh rec_dropout mask per step, 1: one per sequence */
     float var_dropout_x, var_dropout_h; /* Gal & Ghahramani / Keras: one mask per sequence and gate */
+    float zoneout_c, zoneout_h;  /* Krueger et al.: keep the old c / h with this probability, per step
+                                  * and element (training); evaluation uses the expectation */
+    float zoneout_m;             /* PredRNN++ only: the same on the spatio-temporal memory m */
+    float weight_drop;           /* Merity et al.: DropConnect on conv_h's kernel, one mask per training
+                                  * call (whole sequence and batch), inverted; evaluation: raw kernel */
     uint64_t reg_seed;           /* seed of the regularizer masks (the run's seed) */
 } ModelConfig;
 

@@ -20,6 +20,7 @@
 #include "common.h"
 #include "layernorm.h"
 #include "ops.h"
+#include "regularize.h"
 #include "rng.h"
 
 #define PP_MAX_PARAMS (MODEL_MAX_LAYERS * 26 + 8 + 2)
@@ -47,7 +48,15 @@ typedef struct {
     Tensor pre[CELL_LN];                    /* conv outputs before LN: x 7n, h 4n, c 3n, m 3n, c2m 4n, om n */
     Tensor mean[CELL_LN], invstd[CELL_LN];  /* LN statistics (B) (empty without LN) */
     Tensor gates1, c, gates2, m, gates3, h; /* causal_lstm_cell.h saved tensors and the new states */
+    /* regularizers (empty views unless configured) */
+    Tensor hat[3];     /* zoneout: the cell's new c, h, m before zoneout (= c, h, m without it) */
+    Tensor zmask[3];   /* zoneout keep masks of c, h, m (training) */
+    Tensor xmask;      /* (B, C_x): Zaremba mask ⊙ variational x mask of the input */
+    Tensor gmask, ggmask; /* Semeniuta masks of g and gg (per sequence: views of step 0's) */
+    Tensor bn_out, bn_mean, bn_invstd; /* batchnorm (layers but the last): BN(h) (B, n), statistics (n) */
 } CellStep;
+
+enum { ZC, ZH, ZM }; /* zoneout states */
 
 typedef struct {
     Tensor pre[2];                          /* conv_z(z_{t-1}), conv_x(h^0_t) before LN, 2n each */
@@ -90,6 +99,19 @@ struct PredRNNpp {
     unsigned char *col;        /* (B) use_truth column of one step */
     unsigned char *eval_truth; /* (B·T) */
     int64_t iteration;         /* predrnn_pp_set_iteration: keys the regularizer masks */
+    /* regularizers: switches, and masking = the current call trains */
+    int drop, rec, vx_on, vh_on, zone[3], wd, masking;
+    float zrate[3];
+    Tensor vx[MODEL_MAX_LAYERS], vh[MODEL_MAX_LAYERS];      /* variational masks (B, C_x | n) */
+    Tensor weff[MODEL_MAX_LAYERS], wmask[MODEL_MAX_LAYERS]; /* weight drop: masked conv_h kernel, mask */
+    Tensor omask, hdrop;       /* dropout of the top output (T-1, B, n_top, S, S): mask, masked h */
+    float *xm, *hm, *dxm;      /* masked x / h of one cell, gradient of a masked input */
+    /* batch norm between layers: parameters bns.L.weight / .bias, buffers running_mean / running_var */
+    int has_bn[MODEL_MAX_LAYERS], p_gamma[MODEL_MAX_LAYERS], p_beta[MODEL_MAX_LAYERS];
+    int nbuf;
+    Tensor buf[2 * MODEL_MAX_LAYERS];
+    char bufname[2 * MODEL_MAX_LAYERS][PP_NAME];
+    float *dbn;                /* gradient of one BN output (B, max n) */
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -155,6 +177,17 @@ static void build_params(PredRNNpp *m) {
             add_ln(m, &m->ghu[GX], "ghu.ln_x");
         }
     }
+    /* batch norm between layers (as convlstm.c): after every layer but the last */
+    for (int l = 0; l < m->L; l++) {
+        m->has_bn[l] = m->cfg.batchnorm && l < m->L - 1;
+        if (!m->has_bn[l]) continue;
+        m->p_gamma[l] = add_param(m, INIT_ONE, 0.0f, 1, &m->n[l], "bns.%d.weight", l);
+        m->p_beta[l] = add_param(m, INIT_ZERO, 0.0f, 1, &m->n[l], "bns.%d.bias", l);
+        for (int j = 0; j < 2; j++) {
+            m->buf[m->nbuf] = tensor_make(NULL, m->device, 1, &m->n[l]);
+            snprintf(m->bufname[m->nbuf++], PP_NAME, "bns.%d.%s", l, j ? "running_var" : "running_mean");
+        }
+    }
     /* back_to_pixel: tf.layers.conv2d(h, filters=C, kernel_size=1), bias, linear */
     m->head = add_conv(m, "head", m->n[m->L - 1], m->C, 1, 1);
 }
@@ -188,7 +221,34 @@ static void layout_work(PredRNNpp *m) {
             s->m = take4(a, B, n, S);
             s->gates3 = take4(a, B, 2 * n, S);
             s->h = take4(a, B, n, S);
+            const Tensor *state[3] = {&s->c, &s->h, &s->m};
+            for (int z = 0; z < 3; z++) {
+                s->hat[z] = m->zone[z] ? take4(a, B, n, S) : *state[z];
+                s->zmask[z] = m->zone[z] ? take4(a, B, n, S) : take4(a, 0, 0, 0);
+            }
+            s->xmask = m->drop || m->vx_on ? take4(a, B, m->cx[l], S) : take4(a, 0, 0, 0);
+            const int rec_new = m->rec && (t == 0 || !m->cfg.rec_dropout_seq);
+            s->gmask = rec_new ? take4(a, B, n, S) : m->rec ? m->steps[l].gmask : take4(a, 0, 0, 0);
+            s->ggmask = rec_new ? take4(a, B, n, S) : m->rec ? m->steps[l].ggmask : take4(a, 0, 0, 0);
+            s->bn_out = take4(a, m->has_bn[l] ? B : 0, n, S);
+            s->bn_mean = arena_tensor(a, 1, (int[]){m->has_bn[l] ? n : 0});
+            s->bn_invstd = arena_tensor(a, 1, (int[]){m->has_bn[l] ? n : 0});
         }
+    for (int l = 0; l < m->L; l++) {
+        m->vx[l] = take4(a, m->vx_on ? B : 0, m->cx[l], S);
+        m->vh[l] = take4(a, m->vh_on ? B : 0, m->n[l], S);
+        const Tensor *w = &m->param[m->cell[l][CH].w];
+        m->weff[l] = arena_tensor(a, 4, m->wd ? w->shape : (int[]){0, 0, 0, 0});
+        m->wmask[l] = arena_tensor(a, 4, m->wd ? w->shape : (int[]){0, 0, 0, 0});
+    }
+    int oshape[5] = {m->drop ? T1 : 0, B, m->n[m->L - 1], S, S};
+    m->omask = arena_tensor(a, 5, oshape);
+    m->hdrop = arena_tensor(a, 5, oshape);
+    const int64_t xmax = m->C > nmax ? m->C : nmax;
+    m->xm = arena_take(a, m->drop || m->vx_on ? plane * xmax : 0);
+    m->hm = arena_take(a, m->vh_on ? plane * nmax : 0);
+    m->dxm = arena_take(a, m->drop || m->vx_on || m->vh_on ? plane * xmax : 0);
+    m->dbn = arena_take(a, m->cfg.batchnorm ? plane * nmax : 0);
     if (m->cfg.ghu)
         for (int t = 0; t < T1; t++) {
             GhuStep *g = &m->gsteps[t];
@@ -260,9 +320,25 @@ static int check_config(const ModelConfig *cfg, int batch, int seq_len) {
     if (cfg->head_act != ACT_IDENTITY)
         return rr_error("head_act: predrnn_pp's head has no activation (identity), got %s",
                         activation_name(cfg->head_act));
-    if (cfg->batchnorm) return rr_error("batchnorm: predrnn_pp has no batch norm (use layer_norm)");
-    if (cfg->rec_dropout != 0.0f || cfg->dropout != 0.0f || cfg->var_dropout_x != 0.0f || cfg->var_dropout_h != 0.0f)
-        return rr_error("dropout: predrnn_pp does not implement dropout, rec_dropout or var_dropout_x/h yet");
+    if (cfg->batchnorm && cfg->num_layers > 1) {
+        if (!(cfg->bn_momentum >= 0.0f && cfg->bn_momentum <= 1.0f))
+            return rr_error("batchnorm: bn_momentum %g must be in [0, 1] (PyTorch convention)", (double)cfg->bn_momentum);
+        if (!(cfg->bn_eps > 0.0f)) return rr_error("batchnorm: bn_eps %g must be > 0", (double)cfg->bn_eps);
+    }
+    const float rates[5] = {cfg->dropout, cfg->rec_dropout, cfg->var_dropout_x, cfg->var_dropout_h, cfg->weight_drop};
+    static const char *const rate_keys[5] = {"dropout", "rec_dropout", "var_dropout_x", "var_dropout_h", "weight_drop"};
+    for (int i = 0; i < 5; i++)
+        if (!(rates[i] >= 0.0f && rates[i] < 1.0f))
+            return rr_error("%s: %g (a drop rate must be in [0, 1))", rate_keys[i], (double)rates[i]);
+    const float zr[3] = {cfg->zoneout_c, cfg->zoneout_h, cfg->zoneout_m};
+    static const char *const zone_keys[3] = {"zoneout_c", "zoneout_h", "zoneout_m"};
+    for (int i = 0; i < 3; i++)
+        if (!(zr[i] >= 0.0f && zr[i] <= 1.0f))
+            return rr_error("%s: %g (a zoneout probability must be in [0, 1])", zone_keys[i], (double)zr[i]);
+    for (int l = 1; cfg->zoneout_m > 0.0f && l < cfg->num_layers; l++)
+        if (cfg->hidden[l] != cfg->hidden[0])
+            return rr_error("zoneout_m: the memory keeps its incoming value, so every layer must have the same "
+                            "width (layers %d and %d have %d and %d channels)", 0, l, cfg->hidden[0], cfg->hidden[l]);
     if (cfg->patch < 1 || cfg->image_size < 1 || cfg->image_size % cfg->patch != 0)
         return rr_error("patch: image size %d is not a positive multiple of patch %d", cfg->image_size,
                         cfg->patch);
@@ -295,6 +371,13 @@ int predrnn_pp_create(const ModelConfig *cfg, int batch, int seq_len, int device
         m->cx[l] = l == 0 ? m->C : cfg->hidden[l - 1];
     }
     build_params(m);
+    m->drop = cfg->dropout > 0.0f;
+    m->rec = cfg->rec_dropout > 0.0f;
+    m->vx_on = cfg->var_dropout_x > 0.0f;
+    m->vh_on = cfg->var_dropout_h > 0.0f;
+    m->wd = cfg->weight_drop > 0.0f;
+    m->zrate[ZC] = cfg->zoneout_c, m->zrate[ZH] = cfg->zoneout_h, m->zrate[ZM] = cfg->zoneout_m;
+    for (int z = 0; z < 3; z++) m->zone[z] = m->zrate[z] > 0.0f;
 
     arena_init_plan(&m->params, device);
     for (int pass = 0; pass < 2; pass++) {
@@ -306,6 +389,7 @@ int predrnn_pp_create(const ModelConfig *cfg, int batch, int seq_len, int device
             m->param[i].data = arena_take(&m->params, m->param[i].count);
             m->grad[i].data = arena_take(&m->params, m->grad[i].count);
         }
+        for (int i = 0; i < m->nbuf; i++) m->buf[i].data = arena_take(&m->params, m->buf[i].count);
     }
     m->steps = rr_calloc((size_t)(m->T - 1) * m->L, sizeof *m->steps);
     m->gsteps = rr_calloc((size_t)(m->T - 1), sizeof *m->gsteps);
@@ -343,19 +427,10 @@ Tensor *predrnn_pp_grad(PredRNNpp *m, int i) { return i >= 0 && i < m->np ? &m->
 const char *predrnn_pp_param_name(const PredRNNpp *m, int i) {
     return i >= 0 && i < m->np ? m->name[i] : NULL;
 }
-int predrnn_pp_num_buffers(const PredRNNpp *m) {
-    (void)m;
-    return 0;
-}
-Tensor *predrnn_pp_buffer(PredRNNpp *m, int i) {
-    (void)m;
-    (void)i;
-    return NULL;
-}
+int predrnn_pp_num_buffers(const PredRNNpp *m) { return m->nbuf; }
+Tensor *predrnn_pp_buffer(PredRNNpp *m, int i) { return i >= 0 && i < m->nbuf ? &m->buf[i] : NULL; }
 const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i) {
-    (void)m;
-    (void)i;
-    return NULL;
+    return i >= 0 && i < m->nbuf ? m->bufname[i] : NULL;
 }
 int64_t predrnn_pp_param_count(const PredRNNpp *m) {
     int64_t s = 0;
@@ -398,6 +473,7 @@ void predrnn_pp_init(PredRNNpp *m, uint64_t seed) {
         }
         op_fill(&m->grad[i], 0.0f);
     }
+    for (int i = 0; i < m->nbuf; i++) op_fill(&m->buf[i], i % 2 ? 1.0f : 0.0f); /* running mean 0, var 1 */
     free(host);
 }
 
@@ -416,11 +492,17 @@ static Tensor step_of(const Tensor *seq, int t) {
 
 static Tensor zeros_of(PredRNNpp *m, int c) { return v4(m, m->zeros, c); }
 
+/* What the next layer (or the GHU) reads of layer l's h at step t: BN(h) with batchnorm, else h. */
+static Tensor h_out(PredRNNpp *m, int l, int t) {
+    CellStep *s = &m->steps[t * m->L + l];
+    return m->has_bn[l] ? s->bn_out : s->h;
+}
+
 /* Inputs of cell l at step t. */
 static Tensor cell_x(PredRNNpp *m, int l, int t) {
     if (l == 0) return step_of(&m->xin, t);
     if (l == 1 && m->cfg.ghu) return m->gsteps[t].z;
-    return m->steps[t * m->L + l - 1].h;
+    return h_out(m, l - 1, t);
 }
 static Tensor cell_hprev(PredRNNpp *m, int l, int t) {
     return t > 0 ? m->steps[(t - 1) * m->L + l].h : zeros_of(m, m->n[l]);
@@ -437,10 +519,19 @@ static Tensor ghu_zprev(PredRNNpp *m, int t) { return t > 0 ? m->gsteps[t - 1].z
 /* ------------------------------------------------------------------------------------------------ */
 /* Convolution (+ LN) units */
 
+/* The kernel a unit convolves with: its parameter, or while training with weight drop, the masked
+ * copy of conv_h's kernel (the gradient still goes to the parameter's slot; train_step masks it). */
+static const Tensor *unit_w(const PredRNNpp *m, const ConvUnit *u) {
+    if (m->masking && m->wd)
+        for (int l = 0; l < m->L; l++)
+            if (u == &m->cell[l][CH]) return &m->weff[l];
+    return &m->param[u->w];
+}
+
 /* pre = conv(x) + b; returns LN(pre) in ln_buf (or pre itself without LN). */
 static Tensor unit_forward(PredRNNpp *m, const ConvUnit *u, const Tensor *x, Tensor *pre, Tensor *mean,
                            Tensor *invstd, float *ln_buf) {
-    conv2d_forward(x, P(u->w), P(u->b), pre, 0, m->conv_scratch);
+    conv2d_forward(x, unit_w(m, u), P(u->b), pre, 0, m->conv_scratch);
     if (u->g < 0) return *pre;
     Tensor y = v4(m, ln_buf, u->cout);
     tensor_layernorm_forward(pre, P(u->g), P(u->o), &y, mean, invstd, TENSOR_LN_EPS);
@@ -457,35 +548,105 @@ static void unit_backward(PredRNNpp *m, const ConvUnit *u, const Tensor *x, cons
         tensor_layernorm_backward(pre, P(u->g), mean, invstd, dy, &dpre, G(u->g), G(u->o));
         dy = &dpre;
     }
-    conv2d_backward(x, P(u->w), dy, dx, G(u->w), G(u->b), m->conv_scratch);
+    conv2d_backward(x, unit_w(m, u), dy, dx, G(u->w), G(u->b), m->conv_scratch);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Forward */
+
+/* What conv_x / conv_h of cell l read at step t: the input (hidden state) itself, or while training
+ * with its dropout masks the masked copy in m->xm (m->hm); x is written by cell_forward, h here. */
+static Tensor masked_x(PredRNNpp *m, int l, int t, const Tensor *x) {
+    (void)t;
+    return m->masking && (m->drop || m->vx_on) ? v4(m, m->xm, m->cx[l]) : *x;
+}
+static Tensor masked_h(PredRNNpp *m, int l, int t, const Tensor *hp) {
+    if (!(m->masking && m->vh_on && t > 0)) return *hp;
+    Tensor hm = v4(m, m->hm, m->n[l]);
+    op_mul(hp, &m->vh[l], &hm);
+    return hm;
+}
+
+/* Per-sequence masks of one training call, drawn before step 0: variational x / h (one mask per conv
+ * input, the same for all its gate blocks), per-sequence Semeniuta masks, the weight-drop mask of
+ * every conv_h kernel and the masked kernel. */
+static void sequence_masks(PredRNNpp *m) {
+    const uint64_t seed = m->cfg.reg_seed;
+    for (int l = 0; l < m->L; l++) {
+        if (m->vx_on) reg_dropout_mask(&m->vx[l], seed, reg_stream(m->iteration, l, REG_T_VAR_X, 0), m->cfg.var_dropout_x);
+        if (m->vh_on) reg_dropout_mask(&m->vh[l], seed, reg_stream(m->iteration, l, REG_T_VAR_H, 0), m->cfg.var_dropout_h);
+        if (m->rec && m->cfg.rec_dropout_seq) {
+            CellStep *s = &m->steps[l];
+            reg_dropout_mask(&s->gmask, seed, reg_stream(m->iteration, l, REG_T_REC_G, 0), m->cfg.rec_dropout);
+            reg_dropout_mask(&s->ggmask, seed, reg_stream(m->iteration, l, REG_T_REC_GG, 0), m->cfg.rec_dropout);
+        }
+        if (m->wd) {
+            reg_dropout_mask(&m->wmask[l], seed, reg_stream(m->iteration, l, REG_T_WDROP, 0), m->cfg.weight_drop);
+            op_mul(P(m->cell[l][CH].w), &m->wmask[l], &m->weff[l]);
+        }
+    }
+}
+
+/* The top h the head reads at step t: h, or its dropout-masked copy while training with dropout. */
+static Tensor top_h(PredRNNpp *m, int t) {
+    return m->masking && m->drop ? step_of(&m->hdrop, t) : m->steps[t * m->L + m->L - 1].h;
+}
 
 static void cell_forward(PredRNNpp *m, int l, int t) {
     CellStep *s = &m->steps[t * m->L + l];
     const ConvUnit *u = m->cell[l];
     const int n = m->n[l];
     Tensor x = cell_x(m, l, t), hp = cell_hprev(m, l, t), cp = cell_cprev(m, l, t), mi = cell_min(m, l, t);
+    Tensor xin = masked_x(m, l, t, &x), hin = masked_h(m, l, t, &hp);
+    const uint64_t seed = m->cfg.reg_seed;
+    const int rec = m->masking && m->rec;
+    if (m->masking && (m->drop || m->vx_on)) { /* Zaremba: fresh per step; variational: the sequence's */
+        if (m->drop) {
+            reg_dropout_mask(&s->xmask, seed, reg_stream(m->iteration, l, REG_T_DROP_IN, t), m->cfg.dropout);
+            if (m->vx_on) op_mul(&s->xmask, &m->vx[l], &s->xmask);
+        } else {
+            op_copy(&m->vx[l], &s->xmask);
+        }
+        op_mul(&x, &s->xmask, &xin);
+    }
+    if (rec && !m->cfg.rec_dropout_seq) { /* Semeniuta, fresh per step */
+        reg_dropout_mask(&s->gmask, seed, reg_stream(m->iteration, l, REG_T_REC_G, t), m->cfg.rec_dropout);
+        reg_dropout_mask(&s->ggmask, seed, reg_stream(m->iteration, l, REG_T_REC_GG, t), m->cfg.rec_dropout);
+    }
     Tensor cc[CELL_LN];
-    const Tensor *in[4] = {&x, &hp, &cp, &mi};
+    const Tensor *in[4] = {&xin, &hin, &cp, &mi};
     for (int j = CX; j <= CM; j++)
         cc[j] = unit_forward(m, &u[j], in[j], &s->pre[j], &s->mean[j], &s->invstd[j], m->ln_out[j]);
-    causal_lstm_stage1_forward(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, &s->gates1, &s->c);
-    cc[CC2M] = unit_forward(m, &u[CC2M], &s->c, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M],
-                            m->ln_out[CC2M]);
-    causal_lstm_stage2_forward(&cc[CX], &cc[CC2M], &cc[CM], &s->gates2, &s->m);
-    cc[COM] = unit_forward(m, &u[COM], &s->m, &s->pre[COM], &s->mean[COM], &s->invstd[COM], m->ln_out[COM]);
+    Tensor *c = &s->hat[ZC], *mn = &s->hat[ZM], *h = &s->hat[ZH];
+    if (rec)
+        reg_causal_stage1_forward(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, &s->gmask, &s->gates1, c);
+    else
+        causal_lstm_stage1_forward(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, &s->gates1, c);
+    cc[CC2M] = unit_forward(m, &u[CC2M], c, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M], m->ln_out[CC2M]);
+    if (rec)
+        reg_causal_stage2_forward(&cc[CX], &cc[CC2M], &cc[CM], &s->ggmask, &s->gates2, mn);
+    else
+        causal_lstm_stage2_forward(&cc[CX], &cc[CC2M], &cc[CM], &s->gates2, mn);
+    cc[COM] = unit_forward(m, &u[COM], mn, &s->pre[COM], &s->mean[COM], &s->invstd[COM], m->ln_out[COM]);
     Tensor cm = v4(m, m->cm, 2 * n), cell = v4(m, m->cell_out, n);
-    concat_channels_forward(&s->c, &s->m, &cm);
+    concat_channels_forward(c, mn, &cm);
     conv2d_forward(&cm, P(u[CMR].w), P(u[CMR].b), &cell, 0, m->conv_scratch);
-    causal_lstm_stage3_forward(&cc[CX], &cc[CH], &cc[CC2M], &cc[COM], &cell, &s->gates3, &s->h);
+    causal_lstm_stage3_forward(&cc[CX], &cc[CH], &cc[CC2M], &cc[COM], &cell, &s->gates3, h);
+    /* zoneout: the carried state keeps its previous value (zeros before step 0; the incoming memory for
+     * m) where the mask is 1; evaluation takes the expectation */
+    const Tensor *old[3] = {&cp, &hp, &mi};
+    Tensor *state[3] = {&s->c, &s->h, &s->m};
+    static const int zone_tensor[3] = {REG_T_ZONE_C, REG_T_ZONE_H, REG_T_ZONE_M};
+    for (int z = 0; z < 3; z++) {
+        if (!m->zone[z]) continue;
+        if (m->masking) reg_zoneout_mask(&s->zmask[z], seed, reg_stream(m->iteration, l, zone_tensor[z], t), m->zrate[z]);
+        reg_zoneout_forward(old[z], &s->hat[z], m->masking ? &s->zmask[z] : NULL, m->zrate[z], state[z]);
+    }
 }
 
 static void ghu_step_forward(PredRNNpp *m, int t) {
     GhuStep *g = &m->gsteps[t];
-    Tensor zp = ghu_zprev(m, t), h0 = m->steps[t * m->L].h;
+    Tensor zp = ghu_zprev(m, t), h0 = h_out(m, 0, t);
     Tensor zz = unit_forward(m, &m->ghu[GZ], &zp, &g->pre[GZ], &g->mean[GZ], &g->invstd[GZ], m->ln_out[0]);
     Tensor zx = unit_forward(m, &m->ghu[GX], &h0, &g->pre[GX], &g->mean[GX], &g->invstd[GX], m->ln_out[1]);
     ghu_forward(&zz, &zx, t > 0 ? &zp : NULL, &g->gates, &g->z);
@@ -512,6 +673,13 @@ static int use_frames(PredRNNpp *m, const Tensor *frames, const char *fn) {
     return 0;
 }
 
+/* Index of layer l's BN among the BN layers (its buffers are buf[2i], buf[2i+1]). */
+static int bn_index(const PredRNNpp *m, int l) {
+    int i = 0;
+    for (int j = 0; j < l; j++) i += m->has_bn[j];
+    return i;
+}
+
 /* Runs all T-1 steps; returns the mean squared error over all predictions. */
 static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *use_truth) {
     const int T = m->T, B = m->B;
@@ -530,9 +698,24 @@ static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *u
         for (int l = 0; l < m->L; l++) {
             if (l == 1 && m->cfg.ghu) ghu_step_forward(m, t);
             cell_forward(m, l, t);
+            if (m->has_bn[l]) { /* per-step statistics over (B, H, W) while training, running ones after */
+                CellStep *s = &m->steps[t * m->L + l];
+                Tensor *rm = &m->buf[2 * bn_index(m, l)], *rv = rm + 1;
+                if (m->masking)
+                    batchnorm_forward_train(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, &s->bn_mean,
+                                            &s->bn_invstd, rm, rv, m->cfg.bn_momentum, m->cfg.bn_eps);
+                else
+                    batchnorm_forward_eval(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, rm, rv, m->cfg.bn_eps);
+            }
         }
-        Tensor yt = step_of(&m->pred, t), target = step_of(frames, t + 1);
-        conv2d_forward(&m->steps[t * m->L + m->L - 1].h, P(m->head.w), P(m->head.b), &yt, 0, m->conv_scratch);
+        Tensor yt = step_of(&m->pred, t), target = step_of(frames, t + 1), top = top_h(m, t);
+        if (m->masking && m->drop) { /* Zaremba: the top output before the head, fresh mask per step */
+            Tensor mask = step_of(&m->omask, t), h = m->steps[t * m->L + m->L - 1].h;
+            reg_dropout_mask(&mask, m->cfg.reg_seed, reg_stream(m->iteration, m->L - 1, REG_T_DROP_OUT, t),
+                             m->cfg.dropout);
+            op_mul(&h, &mask, &top);
+        }
+        conv2d_forward(&top, P(m->head.w), P(m->head.b), &yt, 0, m->conv_scratch);
         sse += mse_sum_forward(&yt, &target);
     }
     return sse / ((double)B * (T - 1) * m->C * m->S * m->S);
@@ -556,35 +739,81 @@ static void cell_backward(PredRNNpp *m, int l, int t, int cur, int *mo, Tensor *
     Tensor dcc[CELL_LN];
     for (int j = 0; j < CELL_LN; j++) dcc[j] = v4(m, m->dcc[j], cell_conv_blocks[j] * n);
     Tensor dcell = v4(m, m->dcell, n), dcm = v4(m, m->dcm, 2 * n), cm = v4(m, m->cm, 2 * n);
+    const Tensor *chat = &s->hat[ZC], *mhat = &s->hat[ZM];
+    const int rec = m->masking && m->rec;
+    if (has_min) op_fill(&dmi, 0.0f);
+    /* zoneout: the kept share of each state's gradient flows straight to its previous value, the rest
+     * into the cell's new value (dh, dc, dmo become gradients of ĥ, ĉ, m̂) */
+    if (m->zone[ZH]) reg_zoneout_backward(&s->zmask[ZH], &dh, first ? NULL : &dhp, &dh);
+    if (m->zone[ZC]) reg_zoneout_backward(&s->zmask[ZC], &dc, first ? NULL : &dcp, &dc);
+    if (m->zone[ZM]) reg_zoneout_backward(&s->zmask[ZM], &dmo, has_min ? &dmi : NULL, &dmo);
 
     causal_lstm_stage3_backward(&s->gates3, &dh, &dcc[CX], &dcc[CH], &dcc[CC2M], &dcc[COM], &dcell);
-    concat_channels_forward(&s->c, &s->m, &cm); /* memory_reduce's input, recomputed */
+    concat_channels_forward(chat, mhat, &cm); /* memory_reduce's input, recomputed */
     op_fill(&dcm, 0.0f);
     conv2d_backward(&cm, P(u[CMR].w), &dcell, &dcm, G(u[CMR].w), G(u[CMR].b), m->conv_scratch);
     concat_channels_backward(&dcm, &dc, &dmo);
-    unit_backward(m, &u[COM], &s->m, &s->pre[COM], &s->mean[COM], &s->invstd[COM], &dcc[COM], &dmo);
-    causal_lstm_stage2_backward(&s->gates2, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
-    unit_backward(m, &u[CC2M], &s->c, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M], &dcc[CC2M], &dc);
-    causal_lstm_stage1_backward(&s->gates1, first ? NULL : &cp, &dc, &dcc[CX], &dcc[CH], &dcc[CC],
-                                first ? NULL : &dcp);
-    unit_backward(m, &u[CX], &x, &s->pre[CX], &s->mean[CX], &s->invstd[CX], &dcc[CX], dx);
-    unit_backward(m, &u[CH], &hp, &s->pre[CH], &s->mean[CH], &s->invstd[CH], &dcc[CH], first ? NULL : &dhp);
+    unit_backward(m, &u[COM], mhat, &s->pre[COM], &s->mean[COM], &s->invstd[COM], &dcc[COM], &dmo);
+    if (rec)
+        reg_causal_stage2_backward(&s->gates2, &s->ggmask, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
+    else
+        causal_lstm_stage2_backward(&s->gates2, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
+    unit_backward(m, &u[CC2M], chat, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M], &dcc[CC2M], &dc);
+    if (rec)
+        reg_causal_stage1_backward(&s->gates1, first ? NULL : &cp, &s->gmask, &dc, &dcc[CX], &dcc[CH], &dcc[CC],
+                                   first ? NULL : &dcp);
+    else
+        causal_lstm_stage1_backward(&s->gates1, first ? NULL : &cp, &dc, &dcc[CX], &dcc[CH], &dcc[CC],
+                                    first ? NULL : &dcp);
+    if (m->masking && (m->drop || m->vx_on)) { /* conv_x read x ⊙ xmask */
+        Tensor xin = v4(m, m->xm, m->cx[l]), tmp = v4(m, m->dxm, m->cx[l]);
+        op_mul(&x, &s->xmask, &xin);
+        if (dx) op_fill(&tmp, 0.0f);
+        unit_backward(m, &u[CX], &xin, &s->pre[CX], &s->mean[CX], &s->invstd[CX], &dcc[CX], dx ? &tmp : NULL);
+        if (dx) reg_mask_backward(&s->xmask, &tmp, dx);
+    } else {
+        unit_backward(m, &u[CX], &x, &s->pre[CX], &s->mean[CX], &s->invstd[CX], &dcc[CX], dx);
+    }
+    Tensor hin = masked_h(m, l, t, &hp);
+    if (m->masking && m->vh_on && !first) { /* conv_h read h_prev ⊙ vh */
+        Tensor tmp = v4(m, m->dxm, n);
+        op_fill(&tmp, 0.0f);
+        unit_backward(m, &u[CH], &hin, &s->pre[CH], &s->mean[CH], &s->invstd[CH], &dcc[CH], &tmp);
+        reg_mask_backward(&m->vh[l], &tmp, &dhp);
+    } else {
+        unit_backward(m, &u[CH], &hin, &s->pre[CH], &s->mean[CH], &s->invstd[CH], &dcc[CH], first ? NULL : &dhp);
+    }
     unit_backward(m, &u[CC], &cp, &s->pre[CC], &s->mean[CC], &s->invstd[CC], &dcc[CC], first ? NULL : &dcp);
-    if (has_min) op_fill(&dmi, 0.0f);
     unit_backward(m, &u[CM], &mi, &s->pre[CM], &s->mean[CM], &s->invstd[CM], &dcc[CM], has_min ? &dmi : NULL);
     *mo = 1 - *mo;
+}
+
+/* Batch norm of layer l's h: the gradient of BN(h) is collected in m->dbn (zeroed here), then
+ * bn_backward adds dL/dh into dH[cur][l]. */
+static Tensor bn_grad(PredRNNpp *m, int l) {
+    Tensor d = v4(m, m->dbn, m->n[l]);
+    op_fill(&d, 0.0f);
+    return d;
+}
+static void bn_backward(PredRNNpp *m, int l, int t, int cur) {
+    CellStep *s = &m->steps[t * m->L + l];
+    Tensor d = v4(m, m->dbn, m->n[l]), dh = v4(m, m->dH[cur][l], m->n[l]);
+    batchnorm_backward(&s->h, P(m->p_gamma[l]), &s->bn_mean, &s->bn_invstd, &d, &dh, G(m->p_gamma[l]),
+                       G(m->p_beta[l]));
 }
 
 /* Backward of the GHU at step t: dZ[cur] (dL/dz_t) is complete; adds into dH[cur][0] and dZ[1-cur]. */
 static void ghu_step_backward(PredRNNpp *m, int t, int cur) {
     GhuStep *g = &m->gsteps[t];
     const int n = m->n[0], first = t == 0;
-    Tensor zp = ghu_zprev(m, t), h0 = m->steps[t * m->L].h;
-    Tensor dz = v4(m, m->dZ[cur], n), dzp = v4(m, m->dZ[1 - cur], n), dh0 = v4(m, m->dH[cur][0], n);
+    Tensor zp = ghu_zprev(m, t), h0 = h_out(m, 0, t);
+    Tensor dz = v4(m, m->dZ[cur], n), dzp = v4(m, m->dZ[1 - cur], n);
+    Tensor dh0 = m->has_bn[0] ? bn_grad(m, 0) : v4(m, m->dH[cur][0], n);
     Tensor dg = v4(m, m->dghu, 2 * n);
     ghu_backward(&g->gates, first ? NULL : &zp, &dz, &dg, first ? NULL : &dzp);
     unit_backward(m, &m->ghu[GX], &h0, &g->pre[GX], &g->mean[GX], &g->invstd[GX], &dg, &dh0);
     unit_backward(m, &m->ghu[GZ], &zp, &g->pre[GZ], &g->mean[GZ], &g->invstd[GZ], &dg, first ? NULL : &dzp);
+    if (m->has_bn[0]) bn_backward(m, 0, t, cur);
 }
 
 static void zero_carriers(PredRNNpp *m, int i) {
@@ -617,9 +846,15 @@ static void backward(PredRNNpp *m, const Tensor *frames, const unsigned char *us
         }
         Tensor yt = step_of(&m->pred, t), target = step_of(frames, t + 1);
         mse_sum_backward(&yt, &target, count, &m->dpred);
-        Tensor dtop = v4(m, m->dH[cur][L - 1], m->n[L - 1]);
-        conv2d_backward(&m->steps[t * L + L - 1].h, P(m->head.w), &m->dpred, &dtop, G(m->head.w),
-                        G(m->head.b), m->conv_scratch);
+        Tensor dtop = v4(m, m->dH[cur][L - 1], m->n[L - 1]), top = top_h(m, t);
+        if (m->masking && m->drop) {
+            Tensor tmp = v4(m, m->dxm, m->n[L - 1]), mask = step_of(&m->omask, t);
+            op_fill(&tmp, 0.0f);
+            conv2d_backward(&top, P(m->head.w), &m->dpred, &tmp, G(m->head.w), G(m->head.b), m->conv_scratch);
+            reg_mask_backward(&mask, &tmp, &dtop);
+        } else {
+            conv2d_backward(&top, P(m->head.w), &m->dpred, &dtop, G(m->head.w), G(m->head.b), m->conv_scratch);
+        }
         for (int l = L - 1; l >= 0; l--) {
             Tensor dx, *dxp = NULL;
             if (l == 0) {
@@ -630,12 +865,16 @@ static void backward(PredRNNpp *m, const Tensor *frames, const unsigned char *us
                     dxp = &m->dxin;
                     dxin_step = t;
                 }
+            } else if (l == 1 && m->cfg.ghu) {
+                dx = v4(m, m->dZ[cur], m->n[0]);
+                dxp = &dx;
             } else {
-                dx = (l == 1 && m->cfg.ghu) ? v4(m, m->dZ[cur], m->n[0]) : v4(m, m->dH[cur][l - 1], m->n[l - 1]);
+                dx = m->has_bn[l - 1] ? bn_grad(m, l - 1) : v4(m, m->dH[cur][l - 1], m->n[l - 1]);
                 dxp = &dx;
             }
             cell_backward(m, l, t, cur, &mo, dxp);
             if (l == 1 && m->cfg.ghu) ghu_step_backward(m, t, cur);
+            else if (l > 0 && m->has_bn[l - 1]) bn_backward(m, l - 1, t, cur);
         }
         cur = 1 - cur;
         zero_carriers(m, 1 - cur); /* the buffers of step t become those of step t-2 */
@@ -649,8 +888,13 @@ double predrnn_pp_train_step(PredRNNpp *m, const Tensor *frames, const unsigned 
     if (use_frames(m, frames, "model_train_step")) return -1.0;
     if (!use_truth) return rr_error("model_train_step: use_truth is NULL");
     for (int i = 0; i < m->np; i++) op_fill(&m->grad[i], 0.0f);
+    m->masking = 1;
+    sequence_masks(m);
     double loss = forward(m, frames, use_truth);
     backward(m, frames, use_truth);
+    for (int l = 0; m->wd && l < m->L; l++) /* dL/dW = dL/dW_eff ⊙ mask (inverted scale included) */
+        op_mul(G(m->cell[l][CH].w), &m->wmask[l], G(m->cell[l][CH].w));
+    m->masking = 0;
     if (predictions) op_to_host(&m->pred, predictions);
     return loss;
 }

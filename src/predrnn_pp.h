@@ -13,7 +13,26 @@
  * norm after every convolution except memory_reduce and the head), ghu (needs ≥ 2 layers), patch,
  * image_size, img_channels (C = patch²·img_channels, H = W = image_size/patch). Required: head =
  * HEAD_LINEAR with head_kernel 0 or 1 and head_act = identity (the official 1×1 "back_to_pixel" conv,
- * no activation), batchnorm = 0. cell_act, gate_act, bn_* are not used (the cell fixes σ and tanh).
+ * no activation). cell_act, gate_act are not used (the cell fixes σ and tanh).
+ *
+ * Regularizers (training only unless said; src/regularize.h, shared/notes/regularizers.md; reference
+ * tests/reference/predrnn_pp_ref.py, test tests/test_regularize.c; masks keyed by reg_seed, the
+ * iteration of predrnn_pp_set_iteration, layer, REG_T_* and step):
+ *   dropout        Zaremba: cell l's input x (frame / z / h^{l-1}) and the top h before the head, fresh
+ *                  per step; the carried h, c, m, z and the GHU's input are never masked
+ *   rec_dropout    Semeniuta: c = f c_prev + i (g ⊙ mask), m = ff tanh(m_m) + ii (gg ⊙ mask'), per step or
+ *                  per sequence (rec_dropout_seq)
+ *   var_dropout_x/_h  Gal: one mask per sequence per conv INPUT: conv_x reads x ⊙ mx, so its 7 gate
+ *                  blocks (i, g, f, o, i', g', f') share one mask; conv_h reads h_prev ⊙ mh (its 4 blocks
+ *                  share one); conv_c, conv_m (the memories) are not masked. (Keras' 4 + 4 per-gate masks
+ *                  would be 7 + 4 here; one mask per conv keeps each conv a single convolution.)
+ *   zoneout_c/_h/_m  Krueger: state = d old + (1 - d) new per step (old: c_{t-1}, h_{t-1}, zeros at t = 0;
+ *                  for m the incoming memory, so zoneout_m needs equal layer widths); inside the cell the
+ *                  new values are used; evaluation: p old + (1 - p) new
+ *   weight_drop    Merity: conv_h's kernel ⊙ one inverted mask per training call; evaluation: raw kernel
+ *   batchnorm      per-step BatchNorm2d (bn_momentum, bn_eps) on h of every layer but the last on its way
+ *                  to the next layer (to the GHU for layer 0); params bns.L.weight, .bias after the GHU,
+ *                  buffers bns.L.running_mean, .running_var (updated in training, used in evaluation)
  *
  * Parameters, in this order, with their PyTorch state_dict names (tests/reference/predrnn_pp_ref.py):
  *   per layer L (n = hidden[L], C_x = C for L = 0 else hidden[L-1], n_in = hidden[num_layers-1] for
@@ -29,11 +48,13 @@
  *     3n / 3n / 4n / n)
  *   with ghu (n = hidden[0], k = kernel[0]): ghu.conv_z.weight (2n, n, k, k) .bias, ghu.conv_x.weight
  *     (2n, n, k, k) .bias, with layer_norm ghu.ln_z / ghu.ln_x .weight, .bias (2n)
+ *   with batchnorm (layers L < num_layers-1): bns.L.weight, bns.L.bias (hidden[L])
  *   head.weight (C, hidden[-1], 1, 1), head.bias (C)
- * No buffers. Init (official code): cell and GHU convolution kernels uniform ±0.001 (the TF
+ * Buffers (batchnorm only): bns.L.running_mean, bns.L.running_var (hidden[L]). Init (official code): cell and GHU convolution kernels uniform ±0.001 (the TF
  * `initializer=0.001`), memory_reduce and head kernels Glorot uniform (TF default,
  * limit sqrt(6 / ((Cin + Cout)·k²))), all biases 0, LN gains 1 and offsets 0; parameter i draws
- * element j as rr_rand_uniform(seed, rr_stream(RR_TAG_INIT, i, 0, 0), j).
+ * element j as rr_rand_uniform(seed, rr_stream(RR_TAG_INIT, i, 0, 0), j). BN: gain 1, offset 0, running mean 0,
+ * running var 1.
  *
  * Not part of the model: the official trainer's reverse-input augmentation (a second update per
  * iteration on the time-reversed sequence) and its l2_loss scale (0.5·sum instead of the mean) belong
@@ -54,9 +75,9 @@ int predrnn_pp_num_params(const PredRNNpp *m);
 Tensor *predrnn_pp_param(PredRNNpp *m, int i);
 Tensor *predrnn_pp_grad(PredRNNpp *m, int i);
 const char *predrnn_pp_param_name(const PredRNNpp *m, int i);
-int predrnn_pp_num_buffers(const PredRNNpp *m);              /* 0 */
-Tensor *predrnn_pp_buffer(PredRNNpp *m, int i);              /* NULL */
-const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i); /* NULL */
+int predrnn_pp_num_buffers(const PredRNNpp *m);              /* BN running statistics (0 without) */
+Tensor *predrnn_pp_buffer(PredRNNpp *m, int i);              /* NULL outside 0..num_buffers-1 */
+const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i);
 int64_t predrnn_pp_param_count(const PredRNNpp *m);
 /* 2 × the multiply-adds of all convolutions (cells, GHU, memory_reduce, head) over the T-1 steps of
  * one sequence; pointwise work and layer norms are not counted. */

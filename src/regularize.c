@@ -4,7 +4,10 @@
  * thread count. */
 #include "regularize.h"
 
+#include <math.h>
 #include <string.h>
+
+#include "causal_lstm_cell.h"
 
 #include "ops_internal.h"
 #include "rng.h"
@@ -200,6 +203,203 @@ void reg_blocked_conv_backward(const Tensor *x, const Tensor *masks, const Tenso
         if (dx) op_fill(&dxmv, 0.0f);
         conv2d_backward(&xmv, &wj, &ybv, dx ? &dxmv : NULL, &dwj, db ? &dbj : NULL, scratch);
         if (dx) reg_mask_backward(&mj, &dxmv, dx);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Causal LSTM stages with masked candidates. Blocks as causal_lstm_cell.h: x_cc i, g, f, o, i', g', f';
+ * h_cc i, g, f, o; c_cc i, g, f; c2m i, g, f, o; m_cc i, f, m. */
+
+static void stage_check(const char *op, const Tensor *t, int K, const Tensor *ref) {
+    if (!t) return;
+    require_cpu(op, t);
+    if (t->ndim != 4 || t->shape[0] != ref->shape[0] || t->shape[1] != K * ref->shape[1] ||
+        t->shape[2] != ref->shape[2] || t->shape[3] != ref->shape[3])
+        rr_die("%s: a tensor is not (B, %d·n, H, W) for the state (B, %d, %d, %d)", op, K, ref->shape[1],
+               ref->shape[2], ref->shape[3]);
+}
+
+static inline float *blk(const Tensor *t, int K, int b, int k, int64_t nhw) {
+    return t->data + ((int64_t)b * K + k) * nhw;
+}
+
+void reg_causal_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc, const Tensor *c_prev,
+                               const Tensor *gmask, Tensor *gates1, Tensor *c) {
+    const char *op = "reg_causal_stage1_forward";
+    require_4d(op, "c", c);
+    stage_check(op, x_cc, 7, c), stage_check(op, h_cc, 4, c), stage_check(op, c_cc, 3, c);
+    stage_check(op, c_prev, 1, c), stage_check(op, gmask, 1, c), stage_check(op, gates1, 3, c);
+    const int B = c->shape[0], n = c->shape[1];
+    const int64_t HW = (int64_t)c->shape[2] * c->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *ix = blk(x_cc, 7, b, 0, nhw) + off, *gx = blk(x_cc, 7, b, 1, nhw) + off,
+                    *fx = blk(x_cc, 7, b, 2, nhw) + off;
+        const float *ih = blk(h_cc, 4, b, 0, nhw) + off, *gh = blk(h_cc, 4, b, 1, nhw) + off,
+                    *fh = blk(h_cc, 4, b, 2, nhw) + off;
+        const float *ic = blk(c_cc, 3, b, 0, nhw) + off, *gc = blk(c_cc, 3, b, 1, nhw) + off,
+                    *fc = blk(c_cc, 3, b, 2, nhw) + off;
+        const float *cp = c_prev ? blk(c_prev, 1, b, 0, nhw) + off : NULL;
+        const float *mk = gmask ? blk(gmask, 1, b, 0, nhw) + off : NULL;
+        float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
+              *gg = blk(gates1, 3, b, 2, nhw) + off, *co = blk(c, 1, b, 0, nhw) + off;
+        for (int64_t p = 0; p < HW; p++) {
+            const float i = act_sigmoid(ix[p] + ih[p] + ic[p]);
+            const float f = act_sigmoid(fx[p] + fh[p] + fc[p] + CAUSAL_LSTM_FORGET_BIAS);
+            const float g = tanhf(gx[p] + gh[p] + gc[p]);
+            gi[p] = i, gf[p] = f, gg[p] = g;
+            co[p] = (cp ? f * cp[p] : 0.0f) + i * (mk ? g * mk[p] : g);
+        }
+    }
+}
+
+void reg_causal_stage1_backward(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask, const Tensor *dc,
+                                Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc, Tensor *dc_prev) {
+    const char *op = "reg_causal_stage1_backward";
+    require_4d(op, "dc", dc);
+    stage_check(op, gates1, 3, dc), stage_check(op, c_prev, 1, dc), stage_check(op, gmask, 1, dc);
+    stage_check(op, dx_cc, 7, dc), stage_check(op, dh_cc, 4, dc), stage_check(op, dc_cc, 3, dc);
+    stage_check(op, dc_prev, 1, dc);
+    const int B = dc->shape[0], n = dc->shape[1];
+    const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
+                    *gg = blk(gates1, 3, b, 2, nhw) + off, *d = blk(dc, 1, b, 0, nhw) + off;
+        const float *cp = c_prev ? blk(c_prev, 1, b, 0, nhw) + off : NULL;
+        const float *mk = gmask ? blk(gmask, 1, b, 0, nhw) + off : NULL;
+        float *dcp = dc_prev ? blk(dc_prev, 1, b, 0, nhw) + off : NULL;
+        for (int64_t p = 0; p < HW; p++) {
+            const float i = gi[p], f = gf[p], g = gg[p], mv = mk ? mk[p] : 1.0f, cprev = cp ? cp[p] : 0.0f;
+            const float di = d[p] * g * mv * i * (1.0f - i);
+            const float df = d[p] * cprev * f * (1.0f - f);
+            const float dg = d[p] * i * mv * (1.0f - g * g);
+            const float v[3] = {di, dg, df}; /* block order i, g, f */
+            for (int k = 0; k < 3; k++) {
+                if (dx_cc) blk(dx_cc, 7, b, k, nhw)[off + p] = v[k];
+                if (dh_cc) blk(dh_cc, 4, b, k, nhw)[off + p] = v[k];
+                if (dc_cc) blk(dc_cc, 3, b, k, nhw)[off + p] = v[k];
+            }
+            if (dcp) dcp[p] += f * d[p];
+        }
+    }
+}
+
+void reg_causal_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc, const Tensor *ggmask,
+                               Tensor *gates2, Tensor *m) {
+    const char *op = "reg_causal_stage2_forward";
+    require_4d(op, "m", m);
+    stage_check(op, x_cc, 7, m), stage_check(op, c2m, 4, m), stage_check(op, m_cc, 3, m);
+    stage_check(op, ggmask, 1, m), stage_check(op, gates2, 4, m);
+    const int B = m->shape[0], n = m->shape[1];
+    const int64_t HW = (int64_t)m->shape[2] * m->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *ix = blk(x_cc, 7, b, 4, nhw) + off, *gx = blk(x_cc, 7, b, 5, nhw) + off,
+                    *fx = blk(x_cc, 7, b, 6, nhw) + off;
+        const float *ic = blk(c2m, 4, b, 0, nhw) + off, *gc = blk(c2m, 4, b, 1, nhw) + off,
+                    *fc = blk(c2m, 4, b, 2, nhw) + off;
+        const float *im = blk(m_cc, 3, b, 0, nhw) + off, *fm = blk(m_cc, 3, b, 1, nhw) + off,
+                    *mm = blk(m_cc, 3, b, 2, nhw) + off;
+        const float *mk = ggmask ? blk(ggmask, 1, b, 0, nhw) + off : NULL;
+        float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
+              *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
+        float *mo = blk(m, 1, b, 0, nhw) + off;
+        for (int64_t p = 0; p < HW; p++) {
+            const float ii = act_sigmoid(ic[p] + ix[p] + im[p]);
+            const float ff = act_sigmoid(fc[p] + fx[p] + fm[p] + CAUSAL_LSTM_FORGET_BIAS);
+            const float gg = tanhf(gc[p] + gx[p]), tm = tanhf(mm[p]);
+            gii[p] = ii, gff[p] = ff, ggg[p] = gg, gtm[p] = tm;
+            mo[p] = ff * tm + ii * (mk ? gg * mk[p] : gg);
+        }
+    }
+}
+
+void reg_causal_stage2_backward(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm, Tensor *dx_cc,
+                                Tensor *dc2m, Tensor *dm_cc) {
+    const char *op = "reg_causal_stage2_backward";
+    require_4d(op, "dm", dm);
+    stage_check(op, gates2, 4, dm), stage_check(op, ggmask, 1, dm), stage_check(op, dx_cc, 7, dm);
+    stage_check(op, dc2m, 4, dm), stage_check(op, dm_cc, 3, dm);
+    const int B = dm->shape[0], n = dm->shape[1];
+    const int64_t HW = (int64_t)dm->shape[2] * dm->shape[3], nhw = n * HW;
+#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
+    for (int r = 0; r < B * n; r++) {
+        const int b = r / n;
+        const int64_t off = (int64_t)(r % n) * HW;
+        const float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
+                    *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
+        const float *d = blk(dm, 1, b, 0, nhw) + off, *mk = ggmask ? blk(ggmask, 1, b, 0, nhw) + off : NULL;
+        for (int64_t p = 0; p < HW; p++) {
+            const float ii = gii[p], ff = gff[p], gg = ggg[p], tm = gtm[p], mv = mk ? mk[p] : 1.0f;
+            const float dii = d[p] * gg * mv * ii * (1.0f - ii);
+            const float dff = d[p] * tm * ff * (1.0f - ff);
+            const float dgg = d[p] * ii * mv * (1.0f - gg * gg);
+            const float dmm = d[p] * ff * (1.0f - tm * tm);
+            if (dx_cc) { /* x_cc blocks 4, 5, 6 = i', g', f' */
+                blk(dx_cc, 7, b, 4, nhw)[off + p] = dii;
+                blk(dx_cc, 7, b, 5, nhw)[off + p] = dgg;
+                blk(dx_cc, 7, b, 6, nhw)[off + p] = dff;
+            }
+            if (dc2m) { /* c2m blocks 0, 1, 2 = i, g, f */
+                blk(dc2m, 4, b, 0, nhw)[off + p] = dii;
+                blk(dc2m, 4, b, 1, nhw)[off + p] = dgg;
+                blk(dc2m, 4, b, 2, nhw)[off + p] = dff;
+            }
+            if (dm_cc) { /* m_cc blocks 0, 1, 2 = i, f, m */
+                blk(dm_cc, 3, b, 0, nhw)[off + p] = dii;
+                blk(dm_cc, 3, b, 1, nhw)[off + p] = dff;
+                blk(dm_cc, 3, b, 2, nhw)[off + p] = dmm;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Zoneout */
+
+void reg_zoneout_mask(Tensor *d, uint64_t seed, uint64_t stream, float p) {
+    require_cpu("reg_zoneout_mask", d);
+    if (!(p >= 0.0f && p <= 1.0f)) rr_die("reg_zoneout_mask: zoneout rate %g outside [0, 1]", (double)p);
+    float *m = d->data;
+    const int64_t n = d->count;
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
+    for (int64_t i = 0; i < n; i++) m[i] = rr_rand_uniform(seed, stream, (uint64_t)i) < p ? 1.0f : 0.0f;
+}
+
+void reg_zoneout_forward(const Tensor *prev, const Tensor *upd, const Tensor *d, float p, Tensor *out) {
+    const char *op = "reg_zoneout_forward";
+    require_cpu(op, out);
+    require_same_count(op, upd, out);
+    if (prev) require_same_count(op, prev, out);
+    if (d) require_same_count(op, d, out);
+    const int64_t n = out->count;
+    const float *pv = prev ? prev->data : NULL, *u = upd->data, *dm = d ? d->data : NULL;
+    float *o = out->data;
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
+    for (int64_t i = 0; i < n; i++) {
+        const float k = dm ? dm[i] : p, old = pv ? pv[i] : 0.0f;
+        o[i] = k * old + (1.0f - k) * u[i];
+    }
+}
+
+void reg_zoneout_backward(const Tensor *d, const Tensor *dout, Tensor *dprev, Tensor *dupd) {
+    const char *op = "reg_zoneout_backward";
+    require_cpu(op, dupd);
+    require_same_count(op, d, dout);
+    require_same_count(op, dupd, dout);
+    if (dprev) require_same_count(op, dprev, dout);
+    const int64_t n = dout->count;
+    for (int64_t i = 0; i < n; i++) {
+        const float g = dout->data[i], k = d->data[i];
+        if (dprev) dprev->data[i] += k * g;
+        dupd->data[i] = (1.0f - k) * g;
     }
 }
 

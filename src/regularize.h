@@ -27,7 +27,11 @@ enum {
     REG_T_REC_G = 2,    /* Semeniuta: cell candidate g, per step or per sequence */
     REG_T_REC_GG = 3,   /* Semeniuta: PredRNN++ memory candidate gg */
     REG_T_VAR_X = 4,    /* Gal: input masks, one per gate (step field = gate) */
-    REG_T_VAR_H = 5     /* Gal: recurrent masks, one per gate (step field = gate) */
+    REG_T_VAR_H = 5,    /* Gal: recurrent masks, one per gate (step field = gate) */
+    REG_T_ZONE_C = 6,   /* zoneout of c, per step (binary keep-old masks, reg_zoneout_mask) */
+    REG_T_ZONE_H = 7,   /* zoneout of h, per step */
+    REG_T_ZONE_M = 8,   /* zoneout of PredRNN++'s spatio-temporal memory m, per step */
+    REG_T_WDROP = 9     /* weight drop of conv_h's kernel, one mask per training call (step 0) */
 };
 
 uint64_t reg_stream(int64_t iteration, int layer, int tensor, int step);
@@ -72,6 +76,30 @@ void reg_blocked_conv_backward(const Tensor *x, const Tensor *masks, const Tenso
 /* y[:, c] += b[c];  backward: db[c] += Σ_{b,h,w} dy[:, c]. */
 void reg_bias_forward(Tensor *y, const Tensor *b);
 void reg_bias_backward(const Tensor *dy, Tensor *db);
+
+/* Causal LSTM stages 1 and 2 (causal_lstm_cell.h, same layouts and saved tensors) with Semeniuta
+ * dropout on the candidates (notes (E5)); gates1 / gates2 keep the UNmasked g / gg:
+ *   stage 1: c = f ⊙ c_prev + i ⊙ (g ⊙ gmask)        stage 2: m = ff ⊙ tanh(m_m) + ii ⊙ (gg ⊙ ggmask)
+ * backward as causal_lstm_stage1/2_backward (blocks written "=", dc_prev +=). The unmasked model calls
+ * the fused ops of causal_lstm_cell.c; these run only when a mask is drawn. */
+void reg_causal_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc, const Tensor *c_prev,
+                               const Tensor *gmask, Tensor *gates1, Tensor *c);
+void reg_causal_stage1_backward(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask, const Tensor *dc,
+                                Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc, Tensor *dc_prev);
+void reg_causal_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc, const Tensor *ggmask,
+                               Tensor *gates2, Tensor *m);
+void reg_causal_stage2_backward(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm, Tensor *dx_cc,
+                                Tensor *dc2m, Tensor *dm_cc);
+
+/* Zoneout (Krueger et al. 2016, notes (E15)-(E18)). d = binary keep-the-old-value mask:
+ * d[i] = 1 where rr_rand_uniform(seed, stream, i) < p, else 0 (so p = 1 freezes the state).
+ * forward: out = d ⊙ prev + (1 - d) ⊙ upd (training), out = p·prev + (1 - p)·upd (d NULL: evaluation,
+ *   the expectation); prev NULL = zeros (the state before step 0).
+ * backward (training): dprev += d ⊙ dout (dprev may be NULL), dupd = (1 - d) ⊙ dout ("="; dupd may
+ *   be dout itself). */
+void reg_zoneout_mask(Tensor *d, uint64_t seed, uint64_t stream, float p);
+void reg_zoneout_forward(const Tensor *prev, const Tensor *upd, const Tensor *d, float p, Tensor *out);
+void reg_zoneout_backward(const Tensor *d, const Tensor *dout, Tensor *dprev, Tensor *dupd);
 
 /* L2 penalty (Keras kernel_regularizer L2, notes (E25)): returns λ·Σ w² and adds 2λ·w to g. */
 double reg_l2_apply(const Tensor *w, Tensor *g, double lambda);

@@ -854,7 +854,8 @@ static void test_errors(void) {
     expect_error(c, "patch", "an image size that is not a multiple of the patch");
     c = small_config();
     c.batchnorm = 1;
-    expect_error(c, "batchnorm", "batch norm");
+    c.bn_eps = 0; /* batch norm between layers is supported; its epsilon must be positive */
+    expect_error(c, "batchnorm", "batch norm with eps 0");
     c = small_config();
     c.hidden[2] = 0;
     expect_error(c, "layers", "a zero-width layer");

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "causal_lstm_cell.h"
 #include "common.h"
 #include "model.h"
 #include "ops.h"
@@ -111,6 +112,119 @@ static void test_split_cell(void) {
     free(mem);
 }
 
+/* The masked Causal LSTM stages with an all-ones mask equal the fused ops of causal_lstm_cell.c, and a
+ * 0/2 mask scales the candidate's term (forward and backward). */
+static void test_causal_masked(void) {
+    TEST_BEGIN("causal_masked");
+    const int B = 2, n = 3, H = 4, W = 3, N = B * n * H * W;
+    float *mem = rr_calloc((size_t)N * 86, sizeof(float)); /* the 86·N floats taken below */
+    float *p = mem;
+#define TAKE(k) (p += (int64_t)(k) * N, p - (int64_t)(k) * N)
+#define T4K(k) tensor4(TAKE(k), RR_CPU, B, (k) * n, H, W)
+    Tensor x = T4K(7), hc = T4K(4), cc = T4K(3), c2m = T4K(4), mc = T4K(3), cp = T4K(1), ones = T4K(1);
+    Tensor g1a = T4K(3), g1b = T4K(3), ca = T4K(1), cb = T4K(1), g2a = T4K(4), g2b = T4K(4), ma = T4K(1), mb = T4K(1);
+    Tensor d = T4K(1), dxa = T4K(7), dxb = T4K(7), dha = T4K(4), dhb = T4K(4), dca = T4K(3), dcb = T4K(3);
+    Tensor dpa = T4K(1), dpb = T4K(1), d2a = T4K(4), d2b = T4K(4), dma = T4K(3), dmb = T4K(3);
+#undef T4K
+#undef TAKE
+    Tensor *in[6] = {&x, &hc, &cc, &c2m, &mc, &cp};
+    for (int k = 0, s = 0; k < 6; k++)
+        for (int64_t i = 0; i < in[k]->count; i++) in[k]->data[i] = 2.0f * rr_rand_uniform(4, (uint64_t)++s, 0) - 1.0f;
+    for (int i = 0; i < N; i++) d.data[i] = rr_rand_uniform(4, 99, (uint64_t)i) - 0.5f;
+    op_fill(&ones, 1.0f);
+    causal_lstm_stage1_forward(&x, &hc, &cc, &cp, &g1a, &ca);
+    reg_causal_stage1_forward(&x, &hc, &cc, &cp, &ones, &g1b, &cb);
+    causal_lstm_stage2_forward(&x, &c2m, &mc, &g2a, &ma);
+    reg_causal_stage2_forward(&x, &c2m, &mc, &ones, &g2b, &mb);
+    check_close_f32("stage 1 c, mask of ones = fused", cb.data, ca.data, N, 0, 0);
+    check_close_f32("stage 2 m, mask of ones = fused", mb.data, ma.data, N, 0, 0);
+    causal_lstm_stage1_backward(&g1a, &cp, &d, &dxa, &dha, &dca, &dpa);
+    reg_causal_stage1_backward(&g1b, &cp, &ones, &d, &dxb, &dhb, &dcb, &dpb);
+    causal_lstm_stage2_backward(&g2a, &d, &dxa, &d2a, &dma);
+    reg_causal_stage2_backward(&g2b, &ones, &d, &dxb, &d2b, &dmb);
+    check_close_f32("stage 1+2 dx_cc", dxb.data, dxa.data, 7 * N, 0, 0);
+    check_close_f32("stage 1 dh_cc", dhb.data, dha.data, 4 * N, 0, 0);
+    check_close_f32("stage 1 dc_cc", dcb.data, dca.data, 3 * N, 0, 0);
+    check_close_f32("stage 1 dc_prev", dpb.data, dpa.data, N, 0, 0);
+    check_close_f32("stage 2 dc2m", d2b.data, d2a.data, 4 * N, 0, 0);
+    check_close_f32("stage 2 dm_cc", dmb.data, dma.data, 3 * N, 0, 0);
+    /* mask 0 or 2: c = f c_prev + i g mask (closed form from the saved gates) */
+    for (int i = 0; i < N; i++) ones.data[i] = (i % 3) ? 2.0f : 0.0f;
+    reg_causal_stage1_forward(&x, &hc, &cc, &cp, &ones, &g1b, &cb);
+    double worst = 0;
+    for (int b = 0; b < B; b++)
+        for (int e = 0; e < n * H * W; e++) {
+            const int64_t r = (int64_t)b * n * H * W + e, g = (int64_t)b * 3 * n * H * W + e, nhw = n * H * W;
+            const double want = (double)g1b.data[g + nhw] * cp.data[r] + (double)g1b.data[g] * g1b.data[g + 2 * nhw] * ones.data[r];
+            worst = fmax(worst, fabs(cb.data[r] - want));
+        }
+    CHECK(worst < 1e-6, "stage 1 with a 0/2 mask: c = f c_prev + i (g m) (worst |diff| %.3g)", worst);
+    free(mem);
+}
+
+/* Zoneout op: keep-mask statistics, training mix, evaluation = expectation (closed form), p = 1
+ * freezes the state, backward against the closed-form derivatives. */
+static void test_zoneout_op(void) {
+    TEST_BEGIN("zoneout_op");
+    const int n = 100000;
+    float *buf = rr_malloc(sizeof(float) * n * 6);
+    Tensor d = tensor1(buf, RR_CPU, n), prev = tensor1(buf + n, RR_CPU, n), upd = tensor1(buf + 2 * n, RR_CPU, n);
+    Tensor out = tensor1(buf + 3 * n, RR_CPU, n), dprev = tensor1(buf + 4 * n, RR_CPU, n), dupd = tensor1(buf + 5 * n, RR_CPU, n);
+    for (int i = 0; i < n; i++) {
+        prev.data[i] = rr_rand_uniform(2, 1, (uint64_t)i) - 0.5f;
+        upd.data[i] = rr_rand_uniform(2, 2, (uint64_t)i) + 1.0f; /* never equal to prev */
+    }
+    const float ps[3] = {0.05f, 0.3f, 0.5f};
+    for (int k = 0; k < 3; k++) {
+        const float p = ps[k];
+        reg_zoneout_mask(&d, 7, reg_stream(4, 1, REG_T_ZONE_C, 2), p);
+        long kept = 0, bad = 0, mix_bad = 0;
+        reg_zoneout_forward(&prev, &upd, &d, p, &out);
+        for (int i = 0; i < n; i++) {
+            kept += d.data[i] == 1.0f;
+            bad += !(d.data[i] == 0.0f || d.data[i] == 1.0f);
+            mix_bad += out.data[i] != (d.data[i] == 1.0f ? prev.data[i] : upd.data[i]);
+        }
+        const double sd = sqrt((double)n * p * (1 - p)), dev = fabs(kept - (double)n * p);
+        CHECK(bad == 0, "p=%.2f: keep mask is binary", (double)p);
+        CHECK(dev < 5 * sd, "p=%.2f: kept the old value %ld of %d times, expected %.0f +- %.0f (5 sd)", (double)p, kept,
+              n, (double)n * p, 5 * sd);
+        CHECK(mix_bad == 0, "p=%.2f: training output is the old value where d = 1, the new one elsewhere", (double)p);
+        reg_zoneout_forward(&prev, &upd, NULL, p, &out);
+        double worst = 0;
+        for (int i = 0; i < n; i++)
+            worst = fmax(worst, fabs(out.data[i] - ((double)p * prev.data[i] + (1.0 - p) * upd.data[i])));
+        CHECK(worst < 1e-6, "p=%.2f: evaluation = p*old + (1-p)*new (worst |diff| %.3g)", (double)p, worst);
+        /* backward: dprev += d*g, dupd = (1-d)*g, here with g = upd as the incoming gradient */
+        op_fill(&dprev, 0.5f);
+        reg_zoneout_backward(&d, &upd, &dprev, &dupd);
+        long grad_bad = 0;
+        for (int i = 0; i < n; i++)
+            grad_bad += dprev.data[i] != 0.5f + d.data[i] * upd.data[i] || dupd.data[i] != (1.0f - d.data[i]) * upd.data[i];
+        CHECK(grad_bad == 0, "p=%.2f: backward dprev += d*g, dupd = (1-d)*g", (double)p);
+    }
+    reg_zoneout_mask(&d, 7, reg_stream(4, 1, REG_T_ZONE_H, 2), 1.0f);
+    reg_zoneout_forward(&prev, &upd, &d, 1.0f, &out);
+    CHECK(memcmp(out.data, prev.data, sizeof(float) * n) == 0, "p=1 (training) never changes the state");
+    reg_zoneout_forward(&prev, &upd, NULL, 1.0f, &out);
+    CHECK(memcmp(out.data, prev.data, sizeof(float) * n) == 0, "p=1 (evaluation) never changes the state");
+    reg_zoneout_mask(&d, 7, reg_stream(4, 1, REG_T_ZONE_H, 2), 0.0f);
+    reg_zoneout_forward(&prev, &upd, &d, 0.0f, &out);
+    CHECK(memcmp(out.data, upd.data, sizeof(float) * n) == 0, "p=0 always takes the new value");
+    reg_zoneout_forward(NULL, &upd, NULL, 0.25f, &out);
+    long zb = 0;
+    for (int i = 0; i < n; i++) zb += fabsf(out.data[i] - 0.75f * upd.data[i]) > 1e-6f;
+    CHECK(zb == 0, "no previous state (step 0): evaluation = (1-p)*new");
+    /* per-step masks: another step, another mask */
+    Tensor d2 = tensor1(buf + n, RR_CPU, n);
+    reg_zoneout_mask(&d, 7, reg_stream(4, 1, REG_T_ZONE_C, 2), 0.5f);
+    reg_zoneout_mask(&d2, 7, reg_stream(4, 1, REG_T_ZONE_C, 3), 0.5f);
+    long same = 0;
+    for (int i = 0; i < n; i++) same += d.data[i] == d2.data[i];
+    CHECK(same < n * 0.55, "the next step draws an independent zoneout mask (%ld of %d equal, ~50%% expected)", same, n);
+    free(buf);
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Fixtures */
 
@@ -169,6 +283,10 @@ static int load_fixture(const char *tag, Fixture *fx) {
     c->rec_dropout_seq = atoi(meta_or(fx, "rec_dropout_seq", "0"));
     c->var_dropout_x = (float)atof(meta_or(fx, "var_dropout_x", "0"));
     c->var_dropout_h = (float)atof(meta_or(fx, "var_dropout_h", "0"));
+    c->zoneout_c = (float)atof(meta_or(fx, "zoneout_c", "0"));
+    c->zoneout_h = (float)atof(meta_or(fx, "zoneout_h", "0"));
+    c->zoneout_m = (float)atof(meta_or(fx, "zoneout_m", "0"));
+    c->weight_drop = (float)atof(meta_or(fx, "weight_drop", "0"));
     c->reg_seed = strtoull(meta_or(fx, "reg_seed", "0"), NULL, 10);
     fx->iteration = atoll(meta_or(fx, "iteration", "0"));
     fx->B = atoi(meta_or(fx, "batch", "0"));
@@ -274,7 +392,8 @@ static void test_fixture(const char *tag) {
         free(got);
     }
     /* another iteration draws other masks: the outputs change (unless only layer norm is on) */
-    const int stochastic = cfg->dropout > 0 || cfg->rec_dropout > 0 || cfg->var_dropout_x > 0 || cfg->var_dropout_h > 0;
+    const int stochastic = cfg->dropout > 0 || cfg->rec_dropout > 0 || cfg->var_dropout_x > 0 || cfg->var_dropout_h > 0 ||
+                           cfg->zoneout_c > 0 || cfg->zoneout_h > 0 || cfg->zoneout_m > 0 || cfg->weight_drop > 0;
     if (stochastic) {
         set_state(m, &fx, "init.");
         model_set_iteration(m, fx.iteration + 1);
@@ -283,6 +402,15 @@ static void test_fixture(const char *tag) {
         for (int64_t i = 0; i < out_elems; i++) diff = fmax(diff, fabs(pred2[i] - pred[i]));
         CHECK(diff > 1e-4, "%s: iteration %lld draws other masks (outputs differ by up to %.3g)", tag,
               (long long)fx.iteration + 1, diff);
+        if (cfg->weight_drop > 0 && cfg->dropout == 0 && cfg->rec_dropout == 0 && cfg->var_dropout_x == 0 &&
+            cfg->var_dropout_h == 0 && cfg->zoneout_c == 0 && cfg->zoneout_h == 0 && cfg->zoneout_m == 0) {
+            /* AWD-LSTM's WeightDrop self-test: step 0 (h_{-1} = 0, conv_h unused) is the same under any
+             * mask, later steps are not */
+            double d0 = 0;
+            for (int64_t i = 0; i < frame_elems; i++) d0 = fmax(d0, fabs(pred2[i] - pred[i]));
+            CHECK(d0 == 0.0 && diff > 1e-4, "%s: weight drop leaves step 0 unchanged (%.3g) and changes later steps "
+                  "(%.3g)", tag, d0, diff);
+        }
         set_state(m, &fx, "step1."); /* the BN statistics of the fixture's single step */
     }
 
@@ -291,10 +419,11 @@ static void test_fixture(const char *tag) {
     CHECK_NEAR(le, eloss->data[0], 0, 1e-5, "%s: eval loss %.8f vs PyTorch %.8f", tag, le, (double)eloss->data[0]);
 
     /* evaluation is deterministic: the same weights without the stochastic regularizers give the same
-     * output bit for bit (layer norm changes the model, so it stays on in both) */
+     * output bit for bit (layer norm changes the model, so it stays on in both; so does zoneout, whose
+     * evaluation is its expectation p·old + (1-p)·new, and that is compared with PyTorch above) */
     if (stochastic) {
         ModelConfig plain = *cfg;
-        plain.dropout = plain.rec_dropout = plain.var_dropout_x = plain.var_dropout_h = 0.0f;
+        plain.dropout = plain.rec_dropout = plain.var_dropout_x = plain.var_dropout_h = plain.weight_drop = 0.0f;
         Model *m2 = NULL;
         if (model_create(&plain, B, T, RR_CPU, &m2) == 0) {
             set_state(m2, &fx, "step1.");
@@ -355,11 +484,51 @@ static void test_l2(void) {
           "l2_on = all selects every kernel and no bias / norm parameter");
 }
 
+/* Invalid regularizer settings are rejected with an error naming the key. */
+static void test_config_errors(void) {
+    TEST_BEGIN("config_errors");
+    ModelConfig pp;
+    memset(&pp, 0, sizeof pp);
+    snprintf(pp.model, sizeof pp.model, "predrnn_pp");
+    pp.num_layers = 2, pp.hidden[0] = 4, pp.hidden[1] = 3, pp.kernel[0] = pp.kernel[1] = 3;
+    pp.patch = 2, pp.image_size = 8, pp.img_channels = 1, pp.head = HEAD_LINEAR, pp.head_kernel = 1;
+    pp.head_act = ACT_IDENTITY, pp.ghu = 1;
+    ModelConfig cl = pp;
+    snprintf(cl.model, sizeof cl.model, "convlstm");
+    cl.head = HEAD_CONV2D, cl.cell_act = ACT_TANH, cl.gate_act = ACT_SIGMOID, cl.head_act = ACT_SIGMOID;
+    struct { ModelConfig c; const char *key, *what; } cases[6];
+    int k = 0;
+    cases[k].c = pp, cases[k].c.zoneout_m = 0.2f, cases[k].key = "zoneout_m", cases[k++].what = "predrnn_pp zoneout_m with unequal widths";
+    cases[k].c = pp, cases[k].c.weight_drop = 1.0f, cases[k].key = "weight_drop", cases[k++].what = "predrnn_pp weight_drop 1";
+    cases[k].c = pp, cases[k].c.zoneout_h = 1.5f, cases[k].key = "zoneout_h", cases[k++].what = "predrnn_pp zoneout_h 1.5";
+    cases[k].c = cl, cases[k].c.zoneout_m = 0.2f, cases[k].key = "zoneout_m", cases[k++].what = "convlstm zoneout_m";
+    cases[k].c = cl, cases[k].c.zoneout_c = -0.1f, cases[k].key = "zoneout_c", cases[k++].what = "convlstm zoneout_c < 0";
+    cases[k].c = cl, cases[k].c.weight_drop = -0.5f, cases[k].key = "weight_drop", cases[k++].what = "convlstm weight_drop < 0";
+    for (int i = 0; i < k; i++) {
+        Model *m = NULL;
+        int rc = model_create(&cases[i].c, 2, 4, RR_CPU, &m);
+        CHECK(rc == -1 && m == NULL, "rejects %s", cases[i].what);
+        if (m) model_free(m);
+        CHECK_ERR_CONTAINS(rr_last_error(), cases[i].key, "error for %s names '%s'", cases[i].what, cases[i].key);
+    }
+    Model *m = NULL;
+    ModelConfig ok = pp;
+    ok.hidden[1] = 4, ok.zoneout_m = 0.2f, ok.weight_drop = 0.3f, ok.zoneout_c = 1.0f;
+    CHECK(model_create(&ok, 2, 4, RR_CPU, &m) == 0, "predrnn_pp with equal widths takes zoneout_m, weight_drop, zoneout_c = 1: %s",
+          m ? "ok" : rr_last_error());
+    if (m) model_free(m);
+}
+
 int main(void) {
     test_masks();
     test_split_cell();
-    static const char *const fixtures[] = {"cl_drop", "cl_rec", "cl_recseq", "cl_var", "cl_ln", "cl_all"};
+    test_zoneout_op();
+    test_causal_masked();
+    static const char *const fixtures[] = {"cl_drop", "cl_rec", "cl_recseq", "cl_var", "cl_ln", "cl_all", "cl_zone", "cl_wdrop", "cl_zwd",
+                                           "pp_drop", "pp_rec", "pp_recseq", "pp_var", "pp_zone", "pp_wdrop", "pp_bn", "pp_bn_noghu",
+                                           "pp_all"};
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) test_fixture(fixtures[i]);
     test_l2();
+    test_config_errors();
     return tests_exit();
 }

@@ -30,19 +30,30 @@ regularize.h REG_T_*; the fixture script injects rnnreg's Philox masks):
     h_{-1} = 0 so LN_h = its offset at t = 0), h = o act(LN_c(c)); c itself is carried unnormalised;
     LN = tensor layer norm (per sample over C, H, W, per-channel gain 1 / offset 0, eps 1e-5);
     state-dict names cells.L.ln_x / ln_h / ln_c .weight, .bias
+  zoneout_c / _h (Krueger et al.): c = d ⊙ c_prev + (1 - d) ⊙ c_hat, h = d' ⊙ h_prev + (1 - d') ⊙ h_hat with
+    h_hat = o act(c_hat) from the un-zoned c_hat; d = zone_fn(l, ZONE_C, t), d' = zone_fn(l, ZONE_H, t)
+    binary keep masks (1 with probability p) in training, d = p (the expectation) in evaluation;
+    states before step 0 are zeros
+  weight_drop (Merity et al. WeightDrop): conv_h uses weight ⊙ mask(l, WDROP, 0), one mask per forward
+    call (all steps and samples), the raw weight in evaluation
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 # regularize.h tensor ids
-DROP_IN, DROP_OUT, REC_G, REC_GG, VAR_X, VAR_H = 0, 1, 2, 3, 4, 5
+DROP_IN, DROP_OUT, REC_G, REC_GG, VAR_X, VAR_H, ZONE_C, ZONE_H, ZONE_M, WDROP = range(10)
 LN_EPS = 1e-5
 
 
 def torch_mask(layer, tensor, step, shape, p):
     """Default mask source (independent Bernoulli, inverted scaling)."""
     return (torch.rand(shape) >= p).float() / (1.0 - p)
+
+
+def torch_zone(layer, tensor, step, shape, p):
+    """Default zoneout mask source: 1 (keep the old value) with probability p."""
+    return (torch.rand(shape) < p).float()
 
 
 class TensorLayerNorm(nn.Module):
@@ -122,8 +133,10 @@ class ConvLSTMRef(nn.Module):
     def __init__(self, layers, kernels, cell_act="tanh", gate_act="sigmoid", batchnorm=False,
                  bn_momentum=0.01, bn_eps=1e-3, head="conv2d", head_kernel=3, head_act="sigmoid",
                  patch=1, image_size=64, img_channels=1, layer_norm=False, dropout=0.0, rec_dropout=0.0,
-                 rec_dropout_seq=False, var_dropout_x=0.0, var_dropout_h=0.0, mask_fn=torch_mask):
+                 rec_dropout_seq=False, var_dropout_x=0.0, var_dropout_h=0.0, zoneout_c=0.0, zoneout_h=0.0,
+                 weight_drop=0.0, mask_fn=torch_mask, zone_fn=torch_zone):
         super().__init__()
+        self.zoneout_c, self.zoneout_h, self.weight_drop, self.zone_fn = zoneout_c, zoneout_h, weight_drop, zone_fn
         self.dropout, self.rec_dropout, self.rec_dropout_seq = dropout, rec_dropout, rec_dropout_seq
         self.var_dropout_x, self.var_dropout_h, self.mask_fn = var_dropout_x, var_dropout_h, mask_fn
         self.seq_masks = None
@@ -172,7 +185,8 @@ class ConvLSTMRef(nn.Module):
     # -- pieces --------------------------------------------------------------------------------
     def regularizing(self):
         return self.training and (self.dropout > 0 or self.rec_dropout > 0 or self.var_dropout_x > 0 or
-                                  self.var_dropout_h > 0)
+                                  self.var_dropout_h > 0 or self.weight_drop > 0 or self.zoneout_c > 0 or
+                                  self.zoneout_h > 0)
 
     def draw_sequence_masks(self, B, H, W):
         """Per-sequence masks of one training forward: variational (4 per layer for x and h) and
@@ -185,6 +199,9 @@ class ConvLSTMRef(nn.Module):
                 d["vh"] = [self.mask_fn(l, VAR_H, j, (B, cell.n, H, W), self.var_dropout_h) for j in range(4)]
             if self.rec_dropout > 0 and self.rec_dropout_seq:
                 d["g"] = self.mask_fn(l, REC_G, 0, (B, cell.n, H, W), self.rec_dropout)
+            if self.weight_drop > 0:
+                w = cell.conv_h.weight
+                d["wh"] = w * self.mask_fn(l, WDROP, 0, tuple(w.shape), self.weight_drop)
             self.seq_masks.append(d)
 
     def layers_step(self, x, state, t=0):
@@ -200,16 +217,17 @@ class ConvLSTMRef(nn.Module):
             if reg and self.dropout > 0:
                 x = x * self.mask_fn(l, DROP_IN, t, tuple(x.shape), self.dropout)
             vx, vh = sm.get("vx"), sm.get("vh")
+            wh = sm.get("wh", cell.conv_h.weight)
             pad = cell.k // 2
             if cell.layer_norm:
                 h_prev = state[l][0] if state[l] is not None else x.new_zeros(B, cell.n, H, W)
                 pre = (cell.ln_x(gate_conv(x, vx, cell.conv_x.weight, None, pad)) +
-                       cell.ln_h(gate_conv(h_prev, vh, cell.conv_h.weight, None, pad)) +
+                       cell.ln_h(gate_conv(h_prev, vh, wh, None, pad)) +
                        cell.conv_x.bias.view(1, -1, 1, 1))
             else:
                 pre = gate_conv(x, vx, cell.conv_x.weight, cell.conv_x.bias, pad)
                 if state[l] is not None:
-                    pre = pre + gate_conv(state[l][0], vh, cell.conv_h.weight, None, pad)
+                    pre = pre + gate_conv(state[l][0], vh, wh, None, pad)
             pi, pf, pg, po = torch.split(pre, cell.n, dim=1)
             i, f, g, o = self.gate_act(pi), self.gate_act(pf), self.cell_act(pg), self.gate_act(po)
             if reg and self.rec_dropout > 0:
@@ -217,6 +235,15 @@ class ConvLSTMRef(nn.Module):
                          self.mask_fn(l, REC_G, t, (B, cell.n, H, W), self.rec_dropout))
             c = i * g if state[l] is None else f * state[l][1] + i * g
             h = o * self.cell_act(cell.ln_c(c) if cell.layer_norm else c)
+            for k, (p, tid) in enumerate(((self.zoneout_h, ZONE_H), (self.zoneout_c, ZONE_C))):
+                if p > 0:  # zoneout: keep the previous value (zeros before step 0)
+                    upd = (h, c)[k]
+                    old = state[l][k] if state[l] is not None else torch.zeros_like(upd)
+                    d = self.zone_fn(l, tid, t, tuple(upd.shape), p) if self.training else p
+                    if k == 0:
+                        h = d * old + (1 - d) * upd
+                    else:
+                        c = d * old + (1 - d) * upd
             new.append((h, c))
             x = self.bns[l](h) if l < len(self.bns) else h
         if reg and self.dropout > 0:
