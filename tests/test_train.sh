@@ -10,12 +10,8 @@
 # Needs build/rnnreg with everything linked; run from anywhere (tests/run.sh sets RNNREG/PYTHON/BUILD).
 set -u
 cd "$(dirname "$0")/.."
-RNNREG="${RNNREG:-build/rnnreg}" PYTHON="${PYTHON:-/usr/bin/python3}" BUILD="${BUILD:-build}"
 T=test_train
-ok() { echo "ok $T: $*"; }
-fail() { echo "FAIL $T: $*"; }
-skip() { echo "skip $T: $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. tests/lib.sh
 
 if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
 mkdir -p "$BUILD/tests"

@@ -7,12 +7,8 @@
 # sequence — reproduces the next checkpoint's parameters and moments.
 set -u
 cd "$(dirname "$0")/.."
-RNNREG="${RNNREG:-build/rnnreg}" PYTHON="${PYTHON:-/usr/bin/python3}" BUILD="${BUILD:-build}"
 T=test_train_predrnn_pp
-ok() { echo "ok $T: $*"; }
-fail() { echo "FAIL $T: $*"; }
-skip() { echo "skip $T: $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. tests/lib.sh
 
 if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
 mkdir -p "$BUILD/tests"

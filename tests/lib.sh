@@ -1,0 +1,8 @@
+# lib.sh — what every shell test shares: the check-line protocol of tests/run.sh (ok / FAIL / skip,
+# each naming the test $T) and the tools' locations. Source it after setting T.
+RNNREG="${RNNREG:-build/rnnreg}" PYTHON="${PYTHON:-/usr/bin/python3}" BUILD="${BUILD:-build}"
+ok() { echo "ok $T: $*"; }
+fail() { echo "FAIL $T: $*"; }
+skip() { echo "skip $T: $*"; }
+# check WHAT COMMAND...: one check line, ok when COMMAND succeeds
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
