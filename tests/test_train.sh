@@ -27,6 +27,9 @@ HAVE_TORCH=0; "$PYTHON" -c 'import torch, numpy' 2>/dev/null && HAVE_TORCH=1
 
 # train OUT [--set ...]: the tiny config on the test data, with checkpoints every 3 iterations too
 train() { local out=$1; shift; "$RNNREG" train --config "$CONF" --set data="$DATA" --set checkpoint_every=3 "$@" --out "$out"; }
+# train_bg OUT [--set ...]: the same in the background; $pid is rnnreg's own pid (backgrounding the
+# function instead would give a subshell's pid, and kill -9 would leave rnnreg running beside the resume)
+train_bg() { local out=$1; shift; "$RNNREG" train --config "$CONF" --set data="$DATA" --set checkpoint_every=3 "$@" --out "$out" & pid=$!; }
 # the log without its timing fields (the only fields allowed to differ between identical runs)
 untimed() { sed -E 's/, "seconds": [^,}]*//; s/, "seq_per_s": [^,}]*//' "$1"; }
 same_run() { # DIR_A DIR_B: every output identical (log up to timings)
@@ -114,8 +117,8 @@ for k in 1 2 3 4 5; do
     for ((i = 0; i < kills; i++)); do
         frac=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.3f", 0.05 + 0.9 * rand()}')
         delay=$(echo "$dur * $frac" | bc -l)
-        if [ $first = 1 ]; then train "$d" >/dev/null 2>&1 & else train "$d" --resume >/dev/null 2>&1 & fi
-        pid=$!; first=0
+        if [ $first = 1 ]; then train_bg "$d" >/dev/null 2>&1; else train_bg "$d" --resume >/dev/null 2>&1; fi
+        first=0
         sleep "$delay"
         if kill -9 "$pid" 2>/dev/null; then hits=$((hits + 1)); fi
         wait "$pid" 2>/dev/null

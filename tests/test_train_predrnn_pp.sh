@@ -37,9 +37,10 @@ train "$W/b" >/dev/null 2>&1
 check "determinism: a second identical run gives bit-identical checkpoints, metrics, predictions, log" same_run "$W/a" "$W/b"
 
 # kill -9 once the first mid-epoch checkpoint exists, then --resume
-train "$W/k" >/dev/null 2>&1 &
+# rnnreg itself in the background ($! of a backgrounded function would be a subshell's pid)
+"$RNNREG" train --config "$CONF" --set data="$DATA" --set checkpoint_every=2 --out "$W/k" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 400); do [ -e "$W/k/last.safetensors" ] && break; sleep 0.02; done
+for _ in $(seq 1 3000); do [ -e "$W/k/last.safetensors" ] && break; sleep 0.02; done
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 train "$W/k" --resume >/dev/null 2>"$W/k.err"
 check "kill -9 after the first checkpoint, then --resume: identical to the uninterrupted run" same_run "$W/a" "$W/k"
