@@ -112,6 +112,11 @@ test: test-build ## build and run every test; ends with "N passed, M failed[, K 
 -include data/data.mk
 
 # ---------------------------------------------------------------------------------------------
+# Experiments → results → tables and figures → paper (pipeline.mk; SCALE=tiny|quick|paper)
+# ---------------------------------------------------------------------------------------------
+-include pipeline.mk
+
+# ---------------------------------------------------------------------------------------------
 # Set-up and help
 # ---------------------------------------------------------------------------------------------
 .PHONY: deps
@@ -119,9 +124,9 @@ deps: ## install what is missing (Debian/Ubuntu, apt-get): compiler, OpenBLAS, c
 	@bash tools/deps.sh all
 
 .PHONY: reproduce
-reproduce: $(BUILD)/rnnreg data ## the whole job: data, trainer, experiments, figures, paper
-	@echo "reproduce: data and trainer are ready (data/moving_mnist.npy, build/rnnreg)."
-	@echo "reproduce: not built yet: experiments, figures and paper (later stages of the project)."
+reproduce: $(BUILD)/rnnreg data ## the whole job: data, trainer, experiments, figures, paper (SCALE=quick)
+	@bash tools/deps.sh paper
+	@$(MAKE) --no-print-directory reproduce-pipeline
 
 .PHONY: clean
 clean: ## remove build/ (keeps downloaded data)

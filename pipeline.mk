@@ -1,0 +1,210 @@
+# pipeline.mk — the literate pipeline: experiment configs → training runs → summary → tables, macros
+# and figure data → gnuplot figures → the paper (issue 6). Included by the top Makefile, or used alone
+# with `make -f pipeline.mk ...` (tests/test_pipeline.sh does), given an existing build/rnnreg.
+#
+#   make reproduce-pipeline [SCALE=tiny|quick|paper] [-j N] [RUNNER='srun --gres=gpu:1'] [RUN_SETS='backend=cuda']
+#   make runs | baselines | summary | tables | figures | paper | check-artifacts | pipeline-status
+#
+# SCALE (default quick) selects experiments/scales/<SCALE>/: the sizes (<model>.conf), the seeds and
+# the data (scale.mk). WHAT runs is experiments/experiments.mk. Files, for SCALE=quick:
+#   results/quick/<model>/<exp>/<seed>/    one run: run.conf, the trainer's outputs, done.json (last)
+#   results/quick/<model>/optimizer.conf   the optimizer stage 1 chose for the model (stage 2 includes it)
+#   results/quick/baselines/               all-zero and copy-last-frame predictions: test metrics
+#   results/quick/summary/                 CSV/JSON + strip.png: all the paper needs (committed for quick)
+#   build/paper/quick/                     generated TeX, figure data, figures, paper.pdf
+# Make decides what to redo: a run depends on the config files it includes (tools/pipeline/conf_deps.sh),
+# the chosen optimizer and the data — touching one experiment's .conf reruns only its runs. A run
+# directory counts as complete only when its done.json exists (written last by tools/pipeline/run.sh);
+# an interrupted run is resumed from its last checkpoint. Rebuilding rnnreg does NOT rerun anything
+# (order-only); remove results/<scale>/ or touch a config to force it.
+# `make paper`, `figures` and `tables` use whatever summary exists; only `runs`, `reproduce-pipeline`
+# and explicit run targets train.
+
+SHELL        := /bin/bash
+BUILD        ?= build
+PYTHON       ?= /usr/bin/python3
+RNNREG       ?= $(BUILD)/rnnreg
+SCALE        ?= quick
+RESULTS_DIR  ?= results
+PAPER_DIR    ?= build/paper
+RUNNER       ?=
+RUN_SETS     ?=
+LATEXMK      ?= latexmk
+GNUPLOT      ?= gnuplot
+
+ifeq ($(filter $(SCALE),tiny quick paper),)
+$(error SCALE must be tiny, quick or paper, not '$(SCALE)')
+endif
+ifeq ($(.DEFAULT_GOAL),)
+.DEFAULT_GOAL := pipeline-help
+endif
+
+RESULTS     := $(RESULTS_DIR)/$(SCALE)
+SUMMARY     := $(RESULTS)/summary
+PAPER_BUILD := $(PAPER_DIR)/$(SCALE)
+PIPE        := tools/pipeline
+# the top makefile (Makefile, or pipeline.mk when used alone), for the sub-makes of the staged targets
+PIPE_TOP    := $(firstword $(MAKEFILE_LIST))
+# make's -j value, for the progress estimate (MAKEFLAGS holds it only while recipes run: keep `=`)
+PIPE_JOBS    = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
+
+include experiments/experiments.mk
+include experiments/scales/$(SCALE)/scale.mk
+
+# ---------------------------------------------------------------------------------------------
+# Runs. A run id is <model>/<exp>/<seed>; its stamp $(RESULTS)/<id>/done.json.
+# ---------------------------------------------------------------------------------------------
+FIRST_SEED   := $(firstword $(SEEDS))
+OPT_EXPS     := $(foreach m,$(MODELS),$(foreach o,$(OPTIMIZERS),$m/opt-$o))
+SEEDED_EXPS  := $(MAIN_EXPERIMENTS) $(REGULARIZERS)
+OPT_RUNS     := $(foreach e,$(OPT_EXPS),$(foreach s,$(OPT_SEEDS),$e/$s))
+MAIN_RUNS    := $(foreach e,$(SEEDED_EXPS),$(foreach s,$(SEEDS),$e/$s)) \
+                $(foreach e,$(ONCE_EXPERIMENTS),$e/$(FIRST_SEED))
+ALL_RUNS     := $(OPT_RUNS) $(MAIN_RUNS)
+stamp         = $(RESULTS)/$1/done.json
+ALL_STAMPS   := $(foreach r,$(ALL_RUNS),$(call stamp,$r))
+BASELINE_STAMP := $(RESULTS)/baselines/done.json
+PROTOCOL_FILES := $(foreach e,$(PROTOCOL_EXPERIMENTS),$(RESULTS)/protocol/$e/$(FIRST_SEED).json)
+
+word_of       = $(word $2,$(subst /, ,$1))
+# config closure of a file (itself + includes), memoised: one shell call per distinct file
+conf_closure  = $(or $(CLOSURE_$1),$(eval CLOSURE_$1 := $(shell bash $(PIPE)/conf_deps.sh $1))$(CLOSURE_$1))
+
+# exp_scale ID — an experiment's own size override at this scale, if there is one:
+# experiments/scales/<scale>/<model>/<exp>.conf (e.g. the report's epochs for the centred-head run)
+exp_scale     = $(wildcard experiments/scales/$(SCALE)/$(call word_of,$1,1)/$(call word_of,$1,2).conf)
+
+# The rules that TRAIN exist only when a training goal is asked for (runs, reproduce-pipeline, baselines,
+# a file under $(RESULTS)/): `make paper`, `tables`, `figures`, `summary`, `check-artifacts` then see the
+# stamps as plain files and never retrain, even when a config is newer than its results.
+TRAIN_GOALS := reproduce-pipeline runs run-stamps baselines
+ifneq ($(filter $(TRAIN_GOALS) $(RESULTS)/%,$(MAKECMDGOALS)),)
+# run_rule ID STAGE — the rule of one run (STAGE: opt = no chosen optimizer, main = with it)
+define run_rule
+$(call stamp,$1): $(call conf_closure,experiments/$(call word_of,$1,1)/model.conf) \
+                  $(call conf_closure,experiments/$(call word_of,$1,1)/$(call word_of,$1,2).conf) \
+                  $(call conf_closure,experiments/scales/$(SCALE)/$(call word_of,$1,1).conf) \
+                  $(call exp_scale,$1) \
+                  $(if $(filter main,$2),$(RESULTS)/$(call word_of,$1,1)/optimizer.conf) $(DATA) | $(RNNREG)
+	@RNNREG='$(RNNREG)' RUNNER='$(RUNNER)' RUN_SETS='$(RUN_SETS)' SCALE='$(SCALE)' JOBS='$$(PIPE_JOBS)' \
+	  PROGRESS_DIR='$(if $(wildcard $(RESULTS)/.progress/todo),$(RESULTS)/.progress)' \
+	  bash $(PIPE)/run.sh --id $1 --dir $(RESULTS)/$1 --seed $(call word_of,$1,3) --data $(DATA) \
+	    --include experiments/$(call word_of,$1,1)/model.conf \
+	    $(if $(filter main,$2),--include $(RESULTS)/$(call word_of,$1,1)/optimizer.conf) \
+	    --include experiments/$(call word_of,$1,1)/$(call word_of,$1,2).conf \
+	    --include experiments/scales/$(SCALE)/$(call word_of,$1,1).conf \
+	    $(addprefix --include ,$(call exp_scale,$1))
+endef
+$(foreach r,$(OPT_RUNS),$(eval $(call run_rule,$r,opt)))
+$(foreach r,$(MAIN_RUNS),$(eval $(call run_rule,$r,main)))
+
+# The chosen optimizer per model, rewritten only when the choice (or the chosen files) changes, so
+# rerunning the study with the same outcome does not rerun stage 2.
+define optimizer_rule
+$(RESULTS)/$1/optimizer.conf: $(foreach o,$(OPTIMIZERS),$(foreach s,$(OPT_SEEDS),$(call stamp,$1/opt-$o/$s)))
+	@$(PYTHON) $(PIPE)/choose_optimizer.py --results $(RESULTS) --model $1 --optimizers '$(OPTIMIZERS)' \
+	    --seeds '$(OPT_SEEDS)' --out $$@
+endef
+$(foreach m,$(MODELS),$(eval $(call optimizer_rule,$m)))
+
+# Baselines on the test split: its true frames come from `rnnreg predict --truth` with any finished
+# stage-1 checkpoint (all runs of a scale share the split; experiments/common.conf).
+# The report's protocol (teacher-forced evaluation) of the PROTOCOL_EXPERIMENTS' first-seed runs
+$(RESULTS)/protocol/%.json: $(RESULTS)/%/done.json $(BASELINE_STAMP)
+	@mkdir -p $(@D)
+	@$(PYTHON) $(PIPE)/report_protocol.py --run $(RESULTS)/$* --truth $(RESULTS)/baselines/truth.npy \
+	    --rnnreg $(RNNREG) --out $@
+
+$(BASELINE_STAMP): $(foreach r,$(filter $(firstword $(MODELS))/%,$(OPT_RUNS)),$(call stamp,$r)) | $(RNNREG)
+	@RNNREG='$(RNNREG)' PYTHON='$(PYTHON)' bash $(PIPE)/baselines.sh $(RESULTS)/baselines \
+	    $(foreach r,$(filter $(firstword $(MODELS))/%,$(OPT_RUNS)),$(RESULTS)/$r)
+endif
+
+# ---------------------------------------------------------------------------------------------
+# Summary: every finished run → small CSV/JSON in $(SUMMARY). Depends on the stamps that EXIST, so
+# that a committed summary (quick) is used as it is when no runs are present.
+# ---------------------------------------------------------------------------------------------
+SUMMARY_FILES := $(SUMMARY)/runs.csv $(SUMMARY)/frames.csv $(SUMMARY)/curves.csv $(SUMMARY)/experiments.json \
+                 $(SUMMARY)/setup.json $(SUMMARY)/protocol.csv $(SUMMARY)/strip.png
+SUMMARY_INPUTS := $(wildcard $(ALL_STAMPS) $(BASELINE_STAMP) $(PROTOCOL_FILES) $(foreach m,$(MODELS),$(RESULTS)/$m/optimizer.json))
+
+$(SUMMARY)/runs.csv: $(SUMMARY_INPUTS) $(if $(SUMMARY_INPUTS),$(PIPE)/summarize.py $(PIPE)/pipelib.py)
+	@$(PYTHON) $(PIPE)/summarize.py --results $(RESULTS) --scale $(SCALE) --rnnreg $(RNNREG) \
+	    --data-json $(DATA_JSON) --runs '$(ALL_RUNS)' --opt-exps '$(OPT_EXPS)' \
+	    --seeded-exps '$(SEEDED_EXPS)' --once-exps '$(ONCE_EXPERIMENTS)' --strip '$(STRIP_EXPERIMENTS)' \
+	    --seeds '$(SEEDS)' --opt-seeds '$(OPT_SEEDS)' --protocol '$(PROTOCOL_EXPERIMENTS)' --out $(SUMMARY)
+$(filter-out $(SUMMARY)/runs.csv,$(SUMMARY_FILES)): $(SUMMARY)/runs.csv
+
+# ---------------------------------------------------------------------------------------------
+# Tables, macros, figure data → figures → paper (all under $(PAPER_BUILD))
+# ---------------------------------------------------------------------------------------------
+TABLES_STAMP := $(PAPER_BUILD)/tables.stamp
+FIGURES      := $(patsubst figures/%.gp,%,$(filter-out figures/style.gp,$(wildcard figures/*.gp)))
+FIGURE_TEX   := $(patsubst %,$(PAPER_BUILD)/fig-%.tex,$(FIGURES))
+PAPER_PDF    := $(PAPER_BUILD)/paper.pdf
+
+$(TABLES_STAMP): $(SUMMARY_FILES) $(PIPE)/tables.py $(PIPE)/pipelib.py experiments/report/original.csv \
+                 experiments/experiments.mk
+	@mkdir -p $(PAPER_BUILD)
+	@$(PYTHON) $(PIPE)/tables.py --summary $(SUMMARY) --out $(PAPER_BUILD)
+	@touch $@
+
+# cairolatex: fig-X.tex (the text, set by LaTeX) + fig-X.pdf (the drawing); run in $(PAPER_BUILD) so
+# that the .tex names its drawing without a path
+$(PAPER_BUILD)/fig-%.tex: figures/%.gp figures/style.gp $(TABLES_STAMP)
+	@cd $(PAPER_BUILD) && $(GNUPLOT) -e "style='$(abspath figures/style.gp)'; out='fig-$*'" $(abspath $<)
+
+$(PAPER_BUILD)/strip.png: $(SUMMARY)/strip.png
+	@mkdir -p $(@D) && cp $< $@
+
+$(PAPER_PDF): paper/paper.tex paper/references.tex $(TABLES_STAMP) $(FIGURE_TEX) $(PAPER_BUILD)/strip.png
+	@cd paper && TEXINPUTS='$(abspath $(PAPER_BUILD)):' $(LATEXMK) -pdf -silent -interaction=nonstopmode \
+	    -halt-on-error -file-line-error -outdir='$(abspath $(PAPER_BUILD))' paper.tex >/dev/null \
+	  || { grep -E -m3 -A3 '^(\./|/).*:[0-9]+: |^! ' '$(abspath $(PAPER_BUILD))/paper.log' >&2; exit 1; }
+	@echo "paper: $@ ($(SCALE) scale)"
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------------------------
+.PHONY: reproduce-pipeline runs run-stamps baselines summary tables figures paper check-artifacts \
+        pipeline-status pipeline-help clean-paper
+
+reproduce-pipeline: ## experiments → results → tables/figures → paper, at SCALE (default quick); -j N runs N at once
+	@$(MAKE) --no-print-directory -f $(PIPE_TOP) runs
+	@$(MAKE) --no-print-directory -f $(PIPE_TOP) paper
+
+runs: $(DATA) | $(RNNREG) ## train every run of SCALE that is missing or out of date (progress: run k of n)
+	@todo=$$($(MAKE) --no-print-directory -n -f $(PIPE_TOP) run-stamps 2>/dev/null | sed -nE 's/.*run\.sh --id ([^ ]+) .*/\1/p'); \
+	  SCALE='$(SCALE)' JOBS='$(PIPE_JOBS)' PROGRESS_DIR='$(RESULTS)/.progress' PLAN_TODO="$$todo" \
+	  bash $(PIPE)/progress.sh plan $(RESULTS) $(ALL_RUNS)
+	@$(MAKE) --no-print-directory -f $(PIPE_TOP) run-stamps; rc=$$?; \
+	  SCALE='$(SCALE)' PROGRESS_DIR='$(RESULTS)/.progress' bash $(PIPE)/progress.sh finish; exit $$rc
+
+run-stamps: $(ALL_STAMPS) $(foreach m,$(MODELS),$(RESULTS)/$m/optimizer.conf) $(BASELINE_STAMP) $(PROTOCOL_FILES)
+
+baselines: $(BASELINE_STAMP) ## all-zero and copy-last-frame test metrics of SCALE
+
+summary: $(SUMMARY)/runs.csv ## finished runs of SCALE → results/SCALE/summary (small CSV/JSON; no training)
+
+tables: $(TABLES_STAMP) ## summary → macros, tables, figure data in build/paper/SCALE (no training)
+
+figures: $(FIGURE_TEX) ## gnuplot figures (cairolatex) from the summary (no training)
+
+paper: $(PAPER_PDF) ## the paper build/paper/SCALE/paper.pdf from the summary (no training)
+
+check-artifacts: paper ## lint configs and TeX, macros defined, PDF numbers, determinism; vs committed numbers
+	@RNNREG='$(RNNREG)' PYTHON='$(PYTHON)' SCALE='$(SCALE)' RESULTS='$(RESULTS)' PAPER_BUILD='$(PAPER_BUILD)' \
+	  OPT_SEEDS='$(OPT_SEEDS)' SEEDED_EXPS='$(SEEDED_EXPS)' ALL_RUNS='$(ALL_RUNS)' MODELS='$(MODELS)' \
+	  bash $(PIPE)/check_artifacts.sh
+
+pipeline-status: ## which runs of SCALE are complete, diverged, unfinished (running or interrupted) or missing
+	@n=0; d=0; for r in $(ALL_RUNS); do n=$$((n+1)); f=$(RESULTS)/$$r/done.json; \
+	  if [ -f $$f ]; then d=$$((d+1)); grep -q '"diverged"' $$f && echo "diverged    $$r"; \
+	  elif [ -d $(RESULTS)/$$r ]; then echo "unfinished  $$r"; else echo "missing     $$r"; fi; done; \
+	  echo "$(SCALE): $$d of $$n runs complete"
+
+clean-paper: ## remove build/paper/SCALE (the generated TeX, figures, PDF)
+	rm -rf $(PAPER_BUILD)
+
+pipeline-help:
+	@grep -hE '^[a-zA-Z_-]+:.*## ' pipeline.mk | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1|\2/' | awk -F'|' '{printf "  %-20s %s\n", $$1, $$2}'

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# test_pipeline.sh — the experiment pipeline (pipeline.mk) end to end at SCALE=tiny, in a scratch copy
+# of pipeline.mk, experiments/, tools/, figures/ and paper/ (nothing of the repository is touched), with
+# one regularizer slot filled (a test-only experiment convlstm/l2: Adam's L2 weight_decay):
+#   reproduce (15 runs with make -j2, RUNNER prefixing every training command, progress lines
+#   "run k/n"), the paper and its artifact checks; nothing to redo on a second `make runs`; a config
+#   newer than its run reruns that run only; an interrupted run (no done.json, last checkpoint kept)
+#   is resumed and ends identical, a run directory of other inputs is restarted; `make paper` from a
+#   summary alone trains nothing; the checks fail on a digit in the results text, on an undefined
+#   \rv key, on a number missing from the PDF and on a tolerance breach; the Student-t quantiles of
+#   the tables against scipy. Needs build/rnnreg (RNNREG); gnuplot, latexmk and pdftotext for the
+#   paper parts (tools/deps.sh paper), which are skipped without them.
+set -u
+cd "$(dirname "$0")/.."
+RNNREG="${RNNREG:-build/rnnreg}" PYTHON="${PYTHON:-/usr/bin/python3}" BUILD="${BUILD:-build}"
+T=test_pipeline
+ok() { echo "ok $T: $*"; }
+fail() { echo "FAIL $T: $*"; }
+skip() { echo "skip $T: $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+
+if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
+mkdir -p "$BUILD/tests"
+W=$(mktemp -d "$BUILD/tests/pipeline.XXXXXX")
+W=$(realpath "$W")
+trap 'rm -rf "$W"' EXIT
+HAVE_PAPER=1
+for tool in gnuplot latexmk pdflatex pdftotext; do
+    command -v $tool >/dev/null 2>&1 || { HAVE_PAPER=0; skip "paper, figures and PDF checks: $tool is not installed (tools/deps.sh paper)"; break; }
+done
+# RUNNER: a prefix that logs every training command it is given, then runs it
+printf '#!/usr/bin/env bash\necho "$*" >> %s/runner.log\nexec "$@"\n' "$W" > "$W/runner.sh"
+chmod +x "$W/runner.sh"
+RNNREG=$(realpath "$RNNREG")
+mkdir -p "$W/repo/tests/fixtures"
+cp -r pipeline.mk experiments tools figures paper "$W/repo/"
+cp tests/fixtures/digits_npm20.npy "$W/repo/tests/fixtures/"
+cp -r tests/reference "$W/repo/tests/"     # the PyTorch twin used by tools/pipeline/report_protocol.py
+printf '# label: L2 1e-4\n# about: test-only regularizer: weight_decay 1e-4 (L2 in the gradient for Adam, decoupled for AdamW)\nweight_decay = 0.0001\n' \
+    > "$W/repo/experiments/convlstm/l2.conf"
+cd "$W/repo"
+M=(make --no-print-directory -f pipeline.mk SCALE=tiny RNNREG="$RNNREG" PYTHON="$PYTHON"
+   RESULTS_DIR="$W/results" PAPER_DIR="$W/paper" RUNNER="$W/runner.sh" REGULARIZERS=convlstm/l2)
+R=$W/results/tiny P=$W/paper/tiny
+stamps() { find "$R" -name done.json -printf '%P %T@\n' | sort; }
+
+# ---------------------------------------------------------------------------------------------
+# 1. the whole tiny pipeline
+start=$(date +%s)
+if [ "$HAVE_PAPER" = 1 ]; then goal=reproduce-pipeline; else goal=runs; fi
+"${M[@]}" -j2 $goal >"$W/repro.out" 2>&1; rc=$?
+check "make $goal SCALE=tiny -j2 exits 0 in $(( $(date +%s) - start )) s" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || { tail -20 "$W/repro.out"; exit 1; }
+n_runs=$(find "$R" -name done.json -path '*/[0-9]*/done.json' | wc -l)
+check "15 runs finished (8 optimizer study, 2x2 base, 2 regularizer, 1 leak): $n_runs" [ "$n_runs" -eq 15 ]
+check "every training command went through RUNNER ($(wc -l <"$W/runner.log" 2>/dev/null) of 15)" \
+    [ "$(grep -c ' train --config ' "$W/runner.log" 2>/dev/null)" -eq 15 ]
+check "progress lines count the runs: 'run 15/15 started' and a closing line" \
+    grep -q 'run 15/15 started' "$W/repro.out"
+check "the closing progress line says 15 of 15" grep -q 'runs finished: 15 of 15' "$W/repro.out"
+check "an experiment's own scale file applies (the centred-head run trains 3 epochs, the others 2)" \
+    [ "$(wc -l < "$R/convlstm/leak/1/log.jsonl")" -eq 3 -a "$(wc -l < "$R/convlstm/base/1/log.jsonl")" -eq 2 ]
+check "the filled regularizer slot is in the paired-difference table with an interval" \
+    grep -qE '^ConvLSTM & L2 1e-4 & 2 & .*\[' "$P/tab-paired.tex"
+for m in convlstm predrnn_pp; do
+    check "$m: the optimizer chosen by the script is the lowest mean best validation loss" "$PYTHON" - "$R" "$m" <<'EOF'
+import json, sys
+r, m = sys.argv[1], sys.argv[2]
+best = {}
+for o in ["adam", "adamw", "rmsprop", "sgd"]:
+    rows = [json.loads(l) for l in open("%s/%s/opt-%s/1/log.jsonl" % (r, m, o))]
+    best[o] = min(x["val_loss"] for x in rows)
+want = min(best, key=lambda o: (best[o], list(best).index(o)))
+got = json.load(open("%s/%s/optimizer.json" % (r, m)))["chosen"]
+conf = open("%s/%s/optimizer.conf" % (r, m)).read()
+base = open("%s/%s/base/1/config" % (r, m)).read()
+opt = open("%s/%s/opt-%s/1/config" % (r, m, want)).read()
+sys.exit(not (got == want and ("opt-%s.conf" % want) in conf and base == opt))
+EOF
+done
+if "$PYTHON" -c 'import torch' 2>/dev/null; then
+    check "the report's protocol (teacher forcing) was computed for the leak and the base ConvLSTM, and the PyTorch twin reproduces rnnreg's first predicted frame of the causal model" \
+        "$PYTHON" -c '
+import json, sys
+r = sys.argv[1] + "/protocol/convlstm/"
+leak, base = json.load(open(r + "leak/1.json")), json.load(open(r + "base/1.json"))
+assert leak["status"] == base["status"] == "ok" and leak["head"] == "conv3d_centered" and base["head"] == "conv2d"
+assert base["first_frame_max_diff_vs_rnnreg"] <= 1e-4, base["first_frame_max_diff_vs_rnnreg"]
+assert leak["metrics"]["sequences"] == base["metrics"]["sequences"] == 8' "$R"
+else
+    skip "report protocol: PyTorch is not installed"
+fi
+check "the baselines match numpy (zero and copy-last MSE per frame)" "$PYTHON" - "$R" "$RNNREG" <<'EOF'
+import json, subprocess, sys, tempfile
+import numpy as np
+r, rnnreg = sys.argv[1], sys.argv[2]
+# the tiny split is random: the test sequences are those of a run's truth.npy
+truth = np.load(r + "/convlstm/opt-adam/1/truth.npy").astype(np.float64) / 255.0   # (20, n, 64, 64)
+n = truth.shape[1]
+fut, last = truth[10:], truth[9]
+zero = json.load(open(r + "/baselines/zero.json"))
+copy = json.load(open(r + "/baselines/copy_last.json"))
+assert zero["sequences"] == 8, zero["sequences"]
+# truth.npy holds the whole test split (tiny: predict_sequences = n_test = 8): the baselines' files
+# must equal numpy's MSE of zero and copy-last predictions, and `rnnreg metrics` of numpy-made arrays too
+with tempfile.TemporaryDirectory() as d:
+    np.save(d + "/f.npy", (fut * 255).round().astype(np.uint8))
+    np.save(d + "/c.npy", np.repeat((last * 255).round().astype(np.uint8)[None], 10, axis=0))
+    m = json.loads(subprocess.run([rnnreg, "metrics", "--truth", d + "/f.npy", "--pred", d + "/c.npy"],
+                                  check=True, capture_output=True, text=True).stdout)
+want = ((fut - last[None]) ** 2).sum(axis=(2, 3)).mean(axis=1)
+assert np.allclose(m["mse"], want, rtol=1e-6), (m["mse"], want)
+wz = (fut ** 2).sum(axis=(2, 3)).mean(axis=1)
+assert n == 8, n
+assert np.allclose(zero["mse"], wz, rtol=1e-6) and np.allclose(copy["mse"], want, rtol=1e-6)
+EOF
+
+if [ "$HAVE_PAPER" = 1 ]; then
+    check "the paper exists: $P/paper.pdf" [ -s "$P/paper.pdf" ]
+    "${M[@]}" check-artifacts >"$W/check.out" 2>&1; rc=$?
+    grep -E '^(ok|FAIL|skip) ' "$W/check.out"
+    check "make check-artifacts SCALE=tiny passes" [ "$rc" -eq 0 ]
+    pages=$(pdfinfo "$P/paper.pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')
+    check "the PDF has pages ($pages) and its text names the scale" grep -q 'Scale tiny' <(pdftotext "$P/paper.pdf" - 2>/dev/null)
+else
+    "${M[@]}" summary tables >"$W/sum.out" 2>&1
+    check "make summary tables SCALE=tiny works without the paper tools" [ -s "$P/values.tex" ]
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2. nothing to redo; one newer config reruns only its run
+before=$(stamps)
+"${M[@]}" runs >"$W/again.out" 2>&1
+check "a second 'make runs' has nothing to do ($(head -1 "$W/again.out" | sed 's/^\[[^]]*\] //'))" \
+    [ "$(stamps)" = "$before" ]
+touch experiments/convlstm/leak.conf
+before=$(stamps | grep -v '^convlstm/leak/1/')
+"${M[@]}" runs >"$W/touch.out" 2>&1
+check "touching one experiment's config reruns its run only ($(head -1 "$W/touch.out" | sed 's/^\[[^]]*\] //'))" \
+    [ "$(stamps | grep -v '^convlstm/leak/1/')" = "$before" -a "$(find "$R/convlstm/leak/1/done.json" -newer "$W/repro.out" | wc -l)" -eq 1 ]
+
+# ---------------------------------------------------------------------------------------------
+# 3. interrupted runs: resumed from their checkpoint (same inputs) or restarted (other inputs)
+d=$R/convlstm/base/2 e=$R/predrnn_pp/base/2
+cp "$d/metrics.json" "$W/m_d.json"; cp "$e/metrics.json" "$W/m_e.json"; cp "$d/best.safetensors" "$W/b_d.st"
+rm "$d/done.json" "$d/metrics.json" "$d/predictions.npy"; : > "$d/best.safetensors.tmp.999"
+rm "$e/done.json"; echo other-inputs > "$e/inputs.sha256"; : > "$e/leftover.tmp.999"
+"${M[@]}" runs >"$W/resume.out" 2>&1; rc=$?
+check "make runs after an interruption exits 0 and redoes 2 runs" [ "$rc" -eq 0 ] && grep -q '2 to run' "$W/resume.out"
+check "the interrupted run with the same inputs was resumed" grep -q 'convlstm/base seed 2 (resumed)' "$W/resume.out"
+check "the resumed run ends identical to the uninterrupted one" cmp -s "$d/metrics.json" "$W/m_d.json"
+check "... and its best checkpoint too" cmp -s "$d/best.safetensors" "$W/b_d.st"
+check "the run directory of other inputs was restarted from scratch (no leftovers)" \
+    [ ! -e "$e/leftover.tmp.999" ] && ! grep -q 'predrnn_pp/base seed 2 (resumed)' "$W/resume.out"
+check "the restarted run ends identical too" cmp -s "$e/metrics.json" "$W/m_e.json"
+
+# ---------------------------------------------------------------------------------------------
+# 4. the paper from a summary alone; the checks catch what they are for
+if [ "$HAVE_PAPER" = 1 ]; then
+    mkdir -p "$W/only/tiny" && cp -r "$R/summary" "$W/only/tiny/"
+    Mo=("${M[@]}" RESULTS_DIR="$W/only" PAPER_DIR="$W/paper-only")
+    "${Mo[@]}" paper >"$W/only.out" 2>&1; rc=$?
+    check "make paper from a summary alone builds the PDF and trains nothing" \
+        [ "$rc" -eq 0 -a -s "$W/paper-only/tiny/paper.pdf" -a "$(find "$W/only" -name done.json | wc -l)" -eq 0 ]
+
+    # a digit in the results part of a copy of the paper source
+    mkdir -p "$W/src" && cp paper/*.tex "$W/src/"
+    sed -i '0,/^%% results:begin/s//%% results:begin\nWe trained 42 models./' "$W/src/paper.tex"
+    PAPER_SRC="$W/src" "$PYTHON" tools/pipeline/checks.py tex "$P" >"$W/lint.out" 2>&1
+    check "the TeX lint fails on a digit typed into the results text" \
+        grep -q '^FAIL .*no digit literal' "$W/lint.out" && grep -q 'paper.tex:[0-9]*: We trained 42 models' "$W/lint.out"
+    cp paper/*.tex "$W/src/"
+    sed -i 's/\\rv{scale.name}/\\rv{scale.nosuchkey}/' "$W/src/paper.tex"
+    PAPER_SRC="$W/src" "$PYTHON" tools/pipeline/checks.py tex "$P" >"$W/lint2.out" 2>&1
+    check "the TeX lint fails on an undefined \\rv key" grep -q '^FAIL .*undefined scale.nosuchkey' "$W/lint2.out"
+    # a table changed after the PDF was made: its number is no longer in the PDF
+    cp "$P/tab-main.tex" "$W/tab-main.bak"
+    sed -i -E '0,/^ConvLSTM & base & /s/^(ConvLSTM & base & [^&]*& )[0-9.]+/\13141.5/' "$P/tab-main.tex"
+    "$PYTHON" tools/pipeline/checks.py pdf "$P" >"$W/pdf.out" 2>&1
+    check "the PDF check fails when a table's number is not in the PDF" grep -q '^FAIL .*3141.5 from tab-main.tex' "$W/pdf.out"
+    cp "$W/tab-main.bak" "$P/tab-main.tex"
+    # the comparison with committed numbers: a 10 % change of one test MSE breaks the 5 % tolerance
+    "$PYTHON" - "$R/summary/runs.csv" "$W/runs_fresh.csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+rows[0]["test_mse"] = repr(float(rows[0]["test_mse"]) * 1.1)
+w = csv.DictWriter(open(sys.argv[2], "w"), fieldnames=list(rows[0]), lineterminator="\n")
+w.writeheader(); w.writerows(rows)
+EOF
+    "$PYTHON" tools/pipeline/checks.py compare "$R/summary/runs.csv" "$W/runs_fresh.csv" >"$W/cmp.out" 2>&1
+    check "the comparison with committed numbers fails beyond its tolerance" grep -q '^FAIL .*test_mse' "$W/cmp.out"
+    "$PYTHON" tools/pipeline/checks.py compare "$R/summary/runs.csv" "$R/summary/runs.csv" >"$W/cmp2.out" 2>&1
+    check "... and passes on equal files" grep -q '^ok .*equals the committed one' "$W/cmp2.out"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 5. the statistics of the tables
+if "$PYTHON" -c 'import scipy' 2>/dev/null; then
+    check "Student-t quantiles and paired intervals (pipelib) match scipy.stats" "$PYTHON" - <<'EOF'
+import sys
+sys.path.insert(0, "tools/pipeline")
+import pipelib as pl
+from scipy import stats
+for df in [1, 2, 3, 4, 9, 29, 100]:
+    for q in [0.975, 0.95, 0.6, 0.025]:
+        a, b = pl.t_ppf(q, df), stats.t.ppf(q, df)
+        assert abs(a - b) <= 1e-7 * max(1.0, abs(b)), (df, q, a, b)
+d = [1.0, 2.0, 3.5, -0.25]
+m, lo, hi, n = pl.paired_interval(d)
+slo, shi = stats.t.interval(0.95, len(d) - 1, loc=sum(d) / len(d), scale=stats.sem(d))
+assert n == 4 and abs(lo - slo) < 1e-9 and abs(hi - shi) < 1e-9, (lo, hi, slo, shi)
+EOF
+else
+    skip "t quantiles against scipy: scipy is not installed"
+fi
+echo "# $T: $(( $(date +%s) - start )) s in all"

@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""checks.py — the artifact checks of the pipeline (`make check-artifacts`, tools/pipeline/check_artifacts.sh).
+Each prints test-style lines "ok check-artifacts: ...", "FAIL check-artifacts: ...", "skip ...: why"
+and exits 1 when a check failed.
+
+  checks.py configs                      experiment/scale configs: every listed experiment has its .conf
+                                         with a `# label:`; scale files set only size keys; experiment
+                                         files set no size key (a scale would silently override it)
+  checks.py tex PAPER_BUILD              no digit in the results parts of paper/*.tex (allow-list
+                                         digit-allowlist.txt); every \\rv{key} used is defined in
+                                         PAPER_BUILD/values.tex, each definition naming its source
+  checks.py pdf PAPER_BUILD              the PDF's text (pdftotext) holds every number of the tables the
+                                         paper inputs and of the values it uses; the widths LaTeX reports
+                                         equal those of figures/style.gp
+  checks.py runs RESULTS                 determinism (the base run of a seed and the optimizer-study run
+                                         of the chosen optimizer and the same seed have the same resolved
+                                         config: their outputs must be identical, byte for byte) and one
+                                         test set (every run's truth.npy = the baselines' test frames)
+  checks.py compare COMMITTED FRESH      runs.csv against the committed one within the tolerances TOL
+Environment for `configs`: ALL_RUNS, MODELS; for `runs`: OPT_SEEDS, MODELS; for `tex` and `pdf`:
+PAPER_SRC (the folder of paper.tex, default paper; the tests point it at altered copies)."""
+import csv
+import io
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pipelib as pl  # noqa: E402
+
+T = "check-artifacts"
+failed = False
+
+# keys a scale file may set (sizes, data counts, schedule length, threads/backend): everything else is
+# the method, which belongs to the experiments
+SCALE_KEYS = {"layers", "kernels", "patch", "n_train", "n_val", "n_test", "batch", "epochs", "sampling_iters",
+              "threads", "predict_sequences", "checkpoint_every", "backend", "lr_step_epochs"}
+
+# the tolerance of `compare` (fresh numbers against the committed ones): the trainer is bit-identical
+# for a fixed thread count and build, so on the same machine and BLAS the files are equal; another CPU
+# or BLAS changes rounding, which training amplifies
+TOL = {"test_mse": ("rel", 0.05), "test_mae": ("rel", 0.05), "best_val_loss": ("rel", 0.05),
+       "test_psnr": ("abs", 0.5), "test_ssim": ("abs", 0.02)}
+
+
+def ok(msg):
+    print("ok %s: %s" % (T, msg))
+
+
+def fail(msg):
+    global failed
+    failed = True
+    print("FAIL %s: %s" % (T, msg))
+
+
+def skip(msg, why):
+    print("skip %s: %s: %s" % (T, msg, why))
+
+
+def conf_keys(path):
+    """Keys set in one config file (not its includes)."""
+    keys = []
+    for line in open(path):
+        line = line.split("#", 1)[0].strip()
+        if "=" in line:
+            k = line.split("=", 1)[0].strip()
+            if k != "include":
+                keys.append(k)
+    return keys
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def check_configs():
+    runs = os.environ.get("ALL_RUNS", "").split()
+    exps = sorted({"/".join(r.split("/")[:2]) for r in runs})
+    missing = [e for e in exps if not os.path.exists("experiments/%s.conf" % e)]
+    (fail if missing else ok)("every listed experiment has experiments/<model>/<name>.conf (%d)%s" % (
+        len(exps), ": missing " + " ".join(missing) if missing else ""))
+    unlabeled = [e for e in exps if e not in missing and "label" not in pl.conf_tags("experiments/%s.conf" % e)]
+    (fail if unlabeled else ok)("every experiment config has a '# label:' line%s" % (
+        ": not " + " ".join(unlabeled) if unlabeled else ""))
+    bad = []
+    for root, _, files in sorted(os.walk("experiments/scales")):
+        for f in sorted(files):
+            if f.endswith(".conf"):
+                bad += ["%s/%s: %s" % (root, f, k) for k in conf_keys(os.path.join(root, f)) if k not in SCALE_KEYS]
+    (fail if bad else ok)("scale files set only size keys%s" % (": " + ", ".join(bad) if bad else ""))
+    bad = []
+    files = ["experiments/%s.conf" % e for e in exps if e not in missing]
+    files += ["experiments/optimizers/" + f for f in sorted(os.listdir("experiments/optimizers")) if f.endswith(".conf")]
+    for f in files:
+        bad += ["%s: %s" % (f, k) for k in conf_keys(f) if k in SCALE_KEYS]
+    (fail if bad else ok)("experiment files set no size key (%d files)%s" % (len(files), ": " + ", ".join(bad) if bad else ""))
+    for m in os.environ.get("MODELS", "").split():
+        for scale in sorted(os.listdir("experiments/scales")):
+            p = "experiments/scales/%s/%s.conf" % (scale, m)
+            if not os.path.exists(p):
+                fail("%s is missing" % p)
+
+
+# --------------------------------------------------------------------------------------------------
+
+STRIP_ARGS = re.compile(r"\\(rv|ref|label|cite|input|figinput|includegraphics|eqref|begin|end)(\[[^\]]*\])?\{[^}]*\}")
+
+
+def results_regions(path):
+    """(line number, text) of the lines between %% results:begin and %% results:end, comments removed."""
+    out, inside = [], False
+    for i, line in enumerate(open(path), 1):
+        s = line.strip()
+        if s.startswith("%% results:begin"):
+            if inside:
+                fail("%s:%d: results:begin inside a results part" % (path, i))
+            inside = True
+            continue
+        if s.startswith("%% results:end"):
+            if not inside:
+                fail("%s:%d: results:end without results:begin" % (path, i))
+            inside = False
+            continue
+        if inside:
+            out.append((i, re.sub(r"(?<!\\)%.*", "", line.rstrip("\n"))))
+    if inside:
+        fail("%s: a results part is not closed (%%%% results:end)" % path)
+    return out
+
+
+def read_values(path):
+    vals = {}
+    for i, line in enumerate(open(path), 1):
+        m = re.match(r"\\rrdef\{([^}]*)\}\{(.*)\}%(.*)$", line.rstrip("\n"))
+        if m:
+            vals[m.group(1)] = (m.group(2), m.group(3).strip(), i)
+    return vals
+
+
+def check_tex(paper_build):
+    allow = [re.compile(ln.rstrip("\n")) for ln in open(os.path.join(os.path.dirname(__file__), "digit-allowlist.txt"))
+             if ln.strip() and not ln.startswith("#")]
+    src_dir = os.environ.get("PAPER_SRC", "paper")
+    sources = sorted(os.path.join(src_dir, f) for f in os.listdir(src_dir) if f.endswith(".tex"))
+    n_lines, bad = 0, []
+    for src in sources:
+        for i, text in results_regions(src):
+            n_lines += 1
+            t = STRIP_ARGS.sub("", text)
+            for a in allow:
+                t = a.sub("", t)
+            if re.search(r"\d", t):
+                bad.append("%s:%d: %s" % (src, i, text.strip()))
+    if n_lines == 0:
+        fail("no results part (%% results:begin ... %% results:end) in paper/*.tex")
+    (fail if bad else ok)("no digit literal in the results parts of paper/*.tex (%d lines)%s" % (
+        n_lines, "".join("\n    " + b for b in bad)))
+    vpath = os.path.join(paper_build, "values.tex")
+    if not os.path.exists(vpath):
+        fail("%s does not exist (make tables)" % vpath)
+        return
+    vals = read_values(vpath)
+    used = set()
+    for src in sources:
+        used |= set(re.findall(r"\\rv\{([^}]*)\}", re.sub(r"(?<!\\)%.*", "", open(src).read())))
+    undefined = sorted(used - set(vals))
+    (fail if undefined else ok)("every \\rv key used in paper/*.tex (%d) is defined in values.tex%s" % (
+        len(used), ": undefined " + ", ".join(undefined) if undefined else ""))
+    nosrc = [k for k, (_, src, _) in vals.items() if not src]
+    (fail if nosrc else ok)("every value of values.tex names the results file it comes from (%d values)%s" % (
+        len(vals), ": not " + ", ".join(nosrc) if nosrc else ""))
+
+
+# --------------------------------------------------------------------------------------------------
+
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w.]*\d)")
+
+
+def numbers_in_tex(text):
+    text = re.sub(r"\\begin\{tabular\}\{[^}]*\}", "", text)
+    text = re.sub(r"\\multicolumn\{\d+\}\{[^}]*\}", "", text)
+    text = re.sub(r"\\(url|href)\{[^}]*\}", "", text)
+    return [m.group(0) for m in NUMBER.finditer(text.replace("$", " "))]
+
+
+def check_pdf(paper_build):
+    pdf = os.path.join(paper_build, "paper.pdf")
+    if not os.path.exists(pdf):
+        fail("%s does not exist (make paper)" % pdf)
+        return
+    try:
+        text = subprocess.run(["pdftotext", "-enc", "UTF-8", pdf, "-"], check=True, capture_output=True,
+                              text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        skip("numbers of the PDF", "pdftotext failed (%s)" % e)
+        return
+    text = text.replace("\u2212", "-").replace("\u00ad", "").replace("\ufb01", "fi")
+    paper = re.sub(r"(?<!\\)%.*", "", open(os.path.join(os.environ.get("PAPER_SRC", "paper"), "paper.tex")).read())
+    inputs = re.findall(r"\\input\{(tab-[^}]*)\}", paper)
+    vals = read_values(os.path.join(paper_build, "values.tex"))
+    used = set(re.findall(r"\\rv\{([^}]*)\}", paper))
+    expected = []
+    for t in inputs:
+        expected += [(t, n) for n in numbers_in_tex(open(os.path.join(paper_build, t)).read())]
+    for k in sorted(used):
+        if k in vals:
+            expected += [("\\rv{%s}" % k, n) for n in numbers_in_tex(vals[k][0])]
+    missing = []
+    for src, n in expected:
+        if not re.search(r"(?<![\d.])" + re.escape(n) + r"(?![\d])", text):
+            missing.append("%s from %s" % (n, src))
+    (fail if missing else ok)("the PDF's text holds the %d numbers of its %d tables and %d values%s" % (
+        len(expected), len(inputs), len(used), ": missing " + "; ".join(missing[:12]) if missing else ""))
+    # widths: figures/style.gp against what LaTeX reports
+    style = open("figures/style.gp").read()
+    want = {k: float(re.search(r"^%s\s*=\s*([\d.]+)" % k, style, re.M).group(1)) * 72.27 for k in ("COLW", "TEXTW")}
+    log = open(os.path.join(paper_build, "paper.log"), errors="replace").read()
+    m = re.search(r"rnnreg-widths: columnwidth=([\d.]+)pt textwidth=([\d.]+)pt", log)
+    if not m:
+        fail("paper.log has no rnnreg-widths line")
+    else:
+        got = {"COLW": float(m.group(1)), "TEXTW": float(m.group(2))}
+        off = [k for k in got if abs(got[k] - want[k]) > 0.5]
+        (fail if off else ok)("figures are drawn at the paper's widths (column %.2fpt, text %.2fpt; style.gp %.2fpt, %.2fpt)" % (
+            got["COLW"], got["TEXTW"], want["COLW"], want["TEXTW"]))
+    over = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
+    big = [float(x) for x in over if float(x) > 5]
+    (fail if big else ok)("no box more than 5pt too wide in the paper (%d overfull boxes, widest %.1fpt)" % (
+        len(over), max([float(x) for x in over] or [0])))
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def untimed_log(path):
+    rows = pl.read_jsonl(path)
+    for r in rows:
+        r.pop("seconds", None)
+        r.pop("seq_per_s", None)
+    return rows
+
+
+def same_bytes(a, b):
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        return fa.read() == fb.read()
+
+
+def check_runs(results):
+    import numpy as np
+    pairs = 0
+    for m in os.environ.get("MODELS", "").split():
+        p = os.path.join(results, m, "optimizer.json")
+        if not os.path.exists(p):
+            continue
+        chosen = pl.read_json(p)["chosen"]
+        for s in os.environ.get("OPT_SEEDS", "").split():
+            a, b = os.path.join(results, m, "base", s), os.path.join(results, m, "opt-" + chosen, s)
+            if pl.run_outcome(a)[0] != "ok" or pl.run_outcome(b)[0] != "ok":
+                continue
+            if pl.read_config(os.path.join(a, "config")) != pl.read_config(os.path.join(b, "config")):
+                fail("%s and %s: resolved configs differ (the chosen optimizer is not what the base run used?)" % (a, b))
+                continue
+            pairs += 1
+            same = all(same_bytes(os.path.join(a, f), os.path.join(b, f))
+                       for f in ["config", "metrics.json", "predictions.npy", "best.safetensors", "last.safetensors"])
+            same = same and untimed_log(os.path.join(a, "log.jsonl")) == untimed_log(os.path.join(b, "log.jsonl"))
+            (ok if same else fail)("two runs of one config give identical outputs: %s = %s" % (a, b))
+    if pairs == 0:
+        skip("determinism of repeated runs", "no finished pair of base and chosen-optimizer runs in %s" % results)
+    truth = os.path.join(results, "baselines", "truth_strip.npy")
+    if not os.path.exists(truth):
+        skip("one test set", "no %s" % truth)
+        return
+    ref = np.load(truth)
+    n, bad = 0, []
+    for root, _, files in os.walk(results):
+        if "truth.npy" in files and "done.json" in files and os.path.basename(root) != "baselines":
+            n += 1
+            t = np.load(os.path.join(root, "truth.npy"))
+            k = min(t.shape[1], ref.shape[1])
+            if not np.array_equal(t[:, :k], ref[:, :k]):
+                bad.append(root)
+    (fail if bad or n == 0 else ok)("every run (%d) was tested on the same sequences as the baselines%s" % (
+        n, ": not " + " ".join(bad) if bad else ""))
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def read_runs_csv(text):
+    out = {}
+    for r in csv.DictReader(io.StringIO(text)):
+        out[(r["model"], r["experiment"], r["seed"])] = r
+    return out
+
+
+def check_compare(committed_path, fresh_path):
+    committed = read_runs_csv(open(committed_path).read())
+    fresh = read_runs_csv(open(fresh_path).read())
+    if open(committed_path).read() == open(fresh_path).read():
+        ok("runs.csv equals the committed one")
+        return
+    keys = sorted(set(committed) & set(fresh))
+    only = sorted(set(committed) ^ set(fresh))
+    if only:
+        fail("runs in only one of committed/fresh runs.csv: %s" % ", ".join("/".join(k) for k in only[:8]))
+    worst = {}
+    bad = []
+    for k in keys:
+        a, b = committed[k], fresh[k]
+        if a["status"] != b["status"]:
+            bad.append("%s: status %s -> %s" % ("/".join(k), a["status"], b["status"]))
+            continue
+        for f, (kind, tol) in TOL.items():
+            if not a.get(f) or not b.get(f):
+                continue
+            x, y = float(a[f]), float(b[f])
+            dev = abs(y - x) / abs(x) if kind == "rel" and x else abs(y - x)
+            worst[f] = max(worst.get(f, 0.0), dev)
+            if not dev <= tol:
+                bad.append("%s %s: %.6g -> %.6g" % ("/".join(k), f, x, y))
+    desc = ", ".join("%s %s %.3g (max %.3g)" % (f, "rel" if TOL[f][0] == "rel" else "abs", TOL[f][1], worst.get(f, 0.0))
+                     for f in TOL)
+    (fail if bad else ok)("fresh runs.csv within tolerance of the committed one over %d runs: %s%s" % (
+        len(keys), desc, "".join("\n    " + b for b in bad[:12])))
+
+
+def main():
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "configs":
+        check_configs()
+    elif cmd == "tex":
+        check_tex(sys.argv[2])
+    elif cmd == "pdf":
+        check_pdf(sys.argv[2])
+    elif cmd == "runs":
+        check_runs(sys.argv[2])
+    elif cmd == "compare":
+        check_compare(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

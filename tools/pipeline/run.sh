@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# run.sh — one training run of the pipeline (called by pipeline.mk for results/<scale>/<model>/<exp>/<seed>/).
+#
+#   run.sh --id MODEL/EXP/SEED --dir DIR --seed S --data FILE --include CONF [--include CONF ...]
+#
+# 1. Writes DIR/run.conf: the includes in order (model base, chosen optimizer, experiment, scale, the
+#    experiment's own scale file if any; paths
+#    relative to DIR, as rnnreg resolves them), then `seed` and `data`. It is the run's whole
+#    configuration; the trainer resolves it into DIR/config.
+# 2. Fingerprints the inputs (run.conf, the text of every file it includes recursively, RUN_SETS, the
+#    data file's size and time). A DIR holding an unfinished run with the same fingerprint is resumed
+#    (`rnnreg train --resume`: the trainer's checkpoints are atomic and its resume is bit-identical);
+#    anything else in DIR (a finished run that Make found out of date, other inputs, debris) is removed
+#    first. So an interrupted `make reproduce` continues where it stopped and never trusts a
+#    half-written run.
+# 3. Runs `$RUNNER $RNNREG train --config DIR/run.conf [--set k=v for RUN_SETS] --out DIR --resume`,
+#    the trainer's messages going to DIR/train.log.
+# 4. Writes DIR/done.json LAST (atomically): {"status": "ok"} once metrics.json exists, or
+#    {"status": "diverged"} when the trainer stopped on a NaN/infinite loss (a result, not a failure:
+#    the optimizer study must survive a diverging optimizer). Any other failure exits 1, no stamp.
+# Environment: RNNREG (build/rnnreg), RUNNER (prefix, e.g. "srun --gres=gpu:1"), RUN_SETS ("k=v k=v"),
+# PROGRESS_DIR (tools/pipeline/progress.sh state; optional).
+set -euo pipefail
+RNNREG=${RNNREG:-build/rnnreg}
+RUNNER=${RUNNER:-}
+RUN_SETS=${RUN_SETS:-}
+here=$(dirname "$0")
+
+id="" dir="" seed="" data="" includes=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --id) id=$2; shift 2 ;;
+        --dir) dir=$2; shift 2 ;;
+        --seed) seed=$2; shift 2 ;;
+        --data) data=$2; shift 2 ;;
+        --include) includes+=("$2"); shift 2 ;;
+        *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+if [ -z "$id" ] || [ -z "$dir" ] || [ -z "$seed" ] || [ -z "$data" ] || [ ${#includes[@]} -eq 0 ]; then
+    echo "run.sh: needs --id, --dir, --seed, --data and at least one --include" >&2; exit 2
+fi
+for f in "${includes[@]}"; do [ -f "$f" ] || { echo "run.sh: $f: no such config file" >&2; exit 1; }; done
+[ -f "$data" ] || { echo "run.sh: $data: no such data file" >&2; exit 1; }
+
+# --- 1. the run's configuration -------------------------------------------------------------------
+conf="# $dir/run.conf — written by tools/pipeline/run.sh (pipeline.mk); do not edit: edit the included files.
+# Order: model base, [optimizer chosen by the optimizer study,] experiment, scale[, the experiment's
+# own sizes at this scale]; then this run's keys."
+for f in "${includes[@]}"; do
+    conf+=$'\n'"include = $(realpath -m --relative-to="$dir" "$f")"
+done
+conf+=$'\n'"seed = $seed"$'\n'"data = $data"$'\n'
+
+# --- 2. fingerprint and resume-or-restart -----------------------------------------------------------
+fingerprint=$({
+    printf '%s' "$conf"
+    bash "$here/conf_deps.sh" "${includes[@]}" | while read -r f; do printf '\n== %s\n' "$f"; cat "$f"; done
+    printf '\n== RUN_SETS %s\n== data %s\n' "$RUN_SETS" "$(stat -c '%s %Y' "$data")"
+} | sha256sum | cut -c1-64)
+
+resume=0
+if [ -f "$dir/done.json" ]; then
+    rm -rf "$dir"                         # a finished run that Make wants again: inputs changed
+elif [ -d "$dir" ] && [ "$(cat "$dir/inputs.sha256" 2>/dev/null)" = "$fingerprint" ]; then
+    resume=1                              # an interrupted run of the same inputs
+elif [ -e "$dir" ]; then
+    rm -rf "$dir"                         # another run's leftovers
+fi
+mkdir -p "$dir"
+if [ "$resume" = 0 ]; then
+    printf '%s' "$conf" > "$dir/run.conf.tmp.$$" && mv "$dir/run.conf.tmp.$$" "$dir/run.conf"
+    echo "$fingerprint" > "$dir/inputs.sha256.tmp.$$" && mv "$dir/inputs.sha256.tmp.$$" "$dir/inputs.sha256"
+fi
+
+sets=()
+for kv in $RUN_SETS; do sets+=(--set "$kv"); done
+
+# --- 3. train ---------------------------------------------------------------------------------------
+progress() { [ -z "${PROGRESS_DIR:-}" ] || bash "$here/progress.sh" "$@" || true; }   # never fails a run
+progress start "$id" $([ "$resume" = 1 ] && echo resumed)
+t0=$(date +%s.%N)
+train() { # shellcheck disable=SC2086  # RUNNER is a command prefix: split into words on purpose
+    $RUNNER "$RNNREG" train --config "$dir/run.conf" "${sets[@]}" --out "$dir" --resume >>"$dir/train.log" 2>&1
+}
+last_error() { grep -E '^rnnreg train: ' "$dir/train.log" | tail -1 | sed 's/^rnnreg train: //'; }
+status=ok message="" rc=0
+train || rc=$?
+if [ "$rc" -ne 0 ] && [ "$resume" = 1 ] && last_error | grep -q 'resume refused'; then
+    # the checkpoint was written under another resolved config (e.g. by a trainer with new options):
+    # the partial run cannot be continued, so it starts again
+    echo "run.sh: $dir: $(last_error); starting the run again" >&2
+    find "$dir" -mindepth 1 -maxdepth 1 ! -name run.conf ! -name inputs.sha256 -exec rm -rf {} +
+    rc=0
+    train || rc=$?
+fi
+if [ "$rc" -ne 0 ]; then
+    message=$(last_error)
+    if grep -qE ' is (NaN|infinite) at epoch ' <<<"$message"; then
+        status=diverged
+    else
+        echo "run.sh: $dir: rnnreg train failed (exit status $rc); the end of $dir/train.log:" >&2
+        tail -5 "$dir/train.log" >&2
+        exit 1
+    fi
+elif [ ! -s "$dir/metrics.json" ]; then
+    echo "run.sh: $dir: rnnreg train exited 0 but wrote no metrics.json" >&2; exit 1
+fi
+wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+
+# --- 4. the stamp, last -------------------------------------------------------------------------------
+json_str() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$1" | tr -d '\n'; }
+cpu=$(sed -nE 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+printf '{"status": "%s", "message": "%s", "wall_seconds": %s, "resumed": %s, "host": "%s", "cpu": "%s", "runner": "%s", "run_sets": "%s"}\n' \
+    "$status" "$(json_str "$message")" "$wall" "$([ "$resume" = 1 ] && echo true || echo false)" \
+    "$(json_str "$(hostname)")" "$(json_str "$cpu")" "$(json_str "$RUNNER")" "$(json_str "$RUN_SETS")" \
+    > "$dir/done.json.tmp.$$"
+mv "$dir/done.json.tmp.$$" "$dir/done.json"
+progress end "$id" "$wall" "$status" "$([ "$resume" = 1 ] && echo true || echo false)"
+exit 0

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""summarize.py — every finished run of a scale → the small files the paper is made from
+(results/<scale>/summary/, committed for the quick scale so that `make paper` needs no training):
+
+  runs.csv          one row per run (and per baseline): status, epochs, best epoch, best validation
+                    loss, last train/validation loss, test metric means (metrics.json "mean"), seconds
+  frames.csv        test metrics per future frame, per run and baseline
+  curves.csv        per epoch: train/validation loss, validation MSE/PSNR/SSIM, lr, seconds
+  experiments.json  per experiment: model, stage, label/about (from its .conf), planned seeds, the
+                    resolved config of its first run, the keys that differ from <model>/base, and the
+                    optimizer study's choice per model
+  setup.json        scale, seeds, data provenance (the data's .json), environment (git commit, CPU,
+                    cores, memory, `rnnreg info`), run times, missing runs
+  protocol.csv      the report's protocol (teacher-forced evaluation, report_protocol.py) of the
+                    PROTOCOL experiments' first-seed runs: test metric means
+  strip.png         the qualitative strip: true frames, copy-last, then STRIP experiments (first seed,
+                    first test sequence), drawn by `rnnreg strip`; strip.json names its rows
+Floats are written with repr (shortest exact round trip), so equal runs give equal files.
+Usage: see pipeline.mk (rule of $(SUMMARY)/runs.csv)."""
+import argparse
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pipelib as pl  # noqa: E402
+
+RUN_FIELDS = ["model", "experiment", "seed", "stage", "status", "epochs", "best_epoch", "best_val_loss",
+              "last_train_loss", "last_val_loss", "gap_last", "train_seconds", "wall_seconds", "seq_per_s"] + \
+             ["test_" + m for m in pl.METRICS]
+PROTOCOL_FIELDS = ["model", "experiment", "seed", "status", "head", "sequences", "first_frame_max_diff"] + \
+                  ["test_" + m for m in pl.METRICS]
+FRAME_FIELDS = ["model", "experiment", "seed", "frame"] + pl.METRICS
+CURVE_FIELDS = ["model", "experiment", "seed", "epoch", "train_loss", "val_loss", "val_mse", "val_psnr",
+                "val_ssim", "lr", "seconds"]
+
+
+def fmt(v):
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def csv_text(fields, rows):
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: fmt(r.get(k)) for k in fields})
+    return buf.getvalue()
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def environment(rnnreg):
+    cpu, mem = "", ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = "%.0f GiB" % (int(line.split()[1]) / 1024 / 1024)
+                break
+    except OSError:
+        pass
+    commit = sh(["git", "rev-parse", "HEAD"])
+    dirty = bool(sh(["git", "status", "--porcelain", "--untracked-files=no"]))
+    return {"git_commit": commit, "git_dirty": dirty, "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+            "rnnreg_info": sh([rnnreg, "info"])}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for k in ["results", "scale", "rnnreg", "data-json", "runs", "opt-exps", "seeded-exps", "once-exps",
+              "strip", "seeds", "opt-seeds", "protocol", "out"]:
+        ap.add_argument("--" + k, required=True)
+    a = ap.parse_args()
+    seeds, opt_seeds = a.seeds.split(), a.opt_seeds.split()
+    opt_exps, seeded, once = a.opt_exps.split(), a.seeded_exps.split(), a.once_exps.split()
+    stage_of = {e: "opt" for e in opt_exps}
+    stage_of.update({e: "main" for e in seeded})
+    stage_of.update({e: "once" for e in once})
+
+    runs, frames, curves, missing = [], [], [], []
+    configs, params = {}, {}
+    hosts, runners = set(), set()
+    for rid in a.runs.split():
+        model, exp, seed = rid.split("/")
+        d = os.path.join(a.results, rid)
+        status, done = pl.run_outcome(d)
+        if status == "missing":
+            missing.append(rid)
+            continue
+        hosts.add(done.get("cpu", ""))
+        runners.add(done.get("runner", ""))
+        row = {"model": model, "experiment": exp, "seed": int(seed), "stage": stage_of.get(model + "/" + exp, ""),
+               "status": status, "wall_seconds": done.get("wall_seconds")}
+        if os.path.exists(os.path.join(d, "config")):
+            configs.setdefault(model + "/" + exp, pl.read_config(os.path.join(d, "config")))
+        if os.path.exists(os.path.join(d, "best.safetensors")):
+            params.setdefault(model + "/" + exp, pl.count_parameters(os.path.join(d, "best.safetensors")))
+        log = pl.read_jsonl(os.path.join(d, "log.jsonl")) if os.path.exists(os.path.join(d, "log.jsonl")) else []
+        for r in log:
+            curves.append({"model": model, "experiment": exp, "seed": int(seed), "epoch": r["epoch"],
+                           "train_loss": r["train_loss"], "val_loss": r["val_loss"], "val_mse": r.get("val_mse"),
+                           "val_psnr": r.get("val_psnr"), "val_ssim": r.get("val_ssim"), "lr": r.get("lr"),
+                           "seconds": r.get("seconds")})
+        if log:
+            best = min(log, key=lambda r: r["val_loss"])
+            row.update(epochs=len(log), best_epoch=best["epoch"], best_val_loss=best["val_loss"],
+                       last_train_loss=log[-1]["train_loss"], last_val_loss=log[-1]["val_loss"],
+                       gap_last=log[-1]["val_loss"] - log[-1]["train_loss"],
+                       train_seconds=sum(r.get("seconds", 0.0) for r in log),
+                       seq_per_s=pl.mean([r["seq_per_s"] for r in log if r.get("seq_per_s") is not None]))
+        if status == "ok":
+            m = pl.read_json(os.path.join(d, "metrics.json"))
+            row.update({"test_" + k: m["mean"].get(k) for k in pl.METRICS})
+            for t in range(m["frames"]):
+                frames.append(dict({"model": model, "experiment": exp, "seed": int(seed), "frame": t + 1},
+                                   **{k: (m[k][t] if m.get(k) is not None else None) for k in pl.METRICS}))
+        runs.append(row)
+    if not runs:
+        sys.exit("summarize: no finished run under %s: train first (make runs SCALE=%s)" % (a.results, a.scale))
+
+    # baselines
+    bdir = os.path.join(a.results, "baselines")
+    baselines = {}
+    if os.path.exists(os.path.join(bdir, "done.json")):
+        for b in ["zero", "copy_last"]:
+            m = pl.read_json(os.path.join(bdir, b + ".json"))
+            baselines[b] = m
+            runs.append(dict({"model": "baseline", "experiment": b, "seed": 0, "stage": "baseline", "status": "ok"},
+                             **{"test_" + k: m["mean"].get(k) for k in pl.METRICS}))
+            for t in range(m["frames"]):
+                frames.append(dict({"model": "baseline", "experiment": b, "seed": 0, "frame": t + 1},
+                                   **{k: (m[k][t] if m.get(k) is not None else None) for k in pl.METRICS}))
+
+    # experiments: labels, resolved configs, differences from the model's base
+    exps = {}
+    for e in opt_exps + seeded + once:
+        model, name = e.split("/")
+        tags = pl.conf_tags(os.path.join("experiments", model, name + ".conf"))
+        cfg = {k: v for k, v in configs.get(e, {}).items() if k != "seed"}
+        base = {k: v for k, v in configs.get(model + "/base", {}).items() if k != "seed"}
+        delta = {k: v for k, v in cfg.items() if base and base.get(k) != v}
+        exps[e] = {"model": model, "name": name, "stage": stage_of[e], "label": tags.get("label", name),
+                   "about": tags.get("about", ""), "seeds": [int(s) for s in (opt_seeds if e in opt_exps else
+                                                                              seeds[:1] if e in once else seeds)],
+                   "config": cfg, "delta_from_base": delta, "parameters": params.get(e)}
+    choices = {}
+    for model in sorted({e.split("/")[0] for e in opt_exps}):
+        p = os.path.join(a.results, model, "optimizer.json")
+        if os.path.exists(p):
+            choices[model] = pl.read_json(p)
+    baseline_info = pl.read_json(os.path.join(bdir, "done.json")) if baselines else None
+
+    data_prov = pl.read_json(a.data_json) if os.path.exists(a.data_json) else {}
+    ok_walls = [r["wall_seconds"] for r in runs if r.get("wall_seconds") is not None]
+    per_model = {}
+    for r in runs:
+        if r.get("wall_seconds") is not None:
+            per_model.setdefault(r["model"], []).append(r["wall_seconds"])
+    setup = {"scale": a.scale, "seeds": [int(s) for s in seeds], "opt_seeds": [int(s) for s in opt_seeds],
+             "runs_planned": len(a.runs.split()), "runs_finished": len(a.runs.split()) - len(missing),
+             "missing_runs": missing, "diverged_runs": ["%s/%s/%s" % (r["model"], r["experiment"], r["seed"])
+                                                        for r in runs if r["status"] == "diverged"],
+             "data": data_prov, "baselines": baseline_info, "environment": environment(a.rnnreg),
+             "run_cpus": sorted(hosts), "runners": sorted(runners),
+             "wall_seconds_total": sum(ok_walls),
+             "wall_seconds_mean_per_model": {m: pl.mean(v) for m, v in sorted(per_model.items())}}
+
+    os.makedirs(a.out, exist_ok=True)
+    # the strip: true frames, copy-last, then the strip experiments' first-seed predictions
+    rows, ins = [], []
+    if baselines:
+        rows += [{"row": "truth"}, {"row": "copy_last"}]
+        ins += [os.path.join(bdir, "truth_strip.npy"), os.path.join(bdir, "copy_last_pred.npy")]
+        for e in a.strip.split():
+            p = os.path.join(a.results, e, seeds[0], "predictions.npy")
+            if os.path.exists(p):
+                rows.append({"row": e, "label": exps.get(e, {}).get("label", e), "seed": int(seeds[0])})
+                ins.append(p)
+        cmd = [a.rnnreg, "strip", "--seq", "0", "--out", os.path.join(a.out, "strip.png")]
+        for p in ins:
+            cmd += ["--in", p]
+        subprocess.run(cmd, check=True, capture_output=True)
+        pl.recompress_png(os.path.join(a.out, "strip.png"))
+    else:  # no baselines yet (a partial summary): a blank 1x1 picture keeps the paper buildable
+        import struct
+        import zlib
+
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)) + \
+            chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
+        pl.write_atomic(os.path.join(a.out, "strip.png"), png, "wb")
+    pl.write_atomic(os.path.join(a.out, "strip.json"), json.dumps({"rows": rows, "sequence": 0}, indent=1) + "\n")
+
+    protocol = []
+    for e in a.protocol.split():
+        p = os.path.join(a.results, "protocol", e, seeds[0] + ".json")
+        if os.path.exists(p):
+            j = pl.read_json(p)
+            row = {"model": e.split("/")[0], "experiment": e.split("/")[1], "seed": int(seeds[0]),
+                   "status": j["status"], "head": j.get("head"), "sequences": j.get("sequences"),
+                   "first_frame_max_diff": j.get("first_frame_max_diff_vs_rnnreg")}
+            if j["status"] == "ok":
+                row.update({"test_" + k: j["metrics"]["mean"].get(k) for k in pl.METRICS})
+            protocol.append(row)
+    pl.write_atomic(os.path.join(a.out, "protocol.csv"), csv_text(PROTOCOL_FIELDS, protocol))
+    pl.write_atomic(os.path.join(a.out, "frames.csv"), csv_text(FRAME_FIELDS, frames))
+    pl.write_atomic(os.path.join(a.out, "curves.csv"), csv_text(CURVE_FIELDS, curves))
+    pl.write_atomic(os.path.join(a.out, "experiments.json"),
+                    json.dumps({"experiments": exps, "optimizer_choice": choices}, indent=1, sort_keys=True) + "\n")
+    pl.write_atomic(os.path.join(a.out, "setup.json"), json.dumps(setup, indent=1, sort_keys=True) + "\n")
+    pl.write_atomic(os.path.join(a.out, "runs.csv"), csv_text(RUN_FIELDS, runs))  # last: Make's target
+    print("[pipeline] summary: %d runs (%d missing) → %s" % (len(runs), len(missing), a.out))
+
+
+if __name__ == "__main__":
+    main()
