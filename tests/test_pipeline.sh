@@ -12,12 +12,9 @@
 #   paper parts (tools/deps.sh paper), which are skipped without them.
 set -u
 cd "$(dirname "$0")/.."
-RNNREG="${RNNREG:-build/rnnreg}" PYTHON="${PYTHON:-/usr/bin/python3}" BUILD="${BUILD:-build}"
 T=test_pipeline
-ok() { echo "ok $T: $*"; }
-fail() { echo "FAIL $T: $*"; }
-skip() { echo "skip $T: $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. tests/lib.sh
+unset MAKEFLAGS MFLAGS MAKELEVEL   # the inner makes below are independent of the make running the tests
 
 if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
 mkdir -p "$BUILD/tests"
