@@ -2,7 +2,8 @@
 # each naming the test $T) and the tools' locations. Source it after setting T.
 RNNREG="${RNNREG:-build/rnnreg}" PYTHON="${PYTHON:-/usr/bin/python3}" BUILD="${BUILD:-build}"
 ok() { echo "ok $T: $*"; }
-fail() { echo "FAIL $T: $*"; }
+fails=0   # how many FAIL lines this test printed (for its exit status)
+fail() { echo "FAIL $T: $*"; fails=$((fails + 1)); }
 skip() { echo "skip $T: $*"; }
 # check WHAT COMMAND...: one check line, ok when COMMAND succeeds
 check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }

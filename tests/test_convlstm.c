@@ -28,94 +28,8 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "test.h"
+#include "fixture.h"
 
-#define FIXTURE_DIR "tests/fixtures/"
-
-typedef struct {
-    StFile f;
-    ModelConfig cfg;
-    int B, T, n_in;
-    const char *tag;
-} Fixture;
-
-static int parse_list(const char *s, int *v, int max) {
-    int n = 0;
-    while (s && *s && n < max) {
-        char *end;
-        v[n++] = (int)strtol(s, &end, 10);
-        s = *end == ',' ? end + 1 : NULL;
-    }
-    return n;
-}
-
-static const char *meta(const Fixture *fx, const char *key) {
-    const char *v = st_meta(&fx->f, key);
-    if (!v) {
-        CHECK(0, "%s: metadata key %s present", fx->tag, key);
-        return "0";
-    }
-    return v;
-}
-
-static int head_of(const char *s) {
-    if (strcmp(s, "conv2d") == 0) return HEAD_CONV2D;
-    if (strcmp(s, "conv3d_causal") == 0) return HEAD_CONV3D_CAUSAL;
-    if (strcmp(s, "conv3d_centered") == 0) return HEAD_CONV3D_CENTERED;
-    return -1;
-}
-
-static int load_fixture(const char *tag, Fixture *fx) {
-    char path[256];
-    snprintf(path, sizeof path, FIXTURE_DIR "convlstm_%s.safetensors", tag);
-    memset(fx, 0, sizeof *fx);
-    fx->tag = tag;
-    if (st_load(path, &fx->f)) {
-        CHECK(0, "load %s: %s", path, rr_last_error());
-        return -1;
-    }
-    ModelConfig *c = &fx->cfg;
-    snprintf(c->model, sizeof c->model, "%s", meta(fx, "model"));
-    c->num_layers = parse_list(meta(fx, "layers"), c->hidden, MODEL_MAX_LAYERS);
-    int nk = parse_list(meta(fx, "kernels"), c->kernel, MODEL_MAX_LAYERS);
-    int ok = nk == c->num_layers;
-    ok &= activation_parse(meta(fx, "cell_act"), &c->cell_act) == 0;
-    ok &= activation_parse(meta(fx, "gate_act"), &c->gate_act) == 0;
-    ok &= activation_parse(meta(fx, "head_act"), &c->head_act) == 0;
-    c->batchnorm = atoi(meta(fx, "batchnorm"));
-    c->bn_momentum = (float)atof(meta(fx, "bn_momentum"));
-    c->bn_eps = (float)atof(meta(fx, "bn_eps"));
-    int h = head_of(meta(fx, "head"));
-    ok &= h >= 0;
-    c->head = (HeadKind)h;
-    c->head_kernel = atoi(meta(fx, "head_kernel"));
-    c->patch = atoi(meta(fx, "patch"));
-    c->image_size = atoi(meta(fx, "image_size"));
-    c->img_channels = atoi(meta(fx, "img_channels"));
-    fx->B = atoi(meta(fx, "batch"));
-    fx->T = atoi(meta(fx, "seq_len"));
-    fx->n_in = atoi(meta(fx, "n_in"));
-    CHECK(ok, "%s: fixture config parsed (%d layers, head %s)", tag, c->num_layers, meta(fx, "head"));
-    return ok ? 0 : -1;
-}
-
-/* A fixture tensor "<prefix><name>" with the expected element count, or NULL after a failed check. */
-static const StTensor *want(const Fixture *fx, const char *prefix, const char *name, int64_t count) {
-    char key[160];
-    snprintf(key, sizeof key, "%s%s", prefix, name);
-    const StTensor *t = st_find(&fx->f, key);
-    if (!t || t->count != count) {
-        CHECK(0, "%s: fixture tensor %s with %lld elements (%s)", fx->tag, key, (long long)count,
-              t ? "count differs" : "missing");
-        return NULL;
-    }
-    return t;
-}
-
-static float maxabs(const float *x, int64_t n) {
-    float m = 0.0f;
-    for (int64_t i = 0; i < n; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
-    return m;
-}
 
 /* Parameter i in checkpoint layout into a malloc'd host array. */
 static float *param_ckpt(Model *m, int i, int grad) {
@@ -125,27 +39,6 @@ static float *param_ckpt(Model *m, int i, int grad) {
     model_param_to_ckpt(m, i, internal, ckpt);
     free(internal);
     return ckpt;
-}
-
-/* Copy parameters from "<prefix><name>" and buffers from "<bprefix><name>" into the model. */
-static int set_state(Model *m, const Fixture *fx, const char *prefix, const char *bprefix) {
-    int ok = 1;
-    for (int i = 0; i < model_num_params(m); i++) {
-        Tensor *p = model_param(m, i);
-        const StTensor *s = want(fx, prefix, model_param_name(m, i), p->count);
-        if (!s) { ok = 0; continue; }
-        float *internal = rr_malloc(sizeof(float) * (size_t)p->count);
-        model_param_from_ckpt(m, i, s->data, internal);
-        op_from_host(internal, p);
-        free(internal);
-    }
-    for (int i = 0; i < model_num_buffers(m); i++) {
-        Tensor *b = model_buffer(m, i);
-        const StTensor *s = want(fx, bprefix, model_buffer_name(m, i), b->count);
-        if (!s) { ok = 0; continue; }
-        op_from_host(s->data, b);
-    }
-    return ok;
 }
 
 static void compare_params(Model *m, const Fixture *fx, const char *prefix, int grad, double atol_rel,
@@ -188,7 +81,7 @@ static Tensor frames_tensor(const Fixture *fx, int T, int B, float *data) {
 
 static void test_fixture(const char *tag) {
     Fixture fx;
-    if (load_fixture(tag, &fx)) return;
+    if (fixture_load("convlstm_", tag, &fx)) return;
     const ModelConfig *cfg = &fx.cfg;
     const int B = fx.B, T = fx.T, C = cfg->img_channels * cfg->patch * cfg->patch;
     const int HW = (cfg->image_size / cfg->patch) * (cfg->image_size / cfg->patch);
@@ -316,7 +209,7 @@ static void test_fixture(const char *tag) {
  * is 0.9% off at h = 3e-4); at h = 1e-3 the worst relative error seen is 0.9%, tolerance 2%. */
 static void test_finite_differences(const char *tag, double h, double rtol) {
     Fixture fx;
-    if (load_fixture(tag, &fx)) return;
+    if (fixture_load("convlstm_", tag, &fx)) return;
     const int B = fx.B, T = fx.T;
     Model *m = NULL;
     if (model_create(&fx.cfg, B, T, RR_CPU, &m)) {

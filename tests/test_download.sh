@@ -8,12 +8,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 T=test_download
-RNNREG=${RNNREG:-build/rnnreg}
-BUILD=${BUILD:-build}
-fails=0
-ok() { echo "ok $T: $*"; }
-fail() { echo "FAIL $T: $*"; fails=$((fails + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. tests/lib.sh
 
 PY=
 for p in "${PYTHON:-}" python3 /usr/bin/python3; do

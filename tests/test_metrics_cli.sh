@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 T=test_metrics_cli
-RNNREG="${RNNREG:-build/rnnreg}" PYTHON="${PYTHON:-/usr/bin/python3}" BUILD="${BUILD:-build}"
+. tests/lib.sh
 FIX=tests/fixtures
 
 if [ ! -x "$RNNREG" ]; then echo "skip $T: every check: $RNNREG is not built"; exit 0; fi
@@ -18,9 +18,6 @@ fi
 mkdir -p "$BUILD/tests"
 tmp=$(mktemp -d "$BUILD/tests/metrics_cli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-
-ok() { echo "ok $T: $*"; }
-fail() { echo "FAIL $T: $*"; }
 
 # --- help -----------------------------------------------------------------------------------------
 if "$RNNREG" metrics --help >"$tmp/help.txt" 2>&1 && grep -q -- '--truth' "$tmp/help.txt"; then

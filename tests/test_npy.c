@@ -2,7 +2,6 @@
  * tests/reference/make_format_fixtures.py): values, shapes, byte-identical headers, round trips,
  * every malformed-file error, truncation/byte-flip fuzzing, and atomic failed writes. Also writes
  * $BUILD/tests/npy_roundtrip*.npy for tests/test_formats_python.sh to read with numpy. */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +11,9 @@
 #include "common.h"
 #include "npy.h"
 #include "test.h"
+#include "test_files.h"
 
 #define FIX "tests/fixtures/"
-
-static char tmpdir[512];
 
 /* The closed forms of make_format_fixtures.py. */
 static uint8_t U(int64_t i) { return (uint8_t)((7 * i + 3) % 256); }
@@ -23,23 +21,6 @@ static float F(int64_t i) { return (float)(((37 * i) % 101 - 50) / 8.0); }
 
 static void fill_u8(uint8_t *x, int64_t n) { for (int64_t i = 0; i < n; i++) x[i] = U(i); }
 static void fill_f32(float *x, int64_t n) { for (int64_t i = 0; i < n; i++) x[i] = F(i); }
-
-static const char *tmp(const char *name) {
-    static char buf[8][1024];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 1024, "%s/%s", tmpdir, name);
-    return p;
-}
-
-/* Plain write (no fsync: the fuzz loop writes thousands of files). */
-static void put_file(const char *path, const void *data, size_t n) {
-    unlink(path); /* a new file, not a truncated one (ext4 flushes those on close: slow fuzz loops) */
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return;
-    if (n) fwrite(data, 1, n, fp);
-    fclose(fp);
-}
 
 static int file_bytes(const char *path, char **data, size_t *n) { return rr_read_file(path, data, n); }
 
@@ -153,7 +134,7 @@ static void test_malformed(void) {
     npy_free(&a);
 
     expect_fail(tmp("npy_no_such_file.npy"), "cannot open", "missing file");
-    expect_fail(tmpdir, "not a regular file", "a directory");
+    expect_fail(test_dir, "not a regular file", "a directory");
     put_file(tmp("npy_empty.npy"), "", 0);
     expect_fail(tmp("npy_empty.npy"), "truncated", "empty file");
     put_file(tmp("npy_text.npy"), "hello world, not numpy\n", 23);
@@ -213,49 +194,27 @@ static void test_malformed(void) {
 }
 
 /* Cut a valid file at every length and flip every byte: never a crash; errors name the file. */
+/* fuzz_file's reader: npy_load, then read every byte the header describes (ASan catches a read outside). */
+static int fuzz_load(const char *path, size_t file_size) {
+    NpyArray a;
+    if (npy_load(path, &a) != 0) return -1;
+    int out = a.nbytes > file_size;
+    volatile unsigned char sink = 0;
+    for (size_t i = 0; i < a.nbytes && !out; i++) sink ^= ((unsigned char *)a.data)[i];
+    (void)sink;
+    npy_free(&a);
+    return out;
+}
+
 static void fuzz(const char *src, const char *label) {
+    static const unsigned char vals[] = {0, 0xFF, ' ', '(', ')', ',', '\'', '9', '-', '}', '\n', 'L'};
     char *b;
     size_t n;
     if (file_bytes(src, &b, &n)) {
         CHECK(0, "fuzz %s: read %s", label, src);
         return;
     }
-    const char *path = tmp("npy_fuzz.npy");
-    int cut_ok = 1, flip_ok = 1, flips = 0, loaded = 0;
-    for (size_t len = 0; len < n; len++) {
-        NpyArray a;
-        put_file(path, b, len);
-        if (npy_load(path, &a) != -1 || !strstr(rr_last_error(), path)) {
-            if (cut_ok) printf("    cut at %zu: \"%s\"\n", len, rr_last_error());
-            cut_ok = 0;
-            npy_free(&a);
-        }
-    }
-    CHECK(cut_ok, "fuzz %s: all %zu truncations give -1 and an error naming the file", label, n);
-    static const unsigned char vals[] = {0, 0xFF, ' ', '(', ')', ',', '\'', '9', '-', '}', '\n', 'L'};
-    for (size_t pos = 0; pos < n; pos++) {
-        for (size_t v = 0; v < sizeof vals; v++) {
-            char keep = b[pos];
-            b[pos] = (char)vals[v];
-            put_file(path, b, n);
-            b[pos] = keep;
-            NpyArray a;
-            flips++;
-            int rc = npy_load(path, &a);
-            if (rc == 0) {
-                loaded++;
-                /* a successful load must describe bytes inside the file */
-                if (a.nbytes > n) flip_ok = 0;
-                volatile unsigned char sink = 0;
-                for (size_t i = 0; i < a.nbytes; i++) sink ^= ((unsigned char *)a.data)[i];
-                (void)sink;
-                npy_free(&a);
-            } else if (!strstr(rr_last_error(), path)) {
-                flip_ok = 0;
-            }
-        }
-    }
-    CHECK(flip_ok, "fuzz %s: %d single-byte changes load in bounds or fail naming the file (%d still load)", label, flips, loaded);
+    fuzz_file(label, b, n, tmp("npy_fuzz.npy"), vals, sizeof vals, fuzz_load);
     free(b);
 }
 
@@ -290,8 +249,8 @@ static void test_roundtrip(void) {
     fill_f32(fx, 24);
     fill_u8(ux, 15);
     char rt_f[1024], rt_u[1024];
-    snprintf(rt_f, sizeof rt_f, "%s/npy_roundtrip.npy", tmpdir);
-    snprintf(rt_u, sizeof rt_u, "%s/npy_roundtrip_u8.npy", tmpdir);
+    snprintf(rt_f, sizeof rt_f, "%s/npy_roundtrip.npy", test_dir);
+    snprintf(rt_u, sizeof rt_u, "%s/npy_roundtrip_u8.npy", test_dir);
     CHECK(npy_save(rt_f, NPY_F32, 3, fs, fx) == 0, "round trip: save float32 (2, 3, 4)");
     CHECK(npy_save(rt_u, NPY_U8, 2, us, ux) == 0, "round trip: save uint8 (3, 5)");
     NpyArray a;
@@ -329,16 +288,6 @@ static void test_roundtrip(void) {
     free(x);
 }
 
-static int count_tmp_leftovers(const char *dir, const char *prefix) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d) return 0;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".tmp.")) n++;
-    closedir(d);
-    return n;
-}
-
 static void test_failed_write(void) {
     float x[2] = {1, 2};
     int64_t sh[1] = {2};
@@ -351,7 +300,7 @@ static void test_failed_write(void) {
     const char *target = tmp("npy_dir_target");
     rr_mkdir_p(target);
     rc = npy_save(target, NPY_F32, 1, sh, x);
-    CHECK(rc == -1 && strstr(rr_last_error(), target) && count_tmp_leftovers(tmpdir, "npy_dir_target") == 0,
+    CHECK(rc == -1 && strstr(rr_last_error(), target) && count_tmp_leftovers(test_dir, "npy_dir_target") == 0,
           "failed rename onto a directory: -1, no temp file left behind (%s)", rr_last_error());
     CHECK(npy_save(tmp("npy_bad_dtype.npy"), (NpyDtype)7, 1, sh, x) == -1 && access(tmp("npy_bad_dtype.npy"), F_OK) != 0,
           "npy_save rejects an unknown dtype and writes nothing");
@@ -362,9 +311,7 @@ static void test_failed_write(void) {
 
 int main(void) {
     TEST_BEGIN("test_npy");
-    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-    snprintf(tmpdir, sizeof tmpdir, "%s/tests", build);
-    rr_mkdir_p(tmpdir);
+    test_files_init();
 
     int64_t s4[4] = {2, 3, 4, 5}, s2[2] = {3, 4}, s0[1] = {0}, s1[1] = {7}, s5[1] = {5}, se[2] = {0, 3};
     int64_t s23[2] = {2, 3}, s32[2] = {3, 2};

@@ -21,6 +21,7 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "test.h"
+#include "fixture.h"
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Masks */
@@ -228,116 +229,10 @@ static void test_zoneout_op(void) {
 /* ------------------------------------------------------------------------------------------------ */
 /* Fixtures */
 
-typedef struct {
-    StFile f;
-    ModelConfig cfg;
-    int B, T, n_in;
-    int64_t iteration;
-    char tag[32];
-} Fixture;
-
-static int parse_list(const char *s, int *v, int max) {
-    int n = 0;
-    while (s && *s && n < max) {
-        char *end;
-        v[n++] = (int)strtol(s, &end, 10);
-        s = *end == ',' ? end + 1 : NULL;
-    }
-    return n;
-}
-
-static const char *meta_or(const Fixture *fx, const char *key, const char *def) {
-    const char *v = st_meta(&fx->f, key);
-    return v ? v : def;
-}
-
-static int load_fixture(const char *tag, Fixture *fx) {
-    char path[256];
-    snprintf(path, sizeof path, "tests/fixtures/reg_%s.safetensors", tag);
-    memset(fx, 0, sizeof *fx);
-    snprintf(fx->tag, sizeof fx->tag, "%s", tag);
-    if (st_load(path, &fx->f)) {
-        CHECK(0, "load %s: %s", path, rr_last_error());
-        return -1;
-    }
-    ModelConfig *c = &fx->cfg;
-    snprintf(c->model, sizeof c->model, "%s", meta_or(fx, "model", "?"));
-    c->num_layers = parse_list(meta_or(fx, "layers", ""), c->hidden, MODEL_MAX_LAYERS);
-    int ok = parse_list(meta_or(fx, "kernels", ""), c->kernel, MODEL_MAX_LAYERS) == c->num_layers;
-    ok &= activation_parse(meta_or(fx, "cell_act", "tanh"), &c->cell_act) == 0;
-    ok &= activation_parse(meta_or(fx, "gate_act", "sigmoid"), &c->gate_act) == 0;
-    ok &= activation_parse(meta_or(fx, "head_act", "sigmoid"), &c->head_act) == 0;
-    c->batchnorm = atoi(meta_or(fx, "batchnorm", "0"));
-    c->bn_momentum = (float)atof(meta_or(fx, "bn_momentum", "0.01"));
-    c->bn_eps = (float)atof(meta_or(fx, "bn_eps", "0.001"));
-    const char *head = meta_or(fx, "head", "conv2d");
-    c->head = !strcmp(head, "conv3d_causal") ? HEAD_CONV3D_CAUSAL : !strcmp(head, "linear") ? HEAD_LINEAR : HEAD_CONV2D;
-    c->head_kernel = atoi(meta_or(fx, "head_kernel", "1"));
-    c->patch = atoi(meta_or(fx, "patch", "1"));
-    c->image_size = atoi(meta_or(fx, "image_size", "0"));
-    c->img_channels = atoi(meta_or(fx, "img_channels", "1"));
-    c->layer_norm = atoi(meta_or(fx, "layer_norm", "0"));
-    c->ghu = atoi(meta_or(fx, "ghu", "0"));
-    c->dropout = (float)atof(meta_or(fx, "dropout", "0"));
-    c->rec_dropout = (float)atof(meta_or(fx, "rec_dropout", "0"));
-    c->rec_dropout_seq = atoi(meta_or(fx, "rec_dropout_seq", "0"));
-    c->var_dropout_x = (float)atof(meta_or(fx, "var_dropout_x", "0"));
-    c->var_dropout_h = (float)atof(meta_or(fx, "var_dropout_h", "0"));
-    c->zoneout_c = (float)atof(meta_or(fx, "zoneout_c", "0"));
-    c->zoneout_h = (float)atof(meta_or(fx, "zoneout_h", "0"));
-    c->zoneout_m = (float)atof(meta_or(fx, "zoneout_m", "0"));
-    c->weight_drop = (float)atof(meta_or(fx, "weight_drop", "0"));
-    c->reg_seed = strtoull(meta_or(fx, "reg_seed", "0"), NULL, 10);
-    fx->iteration = atoll(meta_or(fx, "iteration", "0"));
-    fx->B = atoi(meta_or(fx, "batch", "0"));
-    fx->T = atoi(meta_or(fx, "seq_len", "0"));
-    fx->n_in = atoi(meta_or(fx, "n_in", "1"));
-    CHECK(ok, "%s: fixture config parsed", tag);
-    return ok ? 0 : -1;
-}
-
-static const StTensor *want(const Fixture *fx, const char *prefix, const char *name, int64_t count) {
-    char key[160];
-    snprintf(key, sizeof key, "%s%s", prefix, name);
-    const StTensor *t = st_find(&fx->f, key);
-    if (!t || t->count != count) {
-        CHECK(0, "%s: fixture tensor %s with %lld elements (%s)", fx->tag, key, (long long)count,
-              t ? "count differs" : "missing");
-        return NULL;
-    }
-    return t;
-}
-
-static float maxabs(const float *x, int64_t n) {
-    float m = 0.0f;
-    for (int64_t i = 0; i < n; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
-    return m;
-}
-
-static int set_state(Model *m, const Fixture *fx, const char *bprefix) {
-    int ok = 1;
-    for (int i = 0; i < model_num_params(m); i++) {
-        Tensor *p = model_param(m, i);
-        const StTensor *s = want(fx, "init.", model_param_name(m, i), p->count);
-        if (!s) { ok = 0; continue; }
-        float *internal = rr_malloc(sizeof(float) * (size_t)p->count);
-        model_param_from_ckpt(m, i, s->data, internal);
-        op_from_host(internal, p);
-        free(internal);
-    }
-    for (int i = 0; i < model_num_buffers(m); i++) {
-        Tensor *b = model_buffer(m, i);
-        const StTensor *s = want(fx, bprefix, model_buffer_name(m, i), b->count);
-        if (!s) { ok = 0; continue; }
-        op_from_host(s->data, b);
-    }
-    return ok;
-}
-
 static void test_fixture(const char *tag) {
     TEST_BEGIN(tag);
     Fixture fx;
-    if (load_fixture(tag, &fx)) return;
+    if (fixture_load("reg_", tag, &fx)) return;
     const ModelConfig *cfg = &fx.cfg;
     const int B = fx.B, T = fx.T, C = cfg->img_channels * cfg->patch * cfg->patch, S = cfg->image_size / cfg->patch;
     const int64_t frame_elems = (int64_t)B * C * S * S, out_elems = (T - 1) * frame_elems;
@@ -354,7 +249,7 @@ static void test_fixture(const char *tag) {
     const StTensor *fr = want(&fx, "", "frames", T * frame_elems), *ut = want(&fx, "", "use_truth", (int64_t)B * T);
     const StTensor *out = want(&fx, "", "out", out_elems), *loss = want(&fx, "", "loss", 1);
     const StTensor *eout = want(&fx, "", "eval.out", out_elems), *eloss = want(&fx, "", "eval.loss", 1);
-    if (!fr || !ut || !out || !loss || !eout || !eloss || !set_state(m, &fx, "init.")) {
+    if (!fr || !ut || !out || !loss || !eout || !eloss || !set_state(m, &fx, "init.", "init.")) {
         model_free(m);
         st_free(&fx.f);
         return;
@@ -395,7 +290,7 @@ static void test_fixture(const char *tag) {
     const int stochastic = cfg->dropout > 0 || cfg->rec_dropout > 0 || cfg->var_dropout_x > 0 || cfg->var_dropout_h > 0 ||
                            cfg->zoneout_c > 0 || cfg->zoneout_h > 0 || cfg->zoneout_m > 0 || cfg->weight_drop > 0;
     if (stochastic) {
-        set_state(m, &fx, "init.");
+        set_state(m, &fx, "init.", "init.");
         model_set_iteration(m, fx.iteration + 1);
         model_train_step(m, &frames, use_truth, pred2);
         double diff = 0;
@@ -411,7 +306,7 @@ static void test_fixture(const char *tag) {
             CHECK(d0 == 0.0 && diff > 1e-4, "%s: weight drop leaves step 0 unchanged (%.3g) and changes later steps "
                   "(%.3g)", tag, d0, diff);
         }
-        set_state(m, &fx, "step1."); /* the BN statistics of the fixture's single step */
+        set_state(m, &fx, "init.", "step1."); /* the BN statistics of the fixture's single step */
     }
 
     double le = model_evaluate(m, &frames, fx.n_in, pred);
@@ -426,7 +321,7 @@ static void test_fixture(const char *tag) {
         plain.dropout = plain.rec_dropout = plain.var_dropout_x = plain.var_dropout_h = plain.weight_drop = 0.0f;
         Model *m2 = NULL;
         if (model_create(&plain, B, T, RR_CPU, &m2) == 0) {
-            set_state(m2, &fx, "step1.");
+            set_state(m2, &fx, "init.", "step1.");
             model_evaluate(m2, &frames, fx.n_in, pred2);
             CHECK(memcmp(pred, pred2, sizeof(float) * (size_t)out_elems) == 0,
                   "%s: evaluation output identical with and without the regularizer's randomness", tag);

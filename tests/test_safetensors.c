@@ -4,7 +4,6 @@
  * serializer tests (huggingface/safetensors, safetensors/src/tensor.rs), round trips, every
  * malformed-file error, truncation/byte-flip fuzzing, and atomic failed writes. Writes
  * $BUILD/tests/st_roundtrip.safetensors for tests/test_formats_python.sh to check in Python. */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,27 +14,10 @@
 #include "json.h"
 #include "safetensors.h"
 #include "test.h"
-
-static char tmpdir[512];
+#include "test_files.h"
 
 /* The closed form of make_format_fixtures.py (and of test_formats_python.sh). */
 static float F(int64_t i) { return (float)(((37 * i) % 101 - 50) / 8.0); }
-
-static const char *tmp(const char *name) {
-    static char buf[8][1024];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 1024, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void put_file(const char *path, const void *data, size_t n) {
-    unlink(path); /* a new file, not a truncated one (ext4 flushes those on close: slow fuzz loops) */
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return;
-    if (n) fwrite(data, 1, n, fp);
-    fclose(fp);
-}
 
 /* A file of: 8-byte size, header text, pad spaces to a multiple of `align` (1 = none), then ndata
  * bytes of data (the float32 closed form F(i), truncated to ndata bytes). */
@@ -166,7 +148,7 @@ static void test_roundtrip(void) {
     const char *keys[3] = {"epoch", "arch", "quote"};
     const char *vals[3] = {"3", "convlstm", "a\"b\\c\nd\t\xc3\xa9\x01/"};
     char path[1024];
-    snprintf(path, sizeof path, "%s/st_roundtrip.safetensors", tmpdir);
+    snprintf(path, sizeof path, "%s/st_roundtrip.safetensors", test_dir);
     CHECK(st_save(path, t, 4, 3, keys, vals) == 0, "round trip: st_save (%s)", rr_last_error());
     StFile f;
     if (st_load(path, &f)) {
@@ -282,58 +264,29 @@ static void test_malformed(void) {
 }
 
 /* Truncate the fixture at every length and flip bytes: never a crash; errors name the file. */
+/* fuzz_file's reader: st_load, then read every tensor value (ASan catches a read outside the file). */
+static int fuzz_load(const char *path, size_t file_size) {
+    StFile f;
+    (void)file_size; /* st_load maps the file: a tensor outside it is a read ASan reports */
+    if (st_load(path, &f) != 0) return -1;
+    volatile float sink = 0;
+    for (int i = 0; i < f.n; i++)
+        for (int64_t k = 0; k < f.tensors[i].count; k++) sink += f.tensors[i].data[k];
+    (void)sink;
+    st_free(&f);
+    return 0;
+}
+
 static void fuzz(void) {
+    static const unsigned char vals[] = {0, 0xFF, ' ', '"', '[', ']', '{', '}', ',', ':', '9', '-', '\\', 'e', 0xC3};
     char *b;
     size_t n;
     if (rr_read_file("tests/fixtures/format_st_ref.safetensors", &b, &n)) {
         CHECK(0, "fuzz: read fixture");
         return;
     }
-    const char *path = tmp("st_fuzz.safetensors");
-    int cut_ok = 1, flip_ok = 1, flips = 0, loaded = 0;
-    for (size_t len = 0; len < n; len++) {
-        StFile f;
-        put_file(path, b, len);
-        if (st_load(path, &f) != -1 || !strstr(rr_last_error(), path)) {
-            if (cut_ok) printf("    cut at %zu: \"%s\"\n", len, rr_last_error());
-            cut_ok = 0;
-            st_free(&f);
-        }
-    }
-    CHECK(cut_ok, "fuzz: all %zu truncations give -1 and an error naming the file", n);
-    static const unsigned char vals[] = {0, 0xFF, ' ', '"', '[', ']', '{', '}', ',', ':', '9', '-', '\\', 'e', 0xC3};
-    for (size_t pos = 0; pos < n; pos++) {
-        for (size_t v = 0; v < sizeof vals; v++) {
-            char keep = b[pos];
-            b[pos] = (char)vals[v];
-            put_file(path, b, n);
-            b[pos] = keep;
-            StFile f;
-            flips++;
-            if (st_load(path, &f) == 0) {
-                loaded++;
-                volatile float sink = 0;
-                for (int i = 0; i < f.n; i++)
-                    for (int64_t k = 0; k < f.tensors[i].count; k++) sink += f.tensors[i].data[k];
-                (void)sink;
-                st_free(&f);
-            } else if (!strstr(rr_last_error(), path) || strchr(rr_last_error(), '\n')) {
-                flip_ok = 0;
-            }
-        }
-    }
-    CHECK(flip_ok, "fuzz: %d single-byte changes load in bounds or fail naming the file (%d still load)", flips, loaded);
+    fuzz_file("safetensors", b, n, tmp("st_fuzz.safetensors"), vals, sizeof vals, fuzz_load);
     free(b);
-}
-
-static int count_tmp_leftovers(const char *dir, const char *prefix) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d) return 0;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".tmp.")) n++;
-    closedir(d);
-    return n;
 }
 
 static void test_bad_writes(void) {
@@ -345,7 +298,7 @@ static void test_bad_writes(void) {
           "failed write into a missing directory: -1 naming the file, nothing created");
     const char *target = tmp("st_dir_target");
     rr_mkdir_p(target);
-    CHECK(st_save(target, t, 1, 0, NULL, NULL) == -1 && count_tmp_leftovers(tmpdir, "st_dir_target") == 0,
+    CHECK(st_save(target, t, 1, 0, NULL, NULL) == -1 && count_tmp_leftovers(test_dir, "st_dir_target") == 0,
           "failed rename onto a directory: -1, no temp file left behind");
     const char *p = tmp("st_bad_write.safetensors");
     unlink(p);
@@ -398,9 +351,7 @@ static void test_json(void) {
 
 int main(void) {
     TEST_BEGIN("test_safetensors");
-    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-    snprintf(tmpdir, sizeof tmpdir, "%s/tests", build);
-    rr_mkdir_p(tmpdir);
+    test_files_init();
     test_json();
     test_reference_file();
     test_reference_bytes();
