@@ -10,7 +10,7 @@
 #   results/quick/<model>/<exp>/<seed>/    one run: run.conf, the trainer's outputs, done.json (last)
 #   results/quick/<model>/optimizer.conf   the optimizer stage 1 chose for the model (stage 2 includes it)
 #   results/quick/baselines/               all-zero and copy-last-frame predictions: test metrics
-#   results/quick/summary/                 CSV/JSON + strip.png: all the paper needs (committed for quick)
+#   results/quick/summary/                 CSV/JSON + strip-<model>.png: all the paper needs (committed for quick)
 #   build/paper/quick/                     generated TeX, figure data, figures, paper.pdf
 # Make decides what to redo: a run depends on the config files it includes (tools/pipeline/conf_deps.sh),
 # the chosen optimizer and the data — touching one experiment's .conf reruns only its runs. A run
@@ -58,7 +58,15 @@ FIRST_SEED   := $(firstword $(SEEDS))
 OPT_EXPS     := $(foreach m,$(MODELS),$(foreach o,$(OPTIMIZERS),$m/opt-$o))
 SEEDED_EXPS  := $(MAIN_EXPERIMENTS) $(REGULARIZERS)
 OPT_RUNS     := $(foreach e,$(OPT_EXPS),$(foreach s,$(OPT_SEEDS),$e/$s))
+# the sweeps' points that are not seeded experiments already: SWEEP_SEEDS (default: the first seed)
+SWEEP_SEEDS  ?= $(FIRST_SEED)
+SWEEP_EXPS   := $(filter-out $(SEEDED_EXPS),$(foreach m,$(MODELS),$(foreach w,$(SWEEPS),$(addprefix $m/,$(SWEEP_POINTS.$w)))))
+# for summarize.py: <sweep>:<key>:<point>,<point>,... per sweep
+pipe_comma   := ,
+pipe_space   := $(subst ,, )
+SWEEP_SPEC   := $(foreach w,$(SWEEPS),$w:$(SWEEP_KEY.$w):$(subst $(pipe_space),$(pipe_comma),$(strip $(SWEEP_POINTS.$w))))
 MAIN_RUNS    := $(foreach e,$(SEEDED_EXPS),$(foreach s,$(SEEDS),$e/$s)) \
+                $(foreach e,$(SWEEP_EXPS),$(foreach s,$(SWEEP_SEEDS),$e/$s)) \
                 $(foreach e,$(ONCE_EXPERIMENTS),$e/$(FIRST_SEED))
 ALL_RUNS     := $(OPT_RUNS) $(MAIN_RUNS)
 stamp         = $(RESULTS)/$1/done.json
@@ -125,13 +133,14 @@ endif
 # that a committed summary (quick) is used as it is when no runs are present.
 # ---------------------------------------------------------------------------------------------
 SUMMARY_FILES := $(SUMMARY)/runs.csv $(SUMMARY)/frames.csv $(SUMMARY)/curves.csv $(SUMMARY)/experiments.json \
-                 $(SUMMARY)/setup.json $(SUMMARY)/protocol.csv $(SUMMARY)/strip.png
+                 $(SUMMARY)/setup.json $(SUMMARY)/protocol.csv $(SUMMARY)/strip.json
 SUMMARY_INPUTS := $(wildcard $(ALL_STAMPS) $(BASELINE_STAMP) $(PROTOCOL_FILES) $(foreach m,$(MODELS),$(RESULTS)/$m/optimizer.json))
 
 $(SUMMARY)/runs.csv: $(SUMMARY_INPUTS) $(if $(SUMMARY_INPUTS),$(PIPE)/summarize.py $(PIPE)/pipelib.py)
 	@$(PYTHON) $(PIPE)/summarize.py --results $(RESULTS) --scale $(SCALE) --rnnreg $(RNNREG) \
 	    --data-json $(DATA_JSON) --runs '$(ALL_RUNS)' --opt-exps '$(OPT_EXPS)' \
-	    --seeded-exps '$(SEEDED_EXPS)' --once-exps '$(ONCE_EXPERIMENTS)' --strip '$(STRIP_EXPERIMENTS)' \
+	    --seeded-exps '$(SEEDED_EXPS)' --once-exps '$(ONCE_EXPERIMENTS)' \
+	    --sweep-exps '$(SWEEP_EXPS)' --sweep-seeds '$(SWEEP_SEEDS)' --sweeps '$(SWEEP_SPEC)' --strip '$(STRIP_EXPERIMENTS)' \
 	    --seeds '$(SEEDS)' --opt-seeds '$(OPT_SEEDS)' --protocol '$(PROTOCOL_EXPERIMENTS)' --out $(SUMMARY)
 $(filter-out $(SUMMARY)/runs.csv,$(SUMMARY_FILES)): $(SUMMARY)/runs.csv
 
@@ -154,10 +163,7 @@ $(TABLES_STAMP): $(SUMMARY_FILES) $(PIPE)/tables.py $(PIPE)/pipelib.py experimen
 $(PAPER_BUILD)/fig-%.tex: figures/%.gp figures/style.gp $(TABLES_STAMP)
 	@cd $(PAPER_BUILD) && $(GNUPLOT) -e "style='$(abspath figures/style.gp)'; out='fig-$*'" $(abspath $<)
 
-$(PAPER_BUILD)/strip.png: $(SUMMARY)/strip.png
-	@mkdir -p $(@D) && cp $< $@
-
-$(PAPER_PDF): paper/paper.tex paper/references.tex $(TABLES_STAMP) $(FIGURE_TEX) $(PAPER_BUILD)/strip.png
+$(PAPER_PDF): paper/paper.tex paper/references.tex $(TABLES_STAMP) $(FIGURE_TEX)
 	@cd paper && TEXINPUTS='$(abspath $(PAPER_BUILD)):' $(LATEXMK) -pdf -silent -interaction=nonstopmode \
 	    -halt-on-error -file-line-error -outdir='$(abspath $(PAPER_BUILD))' paper.tex >/dev/null \
 	  || { grep -E -m3 -A3 '^(\./|/).*:[0-9]+: |^! ' '$(abspath $(PAPER_BUILD))/paper.log' >&2; exit 1; }

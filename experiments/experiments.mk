@@ -19,13 +19,21 @@ OPTIMIZERS := adam adamw rmsprop sgd
 # paired differences (same seed = same data order and initial weights).
 MAIN_EXPERIMENTS := convlstm/base predrnn_pp/base
 
-# ==== REGULARIZER SLOTS ==========================================================================
-# Stage 2 as well, every seed, compared with <model>/base. Add <model>/<name> here once
-# experiments/<model>/<name>.conf exists (the trainer keys come with the regularizer engineer's work),
-# e.g. convlstm/dropout convlstm/recurrent_dropout convlstm/variational_dropout convlstm/zoneout
-#      convlstm/weight_drop convlstm/l2 convlstm/layernorm predrnn_pp/layernorm predrnn_pp/dropout ...
-REGULARIZERS :=
-# =================================================================================================
+# Regularizers — stage 2 as well, every seed, each compared with its <model>/base. Each
+# experiments/<model>/<name>.conf gives the label and includes experiments/regularizers/<name>.conf,
+# which holds the keys and cites the method's paper. The ConvLSTM's base has batch norm (the Keras
+# example), so its batch-norm experiment removes it; the PredRNN++'s base has none, so its adds it.
+REGULARIZERS := $(foreach m,$(MODELS),$m/layernorm $m/dropout $m/rec_dropout $m/var_dropout $m/zoneout \
+                  $m/weight_drop $m/l2 $m/adamw) convlstm/no_batchnorm predrnn_pp/batchnorm
+
+# Sweeps — one hyper-parameter of a regularizer over several values, on every model: SWEEP_KEY.<s> is
+# the config key on the figure's x axis, SWEEP_POINTS.<s> the experiments (names under each model), in
+# order. A point that is also in REGULARIZERS runs with SEEDS; the others with SWEEP_SEEDS (scale.mk).
+SWEEPS := dropout l2
+SWEEP_KEY.dropout    := dropout
+SWEEP_POINTS.dropout := dropout-0.1 dropout dropout-0.3 dropout-0.5
+SWEEP_KEY.l2         := l2
+SWEEP_POINTS.l2      := l2-1e-6 l2-1e-5 l2 l2-1e-3
 
 # Stage 2 with the first seed only: the report's ConvLSTM (centred Conv3D head, teacher forcing),
 # run once to explain its too-good numbers.
@@ -35,6 +43,7 @@ ONCE_EXPERIMENTS := convlstm/leak
 # applied to these ConvLSTM experiments' first-seed runs: the leak against the honest causal head.
 PROTOCOL_EXPERIMENTS := convlstm/leak convlstm/base
 
-# Rows of the qualitative strip (results/<scale>/summary/strip.png), under the true frames: the
-# copy-last baseline, then these experiments' predictions (first seed, first test sequence).
-STRIP_EXPERIMENTS := convlstm/base predrnn_pp/base convlstm/leak
+# The qualitative strips (results/<scale>/summary/strip-<model>.png, one figure per model): under the
+# true frames and the copy-last baseline, the first-seed predictions of the first test sequence of
+# these experiments, each model's in this order (its base, every regularizer, the run-once ones).
+STRIP_EXPERIMENTS := $(foreach m,$(MODELS),$m/base $(filter $m/%,$(REGULARIZERS)) $(filter $m/%,$(ONCE_EXPERIMENTS)))

@@ -12,7 +12,8 @@ set autoscale yfix
 set offsets 0, 0, graph 0.08, graph 0.04
 set format y '$%g$'
 stats 'optim.dat' using 1 nooutput
-set xtics nice_step(STATS_max - 1, 4)
+XSTEP = (nice_step(STATS_max - 1, 4) < 1 ? 1 : nice_step(STATS_max - 1, 4))   # whole epochs
+set xtics XSTEP
 set autoscale xfix
 unset key
 do for [m = 1:N_MODELS] {

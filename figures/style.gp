@@ -29,8 +29,18 @@ set datafile missing NaN
 
 # nice_step(r, n): a 1-2-5 tic step that cuts a range r into about n intervals (the auto tics of
 # gnuplot ignore how wide LaTeX's labels are, and crowd narrow plots)
-nice_step(r, n) = (ns_s = (r > 0 ? r : 1.0) / n, ns_p = 10.0**floor(log10(ns_s)), \
+nice_step(r, n) = (ns_s = (r > 0 ? r : 1.0) * 1.0 / n, ns_p = 10.0**floor(log10(ns_s)), \
     ns_s / ns_p < 1.5 ? ns_p : ns_s / ns_p < 3.5 ? 2 * ns_p : ns_s / ns_p < 7.5 ? 5 * ns_p : 10 * ns_p)
+
+# beyond_hi(mean, max, hi, fmt) / beyond_lo(mean, min, lo, fmt): the label of a method whose runs leave
+# a points panel (x range ..hi or lo..): its mean when the mean is outside too, else its farthest run
+# (gnuplot reads the backslash escapes of a label string that comes from a variable or function once
+# more, so the TeX arrows carry a doubled backslash: '\r' would become a carriage return)
+set style textbox opaque noborder margins 1, 1   # the `boxed` labels: white behind the text
+RARROW = ' $\\rightarrow$'
+LARROW = '$\\leftarrow$ '
+beyond_hi(mu, mx, hi, f) = (mu > hi ? sprintf('mean '.f, mu) : sprintf('run '.f, mx)).RARROW
+beyond_lo(mu, mn, lo, f) = LARROW.(mu < lo ? sprintf('mean '.f, mu) : sprintf('run '.f, mn))
 
 # empty_panel(): what a panel shows when the summary has no data for it yet (a partial summary)
 empty_panel = "set label 99 'no finished runs' at graph 0.5, graph 0.5 center; unset logscale y; plot [0:1][0:1] NaN notitle; unset label 99"
@@ -48,6 +58,11 @@ col_at(i, n) = sprintf("set lmargin at screen %g; set rmargin at screen %g; set 
 row_h(n) = (PT - PB - (n - 1) * PG) / n
 row_at(i, n) = sprintf("set lmargin at screen %g; set rmargin at screen %g; set tmargin at screen %g; set bmargin at screen %g", \
     PL, PR, PT - (i - 1) * (row_h(n) + PG), PT - (i - 1) * (row_h(n) + PG) - row_h(n))
+# grid_at(r, c, nr, nc): panel of row r, column c of an nr x nc grid between PL..PR and PB..PT, gaps
+# PG (between columns) and PV (between rows)
+grid_at(r, c, nr, nc) = sprintf("set lmargin at screen %g; set rmargin at screen %g; set tmargin at screen %g; set bmargin at screen %g", \
+    PL + (c - 1) * (col_w(nc) + PG), PL + (c - 1) * (col_w(nc) + PG) + col_w(nc), \
+    PT - (r - 1) * ((PT - PB - (nr - 1) * PV) / nr + PV), PT - (r - 1) * ((PT - PB - (nr - 1) * PV) / nr + PV) - (PT - PB - (nr - 1) * PV) / nr)
 key_row = "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; unset logscale; unset label; \
     set lmargin at screen 0.01; set rmargin at screen 0.99; set bmargin at screen 0; set tmargin at screen KT; \
     set key center center horizontal noautotitle samplen 2.5 width 1"

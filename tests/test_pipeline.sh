@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # test_pipeline.sh — the experiment pipeline (pipeline.mk) end to end at SCALE=tiny, in a scratch copy
 # of pipeline.mk, experiments/, tools/, figures/ and paper/ (nothing of the repository is touched), with
-# one regularizer slot filled (a test-only experiment convlstm/l2: Adam's L2 weight_decay):
-#   reproduce (15 runs with make -j2, RUNNER prefixing every training command, progress lines
-#   "run k/n"), the paper and its artifact checks; nothing to redo on a second `make runs`; a config
+# the whole matrix of experiments/experiments.mk (optimizer study, base and regularizers of both
+# models, sweeps, the centred-head run):
+#   reproduce (every planned run with make -j2, RUNNER prefixing every training command, progress lines
+#   "run k/n"), the paper and its artifact checks; the generated data against the summary, recomputed
+#   here (the sweep figure against runs.csv, the settings table against the configs, the strips, the
+#   compute statement); nothing to redo on a second `make runs`; a config
 #   newer than its run reruns that run only; an interrupted run (no done.json, last checkpoint kept)
 #   is resumed and ends identical, a run directory of other inputs is restarted; `make paper` from a
 #   summary alone trains nothing; the checks fail on a digit in the results text, on an undefined
@@ -33,13 +36,13 @@ mkdir -p "$W/repo/tests/fixtures"
 cp -r pipeline.mk experiments tools figures paper "$W/repo/"
 cp tests/fixtures/digits_npm20.npy "$W/repo/tests/fixtures/"
 cp -r tests/reference "$W/repo/tests/"     # the PyTorch twin used by tools/pipeline/report_protocol.py
-printf '# label: L2 1e-4\n# about: test-only regularizer: weight_decay 1e-4 (L2 in the gradient for Adam, decoupled for AdamW)\nweight_decay = 0.0001\n' \
-    > "$W/repo/experiments/convlstm/l2.conf"
 cd "$W/repo"
 M=(make --no-print-directory -f pipeline.mk SCALE=tiny RNNREG="$RNNREG" PYTHON="$PYTHON"
-   RESULTS_DIR="$W/results" PAPER_DIR="$W/paper" RUNNER="$W/runner.sh" REGULARIZERS=convlstm/l2)
+   RESULTS_DIR="$W/results" PAPER_DIR="$W/paper" RUNNER="$W/runner.sh")
 R=$W/results/tiny P=$W/paper/tiny
 stamps() { find "$R" -name done.json -printf '%P %T@\n' | sort; }
+# a make variable of the pipeline (the lists of experiments.mk, expanded)
+mkvar() { "${M[@]}" --eval 'print-var-%: ; @echo $($*)' "print-var-$1"; }
 
 # ---------------------------------------------------------------------------------------------
 # 1. the whole tiny pipeline
@@ -49,16 +52,29 @@ if [ "$HAVE_PAPER" = 1 ]; then goal=reproduce-pipeline; else goal=runs; fi
 check "make $goal SCALE=tiny -j2 exits 0 in $(( $(date +%s) - start )) s" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || { tail -20 "$W/repro.out"; exit 1; }
 n_runs=$(find "$R" -name done.json -path '*/[0-9]*/done.json' | wc -l)
-check "15 runs finished (8 optimizer study, 2x2 base, 2 regularizer, 1 leak): $n_runs" [ "$n_runs" -eq 15 ]
-check "every training command went through RUNNER ($(wc -l <"$W/runner.log" 2>/dev/null) of 15)" \
-    [ "$(grep -c ' train --config ' "$W/runner.log" 2>/dev/null)" -eq 15 ]
-check "progress lines count the runs: 'run 15/15 started' and a closing line" \
-    grep -q 'run 15/15 started' "$W/repro.out"
-check "the closing progress line says 15 of 15" grep -q 'runs finished: 15 of 15' "$W/repro.out"
+# the planned runs, counted from the lists: models x optimizers x study seeds; seeded experiments x
+# seeds; sweep points that are not seeded experiments x sweep seeds; run-once experiments
+read -r n_plan n_count < <(
+    models=$(mkvar MODELS) opts=$(mkvar OPTIMIZERS) optseeds=$(mkvar OPT_SEEDS) seeds=$(mkvar SEEDS)
+    seeded=$(mkvar SEEDED_EXPS) sweepseeds=$(mkvar SWEEP_SEEDS) once=$(mkvar ONCE_EXPERIMENTS)
+    points=""; for w in $(mkvar SWEEPS); do points+=" $(mkvar "SWEEP_POINTS.$w")"; done
+    n_sweep=0; for m in $models; do for p in $points; do
+        case " $seeded " in *" $m/$p "*) ;; *) n_sweep=$((n_sweep + 1)) ;; esac; done; done
+    w() { echo $#; }
+    echo "$(w $(mkvar ALL_RUNS))" \
+         "$(( $(w $models) * $(w $opts) * $(w $optseeds) + $(w $seeded) * $(w $seeds) + n_sweep * $(w $sweepseeds) + $(w $once) ))")
+check "every planned run finished: $n_runs done.json = $n_plan in ALL_RUNS = $n_count counted from the lists" \
+    [ "$n_runs" -eq "$n_plan" -a "$n_plan" -eq "$n_count" -a "$n_runs" -gt 40 ]
+check "every training command went through RUNNER ($(wc -l <"$W/runner.log" 2>/dev/null) of $n_plan)" \
+    [ "$(grep -c ' train --config ' "$W/runner.log" 2>/dev/null)" -eq "$n_plan" ]
+check "progress lines count the runs: 'run $n_plan/$n_plan started' and a closing line" \
+    grep -q "run $n_plan/$n_plan started" "$W/repro.out"
+check "the closing progress line says $n_plan of $n_plan" grep -q "runs finished: $n_plan of $n_plan" "$W/repro.out"
 check "an experiment's own scale file applies (the centred-head run trains 3 epochs, the others 2)" \
     [ "$(wc -l < "$R/convlstm/leak/1/log.jsonl")" -eq 3 -a "$(wc -l < "$R/convlstm/base/1/log.jsonl")" -eq 2 ]
-check "the filled regularizer slot is in the paired-difference table with an interval" \
-    grep -qE '^ConvLSTM & L2 1e-4 & 2 & .*\[' "$P/tab-paired.tex"
+n_reg=$(w() { echo $#; }; w $(mkvar REGULARIZERS))
+check "every regularizer ($n_reg) has a row with an interval in the paired-difference table" \
+    [ "$(grep -cE '& 2 & .*\[' "$P/tab-paired.tex")" -eq "$n_reg" ]
 for m in convlstm predrnn_pp; do
     check "$m: the optimizer chosen by the script is the lowest mean best validation loss" "$PYTHON" - "$R" "$m" <<'EOF'
 import json, sys
@@ -122,6 +138,125 @@ if [ "$HAVE_PAPER" = 1 ]; then
 else
     "${M[@]}" summary tables >"$W/sum.out" 2>&1
     check "make summary tables SCALE=tiny works without the paper tools" [ -s "$P/values.tex" ]
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 1b. the generated figure data and tables against the summary, recomputed here independently
+#     (Python's statistics module, not tools/pipeline/pipelib.py)
+if [ -s "$P/sweep.dat" ]; then
+    check "the sweep figure's data (sweep.dat) = runs.csv: per model and sweep, every point's value, mean, sd and runs, and the mean over the seeds all points share" \
+        "$PYTHON" - "$R/summary" "$P/sweep.dat" <<'EOF'
+import csv, json, math, re, statistics, sys
+S, dat = sys.argv[1], sys.argv[2]
+runs = [r for r in csv.DictReader(open(S + "/runs.csv")) if r["status"] == "ok"]
+ex = json.load(open(S + "/experiments.json"))
+exps, sweeps = ex["experiments"], ex["sweeps"]
+models = sorted({e["model"] for e in exps.values()})
+assert sweeps and set(sweeps) == {"dropout", "l2"}, sweeps
+blocks = [b for b in open(dat).read().split("\n\n\n") if b.strip()]
+assert len(blocks) == len(models) * len(sweeps), (len(blocks), models, sweeps)
+seen = set()
+def close(a, b):
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9 * max(1.0, abs(b))
+for b in blocks:
+    lines = b.strip().split("\n")
+    m, w = re.match(r"# (\S+) (\S+) ", lines[0]).groups()
+    seen.add((m, w))
+    rows = [[float(x) for x in ln.split()] for ln in lines[1:]]
+    want, seeds = [], []
+    for p in sweeps[w]["points"]:
+        mine = [r for r in runs if r["model"] == m and r["experiment"] == p]
+        vals = [float(r["test_mse"]) for r in mine]
+        x = float(exps[m + "/" + p]["config"][sweeps[w]["key"]])
+        want.append([x, statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else float("nan"), len(vals)])
+        seeds.append({r["seed"]: float(r["test_mse"]) for r in mine})
+    common = set.intersection(*[set(d) for d in seeds])
+    assert common, (m, w, "no seed shared by every point")
+    for k in range(len(want)):
+        want[k].append(statistics.mean(seeds[k][s] for s in common))
+    want.sort(key=lambda r: r[0])
+    assert len(rows) == len(want) == 4, (m, w, rows)
+    for got, exp in zip(rows, want):
+        assert all(close(g, e) for g, e in zip(got, exp)), (m, w, got, exp)
+    assert sum(1 for r in want if r[3] > 1) == 1, (m, w, "exactly one point (the matrix's) has several seeds")
+assert seen == {(m, w) for m in models for w in sweeps}, seen
+EOF
+fi
+if [ -s "$P/tab-methods.tex" ]; then
+    check "the settings table holds every key = value in which a regularizer's resolved config differs from its base" \
+        "$PYTHON" - "$R/summary" "$P/tab-methods.tex" <<'EOF'
+import json, re, sys
+S, tab = sys.argv[1], open(sys.argv[2]).read()
+exps = json.load(open(S + "/experiments.json"))["experiments"]
+pairs = set()
+for k, v in re.findall(r"\\texttt\{([^}]*)\}\\,=\\,(\\texttt\{[^}]*\}|[^,&\\ ]+)", tab):
+    pairs.add((k.replace("\\_", "_"), v.replace("\\texttt{", "").replace("}", "").replace("\\_", "_")))
+def same(a, b):
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
+n = 0
+for eid, e in exps.items():
+    if e["stage"] != "main" or e["name"] == "base":
+        continue
+    assert e["delta_from_base"], (eid, "no difference from the base")
+    for k, v in e["delta_from_base"].items():
+        assert any(pk == k and same(pv, v) for pk, pv in pairs), (eid, k, v, sorted(pairs))
+        n += 1
+assert n >= 18, n
+EOF
+fi
+if [ -s "$R/summary/strip.json" ]; then
+    check "one strip per model: its rows are the input frames, the true future, copy-last, the base, every regularizer and run-once experiment of that model (first seed), pixel for pixel" \
+        "$PYTHON" - "$R" <<'EOF'
+import json, struct, sys, zlib
+import numpy as np
+R = sys.argv[1]
+S = R + "/summary"
+exps = json.load(open(S + "/experiments.json"))["experiments"]
+strips = json.load(open(S + "/strip.json"))["strips"]
+assert sorted(s["model"] for s in strips) == sorted({e["model"] for e in exps.values()}), strips
+truth = np.load(R + "/baselines/truth_strip.npy")[:, 0].astype(float)         # (20, 64, 64)
+def png(path):   # 8-bit grey, rows with filter 0 (rnnreg strip), deflated by summarize.py
+    d, pos, idat = open(path, "rb").read(), 8, b""
+    while pos < len(d):
+        n = struct.unpack(">I", d[pos:pos + 4])[0]
+        kind, body = d[pos + 4:pos + 8], d[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            w, h = struct.unpack(">II", body[:8])
+        elif kind == b"IDAT":
+            idat += body
+    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, w + 1)
+    assert (rows[:, 0] == 0).all()
+    return rows[:, 1:].astype(float)
+for s in strips:
+    m = s["model"]
+    ids = [r["row"] for r in s["rows"]]
+    mine = [e for e, x in exps.items() if x["model"] == m and x["stage"] in ("main", "once")]
+    assert ids[:4] == ["inputs", "truth", "copy_last", m + "/base"] and sorted(ids[3:]) == sorted(mine), (m, ids)
+    img = png(S + "/" + s["file"])
+    assert img.shape == (2 + 66 * len(ids), 2 + 66 * 10), img.shape      # 64-px frames, 2-px separators
+    for i, row in enumerate(ids):
+        frames = {"inputs": truth[:10], "truth": truth[10:], "copy_last": np.repeat(truth[9:10], 10, axis=0)}.get(row)
+        if frames is None:
+            frames = np.clip(np.load("%s/%s/1/predictions.npy" % (R, row))[:, 0], 0, 1) * 255
+        for t in range(10):
+            cell = img[2 + 66 * i:2 + 66 * i + 64, 2 + 66 * t:2 + 66 * t + 64]
+            assert np.abs(cell - frames[t]).max() <= 1.0, (m, row, t)
+EOF
+fi
+check "the compute statement: the elapsed time covers the longest run and, with make -j2, at least half the sum of the run times" \
+    "$PYTHON" - "$R" <<'EOF'
+import glob, json, sys
+s = json.load(open(sys.argv[1] + "/summary/setup.json"))
+walls = [json.load(open(f))["wall_seconds"] for f in glob.glob(sys.argv[1] + "/*/*/*/done.json")]
+assert abs(sum(walls) - s["wall_seconds_total"]) < 1e-6 * max(1, sum(walls)), (sum(walls), s["wall_seconds_total"])
+assert max(walls) <= s["elapsed_seconds"] and sum(walls) <= 2 * s["elapsed_seconds"] * 1.02 + 1, (max(walls), sum(walls), s["elapsed_seconds"])
+EOF
+if [ "$HAVE_PAPER" = 1 ]; then
+    check "the compute statement is in the paper's text" grep -q "runs were in progress at a time" <(pdftotext "$P/paper.pdf" - 2>/dev/null | tr '\n' ' ')
 fi
 
 # ---------------------------------------------------------------------------------------------

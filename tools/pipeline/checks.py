@@ -176,9 +176,13 @@ def check_tex(paper_build):
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w.]*\d)")
 
 
+BRACED = r"\{(?:[^{}]|\{[^{}]*\})*\}"     # a {group}, with one level of groups inside (p{0.6\textwidth})
+
+
 def numbers_in_tex(text):
-    text = re.sub(r"\\begin\{tabular\}\{[^}]*\}", "", text)
-    text = re.sub(r"\\multicolumn\{\d+\}\{[^}]*\}", "", text)
+    text = re.sub(r"\\begin\{tabular\}" + BRACED, "", text)
+    text = re.sub(r"\\multicolumn\{\d+\}" + BRACED, "", text)
+    text = re.sub(r"\\(addlinespace|vspace|hspace)\[[^\]]*\]", "", text)
     text = re.sub(r"\\(url|href)\{[^}]*\}", "", text)
     return [m.group(0) for m in NUMBER.finditer(text.replace("$", " "))]
 

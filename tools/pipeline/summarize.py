@@ -10,11 +10,15 @@
                     resolved config of its first run, the keys that differ from <model>/base, and the
                     optimizer study's choice per model
   setup.json        scale, seeds, data provenance (the data's .json), environment (git commit, CPU,
-                    cores, memory, `rnnreg info`), run times, missing runs
+                    cores, memory, `rnnreg info`), run times (the sum of the runs' wall times, their
+                    mean per model, and the elapsed time from the first run's start to the last run's
+                    end: end = the time of its done.json, start = end - its wall time), missing runs
   protocol.csv      the report's protocol (teacher-forced evaluation, report_protocol.py) of the
                     PROTOCOL experiments' first-seed runs: test metric means
-  strip.png         the qualitative strip: true frames, copy-last, then STRIP experiments (first seed,
-                    first test sequence), drawn by `rnnreg strip`; strip.json names its rows
+  strip-<model>.png the qualitative strips, one per model of the STRIP experiments, rows of the
+                    predicted length: input frames, true future frames, copy-last, then that model's
+                    STRIP experiments in list order (first seed, first test sequence), drawn by
+                    `rnnreg strip`; strip.json names the strips and their rows
 Floats are written with repr (shortest exact round trip), so equal runs give equal files.
 Usage: see pipeline.mk (rule of $(SUMMARY)/runs.csv)."""
 import argparse
@@ -86,16 +90,27 @@ def main():
     for k in ["results", "scale", "rnnreg", "data-json", "runs", "opt-exps", "seeded-exps", "once-exps",
               "strip", "seeds", "opt-seeds", "protocol", "out"]:
         ap.add_argument("--" + k, required=True)
+    # the sweeps (pipeline.mk SWEEP_SPEC): "<sweep>:<key>:<point>,<point>,..." per sweep; their points that
+    # are not seeded experiments (stage "sweep") run with --sweep-seeds
+    for k in ["sweep-exps", "sweep-seeds", "sweeps"]:
+        ap.add_argument("--" + k, default="")
     a = ap.parse_args()
     seeds, opt_seeds = a.seeds.split(), a.opt_seeds.split()
     opt_exps, seeded, once = a.opt_exps.split(), a.seeded_exps.split(), a.once_exps.split()
     stage_of = {e: "opt" for e in opt_exps}
     stage_of.update({e: "main" for e in seeded})
     stage_of.update({e: "once" for e in once})
+    sweep_exps, sweep_seeds = a.sweep_exps.split(), a.sweep_seeds.split()
+    stage_of.update({e: "sweep" for e in sweep_exps})
+    sweeps = {}
+    for spec in a.sweeps.split():
+        name, key, points = spec.split(":", 2)
+        sweeps[name] = {"key": key, "points": points.split(",")}
 
     runs, frames, curves, missing = [], [], [], []
     configs, params = {}, {}
     hosts, runners = set(), set()
+    spans = []   # (start, end) of every finished run, seconds since the epoch
     for rid in a.runs.split():
         model, exp, seed = rid.split("/")
         d = os.path.join(a.results, rid)
@@ -104,6 +119,9 @@ def main():
             missing.append(rid)
             continue
         hosts.add(done.get("cpu", ""))
+        if done.get("wall_seconds") is not None:
+            end = os.path.getmtime(os.path.join(d, "done.json"))
+            spans.append((end - float(done["wall_seconds"]), end))
         runners.add(done.get("runner", ""))
         row = {"model": model, "experiment": exp, "seed": int(seed), "stage": stage_of.get(model + "/" + exp, ""),
                "status": status, "wall_seconds": done.get("wall_seconds")}
@@ -149,16 +167,16 @@ def main():
 
     # experiments: labels, resolved configs, differences from the model's base
     exps = {}
-    for e in opt_exps + seeded + once:
+    for order, e in enumerate(opt_exps + seeded + sweep_exps + once):
         model, name = e.split("/")
         tags = pl.conf_tags(os.path.join("experiments", model, name + ".conf"))
         cfg = {k: v for k, v in configs.get(e, {}).items() if k != "seed"}
         base = {k: v for k, v in configs.get(model + "/base", {}).items() if k != "seed"}
         delta = {k: v for k, v in cfg.items() if base and base.get(k) != v}
         exps[e] = {"model": model, "name": name, "stage": stage_of[e], "label": tags.get("label", name),
-                   "about": tags.get("about", ""), "seeds": [int(s) for s in (opt_seeds if e in opt_exps else
-                                                                              seeds[:1] if e in once else seeds)],
-                   "config": cfg, "delta_from_base": delta, "parameters": params.get(e)}
+                   "about": tags.get("about", ""), "seeds": [int(s) for s in (opt_seeds if e in opt_exps else seeds[:1] if e in once else
+                                                                              sweep_seeds if e in sweep_exps else seeds)],
+                   "config": cfg, "delta_from_base": delta, "parameters": params.get(e), "order": order}
     choices = {}
     for model in sorted({e.split("/")[0] for e in opt_exps}):
         p = os.path.join(a.results, model, "optimizer.json")
@@ -173,40 +191,60 @@ def main():
         if r.get("wall_seconds") is not None:
             per_model.setdefault(r["model"], []).append(r["wall_seconds"])
     setup = {"scale": a.scale, "seeds": [int(s) for s in seeds], "opt_seeds": [int(s) for s in opt_seeds],
+             "sweep_seeds": [int(s) for s in sweep_seeds],
              "runs_planned": len(a.runs.split()), "runs_finished": len(a.runs.split()) - len(missing),
              "missing_runs": missing, "diverged_runs": ["%s/%s/%s" % (r["model"], r["experiment"], r["seed"])
                                                         for r in runs if r["status"] == "diverged"],
              "data": data_prov, "baselines": baseline_info, "environment": environment(a.rnnreg),
              "run_cpus": sorted(hosts), "runners": sorted(runners),
              "wall_seconds_total": sum(ok_walls),
-             "wall_seconds_mean_per_model": {m: pl.mean(v) for m, v in sorted(per_model.items())}}
+             "wall_seconds_mean_per_model": {m: pl.mean(v) for m, v in sorted(per_model.items())},
+             "wall_seconds_total_per_model": {m: sum(v) for m, v in sorted(per_model.items())},
+             "runs_per_model": {m: len(v) for m, v in sorted(per_model.items())},
+             # first start to last end (includes any pause between sessions of `make runs`)
+             "elapsed_seconds": (max(e for _, e in spans) - min(b for b, _ in spans)) if spans else None}
 
     os.makedirs(a.out, exist_ok=True)
-    # the strip: true frames, copy-last, then the strip experiments' first-seed predictions
-    rows, ins = [], []
+    # the strips, one per model of the strip experiments, every row as wide as the prediction: the input
+    # frames, the true future frames, copy-last, then that model's strip experiments' first-seed
+    # predictions (in list order); sequence 0 of the test split
+    strips = []
     if baselines:
-        rows += [{"row": "truth"}, {"row": "copy_last"}]
-        ins += [os.path.join(bdir, "truth_strip.npy"), os.path.join(bdir, "copy_last_pred.npy")]
+        import tempfile
+        import numpy as np
+        strip_models = []
         for e in a.strip.split():
-            p = os.path.join(a.results, e, seeds[0], "predictions.npy")
-            if os.path.exists(p):
-                rows.append({"row": e, "label": exps.get(e, {}).get("label", e), "seed": int(seeds[0])})
-                ins.append(p)
-        cmd = [a.rnnreg, "strip", "--seq", "0", "--out", os.path.join(a.out, "strip.png")]
-        for p in ins:
-            cmd += ["--in", p]
-        subprocess.run(cmd, check=True, capture_output=True)
-        pl.recompress_png(os.path.join(a.out, "strip.png"))
-    else:  # no baselines yet (a partial summary): a blank 1x1 picture keeps the paper buildable
-        import struct
-        import zlib
-
-        def chunk(kind, data):
-            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)) + \
-            chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
-        pl.write_atomic(os.path.join(a.out, "strip.png"), png, "wb")
-    pl.write_atomic(os.path.join(a.out, "strip.json"), json.dumps({"rows": rows, "sequence": 0}, indent=1) + "\n")
+            if e.split("/")[0] not in strip_models:
+                strip_models.append(e.split("/")[0])
+        truth = np.load(os.path.join(bdir, "truth_strip.npy"))
+        n_pred = np.load(os.path.join(bdir, "copy_last_pred.npy"), mmap_mode="r").shape[0]
+        tmp = tempfile.mkdtemp(prefix="strip.", dir=a.out)
+        try:
+            np.save(os.path.join(tmp, "inputs.npy"), truth[:truth.shape[0] - n_pred, :1])
+            np.save(os.path.join(tmp, "future.npy"), truth[truth.shape[0] - n_pred:, :1])
+            for model in strip_models:
+                rows = [{"row": "inputs"}, {"row": "truth"}, {"row": "copy_last"}]
+                ins = [os.path.join(tmp, "inputs.npy"), os.path.join(tmp, "future.npy"),
+                       os.path.join(bdir, "copy_last_pred.npy")]
+                for e in a.strip.split():
+                    p = os.path.join(a.results, e, seeds[0], "predictions.npy")
+                    if e.split("/")[0] == model and os.path.exists(p):
+                        rows.append({"row": e, "label": exps.get(e, {}).get("label", e), "seed": int(seeds[0])})
+                        ins.append(p)
+                png = os.path.join(a.out, "strip-%s.png" % model)
+                cmd = [a.rnnreg, "strip", "--seq", "0", "--out", png]
+                for p in ins:
+                    cmd += ["--in", p]
+                subprocess.run(cmd, check=True, capture_output=True)
+                pl.recompress_png(png)
+                strips.append({"model": model, "file": os.path.basename(png), "rows": rows})
+        finally:
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+    for f in os.listdir(a.out):   # strips of models no longer listed, and the old single strip.png
+        if f.startswith("strip") and f.endswith(".png") and f not in [x["file"] for x in strips]:
+            os.remove(os.path.join(a.out, f))
+    pl.write_atomic(os.path.join(a.out, "strip.json"), json.dumps({"strips": strips, "sequence": 0}, indent=1) + "\n")
 
     protocol = []
     for e in a.protocol.split():
@@ -223,7 +261,7 @@ def main():
     pl.write_atomic(os.path.join(a.out, "frames.csv"), csv_text(FRAME_FIELDS, frames))
     pl.write_atomic(os.path.join(a.out, "curves.csv"), csv_text(CURVE_FIELDS, curves))
     pl.write_atomic(os.path.join(a.out, "experiments.json"),
-                    json.dumps({"experiments": exps, "optimizer_choice": choices}, indent=1, sort_keys=True) + "\n")
+                    json.dumps({"experiments": exps, "optimizer_choice": choices, "sweeps": sweeps}, indent=1, sort_keys=True) + "\n")
     pl.write_atomic(os.path.join(a.out, "setup.json"), json.dumps(setup, indent=1, sort_keys=True) + "\n")
     pl.write_atomic(os.path.join(a.out, "runs.csv"), csv_text(RUN_FIELDS, runs))  # last: Make's target
     print("[pipeline] summary: %d runs (%d missing) → %s" % (len(runs), len(missing), a.out))
