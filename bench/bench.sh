@@ -3,6 +3,7 @@
 # models on this machine (same config, batch, sequence length, thread count and OpenMP wait policy),
 # next to the sgemm ceiling. Prints a table; asserts nothing. bench/README.md explains the numbers.
 #
+# BACKEND=cuda runs bench/bench_gpu.sh instead (the CUDA backend against PyTorch on the GPU).
 # Environment: RNNREG (default build/rnnreg), PYTHON (default /usr/bin/python3), THREADS (default:
 # nproc), BENCH_CONFIGS (names from the table below, space-separated; default all), BENCH_BUDGET
 # (seconds, default 150: a config whose estimated cost does not fit what is left is skipped with a
@@ -10,6 +11,11 @@
 # (default passive, as rnnreg itself and the Makefile set it; see README).
 set -u
 cd "$(dirname "$0")/.."
+case "${BACKEND:-cpu}" in
+    cpu | "") ;;
+    cuda) exec bash bench/bench_gpu.sh ;; # the GPU comparison (bench/bench_gpu.sh)
+    *) echo "bench: BACKEND=$BACKEND: not cpu or cuda"; exit 2 ;;
+esac
 
 RNNREG=${RNNREG:-build/rnnreg}
 PYTHON=${PYTHON:-/usr/bin/python3}

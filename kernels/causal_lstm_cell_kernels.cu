@@ -1,5 +1,6 @@
-/* causal_lstm_cell_kernels.cu — CUDA twin of src/causal_lstm_cell.c (PredRNN++ Causal LSTM stages,
- * gradient highway unit, channel concatenation; equations and block layouts in causal_lstm_cell.h).
+/* causal_lstm_cell_kernels.cu — CUDA twin of src/causal_lstm_cell.c (PredRNN++ Causal LSTM stages, stages
+ * 1 and 2 with the optional Semeniuta candidate mask (NULL: none), gradient highway unit, channel
+ * concatenation; equations and block layouts in causal_lstm_cell.h).
  * One thread per element e of the state (B, n, H, W): sample b = e / (n·HW), r = e % (n·HW); block k
  * of a (B, K·n, H, W) tensor holds that element at (b·K + k)·n·HW + r. Same float expressions as the
  * CPU loops (only expf/tanhf differ, by a few ulp). */
@@ -13,7 +14,7 @@ __device__ __forceinline__ int64_t bk(int64_t e, int K, int k, int64_t nhw) {
 }
 
 __global__ void stage1_forward_kernel(const float *x_cc, const float *h_cc, const float *c_cc, const float *c_prev,
-                                      float *gates1, float *c, int64_t nhw, int64_t count) {
+                                      const float *gmask, float *gates1, float *c, int64_t nhw, int64_t count) {
     RR_GRID_LOOP(e, count) {
         const float i = dev_sigmoid(x_cc[bk(e, 7, 0, nhw)] + h_cc[bk(e, 4, 0, nhw)] + c_cc[bk(e, 3, 0, nhw)]);
         const float f =
@@ -22,18 +23,20 @@ __global__ void stage1_forward_kernel(const float *x_cc, const float *h_cc, cons
         gates1[bk(e, 3, 0, nhw)] = i;
         gates1[bk(e, 3, 1, nhw)] = f;
         gates1[bk(e, 3, 2, nhw)] = g;
-        c[e] = (c_prev ? f * c_prev[e] : 0.0f) + i * g;
+        c[e] = (c_prev ? f * c_prev[e] : 0.0f) + i * (gmask ? g * gmask[e] : g);
     }
 }
 
-__global__ void stage1_backward_kernel(const float *gates1, const float *c_prev, const float *dc, float *dx_cc,
-                                       float *dh_cc, float *dc_cc, float *dc_prev, int64_t nhw, int64_t count) {
+__global__ void stage1_backward_kernel(const float *gates1, const float *c_prev, const float *gmask, const float *dc,
+                                       float *dx_cc, float *dh_cc, float *dc_cc, float *dc_prev, int64_t nhw,
+                                       int64_t count) {
     RR_GRID_LOOP(e, count) {
         const float i = gates1[bk(e, 3, 0, nhw)], f = gates1[bk(e, 3, 1, nhw)], g = gates1[bk(e, 3, 2, nhw)];
         const float cprev = c_prev ? c_prev[e] : 0.0f, d = dc[e];
-        const float di = d * g * i * (1.0f - i);
+        const float dcg = gmask ? d * g * gmask[e] : d * g, dci = gmask ? d * i * gmask[e] : d * i;
+        const float di = dcg * i * (1.0f - i);
         const float df = d * cprev * f * (1.0f - f);
-        const float dg = d * i * (1.0f - g * g);
+        const float dg = dci * (1.0f - g * g);
         if (dx_cc) { /* block order i, g, f */
             dx_cc[bk(e, 7, 0, nhw)] = di;
             dx_cc[bk(e, 7, 1, nhw)] = dg;
@@ -53,8 +56,8 @@ __global__ void stage1_backward_kernel(const float *gates1, const float *c_prev,
     }
 }
 
-__global__ void stage2_forward_kernel(const float *x_cc, const float *c2m, const float *m_cc, float *gates2, float *m,
-                                      int64_t nhw, int64_t count) {
+__global__ void stage2_forward_kernel(const float *x_cc, const float *c2m, const float *m_cc, const float *ggmask,
+                                      float *gates2, float *m, int64_t nhw, int64_t count) {
     RR_GRID_LOOP(e, count) {
         const float ii = dev_sigmoid(c2m[bk(e, 4, 0, nhw)] + x_cc[bk(e, 7, 4, nhw)] + m_cc[bk(e, 3, 0, nhw)]);
         const float ff =
@@ -65,18 +68,19 @@ __global__ void stage2_forward_kernel(const float *x_cc, const float *c2m, const
         gates2[bk(e, 4, 1, nhw)] = ff;
         gates2[bk(e, 4, 2, nhw)] = gg;
         gates2[bk(e, 4, 3, nhw)] = tm;
-        m[e] = ff * tm + ii * gg;
+        m[e] = ff * tm + ii * (ggmask ? gg * ggmask[e] : gg);
     }
 }
 
-__global__ void stage2_backward_kernel(const float *gates2, const float *dm, float *dx_cc, float *dc2m, float *dm_cc,
-                                       int64_t nhw, int64_t count) {
+__global__ void stage2_backward_kernel(const float *gates2, const float *ggmask, const float *dm, float *dx_cc,
+                                       float *dc2m, float *dm_cc, int64_t nhw, int64_t count) {
     RR_GRID_LOOP(e, count) {
         const float ii = gates2[bk(e, 4, 0, nhw)], ff = gates2[bk(e, 4, 1, nhw)], gg = gates2[bk(e, 4, 2, nhw)],
                     tm = gates2[bk(e, 4, 3, nhw)], d = dm[e];
-        const float dii = d * gg * ii * (1.0f - ii);
+        const float dmg = ggmask ? d * gg * ggmask[e] : d * gg, dmi = ggmask ? d * ii * ggmask[e] : d * ii;
+        const float dii = dmg * ii * (1.0f - ii);
         const float dff = d * tm * ff * (1.0f - ff);
-        const float dgg = d * ii * (1.0f - gg * gg);
+        const float dgg = dmi * (1.0f - gg * gg);
         const float dmm = d * ff * (1.0f - tm * tm);
         if (dx_cc) { /* x_cc blocks 4, 5, 6 = i', g', f' */
             dx_cc[bk(e, 7, 4, nhw)] = dii;
@@ -175,27 +179,28 @@ __global__ void concat_backward_kernel(const float *dy, float *da, float *db, in
     } while (0)
 
 extern "C" void causal_lstm_stage1_forward_cuda(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
-                                                const Tensor *c_prev, Tensor *gates1, Tensor *c) {
-    LAUNCH(stage1_forward_kernel, c->count, x_cc->data, h_cc->data, c_cc->data, D(c_prev), gates1->data, c->data,
-           NHW(c), c->count);
+                                                const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c) {
+    LAUNCH(stage1_forward_kernel, c->count, x_cc->data, h_cc->data, c_cc->data, D(c_prev), D(gmask), gates1->data,
+           c->data, NHW(c), c->count);
 }
 
-extern "C" void causal_lstm_stage1_backward_cuda(const Tensor *gates1, const Tensor *c_prev, const Tensor *dc,
-                                                 Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc, Tensor *dc_prev) {
-    LAUNCH(stage1_backward_kernel, dc->count, gates1->data, D(c_prev), dc->data, D(dx_cc), D(dh_cc), D(dc_cc),
-           D(dc_prev), NHW(dc), dc->count);
+extern "C" void causal_lstm_stage1_backward_cuda(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
+                                                 const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
+                                                 Tensor *dc_prev) {
+    LAUNCH(stage1_backward_kernel, dc->count, gates1->data, D(c_prev), D(gmask), dc->data, D(dx_cc), D(dh_cc),
+           D(dc_cc), D(dc_prev), NHW(dc), dc->count);
 }
 
 extern "C" void causal_lstm_stage2_forward_cuda(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
-                                                Tensor *gates2, Tensor *m) {
-    LAUNCH(stage2_forward_kernel, m->count, x_cc->data, c2m->data, m_cc->data, gates2->data, m->data, NHW(m),
-           m->count);
+                                                const Tensor *ggmask, Tensor *gates2, Tensor *m) {
+    LAUNCH(stage2_forward_kernel, m->count, x_cc->data, c2m->data, m_cc->data, D(ggmask), gates2->data, m->data,
+           NHW(m), m->count);
 }
 
-extern "C" void causal_lstm_stage2_backward_cuda(const Tensor *gates2, const Tensor *dm, Tensor *dx_cc, Tensor *dc2m,
-                                                 Tensor *dm_cc) {
-    LAUNCH(stage2_backward_kernel, dm->count, gates2->data, dm->data, D(dx_cc), D(dc2m), D(dm_cc), NHW(dm),
-           dm->count);
+extern "C" void causal_lstm_stage2_backward_cuda(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
+                                                 Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc) {
+    LAUNCH(stage2_backward_kernel, dm->count, gates2->data, D(ggmask), dm->data, D(dx_cc), D(dc2m), D(dm_cc),
+           NHW(dm), dm->count);
 }
 
 extern "C" void causal_lstm_stage3_forward_cuda(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c2m,

@@ -72,7 +72,10 @@ void *rr_cuda_workspace(size_t bytes) {
     static void *buf = NULL;
     static size_t size = 0;
     if (bytes > size) {
-        if (buf) CUDA_CHECK(cudaFree(buf)); /* cudaFree waits for the kernels that used it */
+        if (buf) { /* growing (rare: the first calls of a run): queued kernels may still read the old one */
+            CUDA_CHECK(cudaDeviceSynchronize());
+            CUDA_CHECK(cudaFree(buf));
+        }
         size_t n = bytes < 4096 ? 4096 : bytes;
         CUDA_CHECK(cudaMalloc(&buf, n));
         size = n;
@@ -97,7 +100,9 @@ extern "C" int rr_cuda_alloc_zeroed(void **out, size_t bytes) {
 }
 
 extern "C" void rr_cuda_free(void *p) {
-    if (p) CUDA_CHECK(cudaFree(p));
+    if (!p) return;
+    CUDA_CHECK(cudaDeviceSynchronize()); /* no queued kernel may still use it */
+    CUDA_CHECK(cudaFree(p));
 }
 
 extern "C" void rr_cuda_synchronize(void) { CUDA_CHECK(cudaDeviceSynchronize()); }

@@ -72,6 +72,12 @@ int rr_cuda_debug_sync(void);              /* RR_CUDA_SYNC=1 */
 cublasHandle_t rr_cuda_cublas(void);       /* the one handle, on stream 0, math mode per the TF32 flag */
 void *rr_cuda_workspace(size_t bytes);     /* a device buffer of at least `bytes`, reused by every op */
 
+/* Shared by conv_kernels.cu and regularize_kernels.cu: y (B, C, HW) (+)= bias[c] (accumulate 1: +=,
+ * the CPU's y + b; 0: =), n = B·C·HW; and db[c] += Σ_{s,p} dy[s, c, p] (double, one block per channel,
+ * fixed-order tree). */
+void rr_cuda_bias_add(float *y, const float *bias, int C, int64_t HW, int64_t n, int accumulate);
+void rr_cuda_bias_grad(const float *dy, int B, int C, int64_t HW, float *db);
+
 /* One thread per element: RR_THREADS per block, as many blocks as needed (grid-stride loops inside,
  * so a capped grid still covers every element). */
 #define RR_THREADS 256

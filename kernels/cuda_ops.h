@@ -22,7 +22,15 @@ extern "C" {
 #include "ops.h"
 #include "tensor.h"
 
-/* conv_kernels.cu: im2col / col2im kernels + cublasSgemm (TF32 per rr_cuda_set_tf32) */
+/* conv_kernels.cu: chunked im2col / col2im kernels + (strided-batched) cublasSgemm (TF32 per
+ * rr_cuda_set_tf32). The workspace differs from the CPU's: conv2d_scratch_floats(x, k) returns
+ * conv2d_scratch_floats_cuda(x, k) for a CUDA tensor x (also for k = 1), so plan it with the tensor on
+ * the device it will run on. rr_cuda_conv_chunk: samples per chunk, at most RR_CONV_CHUNK_FLOATS
+ * floats of K·HW each (at least 1, at most B). */
+#define RR_CONV_CHUNK_FLOATS ((int64_t)1 << 24)
+extern int64_t rr_cuda_conv_chunk_floats; /* RR_CONV_CHUNK_FLOATS; tests lower it (before planning scratch) */
+int rr_cuda_conv_chunk(int B, int64_t khw);
+int64_t conv2d_scratch_floats_cuda(const Tensor *x, int k);
 void conv2d_forward_cuda(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
                          float *scratch);
 void conv2d_backward_cuda(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw,
@@ -62,6 +70,8 @@ void op_mul_cuda(const Tensor *a, const Tensor *b, Tensor *y);
 void op_select_samples_cuda(const unsigned char *use_a, const Tensor *a, const Tensor *b, Tensor *y);
 void op_select_samples_backward_cuda(const unsigned char *use_a, const Tensor *dy, Tensor *da, Tensor *db);
 double op_sum_squares_cuda(const Tensor *x);
+/* Σ_i op_sum_squares(xs[i]) with one device → host copy (the global gradient norm, optimizer.c) */
+double op_sum_squares_many_cuda(const Tensor *const *xs, int n);
 void op_to_host_cuda(const Tensor *x, float *host);
 void op_from_host_cuda(const float *host, Tensor *y);
 /* Deterministic Σ f(i) in double for the reductions of this backend: Σ x² (b NULL) or Σ (x - b)². */
@@ -87,14 +97,16 @@ void tensor_layernorm_backward_cuda(const Tensor *x, const Tensor *gamma, const 
                                     Tensor *dbeta);
 
 /* causal_lstm_cell_kernels.cu */
+/* (stages 1 and 2 take the optional candidate mask of causal_lstm_stage1/2_*_masked; NULL: none) */
 void causal_lstm_stage1_forward_cuda(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
-                                     const Tensor *c_prev, Tensor *gates1, Tensor *c);
-void causal_lstm_stage1_backward_cuda(const Tensor *gates1, const Tensor *c_prev, const Tensor *dc,
-                                      Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc, Tensor *dc_prev);
+                                     const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c);
+void causal_lstm_stage1_backward_cuda(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
+                                      const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
+                                      Tensor *dc_prev);
 void causal_lstm_stage2_forward_cuda(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
-                                     Tensor *gates2, Tensor *m);
-void causal_lstm_stage2_backward_cuda(const Tensor *gates2, const Tensor *dm, Tensor *dx_cc, Tensor *dc2m,
-                                      Tensor *dm_cc);
+                                     const Tensor *ggmask, Tensor *gates2, Tensor *m);
+void causal_lstm_stage2_backward_cuda(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
+                                      Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc);
 void causal_lstm_stage3_forward_cuda(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c2m,
                                      const Tensor *o_m, const Tensor *cell, Tensor *gates3, Tensor *h);
 void causal_lstm_stage3_backward_cuda(const Tensor *gates3, const Tensor *dh, Tensor *dx_cc, Tensor *dh_cc,
@@ -105,11 +117,26 @@ void ghu_backward_cuda(const Tensor *gates, const Tensor *z_prev, const Tensor *
 void concat_channels_forward_cuda(const Tensor *a, const Tensor *b, Tensor *y);
 void concat_channels_backward_cuda(const Tensor *dy, Tensor *da, Tensor *db);
 
-/* regularize_kernels.cu: the Philox dropout mask (bit-identical to reg_dropout_mask: the same
- * rr_keep of src/rng.h, compiled __host__ __device__) and dx += dy ⊙ mask. Not yet dispatched from
- * src/regularize.c (another engineer's file): that file adds the ops_on_cuda lines. */
+/* regularize_kernels.cu: the ops of src/regularize.c (regularize.h). Masks are bit-identical to the
+ * CPU's (the same Philox of src/rng.h, compiled __host__ __device__). */
 void reg_dropout_mask_cuda(Tensor *mask, uint64_t seed, uint64_t stream, float p);
+void reg_zoneout_mask_cuda(Tensor *d, uint64_t seed, uint64_t stream, float p);
 void reg_mask_backward_cuda(const Tensor *mask, const Tensor *dy, Tensor *dx);
+void reg_lstm_state_forward_cuda(const Tensor *pre, const Tensor *c_prev, const Tensor *gmask, Tensor *gates,
+                                 Tensor *c, Activation gate_act, Activation cell_act);
+void reg_lstm_output_forward_cuda(const Tensor *gates, const Tensor *cs, Tensor *h, Activation cell_act);
+void reg_lstm_output_backward_cuda(const Tensor *gates, const Tensor *cs, const Tensor *dh, Tensor *dpre,
+                                   Tensor *dcs, Activation gate_act, Activation cell_act);
+void reg_lstm_state_backward_cuda(const Tensor *gates, const Tensor *c_prev, const Tensor *gmask,
+                                  const Tensor *dc, Tensor *dpre, Tensor *dc_prev, Activation gate_act,
+                                  Activation cell_act);
+/* channel block j of big (B, K·n, H, W) <-> small (B, n, H, W) (regularize.c block_copy) */
+void reg_block_copy_cuda(Tensor *big, Tensor *small, int j, int to_big, int add);
+void reg_bias_forward_cuda(Tensor *y, const Tensor *b);
+void reg_bias_backward_cuda(const Tensor *dy, Tensor *db);
+void reg_zoneout_forward_cuda(const Tensor *prev, const Tensor *upd, const Tensor *d, float p, Tensor *out);
+void reg_zoneout_backward_cuda(const Tensor *d, const Tensor *dout, Tensor *dprev, Tensor *dupd);
+double reg_l2_apply_cuda(const Tensor *w, Tensor *g, double lambda);
 
 #ifdef __cplusplus
 }

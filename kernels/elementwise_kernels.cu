@@ -115,6 +115,35 @@ extern "C" double rr_cuda_sum_sq_diff(const float *x, const float *b, int64_t n)
 
 extern "C" double op_sum_squares_cuda(const Tensor *x) { return rr_cuda_sum_sq_diff(x->data, NULL, x->count); }
 
+/* Σ over i of (Σ x_i²), x_i = the n tensors: per tensor the reduction above into its own slot (no
+ * host round trip in between), then one thread adds the n slots in order, and one copy to the host. */
+__global__ void sum_slots_kernel(const double *slots, int n, double *out) {
+    double acc = 0.0;
+    for (int i = 0; i < n; i++) acc += slots[i];
+    out[0] = acc;
+}
+
+extern "C" double op_sum_squares_many_cuda(const Tensor *const *xs, int n) {
+    if (n <= 0) return 0.0;
+    double *partial = (double *)rr_cuda_workspace(sizeof(double) * ((size_t)REDUCE_BLOCKS + (size_t)n + 1));
+    double *slots = partial + REDUCE_BLOCKS, *out = slots + n;
+    for (int i = 0; i < n; i++) {
+        if (xs[i]->count == 0) {
+            CUDA_CHECK(cudaMemsetAsync(slots + i, 0, sizeof(double), 0));
+            continue;
+        }
+        sum_sq_partial_kernel<<<REDUCE_BLOCKS, RR_REDUCE_THREADS>>>(xs[i]->data, NULL, xs[i]->count, partial);
+        KERNEL_CHECK("sum_sq_partial_kernel");
+        sum_partials_kernel<<<1, RR_REDUCE_THREADS>>>(partial, slots + i); /* partial is reused: stream order */
+        KERNEL_CHECK("sum_partials_kernel");
+    }
+    sum_slots_kernel<<<1, 1>>>(slots, n, out);
+    KERNEL_CHECK("sum_slots_kernel");
+    double result = 0.0;
+    CUDA_CHECK(cudaMemcpy(&result, out, sizeof result, cudaMemcpyDeviceToHost)); /* waits for the kernels */
+    return result;
+}
+
 extern "C" void op_to_host_cuda(const Tensor *x, float *host) {
     if (x->count) CUDA_CHECK(cudaMemcpy(host, x->data, sizeof(float) * (size_t)x->count, cudaMemcpyDeviceToHost));
 }

@@ -1,11 +1,12 @@
 /* bench.c — `rnnreg bench`: throughput measurements, never asserted by tests (bench/bench.sh drives
  * them and compares with PyTorch, bench/README.md explains the numbers).
  *
- *   rnnreg bench --sgemm N [--repeats R] [--threads n] [--json]
- *       square sgemm C = A·B (N×N, row-major, rr_sgemm): GFLOP/s = 2N³ / t, best of R timed calls
- *       after one untimed call. This is the ceiling our training step is compared with.
+ *   rnnreg bench --sgemm N [--repeats R] [--threads n] [--backend cpu|cuda] [--tf32] [--json]
+ *       square sgemm C = A·B (N×N, row-major, rr_sgemm; with --backend cuda cuBLAS on the GPU, FP32 or
+ *       with --tf32 TF32 tensor cores): GFLOP/s = 2N³ / t, best of R timed calls after one untimed
+ *       call. This is the ceiling our training step is compared with.
  *   rnnreg bench --config FILE [--set k=v]... [--batch B] [--seq-len T] [--steps N] [--warmup W]
- *                [--warmup-frames F] [--max-seconds S] [--threads n] [--json]
+ *                [--warmup-frames F] [--max-seconds S] [--threads n] [--backend cpu|cuda] [--tf32] [--json]
  *       one training step = model_train_step (forward + backward, teacher forcing) + Adam update of
  *       every parameter (torch.optim.Adam semantics), on synthetic frames uniform in [0, 1). W
  *       untimed steps (on the first F frames only with --warmup-frames), then up to N timed ones
@@ -14,13 +15,20 @@
  *       GFLOP/s = 3 × forward FLOPs (model_flops_per_sequence, 2 × multiply-adds) × B / median
  *       (the usual "backward ≈ 2 × forward" convention; Adam's elementwise work is not counted).
  *       --json prints one line with the model configuration as the model saw it ("spec"), which
- *       tests/reference/bench_torch.py reads to build the same PyTorch model. */
+ *       tests/reference/bench_torch.py (CPU) and bench/torch_gpu.py (GPU) read to build the same
+ *       PyTorch model, and the backend, TF32 mode and device it ran on. --backend / --tf32 are the
+ *       config keys backend / tf32 (applied after --set); on the GPU a step ends when its last
+ *       parameter update has reached the host (a device → host copy waits for the queued work). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blas.h"
+#ifdef RR_USE_CUDA
+#include "cuda_backend.h"
+#include "cuda_ops.h"
+#endif
 #include "commands.h"
 #include "common.h"
 #include "config.h"
@@ -39,11 +47,12 @@
 
 static void bench_usage(FILE *out) {
     fprintf(out,
-            "usage: rnnreg bench --sgemm N [--repeats R] [--threads n] [--json]\n"
+            "usage: rnnreg bench --sgemm N [--repeats R] [--threads n] [--backend cpu|cuda] [--tf32] [--json]\n"
             "       rnnreg bench --config FILE [--set key=value]... [--batch B] [--seq-len T]\n"
             "                    [--steps N] [--warmup W] [--warmup-frames F] [--max-seconds S]\n"
-            "                    [--threads n] [--json] [--dry-run]\n"
+            "                    [--threads n] [--backend cpu|cuda] [--tf32] [--json] [--dry-run]\n"
             "  --sgemm N        time rr_sgemm on N x N matrices: GFLOP/s = 2 N^3 / t, best of R (default 3)\n"
+            "                   (--backend cuda: cuBLAS sgemm on the GPU)\n"
             "  --config FILE    run config (key = value; rnnreg help train); synonym: --model-config\n"
             "  --set key=value  override one config key (repeatable)\n"
             "  --batch B        sequences per step (default: the config's batch)\n"
@@ -53,6 +62,8 @@ static void bench_usage(FILE *out) {
             "  --warmup-frames F  warm-up steps use the first F frames only (default: all)\n"
             "  --max-seconds S  stop timing once the timed steps add up to S seconds (at least one step)\n"
             "  --threads n      CPU threads (default: the config's threads; 0 = all cores)\n"
+            "  --backend cpu|cuda  compute backend (the config key backend; cuda needs a CUDA build and a GPU)\n"
+            "  --tf32           backend cuda: TF32 tensor-core products (the config key tf32)\n"
             "  --json           one JSON line instead of text\n"
             "  --dry-run        build the model, print its size and FLOPs as JSON, time nothing\n");
 }
@@ -117,6 +128,53 @@ static int bench_sgemm(int n, int repeats, int threads, int json) {
     return 0;
 }
 
+#ifdef RR_USE_CUDA
+/* The same on the GPU: cuBLAS sgemm (FP32, or TF32 tensor cores) on device matrices. */
+static int bench_sgemm_cuda(int n, int repeats, int tf32, int json) {
+    const size_t nn = (size_t)n * n;
+    Arena a;
+    arena_init_plan(&a, RR_CUDA);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (arena_allocate(&a)) return -1;
+            arena_rewind(&a);
+        }
+        for (int m = 0; m < 3; m++) arena_take(&a, (int64_t)nn);
+    }
+    arena_rewind(&a);
+    float *A = arena_take(&a, (int64_t)nn), *B = arena_take(&a, (int64_t)nn), *C = arena_take(&a, (int64_t)nn);
+    float *host = rr_malloc(nn * sizeof(float));
+    for (size_t i = 0; i < nn; i++) host[i] = rr_rand_uniform(1, RR_TAG_TEST, i) - 0.5f;
+    Tensor ta = tensor1(A, RR_CUDA, (int)nn), tb = tensor1(B, RR_CUDA, (int)nn);
+    op_from_host(host, &ta);
+    op_from_host(host, &tb);
+    free(host);
+    rr_cuda_set_tf32(tf32);
+    rr_cuda_sgemm(0, 0, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n); /* untimed: handle, kernel selection */
+    rr_cuda_synchronize();
+    double best = INFINITY;
+    for (int r = 0; r < repeats; r++) {
+        double t0 = rr_now();
+        rr_cuda_sgemm(0, 0, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
+        rr_cuda_synchronize();
+        double dt = rr_now() - t0;
+        if (dt < best) best = dt;
+    }
+    arena_free(&a);
+    char dev[256];
+    rr_cuda_device_name(0, dev, sizeof dev);
+    const double gflops = 2.0 * n * (double)n * n / best * 1e-9;
+    if (json)
+        printf("{\"bench\": \"sgemm\", \"n\": %d, \"repeats\": %d, \"backend\": \"cuda\", \"tf32\": %d, "
+               "\"device\": \"%s\", \"blas\": \"cublas\", \"best_s\": %.6f, \"gflops\": %.2f}\n", n, repeats, tf32, dev,
+               best, gflops);
+    else
+        printf("sgemm %dx%d (cuBLAS %s on %s): %.1f GFLOP/s (best of %d: %.6f s)\n", n, n, tf32 ? "TF32" : "FP32", dev,
+               gflops, repeats, best);
+    return 0;
+}
+#endif
+
 /* ------------------------------------------------------------------------------------------------ */
 /* training step */
 
@@ -149,6 +207,8 @@ typedef struct {
     const char *sets[BENCH_MAX_SETS];
     int n_sets;
     int batch, seq_len, steps, warmup, warmup_frames, threads, json, dry_run;
+    const char *backend; /* --backend (NULL: the config's) */
+    int tf32;            /* --tf32 */
     double max_seconds;
 } TrainBenchArgs;
 
@@ -174,6 +234,8 @@ static int bench_train(const TrainBenchArgs *a) {
     if (config_load_file(&cfg, a->config_path)) return -1;
     for (int i = 0; i < a->n_sets; i++)
         if (config_set(&cfg, a->sets[i])) return -1;
+    if (a->backend && config_set_value(&cfg, "backend", a->backend, "--backend")) return -1;
+    if (a->tf32 && config_set_value(&cfg, "tf32", "1", "--tf32")) return -1;
     if (config_validate(&cfg)) return -1;
     ModelConfig mc;
     if (config_model(&cfg, &mc)) return -1;
@@ -182,7 +244,12 @@ static int bench_train(const TrainBenchArgs *a) {
     int threads = a->threads >= 0 ? a->threads : cfg.threads;
     if (threads == 0) threads = all_cores();
     rr_set_threads(threads);
-    const int device = strcmp(cfg.backend, "cuda") == 0 ? RR_CUDA : RR_CPU;
+    int device;
+    if (model_backend_device(cfg.backend, cfg.tf32, 1, &device)) return -1;
+    char device_name[256] = "cpu";
+#ifdef RR_USE_CUDA
+    if (device == RR_CUDA) rr_cuda_device_name(0, device_name, sizeof device_name);
+#endif
 
     Model *model;
     if (model_create(&mc, batch, seq_len, device, &model)) return -1;
@@ -261,23 +328,25 @@ static int bench_train(const TrainBenchArgs *a) {
         const double t_min = times[0], t_max = times[timed - 1];
         const double seq_s = batch / med, gflops = 3.0 * fwd * batch / med * 1e-9;
         if (a->json) {
-            printf("{\"bench\": \"train_step\", \"config\": %s, \"threads\": %d, \"blas\": \"%s\", "
+            printf("{\"bench\": \"train_step\", \"config\": %s, \"backend\": \"%s\", \"tf32\": %d, \"device\": \"%s\", "
+                   "\"threads\": %d, \"blas\": \"%s\", "
                    "\"batch\": %d, \"seq_len\": %d, \"warmup\": %d, \"warmup_frames\": %d, \"steps\": %d, "
                    "\"max_seconds\": %g, \"params\": %lld, "
                    "\"fwd_flops_per_seq\": %.6g, \"median_s\": %.6f, \"min_s\": %.6f, \"max_s\": %.6f, "
                    "\"seq_per_s\": %.4f, \"gflops\": %.3f, \"loss_first\": %.8g, \"loss_last\": %.8g, "
                    "\"adam\": {\"lr\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
                    "\"weight_decay\": %.17g}, \"spec\": ",
-                   config_json, threads, rr_blas_name(), batch, seq_len, a->warmup, warmup_frames, timed,
+                   config_json, cfg.backend, cfg.tf32, device_name, threads, rr_blas_name(), batch, seq_len, a->warmup,
+                   warmup_frames, timed,
                    a->max_seconds, (long long)model_param_count(model), fwd, med, t_min, t_max, seq_s, gflops,
                    loss_first, loss_last, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay);
             print_spec(&mc);
             printf("}\n");
         } else {
-            printf("%s (%s, %lld parameters), batch %d, %d frames, %d threads, %s: %.3f s/step (median of %d),"
+            printf("%s (%s, %lld parameters), batch %d, %d frames, %s: %.3f s/step (median of %d),"
                    " %.3f seq/s, %.2f GFLOP/s (3 x %.3g forward FLOP/seq); loss %.5g -> %.5g\n",
-                   a->config_path, mc.model, (long long)model_param_count(model), batch, seq_len, threads,
-                   rr_blas_name(), med, timed, seq_s, gflops, fwd, loss_first, loss_last);
+                   a->config_path, mc.model, (long long)model_param_count(model), batch, seq_len,
+                   device == RR_CPU ? "cpu" : device_name, med, timed, seq_s, gflops, fwd, loss_first, loss_last);
         }
         if (!isfinite(loss_last) || !isfinite(loss_first))
             fprintf(stderr, "rnnreg bench: warning: loss is not finite (%g, %g)\n", loss_first, loss_last);
@@ -311,6 +380,10 @@ int cmd_bench(int argc, char **argv) {
             a.dry_run = 1;
             continue;
         }
+        if (!strcmp(o, "--tf32")) {
+            a.tf32 = 1;
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "rnnreg bench: %s: missing value (or unknown option)\n", o);
             bench_usage(stderr);
@@ -320,7 +393,10 @@ int cmd_bench(int argc, char **argv) {
         int bad = 0;
         if (!strcmp(o, "--config") || !strcmp(o, "--model-config"))
             a.config_path = v;
-        else if (!strcmp(o, "--set")) {
+        else if (!strcmp(o, "--backend")) {
+            if (strcmp(v, "cpu") && strcmp(v, "cuda")) bad = rr_error("bench: --backend: '%s' is not cpu or cuda", v);
+            a.backend = v;
+        } else if (!strcmp(o, "--set")) {
             if (a.n_sets == BENCH_MAX_SETS)
                 bad = rr_error("bench: --set: more than %d overrides", BENCH_MAX_SETS);
             else
@@ -362,12 +438,26 @@ int cmd_bench(int argc, char **argv) {
         return 2;
     }
     if (sgemm_n) {
+        int device;
+        if (model_backend_device(a.backend ? a.backend : "cpu", a.tf32, 1, &device)) {
+            fprintf(stderr, "rnnreg bench: %s\n", rr_last_error());
+            return 1;
+        }
+#ifdef RR_USE_CUDA
+        if (device == RR_CUDA) {
+            if (bench_sgemm_cuda(sgemm_n, repeats, a.tf32, a.json)) {
+                fprintf(stderr, "rnnreg bench: %s\n", rr_last_error());
+                return 1;
+            }
+            return 0;
+        }
+#endif
         int threads = a.threads > 0 ? a.threads : all_cores();
         rr_set_threads(threads);
         return bench_sgemm(sgemm_n, repeats, threads, a.json) ? 1 : 0;
     }
     if (bench_train(&a)) {
-        fprintf(stderr, "rnnreg: %s\n", rr_last_error());
+        fprintf(stderr, "rnnreg bench: %s\n", rr_last_error());
         return 1;
     }
     return 0;

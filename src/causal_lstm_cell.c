@@ -1,7 +1,9 @@
 /* causal_lstm_cell.c — CPU implementation of the PredRNN++ pointwise ops (causal_lstm_cell.h): the
- * three Causal LSTM stages, the gradient highway unit and channel concatenation. Every loop runs over
- * rows (sample b, channel j) of H·W pixels, in parallel with OpenMP; each output element is written by
- * one thread, so results do not depend on the thread count. */
+ * three Causal LSTM stages (stages 1 and 2 with an optional candidate dropout mask), the gradient
+ * highway unit and channel concatenation, each dispatching to its CUDA twin
+ * (kernels/causal_lstm_cell_kernels.cu) when its tensors are on the GPU. Every loop runs over rows
+ * (sample b, channel j) of H·W pixels, in parallel with OpenMP; each output element is written by one
+ * thread, so results do not depend on the thread count. */
 #include "causal_lstm_cell.h"
 
 #include <string.h>
@@ -29,8 +31,8 @@ static inline float *blk(const Tensor *t, int K, int b, int k, int64_t nhw) {
 
 /* ------------------------------------------------------------------------------------------------ */
 
-void causal_lstm_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
-                                const Tensor *c_prev, Tensor *gates1, Tensor *c) {
+void causal_lstm_stage1_forward_masked(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
+                                       const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c) {
     const char *op = "causal_lstm_stage1_forward";
     require_4d(op, "c", c);
     require_blocks(op, "c", c, c, 1);
@@ -38,10 +40,11 @@ void causal_lstm_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Te
     require_blocks(op, "h_cc", h_cc, c, 4);
     require_blocks(op, "c_cc", c_cc, c, 3);
     require_blocks(op, "c_prev", c_prev, c, 1);
+    require_blocks(op, "gmask", gmask, c, 1);
     require_blocks(op, "gates1", gates1, c, 3);
 #ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage1_forward", x_cc, h_cc, c_cc, c_prev, gates1, c)) {
-        causal_lstm_stage1_forward_cuda(x_cc, h_cc, c_cc, c_prev, gates1, c);
+    if (ops_on_cuda("causal_lstm_stage1_forward", x_cc, h_cc, c_cc, c_prev, gmask, gates1, c)) {
+        causal_lstm_stage1_forward_cuda(x_cc, h_cc, c_cc, c_prev, gmask, gates1, c);
         return;
     }
 #endif
@@ -58,6 +61,7 @@ void causal_lstm_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Te
         const float *ic = blk(c_cc, 3, b, 0, nhw) + off, *gc = blk(c_cc, 3, b, 1, nhw) + off,
                     *fc = blk(c_cc, 3, b, 2, nhw) + off;
         const float *cp = c_prev ? blk(c_prev, 1, b, 0, nhw) + off : NULL;
+        const float *mk = gmask ? blk(gmask, 1, b, 0, nhw) + off : NULL;
         float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
               *gg = blk(gates1, 3, b, 2, nhw) + off;
         float *co = blk(c, 1, b, 0, nhw) + off;
@@ -68,25 +72,32 @@ void causal_lstm_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Te
             gi[p] = i;
             gf[p] = f;
             gg[p] = g;
-            co[p] = (cp ? f * cp[p] : 0.0f) + i * g;
+            co[p] = (cp ? f * cp[p] : 0.0f) + i * (mk ? g * mk[p] : g);
         }
     }
 }
 
-void causal_lstm_stage1_backward(const Tensor *gates1, const Tensor *c_prev, const Tensor *dc,
-                                 Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc, Tensor *dc_prev) {
+void causal_lstm_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
+                                const Tensor *c_prev, Tensor *gates1, Tensor *c) {
+    causal_lstm_stage1_forward_masked(x_cc, h_cc, c_cc, c_prev, NULL, gates1, c);
+}
+
+void causal_lstm_stage1_backward_masked(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
+                                        const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
+                                        Tensor *dc_prev) {
     const char *op = "causal_lstm_stage1_backward";
     require_4d(op, "dc", dc);
     require_blocks(op, "dc", dc, dc, 1);
     require_blocks(op, "gates1", gates1, dc, 3);
     require_blocks(op, "c_prev", c_prev, dc, 1);
+    require_blocks(op, "gmask", gmask, dc, 1);
     require_blocks(op, "dx_cc", dx_cc, dc, 7);
     require_blocks(op, "dh_cc", dh_cc, dc, 4);
     require_blocks(op, "dc_cc", dc_cc, dc, 3);
     require_blocks(op, "dc_prev", dc_prev, dc, 1);
 #ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage1_backward", gates1, c_prev, dc, dx_cc, dh_cc, dc_cc, dc_prev)) {
-        causal_lstm_stage1_backward_cuda(gates1, c_prev, dc, dx_cc, dh_cc, dc_cc, dc_prev);
+    if (ops_on_cuda("causal_lstm_stage1_backward", gates1, c_prev, gmask, dc, dx_cc, dh_cc, dc_cc, dc_prev)) {
+        causal_lstm_stage1_backward_cuda(gates1, c_prev, gmask, dc, dx_cc, dh_cc, dc_cc, dc_prev);
         return;
     }
 #endif
@@ -99,13 +110,16 @@ void causal_lstm_stage1_backward(const Tensor *gates1, const Tensor *c_prev, con
         const float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
                     *gg = blk(gates1, 3, b, 2, nhw) + off;
         const float *cp = c_prev ? blk(c_prev, 1, b, 0, nhw) + off : NULL;
+        const float *mk = gmask ? blk(gmask, 1, b, 0, nhw) + off : NULL;
         const float *d = blk(dc, 1, b, 0, nhw) + off;
         float *dcp = dc_prev ? blk(dc_prev, 1, b, 0, nhw) + off : NULL;
         for (int64_t p = 0; p < HW; p++) {
             const float i = gi[p], f = gf[p], g = gg[p], cprev = cp ? cp[p] : 0.0f;
-            const float di = d[p] * g * i * (1.0f - i);
+            /* (dc·g)·mask and (dc·i)·mask: the masked candidate's two factors, in this order */
+            const float dcg = mk ? d[p] * g * mk[p] : d[p] * g, dci = mk ? d[p] * i * mk[p] : d[p] * i;
+            const float di = dcg * i * (1.0f - i);
             const float df = d[p] * cprev * f * (1.0f - f);
-            const float dg = d[p] * i * (1.0f - g * g);
+            const float dg = dci * (1.0f - g * g);
             /* block order i, g, f in x_cc / h_cc / c_cc */
             if (dx_cc) {
                 blk(dx_cc, 7, b, 0, nhw)[off + p] = di;
@@ -127,20 +141,26 @@ void causal_lstm_stage1_backward(const Tensor *gates1, const Tensor *c_prev, con
     }
 }
 
+void causal_lstm_stage1_backward(const Tensor *gates1, const Tensor *c_prev, const Tensor *dc,
+                                 Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc, Tensor *dc_prev) {
+    causal_lstm_stage1_backward_masked(gates1, c_prev, NULL, dc, dx_cc, dh_cc, dc_cc, dc_prev);
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 
-void causal_lstm_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc, Tensor *gates2,
-                                Tensor *m) {
+void causal_lstm_stage2_forward_masked(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
+                                       const Tensor *ggmask, Tensor *gates2, Tensor *m) {
     const char *op = "causal_lstm_stage2_forward";
     require_4d(op, "m", m);
     require_blocks(op, "m", m, m, 1);
     require_blocks(op, "x_cc", x_cc, m, 7);
     require_blocks(op, "c2m", c2m, m, 4);
     require_blocks(op, "m_cc", m_cc, m, 3);
+    require_blocks(op, "ggmask", ggmask, m, 1);
     require_blocks(op, "gates2", gates2, m, 4);
 #ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage2_forward", x_cc, c2m, m_cc, gates2, m)) {
-        causal_lstm_stage2_forward_cuda(x_cc, c2m, m_cc, gates2, m);
+    if (ops_on_cuda("causal_lstm_stage2_forward", x_cc, c2m, m_cc, ggmask, gates2, m)) {
+        causal_lstm_stage2_forward_cuda(x_cc, c2m, m_cc, ggmask, gates2, m);
         return;
     }
 #endif
@@ -156,6 +176,7 @@ void causal_lstm_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Ten
                     *fc = blk(c2m, 4, b, 2, nhw) + off;
         const float *im = blk(m_cc, 3, b, 0, nhw) + off, *fm = blk(m_cc, 3, b, 1, nhw) + off,
                     *mm = blk(m_cc, 3, b, 2, nhw) + off;
+        const float *mk = ggmask ? blk(ggmask, 1, b, 0, nhw) + off : NULL;
         float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
               *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
         float *mo = blk(m, 1, b, 0, nhw) + off;
@@ -168,23 +189,29 @@ void causal_lstm_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Ten
             gff[p] = ff;
             ggg[p] = gg;
             gtm[p] = tm;
-            mo[p] = ff * tm + ii * gg;
+            mo[p] = ff * tm + ii * (mk ? gg * mk[p] : gg);
         }
     }
 }
 
-void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor *dx_cc, Tensor *dc2m,
-                                 Tensor *dm_cc) {
+void causal_lstm_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc, Tensor *gates2,
+                                Tensor *m) {
+    causal_lstm_stage2_forward_masked(x_cc, c2m, m_cc, NULL, gates2, m);
+}
+
+void causal_lstm_stage2_backward_masked(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
+                                        Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc) {
     const char *op = "causal_lstm_stage2_backward";
     require_4d(op, "dm", dm);
     require_blocks(op, "dm", dm, dm, 1);
     require_blocks(op, "gates2", gates2, dm, 4);
+    require_blocks(op, "ggmask", ggmask, dm, 1);
     require_blocks(op, "dx_cc", dx_cc, dm, 7);
     require_blocks(op, "dc2m", dc2m, dm, 4);
     require_blocks(op, "dm_cc", dm_cc, dm, 3);
 #ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage2_backward", gates2, dm, dx_cc, dc2m, dm_cc)) {
-        causal_lstm_stage2_backward_cuda(gates2, dm, dx_cc, dc2m, dm_cc);
+    if (ops_on_cuda("causal_lstm_stage2_backward", gates2, ggmask, dm, dx_cc, dc2m, dm_cc)) {
+        causal_lstm_stage2_backward_cuda(gates2, ggmask, dm, dx_cc, dc2m, dm_cc);
         return;
     }
 #endif
@@ -196,12 +223,14 @@ void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor 
         const int64_t off = (int64_t)(r % n) * HW;
         const float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
                     *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
+        const float *mk = ggmask ? blk(ggmask, 1, b, 0, nhw) + off : NULL;
         const float *d = blk(dm, 1, b, 0, nhw) + off;
         for (int64_t p = 0; p < HW; p++) {
             const float ii = gii[p], ff = gff[p], gg = ggg[p], tm = gtm[p];
-            const float dii = d[p] * gg * ii * (1.0f - ii);
+            const float dmg = mk ? d[p] * gg * mk[p] : d[p] * gg, dmi = mk ? d[p] * ii * mk[p] : d[p] * ii;
+            const float dii = dmg * ii * (1.0f - ii);
             const float dff = d[p] * tm * ff * (1.0f - ff);
-            const float dgg = d[p] * ii * (1.0f - gg * gg);
+            const float dgg = dmi * (1.0f - gg * gg);
             const float dmm = d[p] * ff * (1.0f - tm * tm);
             if (dx_cc) { /* x_cc blocks 4, 5, 6 = i', g', f' */
                 blk(dx_cc, 7, b, 4, nhw)[off + p] = dii;
@@ -220,6 +249,11 @@ void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor 
             }
         }
     }
+}
+
+void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor *dx_cc, Tensor *dc2m,
+                                 Tensor *dm_cc) {
+    causal_lstm_stage2_backward_masked(gates2, NULL, dm, dx_cc, dc2m, dm_cc);
 }
 
 /* ------------------------------------------------------------------------------------------------ */

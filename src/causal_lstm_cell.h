@@ -42,6 +42,23 @@ void causal_lstm_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Ten
 void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor *dx_cc, Tensor *dc2m,
                                  Tensor *dm_cc);
 
+/* Stages 1 and 2 with Semeniuta recurrent dropout on the candidates (Semeniuta, Severyn & Barth,
+ * "Recurrent dropout without memory loss", COLING 2016; notes regularizers.md (E5)): gmask / ggmask
+ * (B, n, H, W) multiply the candidate where it enters the memory,
+ *   stage 1: c = f ⊙ c_prev + i ⊙ (g ⊙ gmask)        stage 2: m = ff ⊙ tanh(m_m) + ii ⊙ (gg ⊙ ggmask)
+ * and the gradients of i, g (ii, gg) by the same mask; gates1 / gates2 keep the UNmasked g / gg. A NULL
+ * mask means none: the four functions above are these with NULL (one loop and one CUDA dispatch per
+ * stage), and regularize.h's reg_causal_stage* call them with the mask. */
+void causal_lstm_stage1_forward_masked(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
+                                       const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c);
+void causal_lstm_stage1_backward_masked(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
+                                        const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
+                                        Tensor *dc_prev);
+void causal_lstm_stage2_forward_masked(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
+                                       const Tensor *ggmask, Tensor *gates2, Tensor *m);
+void causal_lstm_stage2_backward_masked(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
+                                        Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc);
+
 /* Stage 3, output (o_m = LN(conv_om(m)) (B, n); cell = memory_reduce([c, m]) (B, n)):
  *   o = tanh(o_x + o_h + o_c + o_m)    h = o ⊙ tanh(cell)      (tanh output gate, as the code)
  * saved: gates3 (B, 2n) = [o, tanh(cell)].

@@ -157,7 +157,11 @@ static const Option options[] = {
         "also write last.safetensors every this many iterations (0 = at epoch ends only)"),
     OPT("test_weights", T_CHOICE, test_weights, "best", "best|last", 0, 0, RUN_ONLY,
         "weights evaluated on the test split at the end: best validation loss, or the last epoch"),
-    OPT("backend", T_CHOICE, backend, "cpu", "cpu|cuda", 0, 0, HASHED, "compute backend"),
+    OPT("backend", T_CHOICE, backend, "cpu", "cpu|cuda", 0, 0, HASHED,
+        "compute backend (cuda: needs a build with CUDA and a GPU; results agree with cpu to float rounding)"),
+    OPT("tf32", T_BOOL, tf32, "0", NULL, 0, 0, HASHED_IF_SET,
+        "backend cuda: convolution products in TF32 on tensor cores (cuBLAS; inputs rounded to 10 mantissa "
+        "bits, FP32 sums); 0 = FP32 (0|1)"),
 };
 static const int n_options = (int)(sizeof options / sizeof options[0]);
 

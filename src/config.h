@@ -69,6 +69,7 @@ typedef struct {
     int threads, predict_sequences, checkpoint_every;
     char test_weights[CONFIG_NAME];
     char backend[CONFIG_NAME];
+    int tf32;  /* backend cuda: cuBLAS TF32 tensor-core math (1) or FP32 (0) */
 } Config;
 
 /* Every option at its documented default. */

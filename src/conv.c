@@ -10,7 +10,8 @@
  *             dcol_b (K × HW)   = Wᵀ · dy_b, then col2im adds dcol_b into dx_b
  *             db (Cout)        += Σ_{b,h,w} dy
  * For k == 1, col_b is x_b itself (no copy).
- * Scratch: one col_b (K × HW floats), reused for dcol_b in the backward pass.
+ * Scratch: one col_b (K × HW floats), reused for dcol_b in the backward pass (CPU tensors; the CUDA
+ * twin, kernels/conv_kernels.cu, works on chunks of samples and sizes its own).
  * One sgemm per sample: for 16×16 maps (HW = 256) the products are still 256 × 256 × K with K ≥ 1600,
  * large enough for OpenBLAS. Batching all samples into one product (col of K × B·HW, output
  * Cout × B·HW, then a scatter to NCHW) measured 0.6-0.8× as fast on 2 cores (larger working set, an
@@ -47,6 +48,9 @@ static void conv_check(const char *op, const Tensor *x, const Tensor *w, const T
 }
 
 int64_t conv2d_scratch_floats(const Tensor *x, int k) {
+#ifdef RR_USE_CUDA
+    if (x->device == RR_CUDA) return conv2d_scratch_floats_cuda(x, k); /* chunked layout (conv_kernels.cu) */
+#endif
     if (k <= 1) return 0;
     return (int64_t)x->shape[1] * k * k * x->shape[2] * x->shape[3];
 }

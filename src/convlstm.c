@@ -859,9 +859,6 @@ static int check_config(const ModelConfig *c) {
 int convlstm_create(Model *m) {
     const ModelConfig *cfg = &m->cfg;
     if (check_config(cfg)) return -1;
-    if (m->device != RR_CPU && (cfg->zoneout_c > 0.0f || cfg->zoneout_h > 0.0f || cfg->weight_drop > 0.0f))
-        return rr_error("zoneout_c/zoneout_h/weight_drop: the CPU backend only so far (device %d requested; "
-                        "regularize.c's zoneout ops have no CUDA twin yet)", m->device);
     ConvLSTM *n = rr_calloc(1, sizeof *n);
     m->impl = n;
     m->ops = &convlstm_ops;

@@ -1,6 +1,6 @@
 /* ops_internal.h — helpers shared by the CPU op files (src/conv.c, activation.c, lstm_cell.c,
- * batchnorm.c, elementwise.c, loss.c, optim_update.c, layernorm.c, causal_lstm_cell.c): device
- * checks and the CUDA dispatch test, shape checks that abort with the
+ * batchnorm.c, elementwise.c, loss.c, optim_update.c, layernorm.c, causal_lstm_cell.c, regularize.c):
+ * device checks and the CUDA dispatch test, shape checks that abort with the
  * op's name (ops.h: a mismatch is a programming error), and the scalar activation formulas. Not part
  * of the public interface. */
 #ifndef RNNREG_OPS_INTERNAL_H

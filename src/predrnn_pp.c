@@ -351,9 +351,6 @@ static int check_config(const ModelConfig *cfg, int batch, int seq_len) {
 int predrnn_pp_create(const ModelConfig *cfg, int batch, int seq_len, int device, PredRNNpp **out) {
     *out = NULL;
     if (check_config(cfg, batch, seq_len)) return -1;
-    if (device != RR_CPU)
-        /* the CUDA twins of layernorm.c and causal_lstm_cell.c are not written yet */
-        return rr_error("backend: predrnn_pp runs on the CPU only so far (device %d requested)", device);
     PredRNNpp *m = rr_calloc(1, sizeof *m);
     m->cfg = *cfg;
     m->B = m->B_max = batch;
@@ -618,15 +615,11 @@ static void cell_forward(PredRNNpp *m, int l, int t) {
     for (int j = CX; j <= CM; j++)
         cc[j] = unit_forward(m, &u[j], in[j], &s->pre[j], &s->mean[j], &s->invstd[j], m->ln_out[j]);
     Tensor *c = &s->hat[ZC], *mn = &s->hat[ZM], *h = &s->hat[ZH];
-    if (rec)
-        reg_causal_stage1_forward(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, &s->gmask, &s->gates1, c);
-    else
-        causal_lstm_stage1_forward(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, &s->gates1, c);
+    /* Semeniuta: the candidates g and gg are masked while training with rec_dropout (NULL: no mask) */
+    causal_lstm_stage1_forward_masked(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, rec ? &s->gmask : NULL,
+                                      &s->gates1, c);
     cc[CC2M] = unit_forward(m, &u[CC2M], c, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M], m->ln_out[CC2M]);
-    if (rec)
-        reg_causal_stage2_forward(&cc[CX], &cc[CC2M], &cc[CM], &s->ggmask, &s->gates2, mn);
-    else
-        causal_lstm_stage2_forward(&cc[CX], &cc[CC2M], &cc[CM], &s->gates2, mn);
+    causal_lstm_stage2_forward_masked(&cc[CX], &cc[CC2M], &cc[CM], rec ? &s->ggmask : NULL, &s->gates2, mn);
     cc[COM] = unit_forward(m, &u[COM], mn, &s->pre[COM], &s->mean[COM], &s->invstd[COM], m->ln_out[COM]);
     Tensor cm = v4(m, m->cm, 2 * n), cell = v4(m, m->cell_out, n);
     concat_channels_forward(c, mn, &cm);
@@ -708,7 +701,7 @@ static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *u
                     batchnorm_forward_eval(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, rm, rv, m->cfg.bn_eps);
             }
         }
-        Tensor yt = step_of(&m->pred, t), target = step_of(frames, t + 1), top = top_h(m, t);
+        Tensor yt = step_of(&m->pred, t), top = top_h(m, t);
         if (m->masking && m->drop) { /* Zaremba: the top output before the head, fresh mask per step */
             Tensor mask = step_of(&m->omask, t), h = m->steps[t * m->L + m->L - 1].h;
             reg_dropout_mask(&mask, m->cfg.reg_seed, reg_stream(m->iteration, m->L - 1, REG_T_DROP_OUT, t),
@@ -716,6 +709,10 @@ static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *u
             op_mul(&h, &mask, &top);
         }
         conv2d_forward(&top, P(m->head.w), P(m->head.b), &yt, 0, m->conv_scratch);
+    }
+    /* the loss after the time loop: on a GPU each sum waits for the device, so the loop itself never does */
+    for (int t = 0; t < T - 1; t++) {
+        Tensor yt = step_of(&m->pred, t), target = step_of(frames, t + 1);
         sse += mse_sum_forward(&yt, &target);
     }
     return sse / ((double)B * (T - 1) * m->C * m->S * m->S);
@@ -754,17 +751,10 @@ static void cell_backward(PredRNNpp *m, int l, int t, int cur, int *mo, Tensor *
     conv2d_backward(&cm, P(u[CMR].w), &dcell, &dcm, G(u[CMR].w), G(u[CMR].b), m->conv_scratch);
     concat_channels_backward(&dcm, &dc, &dmo);
     unit_backward(m, &u[COM], mhat, &s->pre[COM], &s->mean[COM], &s->invstd[COM], &dcc[COM], &dmo);
-    if (rec)
-        reg_causal_stage2_backward(&s->gates2, &s->ggmask, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
-    else
-        causal_lstm_stage2_backward(&s->gates2, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
+    causal_lstm_stage2_backward_masked(&s->gates2, rec ? &s->ggmask : NULL, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
     unit_backward(m, &u[CC2M], chat, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M], &dcc[CC2M], &dc);
-    if (rec)
-        reg_causal_stage1_backward(&s->gates1, first ? NULL : &cp, &s->gmask, &dc, &dcc[CX], &dcc[CH], &dcc[CC],
-                                   first ? NULL : &dcp);
-    else
-        causal_lstm_stage1_backward(&s->gates1, first ? NULL : &cp, &dc, &dcc[CX], &dcc[CH], &dcc[CC],
-                                    first ? NULL : &dcp);
+    causal_lstm_stage1_backward_masked(&s->gates1, first ? NULL : &cp, rec ? &s->gmask : NULL, &dc, &dcc[CX],
+                                       &dcc[CH], &dcc[CC], first ? NULL : &dcp);
     if (m->masking && (m->drop || m->vx_on)) { /* conv_x read x ⊙ xmask */
         Tensor xin = v4(m, m->xm, m->cx[l]), tmp = v4(m, m->dxm, m->cx[l]);
         op_mul(&x, &s->xmask, &xin);

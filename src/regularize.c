@@ -1,7 +1,9 @@
-/* regularize.c — CPU implementation of the regularizer ops (regularize.h): Philox dropout masks, mask
- * application, the split ConvLSTM cell, the per-gate masked convolution, channel bias and the L2
- * penalty. Every loop writes each output element from one thread, so results do not depend on the
- * thread count. */
+/* regularize.c — the regularizer ops (regularize.h): Philox dropout and zoneout masks, mask
+ * application, the split ConvLSTM cell, the per-gate masked convolution, channel bias, zoneout and the
+ * L2 penalty. CPU loops here; each op checks its shapes, then dispatches to its CUDA twin
+ * (kernels/regularize_kernels.cu) when its tensors are on the GPU. The masked Causal LSTM stages are
+ * causal_lstm_cell.c's (one loop and one CUDA dispatch per stage). Every loop writes each output
+ * element from one thread, so results do not depend on the thread count. */
 #include "regularize.h"
 
 #include <math.h>
@@ -17,8 +19,14 @@ uint64_t reg_stream(int64_t iteration, int layer, int tensor, int step) {
 }
 
 void reg_dropout_mask(Tensor *mask, uint64_t seed, uint64_t stream, float p) {
-    require_cpu("reg_dropout_mask", mask);
+    require_device("reg_dropout_mask", mask);
     if (!(p >= 0.0f && p < 1.0f)) rr_die("reg_dropout_mask: drop rate %g outside [0, 1)", (double)p);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("reg_dropout_mask", mask)) {
+        reg_dropout_mask_cuda(mask, seed, stream, p);
+        return;
+    }
+#endif
     const float scale = 1.0f / (1.0f - p);
     float *m = mask->data;
     const int64_t n = mask->count;
@@ -29,9 +37,17 @@ void reg_dropout_mask(Tensor *mask, uint64_t seed, uint64_t stream, float p) {
 void reg_mask_forward(const Tensor *x, const Tensor *mask, Tensor *y) { op_mul(x, mask, y); }
 
 void reg_mask_backward(const Tensor *mask, const Tensor *dy, Tensor *dx) {
-    require_cpu("reg_mask_backward", dx);
+    require_device("reg_mask_backward", mask);
+    require_device("reg_mask_backward", dy);
+    require_device("reg_mask_backward", dx);
     require_same_count("reg_mask_backward (mask vs dy)", mask, dy);
     require_same_count("reg_mask_backward (dx vs dy)", dx, dy);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("reg_mask_backward", mask, dy, dx)) {
+        reg_mask_backward_cuda(mask, dy, dx);
+        return;
+    }
+#endif
     const int64_t n = dy->count;
     for (int64_t i = 0; i < n; i++) dx->data[i] += dy->data[i] * mask->data[i];
 }
@@ -42,8 +58,8 @@ void reg_mask_backward(const Tensor *mask, const Tensor *dy, Tensor *dx) {
 static void cell_check(const char *op, const Tensor *four, const Tensor *c) {
     require_4d(op, "gates/pre", four);
     require_4d(op, "c", c);
-    require_cpu(op, four);
-    require_cpu(op, c);
+    require_device(op, four);
+    require_device(op, c);
     if (four->shape[0] != c->shape[0] || four->shape[1] != 4 * c->shape[1] || four->shape[2] != c->shape[2] ||
         four->shape[3] != c->shape[3]) {
         char a[96], b[96];
@@ -61,6 +77,13 @@ void reg_lstm_state_forward(const Tensor *pre, const Tensor *c_prev, const Tenso
     require_same_shape(op, gates, pre);
     if (c_prev) require_same_shape(op, c_prev, c);
     if (gmask) require_same_count(op, gmask, c);
+    require_device(op, gates), require_device(op, c_prev), require_device(op, gmask);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda(op, pre, c_prev, gmask, gates, c)) {
+        reg_lstm_state_forward_cuda(pre, c_prev, gmask, gates, c, gate_act, cell_act);
+        return;
+    }
+#endif
     const int B = c->shape[0], n = c->shape[1];
     const int64_t HW = (int64_t)c->shape[2] * c->shape[3];
 #pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
@@ -83,6 +106,13 @@ void reg_lstm_output_forward(const Tensor *gates, const Tensor *cs, Tensor *h, A
     const char *op = "reg_lstm_output_forward";
     cell_check(op, gates, cs);
     require_same_shape(op, h, cs);
+    require_device(op, h);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda(op, gates, cs, h)) {
+        reg_lstm_output_forward_cuda(gates, cs, h, cell_act);
+        return;
+    }
+#endif
     const int B = cs->shape[0], n = cs->shape[1];
     const int64_t HW = (int64_t)cs->shape[2] * cs->shape[3];
 #pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
@@ -101,6 +131,13 @@ void reg_lstm_output_backward(const Tensor *gates, const Tensor *cs, const Tenso
     require_same_shape(op, dpre, gates);
     require_same_shape(op, dh, cs);
     require_same_shape(op, dcs, cs);
+    require_device(op, dh), require_device(op, dpre), require_device(op, dcs);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda(op, gates, cs, dh, dpre, dcs)) {
+        reg_lstm_output_backward_cuda(gates, cs, dh, dpre, dcs, gate_act, cell_act);
+        return;
+    }
+#endif
     const int B = cs->shape[0], n = cs->shape[1];
     const int64_t HW = (int64_t)cs->shape[2] * cs->shape[3];
 #pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
@@ -126,6 +163,13 @@ void reg_lstm_state_backward(const Tensor *gates, const Tensor *c_prev, const Te
     if (c_prev) require_same_shape(op, c_prev, dc);
     if (dc_prev) require_same_shape(op, dc_prev, dc);
     if (gmask) require_same_count(op, gmask, dc);
+    require_device(op, dpre), require_device(op, c_prev), require_device(op, gmask), require_device(op, dc_prev);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda(op, gates, c_prev, gmask, dc, dpre, dc_prev)) {
+        reg_lstm_state_backward_cuda(gates, c_prev, gmask, dc, dpre, dc_prev, gate_act, cell_act);
+        return;
+    }
+#endif
     const int B = dc->shape[0], n = dc->shape[1];
     const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3];
 #pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
@@ -152,6 +196,14 @@ void reg_lstm_state_backward(const Tensor *gates, const Tensor *c_prev, const Te
 /* Channel block j (n channels) of big (B, K·n, H, W) <-> small (B, n, H, W): to_big 1: big (+)= small
  * (add: +=, else =); to_big 0: small = big block. */
 static void block_copy(Tensor *big, Tensor *small, int j, int to_big, int add) {
+    require_device("reg_blocked_conv (block copy)", big);
+    require_device("reg_blocked_conv (block copy)", small);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("reg_blocked_conv (block copy)", big, small)) {
+        reg_block_copy_cuda(big, small, j, to_big, add);
+        return;
+    }
+#endif
     const int B = small->shape[0], n = small->shape[1], K = big->shape[1] / n;
     const int64_t nhw = (int64_t)n * small->shape[2] * small->shape[3];
     for (int b = 0; b < B; b++) {
@@ -207,166 +259,40 @@ void reg_blocked_conv_backward(const Tensor *x, const Tensor *masks, const Tenso
 }
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Causal LSTM stages with masked candidates. Blocks as causal_lstm_cell.h: x_cc i, g, f, o, i', g', f';
- * h_cc i, g, f, o; c_cc i, g, f; c2m i, g, f, o; m_cc i, f, m. */
-
-static void stage_check(const char *op, const Tensor *t, int K, const Tensor *ref) {
-    if (!t) return;
-    require_cpu(op, t);
-    if (t->ndim != 4 || t->shape[0] != ref->shape[0] || t->shape[1] != K * ref->shape[1] ||
-        t->shape[2] != ref->shape[2] || t->shape[3] != ref->shape[3])
-        rr_die("%s: a tensor is not (B, %d·n, H, W) for the state (B, %d, %d, %d)", op, K, ref->shape[1],
-               ref->shape[2], ref->shape[3]);
-}
-
-static inline float *blk(const Tensor *t, int K, int b, int k, int64_t nhw) {
-    return t->data + ((int64_t)b * K + k) * nhw;
-}
+/* Causal LSTM stages with masked candidates: the fused stages of causal_lstm_cell.c with a mask. */
 
 void reg_causal_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc, const Tensor *c_prev,
                                const Tensor *gmask, Tensor *gates1, Tensor *c) {
-    const char *op = "reg_causal_stage1_forward";
-    require_4d(op, "c", c);
-    stage_check(op, x_cc, 7, c), stage_check(op, h_cc, 4, c), stage_check(op, c_cc, 3, c);
-    stage_check(op, c_prev, 1, c), stage_check(op, gmask, 1, c), stage_check(op, gates1, 3, c);
-    const int B = c->shape[0], n = c->shape[1];
-    const int64_t HW = (int64_t)c->shape[2] * c->shape[3], nhw = n * HW;
-#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
-    for (int r = 0; r < B * n; r++) {
-        const int b = r / n;
-        const int64_t off = (int64_t)(r % n) * HW;
-        const float *ix = blk(x_cc, 7, b, 0, nhw) + off, *gx = blk(x_cc, 7, b, 1, nhw) + off,
-                    *fx = blk(x_cc, 7, b, 2, nhw) + off;
-        const float *ih = blk(h_cc, 4, b, 0, nhw) + off, *gh = blk(h_cc, 4, b, 1, nhw) + off,
-                    *fh = blk(h_cc, 4, b, 2, nhw) + off;
-        const float *ic = blk(c_cc, 3, b, 0, nhw) + off, *gc = blk(c_cc, 3, b, 1, nhw) + off,
-                    *fc = blk(c_cc, 3, b, 2, nhw) + off;
-        const float *cp = c_prev ? blk(c_prev, 1, b, 0, nhw) + off : NULL;
-        const float *mk = gmask ? blk(gmask, 1, b, 0, nhw) + off : NULL;
-        float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
-              *gg = blk(gates1, 3, b, 2, nhw) + off, *co = blk(c, 1, b, 0, nhw) + off;
-        for (int64_t p = 0; p < HW; p++) {
-            const float i = act_sigmoid(ix[p] + ih[p] + ic[p]);
-            const float f = act_sigmoid(fx[p] + fh[p] + fc[p] + CAUSAL_LSTM_FORGET_BIAS);
-            const float g = tanhf(gx[p] + gh[p] + gc[p]);
-            gi[p] = i, gf[p] = f, gg[p] = g;
-            co[p] = (cp ? f * cp[p] : 0.0f) + i * (mk ? g * mk[p] : g);
-        }
-    }
+    causal_lstm_stage1_forward_masked(x_cc, h_cc, c_cc, c_prev, gmask, gates1, c);
 }
 
 void reg_causal_stage1_backward(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask, const Tensor *dc,
                                 Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc, Tensor *dc_prev) {
-    const char *op = "reg_causal_stage1_backward";
-    require_4d(op, "dc", dc);
-    stage_check(op, gates1, 3, dc), stage_check(op, c_prev, 1, dc), stage_check(op, gmask, 1, dc);
-    stage_check(op, dx_cc, 7, dc), stage_check(op, dh_cc, 4, dc), stage_check(op, dc_cc, 3, dc);
-    stage_check(op, dc_prev, 1, dc);
-    const int B = dc->shape[0], n = dc->shape[1];
-    const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3], nhw = n * HW;
-#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
-    for (int r = 0; r < B * n; r++) {
-        const int b = r / n;
-        const int64_t off = (int64_t)(r % n) * HW;
-        const float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
-                    *gg = blk(gates1, 3, b, 2, nhw) + off, *d = blk(dc, 1, b, 0, nhw) + off;
-        const float *cp = c_prev ? blk(c_prev, 1, b, 0, nhw) + off : NULL;
-        const float *mk = gmask ? blk(gmask, 1, b, 0, nhw) + off : NULL;
-        float *dcp = dc_prev ? blk(dc_prev, 1, b, 0, nhw) + off : NULL;
-        for (int64_t p = 0; p < HW; p++) {
-            const float i = gi[p], f = gf[p], g = gg[p], mv = mk ? mk[p] : 1.0f, cprev = cp ? cp[p] : 0.0f;
-            const float di = d[p] * g * mv * i * (1.0f - i);
-            const float df = d[p] * cprev * f * (1.0f - f);
-            const float dg = d[p] * i * mv * (1.0f - g * g);
-            const float v[3] = {di, dg, df}; /* block order i, g, f */
-            for (int k = 0; k < 3; k++) {
-                if (dx_cc) blk(dx_cc, 7, b, k, nhw)[off + p] = v[k];
-                if (dh_cc) blk(dh_cc, 4, b, k, nhw)[off + p] = v[k];
-                if (dc_cc) blk(dc_cc, 3, b, k, nhw)[off + p] = v[k];
-            }
-            if (dcp) dcp[p] += f * d[p];
-        }
-    }
+    causal_lstm_stage1_backward_masked(gates1, c_prev, gmask, dc, dx_cc, dh_cc, dc_cc, dc_prev);
 }
 
 void reg_causal_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc, const Tensor *ggmask,
                                Tensor *gates2, Tensor *m) {
-    const char *op = "reg_causal_stage2_forward";
-    require_4d(op, "m", m);
-    stage_check(op, x_cc, 7, m), stage_check(op, c2m, 4, m), stage_check(op, m_cc, 3, m);
-    stage_check(op, ggmask, 1, m), stage_check(op, gates2, 4, m);
-    const int B = m->shape[0], n = m->shape[1];
-    const int64_t HW = (int64_t)m->shape[2] * m->shape[3], nhw = n * HW;
-#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
-    for (int r = 0; r < B * n; r++) {
-        const int b = r / n;
-        const int64_t off = (int64_t)(r % n) * HW;
-        const float *ix = blk(x_cc, 7, b, 4, nhw) + off, *gx = blk(x_cc, 7, b, 5, nhw) + off,
-                    *fx = blk(x_cc, 7, b, 6, nhw) + off;
-        const float *ic = blk(c2m, 4, b, 0, nhw) + off, *gc = blk(c2m, 4, b, 1, nhw) + off,
-                    *fc = blk(c2m, 4, b, 2, nhw) + off;
-        const float *im = blk(m_cc, 3, b, 0, nhw) + off, *fm = blk(m_cc, 3, b, 1, nhw) + off,
-                    *mm = blk(m_cc, 3, b, 2, nhw) + off;
-        const float *mk = ggmask ? blk(ggmask, 1, b, 0, nhw) + off : NULL;
-        float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
-              *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
-        float *mo = blk(m, 1, b, 0, nhw) + off;
-        for (int64_t p = 0; p < HW; p++) {
-            const float ii = act_sigmoid(ic[p] + ix[p] + im[p]);
-            const float ff = act_sigmoid(fc[p] + fx[p] + fm[p] + CAUSAL_LSTM_FORGET_BIAS);
-            const float gg = tanhf(gc[p] + gx[p]), tm = tanhf(mm[p]);
-            gii[p] = ii, gff[p] = ff, ggg[p] = gg, gtm[p] = tm;
-            mo[p] = ff * tm + ii * (mk ? gg * mk[p] : gg);
-        }
-    }
+    causal_lstm_stage2_forward_masked(x_cc, c2m, m_cc, ggmask, gates2, m);
 }
 
 void reg_causal_stage2_backward(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm, Tensor *dx_cc,
                                 Tensor *dc2m, Tensor *dm_cc) {
-    const char *op = "reg_causal_stage2_backward";
-    require_4d(op, "dm", dm);
-    stage_check(op, gates2, 4, dm), stage_check(op, ggmask, 1, dm), stage_check(op, dx_cc, 7, dm);
-    stage_check(op, dc2m, 4, dm), stage_check(op, dm_cc, 3, dm);
-    const int B = dm->shape[0], n = dm->shape[1];
-    const int64_t HW = (int64_t)dm->shape[2] * dm->shape[3], nhw = n * HW;
-#pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
-    for (int r = 0; r < B * n; r++) {
-        const int b = r / n;
-        const int64_t off = (int64_t)(r % n) * HW;
-        const float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
-                    *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
-        const float *d = blk(dm, 1, b, 0, nhw) + off, *mk = ggmask ? blk(ggmask, 1, b, 0, nhw) + off : NULL;
-        for (int64_t p = 0; p < HW; p++) {
-            const float ii = gii[p], ff = gff[p], gg = ggg[p], tm = gtm[p], mv = mk ? mk[p] : 1.0f;
-            const float dii = d[p] * gg * mv * ii * (1.0f - ii);
-            const float dff = d[p] * tm * ff * (1.0f - ff);
-            const float dgg = d[p] * ii * mv * (1.0f - gg * gg);
-            const float dmm = d[p] * ff * (1.0f - tm * tm);
-            if (dx_cc) { /* x_cc blocks 4, 5, 6 = i', g', f' */
-                blk(dx_cc, 7, b, 4, nhw)[off + p] = dii;
-                blk(dx_cc, 7, b, 5, nhw)[off + p] = dgg;
-                blk(dx_cc, 7, b, 6, nhw)[off + p] = dff;
-            }
-            if (dc2m) { /* c2m blocks 0, 1, 2 = i, g, f */
-                blk(dc2m, 4, b, 0, nhw)[off + p] = dii;
-                blk(dc2m, 4, b, 1, nhw)[off + p] = dgg;
-                blk(dc2m, 4, b, 2, nhw)[off + p] = dff;
-            }
-            if (dm_cc) { /* m_cc blocks 0, 1, 2 = i, f, m */
-                blk(dm_cc, 3, b, 0, nhw)[off + p] = dii;
-                blk(dm_cc, 3, b, 1, nhw)[off + p] = dff;
-                blk(dm_cc, 3, b, 2, nhw)[off + p] = dmm;
-            }
-        }
-    }
+    causal_lstm_stage2_backward_masked(gates2, ggmask, dm, dx_cc, dc2m, dm_cc);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Zoneout */
 
 void reg_zoneout_mask(Tensor *d, uint64_t seed, uint64_t stream, float p) {
-    require_cpu("reg_zoneout_mask", d);
+    require_device("reg_zoneout_mask", d);
     if (!(p >= 0.0f && p <= 1.0f)) rr_die("reg_zoneout_mask: zoneout rate %g outside [0, 1]", (double)p);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("reg_zoneout_mask", d)) {
+        reg_zoneout_mask_cuda(d, seed, stream, p);
+        return;
+    }
+#endif
     float *m = d->data;
     const int64_t n = d->count;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
@@ -375,10 +301,16 @@ void reg_zoneout_mask(Tensor *d, uint64_t seed, uint64_t stream, float p) {
 
 void reg_zoneout_forward(const Tensor *prev, const Tensor *upd, const Tensor *d, float p, Tensor *out) {
     const char *op = "reg_zoneout_forward";
-    require_cpu(op, out);
+    require_device(op, out), require_device(op, upd), require_device(op, prev), require_device(op, d);
     require_same_count(op, upd, out);
     if (prev) require_same_count(op, prev, out);
     if (d) require_same_count(op, d, out);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda(op, prev, upd, d, out)) {
+        reg_zoneout_forward_cuda(prev, upd, d, p, out);
+        return;
+    }
+#endif
     const int64_t n = out->count;
     const float *pv = prev ? prev->data : NULL, *u = upd->data, *dm = d ? d->data : NULL;
     float *o = out->data;
@@ -391,10 +323,16 @@ void reg_zoneout_forward(const Tensor *prev, const Tensor *upd, const Tensor *d,
 
 void reg_zoneout_backward(const Tensor *d, const Tensor *dout, Tensor *dprev, Tensor *dupd) {
     const char *op = "reg_zoneout_backward";
-    require_cpu(op, dupd);
+    require_device(op, d), require_device(op, dout), require_device(op, dprev), require_device(op, dupd);
     require_same_count(op, d, dout);
     require_same_count(op, dupd, dout);
     if (dprev) require_same_count(op, dprev, dout);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda(op, d, dout, dprev, dupd)) {
+        reg_zoneout_backward_cuda(d, dout, dprev, dupd);
+        return;
+    }
+#endif
     const int64_t n = dout->count;
     for (int64_t i = 0; i < n; i++) {
         const float g = dout->data[i], k = d->data[i];
@@ -408,6 +346,14 @@ void reg_zoneout_backward(const Tensor *d, const Tensor *dout, Tensor *dprev, Te
 void reg_bias_forward(Tensor *y, const Tensor *b) {
     require_4d("reg_bias_forward", "y", y);
     if (b->count != y->shape[1]) rr_die("reg_bias_forward: bias of %lld for %d channels", (long long)b->count, y->shape[1]);
+    require_device("reg_bias_forward", y);
+    require_device("reg_bias_forward", b);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("reg_bias_forward", y, b)) {
+        reg_bias_forward_cuda(y, b);
+        return;
+    }
+#endif
     const int B = y->shape[0], C = y->shape[1];
     const int64_t HW = (int64_t)y->shape[2] * y->shape[3];
     for (int64_t r = 0; r < (int64_t)B * C; r++) {
@@ -420,6 +366,14 @@ void reg_bias_forward(Tensor *y, const Tensor *b) {
 void reg_bias_backward(const Tensor *dy, Tensor *db) {
     require_4d("reg_bias_backward", "dy", dy);
     if (db->count != dy->shape[1]) rr_die("reg_bias_backward: bias of %lld for %d channels", (long long)db->count, dy->shape[1]);
+    require_device("reg_bias_backward", dy);
+    require_device("reg_bias_backward", db);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("reg_bias_backward", dy, db)) {
+        reg_bias_backward_cuda(dy, db);
+        return;
+    }
+#endif
     const int B = dy->shape[0], C = dy->shape[1];
     const int64_t HW = (int64_t)dy->shape[2] * dy->shape[3];
     for (int c = 0; c < C; c++) {
@@ -433,8 +387,12 @@ void reg_bias_backward(const Tensor *dy, Tensor *db) {
 }
 
 double reg_l2_apply(const Tensor *w, Tensor *g, double lambda) {
-    require_cpu("reg_l2_apply", w);
+    require_device("reg_l2_apply", w);
+    require_device("reg_l2_apply", g);
     require_same_count("reg_l2_apply", w, g);
+#ifdef RR_USE_CUDA
+    if (ops_on_cuda("reg_l2_apply", w, g)) return reg_l2_apply_cuda(w, g, lambda);
+#endif
     double s = 0.0;
     const float two_l = (float)(2.0 * lambda);
     for (int64_t i = 0; i < w->count; i++) {

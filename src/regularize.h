@@ -80,8 +80,8 @@ void reg_bias_backward(const Tensor *dy, Tensor *db);
 /* Causal LSTM stages 1 and 2 (causal_lstm_cell.h, same layouts and saved tensors) with Semeniuta
  * dropout on the candidates (notes (E5)); gates1 / gates2 keep the UNmasked g / gg:
  *   stage 1: c = f ⊙ c_prev + i ⊙ (g ⊙ gmask)        stage 2: m = ff ⊙ tanh(m_m) + ii ⊙ (gg ⊙ ggmask)
- * backward as causal_lstm_stage1/2_backward (blocks written "=", dc_prev +=). The unmasked model calls
- * the fused ops of causal_lstm_cell.c; these run only when a mask is drawn. */
+ * backward as causal_lstm_stage1/2_backward (blocks written "=", dc_prev +=). These are the fused
+ * stages of causal_lstm_cell.c with a mask (causal_lstm_stage1/2_*_masked; NULL = no mask). */
 void reg_causal_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc, const Tensor *c_prev,
                                const Tensor *gmask, Tensor *gates1, Tensor *c);
 void reg_causal_stage1_backward(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask, const Tensor *dc,

@@ -48,15 +48,13 @@ double sampling_eta(const Config *c, int64_t iteration) {
     return eta > 0 ? eta : 0;
 }
 
-/* Reverse a time-major (T, ...) host batch in place: frame t <-> frame T-1-t. */
-static void reverse_time(float *frames, int T, int64_t frame_floats) {
-    for (int t = 0; t < T / 2; t++) {
-        float *a = frames + (int64_t)t * frame_floats, *b = frames + (int64_t)(T - 1 - t) * frame_floats;
-        for (int64_t i = 0; i < frame_floats; i++) {
-            float tmp = a[i];
-            a[i] = b[i];
-            b[i] = tmp;
-        }
+/* rev = frames reversed in time, (T, ...) on the model's device: frame t of rev is frame T-1-t. */
+static void reverse_time(const Tensor *frames, Tensor *rev) {
+    const int T = frames->shape[0];
+    for (int t = 0; t < T; t++) {
+        const Tensor src = tensor_slice0(frames, T - 1 - t, 1);
+        Tensor dst = tensor_slice0(rev, t, 1);
+        op_copy(&src, &dst);
     }
 }
 
@@ -88,6 +86,7 @@ typedef struct {
     float *batch_host;         /* loader batch (T_src, B, C, Hp, Wp) */
     Arena frames_arena;        /* frames on the model's device */
     Tensor frames;             /* (T, B, C, Hp, Wp) */
+    Tensor frames_rev;         /* reverse_input: the same frames reversed in time (else empty) */
     float *out_host;           /* (T-1, B, C, Hp, Wp) model outputs */
     float *img_pred, *img_truth; /* (B, H, W) un-patched frames */
     unsigned char *use_truth;  /* (B, T) */
@@ -117,9 +116,13 @@ static void run_close(Run *r) {
     memset(r, 0, sizeof *r);
 }
 
-static int run_open(Run *r, const Config *c) {
+/* strict_tf32: train (tf32 = 1 with backend cpu is an error), not eval / predict (a TF32-trained run may
+ * be evaluated on the CPU). */
+static int run_open(Run *r, const Config *c, int strict_tf32) {
     memset(r, 0, sizeof *r);
     r->cfg = *c;
+    int device;
+    if (model_backend_device(c->backend, c->tf32, strict_tf32, &device)) return -1;
     rr_set_threads(resolved_threads(c));
     LoaderConfig lc = {c->n_train, c->n_val, c->n_test,
                        strcmp(c->split, "ordered") ? LOADER_SPLIT_RANDOM : LOADER_SPLIT_ORDERED,
@@ -143,13 +146,20 @@ static int run_open(Run *r, const Config *c) {
     ModelConfig mc;
     if (config_model(c, &mc)) return -1;
     mc.image_size = (int)L->H;
-    if (model_create(&mc, r->B, r->T, strcmp(c->backend, "cuda") ? RR_CPU : RR_CUDA, &r->model)) return -1;
+    if (model_create(&mc, r->B, r->T, device, &r->model)) return -1;
+    /* the batch on the model's device: one host → device copy per batch (op_from_host); the time-reversed
+     * copy of reverse_input is made there too */
     int shape[5] = {r->T, r->B, (int)L->C, (int)L->Hp, (int)L->Wp};
-    arena_init_plan(&r->frames_arena, model_param(r->model, 0)->device);
-    arena_tensor(&r->frames_arena, 5, shape);
-    if (arena_allocate(&r->frames_arena)) return -1;
-    arena_rewind(&r->frames_arena);
-    r->frames = arena_tensor(&r->frames_arena, 5, shape);
+    int rev_shape[5] = {c->reverse_input ? r->T : 0, r->B, shape[2], shape[3], shape[4]};
+    arena_init_plan(&r->frames_arena, device);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (arena_allocate(&r->frames_arena)) return -1;
+            arena_rewind(&r->frames_arena);
+        }
+        r->frames = arena_tensor(&r->frames_arena, 5, shape);
+        r->frames_rev = arena_tensor(&r->frames_arena, 5, rev_shape);
+    }
     r->batch_host = rr_malloc(sizeof(float) * (size_t)loader_batch_floats(L));
     r->out_host = rr_malloc(sizeof(float) * (size_t)((r->T - 1) * r->B * r->fs));
     r->img_pred = rr_malloc(sizeof(float) * (size_t)(r->B * r->H * r->W));
@@ -427,6 +437,8 @@ int train_run(const Config *c, const char *dir, int resume) {
     paths_make(&paths, dir);
     const int tty = isatty(fileno(stderr));
 
+    int device;
+    if (model_backend_device(c->backend, c->tf32, 1, &device)) goto out; /* before the directory is made */
     if (rr_mkdir_p(dir)) goto out;
     remove_stale_temps(dir);
     const int have_last = file_exists(paths.last);
@@ -443,7 +455,7 @@ int train_run(const Config *c, const char *dir, int resume) {
             goto out;
         }
     }
-    if (run_open(&r, c)) goto out;
+    if (run_open(&r, c, 1)) goto out;
     if (optimizer_create(&opt, c, r.model)) goto out;
     have_opt = 1;
     train_state_init(&st);
@@ -490,11 +502,11 @@ int train_run(const Config *c, const char *dir, int resume) {
              * update on the time-reversed sequence with the same sampling mask; the iteration's loss
              * and norm are the means of the two. */
             double loss = 0, norm = 0;
+            op_from_host(r.batch_host, &r.frames);
             for (int pass = 0; pass < (c->reverse_input ? 2 : 1); pass++) {
-                if (pass == 1) reverse_time(r.batch_host, r.T, loader_batch_floats(&r.loader) / r.T);
-                op_from_host(r.batch_host, &r.frames);
+                if (pass == 1) reverse_time(&r.frames, &r.frames_rev);
                 model_set_iteration(r.model, iteration);
-                double pass_loss = model_train_step(r.model, &r.frames, r.use_truth, NULL);
+                double pass_loss = model_train_step(r.model, pass ? &r.frames_rev : &r.frames, r.use_truth, NULL);
                 if (pass_loss == -1.0) goto out;
                 if (isfinite(pass_loss)) l2_sum += l2_penalty(r.model, c) / (c->reverse_input ? 2 : 1);
                 double pass_norm = isfinite(pass_loss) ? grad_global_norm(r.model) : NAN;
@@ -620,12 +632,15 @@ out:
 static void train_usage(FILE *out) {
     fprintf(out,
             "usage: rnnreg train [--config FILE] [--set key=value ...] --out DIR [--resume]\n"
+            "                    [--backend cpu|cuda] [--tf32]\n"
             "  --config FILE     key = value file (# comments, include = other.conf relative to the file)\n"
             "  --set key=value   override one option (repeatable; applied after the file)\n"
             "  --out DIR         run directory: config, log.jsonl, last.safetensors, best.safetensors,\n"
             "                    metrics.json, predictions.npy, truth.npy\n"
             "  --resume          continue DIR/last.safetensors (same config; without --config DIR/config\n"
             "                    is used); starts from the beginning when there is none yet\n"
+            "  --backend cpu|cuda  compute backend (= --set backend=...; cuda needs a CUDA build and a GPU)\n"
+            "  --tf32            backend cuda: TF32 tensor-core convolution products (= --set tf32=1)\n"
             "\noptions (key, default, meaning):\n");
     config_print_help(out);
 }
@@ -636,6 +651,8 @@ typedef struct {
     const char **sets;
     int n_sets, resume;
     long long sequences;
+    const char *backend; /* --backend NAME (applied after --set) */
+    int tf32;            /* --tf32 */
 } Args;
 
 static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a, void (*usage)(FILE *)) {
@@ -653,7 +670,12 @@ static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a
             a->resume = 1;
             continue;
         }
+        if (!strcmp(s, "--tf32")) {
+            a->tf32 = 1;
+            continue;
+        }
         const int takes = !strcmp(s, "--config") || !strcmp(s, "--set") || !strcmp(s, "--out") ||
+                          !strcmp(s, "--backend") ||
                           (!strcmp(s, "--checkpoint") && (allow & A_CKPT)) || (!strcmp(s, "--split") && (allow & A_SPLIT)) ||
                           (!strcmp(s, "--sequences") && (allow & A_SEQ)) ||
                           (!strcmp(s, "--truth") && (allow & A_TRUTH));
@@ -669,6 +691,7 @@ static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a
         const char *v = argv[++i];
         if (!strcmp(s, "--config")) a->config = v;
         else if (!strcmp(s, "--set")) a->sets[a->n_sets++] = v;
+        else if (!strcmp(s, "--backend")) a->backend = v;
         else if (!strcmp(s, "--out")) a->out = v;
         else if (!strcmp(s, "--checkpoint")) a->checkpoint = v;
         else if (!strcmp(s, "--truth")) a->truth = v;
@@ -691,7 +714,7 @@ static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a
 }
 
 /* Config = defaults, then base_text (a checkpoint's resolved config) or base_file, then --config,
- * then --set; validated. */
+ * then --set, then --backend / --tf32; validated. */
 static int build_config(Config *c, const Args *a, const char *base_text, const char *base_name, const char *base_file) {
     config_defaults(c);
     if (base_text && config_load_text(c, base_text, base_name)) return -1;
@@ -699,6 +722,8 @@ static int build_config(Config *c, const Args *a, const char *base_text, const c
     if (a->config && config_load_file(c, a->config)) return -1;
     for (int i = 0; i < a->n_sets; i++)
         if (config_set(c, a->sets[i])) return -1;
+    if (a->backend && config_set_value(c, "backend", a->backend, "--backend")) return -1;
+    if (a->tf32 && config_set_value(c, "tf32", "1", "--tf32")) return -1;
     return config_validate(c);
 }
 
@@ -729,19 +754,23 @@ int cmd_train(int argc, char **argv) {
 static void eval_usage(FILE *out) {
     fprintf(out,
             "usage: rnnreg eval --checkpoint FILE [--config FILE] [--set key=value ...] [--split val|test] [--out FILE]\n"
+            "                   [--backend cpu|cuda] [--tf32]\n"
             "  evaluates a checkpoint (best.safetensors or last.safetensors) on a split of its run's data:\n"
             "  input_frames true frames in, the rest predicted autoregressively; per-frame MSE/MAE/PSNR/SSIM\n"
             "  of the future frames as JSON (metrics.h) to --out or stdout. The configuration is the one stored\n"
-            "  in the checkpoint, then --config, then --set (e.g. --set data=other.npy). Default split: test.\n");
+            "  in the checkpoint, then --config, then --set (e.g. --set data=other.npy). Default split: test.\n"
+            "  --backend cpu|cuda and --tf32 choose where it runs (as for train).\n");
 }
 
 static void predict_usage(FILE *out) {
     fprintf(out,
             "usage: rnnreg predict --checkpoint FILE --out P.npy [--truth T.npy] [--sequences N]\n"
             "                      [--split val|test] [--config FILE] [--set key=value ...]\n"
+            "                      [--backend cpu|cuda] [--tf32]\n"
             "  writes (seq_len - input_frames, N, H, W) float32 in [0, 1]: the predicted future frames of the\n"
             "  first N sequences of the split (default: predict_sequences of the config; split test);\n"
-            "  --truth also writes their true frames, (seq_len, N, H, W) uint8, for `rnnreg strip`.\n");
+            "  --truth also writes their true frames, (seq_len, N, H, W) uint8, for `rnnreg strip`.\n"
+            "  --backend cpu|cuda and --tf32 choose where it runs (as for train).\n");
 }
 
 /* Shared by eval and predict: config from the checkpoint, run, weights. */
@@ -753,7 +782,7 @@ static int open_from_checkpoint(const Args *a, Run *r) {
     snprintf(name, sizeof name, "%s:config", a->checkpoint);
     int rc = build_config(&c, a, text, name, NULL);
     free(text);
-    if (!rc) rc = run_open(r, &c);
+    if (!rc) rc = run_open(r, &c, 0);
     if (!rc) rc = checkpoint_load(a->checkpoint, r->model, NULL, NULL);
     return rc;
 }

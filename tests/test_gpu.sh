@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# test_gpu.sh — the CUDA backend's op checks (tests/gpu/test_gpu_ops.c) inside `make test`: runs the
-# built program, which compares every op on CUDA tensors with the CPU op and prints one skip line per
-# case when there is no GPU or no CUDA backend. `make test-gpu` runs the same program on its own.
+# test_gpu.sh — the CUDA backend's checks inside `make test`: runs the built programs
+# tests/gpu/test_gpu_ops (every op on CUDA tensors against the CPU op) and tests/gpu/test_gpu_model
+# (both models with every regularizer, CUDA against CPU), which print one skip line per case when there
+# is no GPU or no CUDA backend. `make test-gpu` runs the same programs on their own.
 set -u
-bin="${BUILD:-build}/tests/gpu/test_gpu_ops"
-if [ -x "$bin" ]; then
-    exec "$bin"
-fi
-n=$(grep -c '^    CASE(test_' tests/gpu/test_gpu_ops.c)
-echo "skip test_gpu: $n GPU op cases: $bin is not built (make test-gpu builds it)"
+status=0
+for name in test_gpu_ops test_gpu_model; do
+    bin="${BUILD:-build}/tests/gpu/$name"
+    if [ -x "$bin" ]; then
+        "$bin" || status=1
+    else
+        n=$(grep -cE '^ +(CASE\(test_|\{"test_)' "tests/gpu/$name.c")
+        echo "skip test_gpu: $name: $n GPU cases: $bin is not built (make test-gpu builds it)"
+    fi
+done
+exit $status

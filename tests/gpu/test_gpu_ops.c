@@ -1,14 +1,18 @@
 /* test_gpu_ops.c — the CUDA backend against the CPU backend, op by op (in the manner of ggml's
- * test-backend-ops): every op of ops.h, layernorm.h, causal_lstm_cell.h and the mask ops of
- * regularize.h runs on the same random inputs once with CPU tensors and once with CUDA tensors
+ * test-backend-ops): every op of ops.h, layernorm.h, causal_lstm_cell.h and regularize.h runs on the
+ * same random inputs once with CPU tensors and once with CUDA tensors
  * (through the same op interface: the CPU op dispatches on the tensors' device), forward and
  * backward; every output and every accumulated gradient is compared.
  *
  * Tolerances, per op (|gpu - cpu| <= atol + rtol |cpu|), and why:
  *   exact (0, 0): elementwise arithmetic, copies, select, relu / hard_sigmoid / identity, the MSE
  *     gradient, optimizer updates (same float operations in the same order, no FMA contraction:
- *     nvcc -fmad=false and explicit __f*_rn intrinsics), dropout masks (same Philox bits), col2im order;
- *   1e-6 abs + 1e-6 rel: sigmoid / tanh forward (CUDA expf / tanhf are within 2 ulp, not glibc's bits);
+ *     nvcc -fmad=false and explicit __f*_rn intrinsics), dropout and zoneout masks (same Philox bits),
+ *     mask application, zoneout, channel bias, the L2 gradient, the masked Causal LSTM gradients (from
+ *     the same saved gates), col2im order;
+ *   1e-6 abs + 1e-6 rel: sigmoid / tanh forward (CUDA expf / tanhf are within 2 ulp, not glibc's bits),
+ *     the split ConvLSTM cell halves (one activation per value), the channel-bias gradient (a double
+ *     sum in tree order, rounded to float);
  *   1e-5 abs + 1e-5 rel: fused cells (LSTM, Causal LSTM, GHU) and their gradients, batch / layer norm
  *     (double reductions in tree order instead of sequential order; transcendental ulps propagate);
  *   conv2d FP32: 2e-5 + 1e-5 rel forward, 1e-4 + 1e-5 rel gradients (cuBLAS sums K products in its own
@@ -111,7 +115,7 @@ static void conv_case(int B, int Cin, int Cout, int H, int W, int k, int with_bi
     set_tf32(tf32);
     Pair x = P4(B, Cin, H, W, -1, 1), w = P4(Cout, Cin, k, k, -1, 1), b = P1(Cout, -1, 1);
     Pair y = P4(B, Cout, H, W, -1, 1), y2 = P4(B, Cout, H, W, -1, 1);
-    int shape_s[1] = {(int)conv2d_scratch_floats(C_(x), k) + 1};
+    int shape_s[1] = {(int)conv2d_scratch_floats(G_(x), k) + 1};
     Pair scratch = pair_make(1, shape_s, 0, 0);
     const char *mode = tf32 ? "TF32" : "FP32";
     /* forward, overwrite (with or without bias) */
@@ -139,6 +143,20 @@ static void conv_case(int B, int Cin, int Cout, int H, int W, int k, int with_bi
     set_tf32(0);
 }
 
+/* The chunk loops of conv_kernels.cu with chunks of a few samples: k = 3 over 3 chunks (the last one
+ * short); k = 1 with Cout = 2·Cin, so dW's transposed dy of a 4-sample chunk holds 2 samples (two
+ * sub-chunks) and the last chunk of 1 sample takes the one-product-per-sample path. */
+static void test_conv2d_chunks(void) {
+#ifdef RR_USE_CUDA
+    const int64_t saved = rr_cuda_conv_chunk_floats;
+    rr_cuda_conv_chunk_floats = 2 * 4 * 9 * 6 * 5; /* 2 samples of K·HW, K = 4·3·3, HW = 6·5 */
+    conv_case(5, 4, 7, 6, 5, 3, 1, 0);
+    rr_cuda_conv_chunk_floats = 4 * 3 * 7 * 6; /* 4 samples of K·HW, K = 3, HW = 7·6 */
+    conv_case(5, 3, 6, 7, 6, 1, 1, 0);
+    rr_cuda_conv_chunk_floats = saved;
+#endif
+}
+
 static void test_conv2d(void) {
     conv_case(2, 5, 8, 10, 12, 3, 1, 0);
     conv_case(3, 4, 6, 9, 7, 5, 0, 0);
@@ -147,7 +165,7 @@ static void test_conv2d(void) {
     conv_case(2, 5, 8, 10, 12, 3, 1, 1);   /* TF32 tensor cores */
     /* determinism: two GPU backward runs from the same start */
     Pair x = P4(2, 8, 16, 16, -1, 1), w = P4(12, 8, 3, 3, -1, 1), dy = P4(2, 12, 16, 16, -1, 1);
-    int ss[1] = {(int)conv2d_scratch_floats(C_(x), 3)};
+    int ss[1] = {(int)conv2d_scratch_floats(G_(x), 3)};
     Pair scratch = pair_make(1, ss, 0, 0);
     Pair dx1 = P4(2, 8, 16, 16, 0, 0), dx2 = P4(2, 8, 16, 16, 0, 0), dw1 = P4(12, 8, 3, 3, 0, 0),
          dw2 = P4(12, 8, 3, 3, 0, 0), db1 = P1(12, 0, 0), db2 = P1(12, 0, 0);
@@ -281,6 +299,17 @@ static void test_elementwise(void) {
     same("op_mul (in place)", &y, 0, 0);
     CHECK_NEAR(op_sum_squares(G_(y)), op_sum_squares(C_(y)), 0, 1e-12, "op_sum_squares");
     CHECK(op_sum_squares(G_(y)) == op_sum_squares(G_(y)), "op_sum_squares: two GPU runs give identical bits");
+#ifdef RR_USE_CUDA
+    { /* the global gradient norm's sum over many tensors (optimizer.c), an empty one among them */
+        Pair t1 = P4(2, 3, 4, 5, -1, 1), t2 = P1(17, -3, 3), t3 = P1(0, 0, 0), t4 = P1(70000, -1, 1);
+        const Tensor *gs[5] = {G_(t1), G_(t2), G_(t3), G_(t4), G_(y)};
+        double want = 0;
+        want += op_sum_squares(C_(t1)), want += op_sum_squares(C_(t2)), want += op_sum_squares(C_(t3));
+        want += op_sum_squares(C_(t4)), want += op_sum_squares(C_(y));
+        CHECK_NEAR(op_sum_squares_many_cuda(gs, 5), want, 0, 1e-12,
+                   "op_sum_squares_many_cuda over 5 tensors (cpu %.17g)", want);
+    }
+#endif
     /* select: 4 samples */
     const unsigned char use_a[4] = {1, 0, 0, 1};
     Pair sa = P4(4, 3, 5, 5, -1, 1), sb = P4(4, 3, 5, 5, -1, 1), sy = P4(4, 3, 5, 5, 0, 0);
@@ -465,20 +494,187 @@ static void test_causal_lstm(void) {
 }
 
 /* ---------------------------------------------------------------------------------------------- */
-/* dropout masks: the Philox bits on the device are the CPU's */
+/* regularizer ops (regularize.h): masks are the same Philox bits, the rest the CPU's float expressions */
 
 static void test_masks(void) {
-#ifdef RR_USE_CUDA
     Pair mask = P4(3, 5, 16, 16, 0, 0);
     const uint64_t stream = reg_stream(123, 1, REG_T_DROP_IN, 4);
     reg_dropout_mask(C_(mask), 42, stream, 0.3f);
-    reg_dropout_mask_cuda(G_(mask), 42, stream, 0.3f);
+    reg_dropout_mask(G_(mask), 42, stream, 0.3f);
     same("reg_dropout_mask bit-identical (p = 0.3)", &mask, 0, 0);
     Pair dy = P4(3, 5, 16, 16, -1, 1), dx = P4(3, 5, 16, 16, -1, 1);
     reg_mask_backward(C_(mask), C_(dy), C_(dx));
-    reg_mask_backward_cuda(G_(mask), G_(dy), G_(dx));
+    reg_mask_backward(G_(mask), G_(dy), G_(dx));
     same("reg_mask_backward", &dx, 0, 0);
-#endif
+    Pair y = P4(3, 5, 16, 16, 0, 0);
+    reg_mask_forward(C_(dy), C_(mask), C_(y));
+    reg_mask_forward(G_(dy), G_(mask), G_(y));
+    same("reg_mask_forward", &y, 0, 0);
+    for (int k = 0; k < 3; k++) {
+        const float p = k == 0 ? 0.0f : k == 1 ? 0.35f : 1.0f;
+        char what[96];
+        Pair d = P4(2, 7, 9, 11, 0, 0);
+        reg_zoneout_mask(C_(d), 7, reg_stream(4, 1, REG_T_ZONE_C, 2), p);
+        reg_zoneout_mask(G_(d), 7, reg_stream(4, 1, REG_T_ZONE_C, 2), p);
+        snprintf(what, sizeof what, "reg_zoneout_mask bit-identical (p = %g)", (double)p);
+        same(what, &d, 0, 0);
+    }
+}
+
+static void test_zoneout(void) {
+    const int n = 5000;
+    Pair d = P1(n, 0, 0), prev = P1(n, -1, 1), upd = P1(n, -1, 1), out = P1(n, 0, 0);
+    reg_zoneout_mask(C_(d), 3, reg_stream(9, 0, REG_T_ZONE_H, 1), 0.3f);
+    reg_zoneout_mask(G_(d), 3, reg_stream(9, 0, REG_T_ZONE_H, 1), 0.3f);
+    reg_zoneout_forward(C_(prev), C_(upd), C_(d), 0.3f, C_(out));
+    reg_zoneout_forward(G_(prev), G_(upd), G_(d), 0.3f, G_(out));
+    same("reg_zoneout_forward training", &out, 0, 0);
+    reg_zoneout_forward(C_(prev), C_(upd), NULL, 0.3f, C_(out));
+    reg_zoneout_forward(G_(prev), G_(upd), NULL, 0.3f, G_(out));
+    same("reg_zoneout_forward evaluation (expectation)", &out, 0, 0);
+    reg_zoneout_forward(NULL, C_(upd), C_(d), 0.3f, C_(out));
+    reg_zoneout_forward(NULL, G_(upd), G_(d), 0.3f, G_(out));
+    same("reg_zoneout_forward, no previous state", &out, 0, 0);
+    Pair dout = P1(n, -1, 1), dprev = P1(n, -1, 1), dupd = P1(n, -1, 1);
+    reg_zoneout_backward(C_(d), C_(dout), C_(dprev), C_(dupd));
+    reg_zoneout_backward(G_(d), G_(dout), G_(dprev), G_(dupd));
+    same("reg_zoneout_backward dprev", &dprev, 0, 0);
+    same("reg_zoneout_backward dupd", &dupd, 0, 0);
+    reg_zoneout_backward(C_(d), C_(dout), NULL, C_(dout)); /* in place, no dprev: as the models call it */
+    reg_zoneout_backward(G_(d), G_(dout), NULL, G_(dout));
+    same("reg_zoneout_backward in place, no dprev", &dout, 0, 0);
+}
+
+/* The split ConvLSTM cell (state / output halves) with and without c_prev and the candidate mask. */
+static void test_reg_lstm(void) {
+    const int B = 2, n = 4, H = 5, W = 6;
+    const Activation gas[2] = {ACT_SIGMOID, ACT_HARD_SIGMOID}, cas[2] = {ACT_TANH, ACT_RELU};
+    for (int v = 0; v < 4; v++) {
+        const int with_prev = v != 1, with_mask = v >= 2;
+        const Activation ga = gas[v & 1], ca = cas[v == 3];
+        char what[160], tag[96];
+        snprintf(tag, sizeof tag, "%s/%s%s%s", activation_name(ga), activation_name(ca), with_prev ? "" : " no c_prev",
+                 with_mask ? " masked" : "");
+        Pair pre = P4(B, 4 * n, H, W, -3, 3), cp = P4(B, n, H, W, -1, 1), mask = P4(B, n, H, W, 0, 0);
+        reg_dropout_mask(C_(mask), 5, reg_stream(2, 0, REG_T_REC_G, v), 0.4f);
+        reg_dropout_mask(G_(mask), 5, reg_stream(2, 0, REG_T_REC_G, v), 0.4f);
+        Pair gates = P4(B, 4 * n, H, W, 0, 0), c = P4(B, n, H, W, 0, 0), h = P4(B, n, H, W, 0, 0);
+        reg_lstm_state_forward(C_(pre), with_prev ? C_(cp) : NULL, with_mask ? C_(mask) : NULL, C_(gates), C_(c), ga,
+                               ca);
+        reg_lstm_state_forward(G_(pre), with_prev ? G_(cp) : NULL, with_mask ? G_(mask) : NULL, G_(gates), G_(c), ga,
+                               ca);
+        snprintf(what, sizeof what, "reg_lstm_state_forward %s gates", tag);
+        same(what, &gates, 1e-6, 1e-6);
+        snprintf(what, sizeof what, "reg_lstm_state_forward %s c", tag);
+        same(what, &c, 1e-5, 1e-5);
+        op_from_host(gates.cpu.data, G_(gates)); /* from here on the same inputs on both sides */
+        op_from_host(c.cpu.data, G_(c));
+        reg_lstm_output_forward(C_(gates), C_(c), C_(h), ca);
+        reg_lstm_output_forward(G_(gates), G_(c), G_(h), ca);
+        snprintf(what, sizeof what, "reg_lstm_output_forward %s h", tag);
+        same(what, &h, 1e-6, 1e-6);
+        Pair dh = P4(B, n, H, W, -1, 1), dpre = P4(B, 4 * n, H, W, -1, 1), dcs = P4(B, n, H, W, -1, 1);
+        Pair dcp = P4(B, n, H, W, -1, 1);
+        reg_lstm_output_backward(C_(gates), C_(c), C_(dh), C_(dpre), C_(dcs), ga, ca);
+        reg_lstm_output_backward(G_(gates), G_(c), G_(dh), G_(dpre), G_(dcs), ga, ca);
+        snprintf(what, sizeof what, "reg_lstm_output_backward %s dcs", tag);
+        same(what, &dcs, 1e-6, 1e-6);
+        op_from_host(dcs.cpu.data, G_(dcs));
+        reg_lstm_state_backward(C_(gates), with_prev ? C_(cp) : NULL, with_mask ? C_(mask) : NULL, C_(dcs), C_(dpre),
+                                with_prev ? C_(dcp) : NULL, ga, ca);
+        reg_lstm_state_backward(G_(gates), with_prev ? G_(cp) : NULL, with_mask ? G_(mask) : NULL, G_(dcs), G_(dpre),
+                                with_prev ? G_(dcp) : NULL, ga, ca);
+        snprintf(what, sizeof what, "reg_lstm output + state backward %s dpre", tag);
+        same(what, &dpre, 1e-6, 1e-6);
+        snprintf(what, sizeof what, "reg_lstm_state_backward %s dc_prev", tag);
+        same(what, &dcp, 0, 0);
+        case_end();
+    }
+}
+
+/* Per-gate masked convolution (variational dropout), channel bias, L2. */
+static void test_reg_conv(void) {
+    const int B = 2, Cin = 3, n = 4, K = 4, H = 6, W = 5, k = 3;
+    Pair x = P4(B, Cin, H, W, -1, 1), w = P4(K * n, Cin, k, k, -1, 1), b = P1(K * n, -1, 1);
+    int mshape[5] = {K, B + 1, Cin, H, W}; /* masks for a larger planned batch: the first B samples are read */
+    Pair masks = pair_make(5, mshape, 0, 0);
+    for (int j = 0; j < K; j++) {
+        const int64_t per = masks.cpu.count / K;
+        Tensor mc = tensor1(masks.cpu.data + j * per, RR_CPU, (int)per);
+        Tensor mg = tensor1(masks.gpu.data + j * per, RR_CUDA, (int)per);
+        reg_dropout_mask(&mc, 8, reg_stream(1, 0, REG_T_VAR_X, j), 0.3f);
+        reg_dropout_mask(&mg, 8, reg_stream(1, 0, REG_T_VAR_X, j), 0.3f);
+    }
+    same("variational masks (4 gates) bit-identical", &masks, 0, 0);
+    Tensor mc = tensor_make(masks.cpu.data, RR_CPU, 5, mshape), mg = tensor_make(masks.gpu.data, RR_CUDA, 5, mshape);
+    const int64_t ws = conv2d_scratch_floats(G_(x), k) + conv2d_scratch_floats(C_(x), k);
+    int wsh[1] = {(int)ws}, xsh[1] = {B * Cin * H * W}, ysh[1] = {B * n * H * W};
+    Pair scratch = pair_make(1, wsh, 0, 0), xm = pair_make(1, xsh, 0, 0), dxm = pair_make(1, xsh, 0, 0);
+    Pair yb = pair_make(1, ysh, 0, 0);
+    for (int acc = 0; acc <= 1; acc++) {
+        Pair y = P4(B, K * n, H, W, -1, 1);
+        reg_blocked_conv_forward(C_(x), &mc, C_(w), C_(b), C_(y), acc, xm.cpu.data, yb.cpu.data, scratch.cpu.data);
+        reg_blocked_conv_forward(G_(x), &mg, G_(w), G_(b), G_(y), acc, xm.gpu.data, yb.gpu.data, scratch.gpu.data);
+        same(acc ? "reg_blocked_conv_forward accumulate" : "reg_blocked_conv_forward", &y, 2e-5, 1e-5);
+    }
+    Pair dy = P4(B, K * n, H, W, -1, 1), dx = P4(B, Cin, H, W, -1, 1), dw = P4(K * n, Cin, k, k, -1, 1),
+         db = P1(K * n, -1, 1);
+    reg_blocked_conv_backward(C_(x), &mc, C_(w), C_(dy), C_(dx), C_(dw), C_(db), xm.cpu.data, yb.cpu.data,
+                              dxm.cpu.data, scratch.cpu.data);
+    reg_blocked_conv_backward(G_(x), &mg, G_(w), G_(dy), G_(dx), G_(dw), G_(db), xm.gpu.data, yb.gpu.data,
+                              dxm.gpu.data, scratch.gpu.data);
+    same("reg_blocked_conv_backward dx", &dx, 1e-4, 1e-5);
+    same("reg_blocked_conv_backward dw", &dw, 3e-4, 1e-5);
+    same("reg_blocked_conv_backward db", &db, 1e-5, 1e-6);
+    Pair y = P4(B, K * n, H, W, -1, 1);
+    reg_bias_forward(C_(y), C_(b));
+    reg_bias_forward(G_(y), G_(b));
+    same("reg_bias_forward", &y, 0, 0);
+    Pair db2 = P1(K * n, -1, 1);
+    reg_bias_backward(C_(dy), C_(db2));
+    reg_bias_backward(G_(dy), G_(db2));
+    same("reg_bias_backward", &db2, 1e-6, 1e-6);
+    Pair g = P4(K * n, Cin, k, k, -1, 1);
+    const double pc = reg_l2_apply(C_(w), C_(g), 1e-3), pg = reg_l2_apply(G_(w), G_(g), 1e-3);
+    CHECK_NEAR(pg, pc, 0, 1e-12, "reg_l2_apply penalty (cpu %.17g)", pc);
+    same("reg_l2_apply gradient", &g, 0, 0);
+}
+
+/* The fused Causal LSTM stages 1 and 2 with Semeniuta masks (causal_lstm_stage*_masked). */
+static void test_causal_masked(void) {
+    const int B = 2, n = 4, H = 5, W = 6;
+    Pair x_cc = P4(B, 7 * n, H, W, -2, 2), h_cc = P4(B, 4 * n, H, W, -2, 2), c_cc = P4(B, 3 * n, H, W, -2, 2);
+    Pair m_cc = P4(B, 3 * n, H, W, -2, 2), c2m = P4(B, 4 * n, H, W, -2, 2), cp = P4(B, n, H, W, -1, 1);
+    Pair gm = P4(B, n, H, W, 0, 0), ggm = P4(B, n, H, W, 0, 0);
+    reg_dropout_mask(C_(gm), 9, reg_stream(3, 1, REG_T_REC_G, 2), 0.25f);
+    reg_dropout_mask(G_(gm), 9, reg_stream(3, 1, REG_T_REC_G, 2), 0.25f);
+    reg_dropout_mask(C_(ggm), 9, reg_stream(3, 1, REG_T_REC_GG, 2), 0.25f);
+    reg_dropout_mask(G_(ggm), 9, reg_stream(3, 1, REG_T_REC_GG, 2), 0.25f);
+    Pair g1 = P4(B, 3 * n, H, W, 0, 0), c = P4(B, n, H, W, 0, 0);
+    Pair g2 = P4(B, 4 * n, H, W, 0, 0), m = P4(B, n, H, W, 0, 0);
+    reg_causal_stage1_forward(C_(x_cc), C_(h_cc), C_(c_cc), C_(cp), C_(gm), C_(g1), C_(c));
+    reg_causal_stage1_forward(G_(x_cc), G_(h_cc), G_(c_cc), G_(cp), G_(gm), G_(g1), G_(c));
+    same("causal stage 1 masked gates1", &g1, 1e-5, 1e-5);
+    same("causal stage 1 masked c", &c, 1e-5, 1e-5);
+    causal_lstm_stage2_forward_masked(C_(x_cc), C_(c2m), C_(m_cc), C_(ggm), C_(g2), C_(m));
+    causal_lstm_stage2_forward_masked(G_(x_cc), G_(c2m), G_(m_cc), G_(ggm), G_(g2), G_(m));
+    same("causal stage 2 masked gates2", &g2, 1e-5, 1e-5);
+    same("causal stage 2 masked m", &m, 1e-5, 1e-5);
+    op_from_host(g1.cpu.data, G_(g1));
+    op_from_host(g2.cpu.data, G_(g2));
+    Pair dx_cc = P4(B, 7 * n, H, W, -1, 1), dh_cc = P4(B, 4 * n, H, W, -1, 1), dc_cc = P4(B, 3 * n, H, W, -1, 1);
+    Pair dm_cc = P4(B, 3 * n, H, W, -1, 1), dc2m = P4(B, 4 * n, H, W, -1, 1), dcp = P4(B, n, H, W, -1, 1);
+    Pair dc = P4(B, n, H, W, -1, 1), dm = P4(B, n, H, W, -1, 1);
+    causal_lstm_stage2_backward_masked(C_(g2), C_(ggm), C_(dm), C_(dx_cc), C_(dc2m), C_(dm_cc));
+    reg_causal_stage2_backward(G_(g2), G_(ggm), G_(dm), G_(dx_cc), G_(dc2m), G_(dm_cc));
+    causal_lstm_stage1_backward_masked(C_(g1), C_(cp), C_(gm), C_(dc), C_(dx_cc), C_(dh_cc), C_(dc_cc), C_(dcp));
+    reg_causal_stage1_backward(G_(g1), G_(cp), G_(gm), G_(dc), G_(dx_cc), G_(dh_cc), G_(dc_cc), G_(dcp));
+    same("causal masked backward dx_cc (blocks 0-2, 4-6)", &dx_cc, 0, 0);
+    same("causal masked backward dh_cc", &dh_cc, 0, 0);
+    same("causal masked backward dc_cc", &dc_cc, 0, 0);
+    same("causal masked backward dm_cc", &dm_cc, 0, 0);
+    same("causal masked backward dc2m", &dc2m, 0, 0);
+    same("causal masked backward dc_prev", &dcp, 0, 0);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -490,6 +686,7 @@ typedef struct {
 #define CASE(f) {#f, f}
 static const Case cases[] = {
     CASE(test_conv2d),
+    CASE(test_conv2d_chunks),
     CASE(test_activations),
     CASE(test_lstm_cell),
     CASE(test_batchnorm),
@@ -500,6 +697,10 @@ static const Case cases[] = {
     CASE(test_layernorm),
     CASE(test_causal_lstm),
     CASE(test_masks),
+    CASE(test_zoneout),
+    CASE(test_reg_lstm),
+    CASE(test_reg_conv),
+    CASE(test_causal_masked),
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -543,7 +744,7 @@ static void run_bench(void) {
     Pair y = P4(B, Cout, H, W, 0, 0), dy = P4(B, Cout, H, W, -1, 1), dx = P4(B, Cin, H, W, 0, 0);
     Pair dw = P4(Cout, Cin, k, k, 0, 0), db = P1(Cout, 0, 0), c = P4(B, Cout / 4, H, W, 0, 0);
     Pair h = P4(B, Cout / 4, H, W, 0, 0), gates = P4(B, Cout, H, W, 0, 0);
-    int ss[1] = {(int)conv2d_scratch_floats(C_(x), k)};
+    int ss[1] = {(int)conv2d_scratch_floats(G_(x), k)};
     Pair scratch = pair_make(1, ss, 0, 0);
     BenchCtx cc = {C_(x), C_(w), C_(b), C_(y), C_(dy), C_(dx), C_(dw), C_(db), C_(y), C_(gates), C_(c), C_(h),
                    scratch.cpu.data};
