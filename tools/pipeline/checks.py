@@ -35,7 +35,7 @@ failed = False
 # keys a scale file may set (sizes, data counts, schedule length, threads/backend): everything else is
 # the method, which belongs to the experiments
 SCALE_KEYS = {"layers", "kernels", "patch", "n_train", "n_val", "n_test", "batch", "epochs", "sampling_iters",
-              "threads", "predict_sequences", "checkpoint_every", "backend", "lr_step_epochs"}
+              "threads", "predict_sequences", "checkpoint_every", "backend", "tf32", "lr_step_epochs"}
 
 # the tolerance of `compare` (fresh numbers against the committed ones): the trainer is bit-identical
 # for a fixed thread count and build, so on the same machine and BLAS the files are equal; another CPU
