@@ -4,7 +4,7 @@
 # Says what it installs. Without apt-get or root it prints the missing packages and exits 1.
 set -euo pipefail
 
-pkgs_build="gcc make libc6-dev pkg-config libopenblas-dev"
+pkgs_build="gcc g++ make libc6-dev pkg-config libopenblas-dev"
 pkgs_data="curl ca-certificates coreutils npm"
 pkgs_test="python3 python3-numpy python3-torch python3-skimage"
 pkgs_paper="gnuplot-nox latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended poppler-utils"
