@@ -82,7 +82,6 @@ __global__ void bn_backward_kernel(const float *x, const float *gamma, const flo
     }
 }
 
-#define DATA(t) ((t) ? (t)->data : NULL)
 
 extern "C" void batchnorm_forward_train_cuda(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
                                              Tensor *save_mean, Tensor *save_invstd, Tensor *running_mean,
@@ -90,8 +89,8 @@ extern "C" void batchnorm_forward_train_cuda(const Tensor *x, const Tensor *gamm
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3];
     if (C == 0) return;
-    bn_forward_train_kernel<<<C, RR_REDUCE_THREADS>>>(x->data, DATA(gamma), DATA(beta), y->data, save_mean->data,
-                                                      save_invstd->data, DATA(running_mean), DATA(running_var), B,
+    bn_forward_train_kernel<<<C, RR_REDUCE_THREADS>>>(x->data, D(gamma), D(beta), y->data, save_mean->data,
+                                                      save_invstd->data, D(running_mean), D(running_var), B,
                                                       C, HW, momentum, eps);
     KERNEL_CHECK("bn_forward_train_kernel");
 }
@@ -100,7 +99,7 @@ extern "C" void batchnorm_forward_eval_cuda(const Tensor *x, const Tensor *gamma
                                             const Tensor *running_mean, const Tensor *running_var, float eps) {
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3];
     if (x->count == 0) return;
-    bn_forward_eval_kernel<<<rr_blocks(x->count), RR_THREADS>>>(x->data, DATA(gamma), DATA(beta), y->data,
+    bn_forward_eval_kernel<<<rr_blocks(x->count), RR_THREADS>>>(x->data, D(gamma), D(beta), y->data,
                                                                 running_mean->data, running_var->data,
                                                                 x->shape[1], HW, x->count, eps);
     KERNEL_CHECK("bn_forward_eval_kernel");
@@ -112,7 +111,7 @@ extern "C" void batchnorm_backward_cuda(const Tensor *x, const Tensor *gamma, co
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3];
     if (C == 0) return;
-    bn_backward_kernel<<<C, RR_REDUCE_THREADS>>>(x->data, DATA(gamma), save_mean->data, save_invstd->data,
-                                                 dy->data, DATA(dx), DATA(dgamma), DATA(dbeta), B, C, HW);
+    bn_backward_kernel<<<C, RR_REDUCE_THREADS>>>(x->data, D(gamma), save_mean->data, save_invstd->data,
+                                                 dy->data, D(dx), D(dgamma), D(dbeta), B, C, HW);
     KERNEL_CHECK("bn_backward_kernel");
 }

@@ -168,15 +168,7 @@ __global__ void concat_backward_kernel(const float *dy, float *da, float *db, in
     }
 }
 
-#define D(t) ((t) ? (t)->data : NULL)
 #define NHW(t) ((int64_t)(t)->shape[1] * (t)->shape[2] * (t)->shape[3])
-#define LAUNCH(kernel, count, ...)                                                                    \
-    do {                                                                                              \
-        if ((count) > 0) {                                                                            \
-            kernel<<<rr_blocks(count), RR_THREADS>>>(__VA_ARGS__);                                    \
-            KERNEL_CHECK(#kernel);                                                                    \
-        }                                                                                             \
-    } while (0)
 
 extern "C" void causal_lstm_stage1_forward_cuda(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
                                                 const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c) {

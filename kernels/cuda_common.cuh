@@ -87,6 +87,20 @@ static inline unsigned rr_blocks(int64_t n) {
     if (b < 1) b = 1;
     return (unsigned)(b > RR_MAX_BLOCKS ? RR_MAX_BLOCKS : b);
 }
+/* LAUNCH(kernel, n, args...): one thread per element of n (nothing when n is 0), then KERNEL_CHECK.
+ * D(t): a tensor's device pointer, or NULL for an absent optional tensor. RR_KERNEL_LAUNCH is the
+ * <<<grid, block>>> launch; the CPU emulation (tests/gpu/emu) defines its own. */
+#ifndef RR_KERNEL_LAUNCH
+#define RR_KERNEL_LAUNCH(kernel, grid, block) kernel<<<grid, block>>>
+#endif
+#define LAUNCH(kernel, count, ...)                                                                    \
+    do {                                                                                              \
+        if ((count) > 0) {                                                                            \
+            RR_KERNEL_LAUNCH(kernel, rr_blocks(count), RR_THREADS)(__VA_ARGS__);                      \
+            KERNEL_CHECK(#kernel);                                                                    \
+        }                                                                                             \
+    } while (0)
+#define D(t) ((t) ? (t)->data : NULL)
 #define RR_GRID_LOOP(i, n)                                                                            \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                         \
          i += (int64_t)gridDim.x * blockDim.x)

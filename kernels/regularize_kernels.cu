@@ -14,14 +14,6 @@ extern "C" {
 #include "rng.h"
 }
 
-#define D(t) ((t) ? (t)->data : NULL)
-#define LAUNCH(kernel, count, ...)                                                                    \
-    do {                                                                                              \
-        if ((count) > 0) {                                                                            \
-            kernel<<<rr_blocks(count), RR_THREADS>>>(__VA_ARGS__);                                    \
-            KERNEL_CHECK(#kernel);                                                                    \
-        }                                                                                             \
-    } while (0)
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Masks */

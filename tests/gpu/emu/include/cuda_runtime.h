@@ -107,5 +107,8 @@ template <class... P> Launch<P...> make_launch(void (*kernel)(P...), const char 
 /* `kernel<<<grid, block>>>(args)` is rewritten to `rr_emu_launch(kernel, grid, block)(args)` by the
  * emulation build (kernels/cuda.mk). */
 #define rr_emu_launch(kernel, ...) rr_emu::make_launch(kernel, #kernel, __VA_ARGS__)
+/* ... and a launch written in a header (kernels/cuda_common.cuh's LAUNCH), which that rewrite does not
+ * reach, goes through this macro. */
+#define RR_KERNEL_LAUNCH(kernel, grid, block) rr_emu_launch(kernel, grid, block)
 
 #endif
