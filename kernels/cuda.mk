@@ -10,7 +10,7 @@
 GPU_TESTS := $(BUILD)/tests/gpu/test_gpu_ops $(BUILD)/tests/gpu/test_gpu_model
 GPU_TEST  := $(BUILD)/tests/gpu/test_gpu_ops
 
-$(BUILD)/tests/gpu/%: tests/gpu/%.c $(OBJS) $(STAMP) tests/test.h
+$(BUILD)/tests/gpu/%: tests/gpu/%.c $(OBJS) $(STAMP) tests/test.h tests/gpu/gpu_device.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(OBJS) $(LDLIBS)
 
@@ -57,7 +57,7 @@ $(EMU)/obj/cu_%.o: kernels/%.cu $(EMU_STAMP) $(EMU_HDRS)
 $(EMU)/obj/emu_runtime.o: tests/gpu/emu/emu_runtime.cpp $(EMU_STAMP) $(EMU_HDRS)
 	$(CXX) $(filter-out -include tests/gpu/emu/emu.h,$(EMU_CXXFLAGS)) -c -o $@ $<
 
-$(EMU)/tests/gpu/%: tests/gpu/%.c $(EMU_OBJS) $(EMU_STAMP) tests/test.h
+$(EMU)/tests/gpu/%: tests/gpu/%.c $(EMU_OBJS) $(EMU_STAMP) tests/test.h tests/gpu/gpu_device.h
 	$(CC) $(EMU_CFLAGS) -Itests -o $@ $< $(EMU_OBJS) $(EMU_LDLIBS)
 
 $(EMU)/tests/gpu/emu_selftest: tests/gpu/emu/emu_selftest.c $(EMU_OBJS) $(EMU_STAMP) tests/test.h

@@ -46,6 +46,7 @@
 #include "rng.h"
 #include "tensor.h"
 #include "test.h"
+#include "gpu_device.h"
 #include "blas.h"
 #include "ops_internal.h" /* conv_sgemm: the alt run's sgemm */
 #ifdef RR_USE_CUDA
@@ -528,22 +529,13 @@ static const Case cases[] = {
 int main(int argc, char **argv) {
     TEST_BEGIN("test_gpu_model");
     const int n_cases = (int)(sizeof cases / sizeof cases[0]);
-#ifdef RR_USE_CUDA
-    const int devices = rr_cuda_device_count();
-    const char *why = "no CUDA device (rr_cuda_device_count() == 0)";
-#else
-    const int devices = 0;
-    const char *why = "this build has no CUDA backend (CUDA=0)";
-#endif
+    const char *why;
+    const int devices = gpu_device_count(&why);
     if (devices == 0) {
         for (int i = 0; i < n_cases; i++) SKIP("%s: %s", cases[i].name, why);
         return 0;
     }
-#ifdef RR_USE_CUDA
-    char dev[256];
-    rr_cuda_device_name(0, dev, sizeof dev);
-    printf("# test_gpu_model: device 0 = %s\n", dev);
-#endif
+    gpu_print_device("test_gpu_model", devices);
     for (int i = 0; i < n_cases; i++) {
         int wanted = argc < 2;
         for (int j = 1; j < argc; j++) wanted |= !strcmp(argv[j], cases[i].name);

@@ -32,6 +32,7 @@
 #include "rng.h"
 #include "tensor.h"
 #include "test.h"
+#include "gpu_device.h"
 #ifdef RR_USE_CUDA
 #include "cuda_backend.h"
 #include "cuda_ops.h"
@@ -780,23 +781,14 @@ int main(int argc, char **argv) {
         else n_named++;
     }
     const int n_cases = (int)(sizeof cases / sizeof cases[0]);
-#ifdef RR_USE_CUDA
-    const int devices = rr_cuda_device_count();
-    const char *why = "no CUDA device (rr_cuda_device_count() == 0)";
-#else
-    const int devices = 0;
-    const char *why = "this build has no CUDA backend (CUDA=0)";
-#endif
+    const char *why;
+    const int devices = gpu_device_count(&why);
     if (devices == 0) {
         for (int i = 0; i < n_cases; i++) SKIP("%s: %s", cases[i].name, why);
         printf("# test_gpu_ops: %d GPU cases skipped\n", n_cases);
         return 0;
     }
-#ifdef RR_USE_CUDA
-    char name[256];
-    rr_cuda_device_name(0, name, sizeof name);
-    printf("# test_gpu_ops: device 0 = %s, %d device(s)\n", name, devices);
-#endif
+    gpu_print_device("test_gpu_ops", devices);
     arena_init_plan(&dev, RR_CUDA);
     dev.size = (size_t)512 << 20; /* 512 MiB of views, handed out in order and rewound per case */
     if (arena_allocate(&dev)) {
