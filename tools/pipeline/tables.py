@@ -116,6 +116,12 @@ def value_tex(x):
     return "%g" % x
 
 
+def mean_sd_cells(xs):
+    """[mean, sd] of xs as repr strings for a gnuplot data row (sd 0 where undefined: one value)."""
+    sd = pl.std(xs)
+    return [repr(pl.mean(xs)), repr(sd if math.isfinite(sd) else 0.0)]
+
+
 # --------------------------------------------------------------------------------------------------
 # Loading
 
@@ -179,6 +185,12 @@ def main():
     def runs_of(eid, status="ok"):
         m, n = eid.split("/")
         return [r for r in runs if r["model"] == m and r["experiment"] == n and (status is None or r["status"] == status)]
+
+    def finished_rows(table, eid):
+        """The rows of a per-run table (frames, curves) that belong to eid's finished (ok) runs."""
+        m, n = eid.split("/")
+        ok_seeds = {r["seed"] for r in runs_of(eid)}
+        return [r for r in table if r["model"] == m and r["experiment"] == n and r["seed"] in ok_seeds]
 
     def stat(eid, field):
         xs = [r[field] for r in runs_of(eid) if r.get(field) is not None]
@@ -932,16 +944,13 @@ def main():
     # MSE, PSNR, SSIM over the method's finished runs
     blocks = []
     for eid in methods:
-        m, n = eid.split("/")
-        ok_seeds = {r["seed"] for r in runs_of(eid)}
-        rows = [r for r in frames if r["model"] == m and r["experiment"] == n and r["seed"] in ok_seeds]
+        rows = finished_rows(frames, eid)
         lines = ["# %s: frame mse sd psnr sd ssim sd" % eid]
         for t in sorted({r["frame"] for r in rows}):
             cells = [str(t)]
             for c in ["mse", "psnr", "ssim"]:
                 xs = [r[c] for r in rows if r["frame"] == t and r[c] is not None]
-                sd = pl.std(xs)
-                cells += [repr(pl.mean(xs)), repr(sd if math.isfinite(sd) else 0.0)]
+                cells += mean_sd_cells(xs)
             lines.append(" ".join(cells))
         if len(lines) == 1:
             lines.append("1 NaN 0 NaN 0 NaN 0")
@@ -1009,17 +1018,14 @@ def main():
     # over seeds of the training loss, validation loss, and their difference
     blocks = []
     for eid in run_methods:
-        m, n = eid.split("/")
-        ok_seeds = {r["seed"] for r in runs_of(eid)}
-        rows = [r for r in curves if r["model"] == m and r["experiment"] == n and r["seed"] in ok_seeds]
+        rows = finished_rows(curves, eid)
         lines = ["# %s: epoch train sd val sd gap sd" % eid]
         for ep in sorted({r["epoch"] for r in rows}):
             at = [r for r in rows if r["epoch"] == ep]
             cells = [str(ep)]
             for xs in ([r["train_loss"] for r in at], [r["val_loss"] for r in at],
                        [r["val_loss"] - r["train_loss"] for r in at]):
-                sd = pl.std(xs)
-                cells += [repr(pl.mean(xs)), repr(sd if math.isfinite(sd) else 0.0)]
+                cells += mean_sd_cells(xs)
             lines.append(" ".join(cells))
         if len(lines) == 1:
             lines.append("1 NaN 0 NaN 0 NaN 0")
