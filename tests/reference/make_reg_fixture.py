@@ -107,6 +107,33 @@ CONVLSTM = {
 SEED, ITERATION, BATCH, SEQ_LEN, N_IN = 7, 3, 2, 5, 2
 
 
+def train_step(ref_class, cfg, init, frames, ut):
+    """One training step of the float64 reference model ref_class(**cfg) from the weights init, with
+    rnnreg's Philox masks (SEED, ITERATION): the model (now in train mode, gradients set), the fixture's
+    tensors (frames, use_truth, out, loss, init.*, grad.*, step1.* buffers) and the loss."""
+    def mask_fn(layer, tensor, step, shape, p):
+        return torch.from_numpy(philox_mask(SEED, ITERATION, layer, tensor, step, shape, p)).double()
+
+    def zone_fn(layer, tensor, step, shape, p):
+        return torch.from_numpy(philox_zone(SEED, ITERATION, layer, tensor, step, shape, p)).double()
+
+    ref = ref_class(**cfg, mask_fn=mask_fn, zone_fn=zone_fn).double()
+    ref.load_state_dict({k: v.double() for k, v in init.items()}, strict=True)
+    ref.train()
+    out = ref(frames.double(), ut)
+    loss = torch.nn.functional.mse_loss(out, frames[1:].double())
+    loss.backward()
+    tensors = {"frames": frames.numpy(), "use_truth": ut.float().numpy(), "out": out.detach().numpy(),
+               "loss": np.array([loss.item()])}
+    for k, v in init.items():
+        tensors["init." + k] = v.numpy()
+    for name, p in ref.named_parameters():
+        tensors["grad." + name] = p.grad.numpy()
+    for name, b in ref.named_buffers():
+        tensors["step1." + name] = b.numpy()
+    return ref, tensors, loss
+
+
 def make_convlstm(tag, over, use_truth):
     cfg = dict(BASE)
     cfg.update(over)
@@ -124,26 +151,7 @@ def make_convlstm(tag, over, use_truth):
     frames = torch.rand(SEQ_LEN, BATCH, C, S, S)
     ut = torch.tensor(use_truth, dtype=torch.bool)
 
-    def mask_fn(layer, tensor, step, shape, p):
-        return torch.from_numpy(philox_mask(SEED, ITERATION, layer, tensor, step, shape, p)).double()
-
-    def zone_fn(layer, tensor, step, shape, p):
-        return torch.from_numpy(philox_zone(SEED, ITERATION, layer, tensor, step, shape, p)).double()
-
-    ref = ConvLSTMRef(**cfg, mask_fn=mask_fn, zone_fn=zone_fn).double()
-    ref.load_state_dict({k: v.double() for k, v in init.items()}, strict=True)
-    ref.train()
-    out = ref(frames.double(), ut)
-    loss = torch.nn.functional.mse_loss(out, frames[1:].double())
-    loss.backward()
-    tensors = {"frames": frames.numpy(), "use_truth": ut.float().numpy(), "out": out.detach().numpy(),
-               "loss": np.array([loss.item()])}
-    for k, v in init.items():
-        tensors["init." + k] = v.numpy()
-    for name, p in ref.named_parameters():
-        tensors["grad." + name] = p.grad.numpy()
-    for name, b in ref.named_buffers():
-        tensors["step1." + name] = b.numpy()
+    ref, tensors, loss = train_step(ConvLSTMRef, cfg, init, frames, ut)
     ref.eval()
     with torch.no_grad():
         ev = ref.rollout(frames.double(), N_IN)
@@ -189,26 +197,7 @@ def make_predrnn_pp(tag, over):
     frames = torch.rand(SEQ_LEN, BATCH, C, S, S)
     ut = torch.tensor(UT, dtype=torch.bool)
 
-    def mask_fn(layer, tensor, step, shape, p):
-        return torch.from_numpy(philox_mask(SEED, ITERATION, layer, tensor, step, shape, p)).double()
-
-    def zone_fn(layer, tensor, step, shape, p):
-        return torch.from_numpy(philox_zone(SEED, ITERATION, layer, tensor, step, shape, p)).double()
-
-    ref = PredRNNppRef(**cfg, mask_fn=mask_fn, zone_fn=zone_fn).double()
-    ref.load_state_dict({k: v.double() for k, v in init.items()}, strict=True)
-    ref.train()
-    out = ref(frames.double(), ut)
-    loss = torch.nn.functional.mse_loss(out, frames[1:].double())
-    loss.backward()
-    tensors = {"frames": frames.numpy(), "use_truth": ut.float().numpy(), "out": out.detach().numpy(),
-               "loss": np.array([loss.item()])}
-    for k, v in init.items():
-        tensors["init." + k] = v.numpy()
-    for name, p in ref.named_parameters():
-        tensors["grad." + name] = p.grad.numpy()
-    for name, b in ref.named_buffers():
-        tensors["step1." + name] = b.numpy()
+    ref, tensors, loss = train_step(PredRNNppRef, cfg, init, frames, ut)
     ref.eval()
     ev_truth = torch.zeros_like(ut)
     ev_truth[:, :N_IN] = True
