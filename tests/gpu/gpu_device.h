@@ -1,5 +1,6 @@
 /* gpu_device.h — what the GPU test programs (test_gpu_ops.c, test_gpu_model.c) ask first: how many
- * CUDA devices there are, why there are none, and the name of device 0. Header-only like test.h. */
+ * CUDA devices there are, why there are none, and the name of device 0; and the TF32 switch.
+ * Header-only like test.h. */
 #ifndef RR_GPU_DEVICE_H
 #define RR_GPU_DEVICE_H
 
@@ -17,6 +18,15 @@ static int gpu_device_count(const char **why) {
 #else
     *why = "this build has no CUDA backend (CUDA=0)";
     return 0;
+#endif
+}
+
+/* cuBLAS TF32 tensor-core math on (1) or off (0); nothing without CUDA. */
+static void set_tf32(int on) {
+#ifdef RR_USE_CUDA
+    rr_cuda_set_tf32(on);
+#else
+    (void)on;
 #endif
 }
 

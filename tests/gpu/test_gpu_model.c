@@ -105,14 +105,6 @@ typedef struct {
 /* Run a model call of side s with its sgemm. */
 #define ON(s, call) ((void)(conv_sgemm = (s)->alt ? sgemm_f64 : rr_sgemm), (call))
 
-static void set_tf32(int on) {
-#ifdef RR_USE_CUDA
-    rr_cuda_set_tf32(on);
-#else
-    (void)on;
-#endif
-}
-
 static int side_open(Side *s, const ModelConfig *mc, int B_plan, int B, const float *host, int device) {
     memset(s, 0, sizeof *s);
     s->device = device;

@@ -99,14 +99,6 @@ static void same_bits(const char *what, const Tensor *a, const Tensor *b) {
 #define C_(p) (&(p).cpu)
 #define G_(p) (&(p).gpu)
 
-static void set_tf32(int on) {
-#ifdef RR_USE_CUDA
-    rr_cuda_set_tf32(on);
-#else
-    (void)on;
-#endif
-}
-
 /* ---------------------------------------------------------------------------------------------- */
 /* conv2d */
 

@@ -91,20 +91,8 @@ class TensorLayerNorm(nn.Module):
         return xhat * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-class BatchNorm(nn.Module):
-    """BatchNorm2d over (B, H, W) per channel, without the int64 num_batches_tracked buffer."""
-
-    def __init__(self, n, momentum, eps):
-        super().__init__()
-        self.momentum, self.eps = momentum, eps
-        self.weight = nn.Parameter(torch.ones(n))
-        self.bias = nn.Parameter(torch.zeros(n))
-        self.register_buffer("running_mean", torch.zeros(n))
-        self.register_buffer("running_var", torch.ones(n))
-
-    def forward(self, x):
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training,
-                            self.momentum, self.eps)
+# batch norm between layers: the ConvLSTM twin's (BatchNorm2d without num_batches_tracked)
+from convlstm_ref import BatchNorm  # noqa: E402
 
 
 def conv(cin, cout, k):
