@@ -37,7 +37,17 @@ char *rr_strdup(const char *s);
 /* 64-byte aligned allocation (free with free()). */
 void *rr_aligned_alloc(size_t n);
 
-/* Atomic output: write to "<path>.tmp.<pid>" and rename onto path only when complete.
+/* Untrusted text (file header keys, config lines, names read from a file) made safe to print: bytes
+ * 0x20..0x7e and valid UTF-8 other than C1 controls are kept, a backslash and every other byte is
+ * written \xNN, and text beyond max_chars input bytes is cut with "...". Writes at most cap bytes
+ * (NUL included) into out and returns out. rr_esc: the same for a NUL-terminated string with
+ * max_chars 64, in one of 8 rotating thread-local buffers (for several in one message). */
+char *rr_escape(const char *s, size_t n, size_t max_chars, char *out, size_t cap);
+const char *rr_esc(const char *s);
+
+/* Atomic output: write to a new temp file "<path>.tmp.<pid>.<random>" (created with O_EXCL|O_NOFOLLOW
+ * in path's directory, so a planted file or symlink is never written through; mode 0666 less the
+ * umask, as fopen) and rename onto path only when complete.
  *   RRAtomicFile af; if (rr_atomic_open(&af, path)) return -1;
  *   fwrite(..., af.fp); ...; if (rr_atomic_commit(&af)) return -1;   // or rr_atomic_abort(&af)
  * commit flushes, fsyncs, closes and renames; on any write error it removes the temp file and
@@ -52,8 +62,21 @@ int rr_atomic_commit(RRAtomicFile *af);
 void rr_atomic_abort(RRAtomicFile *af);
 /* Write a whole buffer atomically. */
 int rr_write_file_atomic(const char *path, const void *data, size_t n);
-/* Read a whole file into a malloc'd, NUL-terminated buffer (size without the NUL in *n). */
+/* Remove the temp files of atomic writes onto dir/names[i] that a killed process left behind:
+ * "<name>.tmp.<pid>" or "<name>.tmp.<pid>.<suffix>" whose <pid> is not a live process. A temp of a
+ * live process (another run writing now) is never touched. Returns how many were removed. */
+int rr_remove_stale_temps(const char *dir, const char *const *names, int n);
+
+/* Open path for reading without ever blocking: a FIFO, device, socket or directory is refused with
+ * "<path>: not a regular file" (checked before the open and again on the open descriptor), a file of
+ * more than max_size bytes (0 = no limit) with "<path>: N bytes, larger than the <limit> limit for
+ * <what>". On success *fd is a blocking descriptor and *size the file's size. */
+int rr_open_regular(const char *path, size_t max_size, const char *what, int *fd, size_t *size);
+/* Read a whole regular file (rr_open_regular) into a malloc'd, NUL-terminated buffer (size without
+ * the NUL in *n). rr_read_file_max refuses files over max_size bytes (what: the kind of file, for the
+ * message); rr_read_file has no size limit. */
 int rr_read_file(const char *path, char **data, size_t *n);
+int rr_read_file_max(const char *path, size_t max_size, const char *what, char **data, size_t *n);
 
 /* Make a directory and its parents (like mkdir -p). */
 int rr_mkdir_p(const char *path);

@@ -199,7 +199,7 @@ static int set_option(Config *c, const Option *o, const char *value, const char 
     switch (o->type) {
     case T_INT: {
         long long v;
-        if (parse_int64(value, &v)) return rr_error("%s: %s: '%s' is not an integer", where, o->key, value);
+        if (parse_int64(value, &v)) return rr_error("%s: %s: '%s' is not an integer", where, o->key, rr_esc(value));
         if (v < o->min || v > o->max)
             return rr_error("%s: %s: %lld is out of range [%.0f, %.0f]", where, o->key, v, o->min, o->max);
         *(int *)field = (int)v;
@@ -210,7 +210,7 @@ static int set_option(Config *c, const Option *o, const char *value, const char 
         errno = 0;
         unsigned long long v = strtoull(value, &end, 10);
         if (end == value || *end || errno || strchr(value, '-'))
-            return rr_error("%s: %s: '%s' is not an unsigned integer", where, o->key, value);
+            return rr_error("%s: %s: '%s' is not an unsigned integer", where, o->key, rr_esc(value));
         *(uint64_t *)field = (uint64_t)v;
         return 0;
     }
@@ -219,9 +219,9 @@ static int set_option(Config *c, const Option *o, const char *value, const char 
         errno = 0;
         double v = strtod(value, &end);
         if (end == value || *end || errno == ERANGE || !isfinite(v))
-            return rr_error("%s: %s: '%s' is not a finite number", where, o->key, value);
+            return rr_error("%s: %s: '%s' is not a finite number", where, o->key, rr_esc(value));
         if (v < o->min || v > o->max)
-            return rr_error("%s: %s: %s is out of range [%g, %g]", where, o->key, value, o->min, o->max);
+            return rr_error("%s: %s: %s is out of range [%g, %g]", where, o->key, rr_esc(value), o->min, o->max);
         *(double *)field = v;
         return 0;
     }
@@ -231,11 +231,11 @@ static int set_option(Config *c, const Option *o, const char *value, const char 
             if (!strcmp(value, yes[i])) return *(int *)field = 1, 0;
             if (!strcmp(value, no[i])) return *(int *)field = 0, 0;
         }
-        return rr_error("%s: %s: '%s' is not a boolean (0|1|true|false)", where, o->key, value);
+        return rr_error("%s: %s: '%s' is not a boolean (0|1|true|false)", where, o->key, rr_esc(value));
     }
     case T_CHOICE:
         if (choice_index(o->choices, value) < 0)
-            return rr_error("%s: %s: '%s' is not one of %s", where, o->key, value, o->choices);
+            return rr_error("%s: %s: '%s' is not one of %s", where, o->key, rr_esc(value), o->choices);
         snprintf(field, o->size, "%s", value);
         return 0;
     case T_STR:
@@ -253,11 +253,11 @@ static int set_option(Config *c, const Option *o, const char *value, const char 
             while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
             long long v;
             if (len == 0 || len >= sizeof item)
-                return rr_error("%s: %s: '%s' is not a comma list of integers", where, o->key, value);
+                return rr_error("%s: %s: '%s' is not a comma list of integers", where, o->key, rr_esc(value));
             memcpy(item, p, len);
             item[len] = 0;
             if (parse_int64(item, &v))
-                return rr_error("%s: %s: '%s' is not a comma list of integers", where, o->key, value);
+                return rr_error("%s: %s: '%s' is not a comma list of integers", where, o->key, rr_esc(value));
             if (v < o->min || v > o->max)
                 return rr_error("%s: %s: %lld is out of range [%.0f, %.0f]", where, o->key, v, o->min, o->max);
             if (list.n == MODEL_MAX_LAYERS)
@@ -311,7 +311,7 @@ void config_defaults(Config *c) {
 
 int config_set_value(Config *c, const char *key, const char *value, const char *where) {
     const Option *o = find_option(key);
-    if (!o) return rr_error("%s: %s: unknown key (rnnreg help train lists the keys)", where, key);
+    if (!o) return rr_error("%s: %s: unknown key (rnnreg help train lists the keys)", where, rr_esc(key));
     if (!*value) return rr_error("%s: %s: empty value", where, key);
     return set_option(c, o, value, where);
 }
@@ -327,6 +327,9 @@ int config_get(const Config *c, const char *key, char *buf, size_t n) {
 /* Files and includes */
 
 #define MAX_INCLUDE_DEPTH 16
+/* A config file (or include) larger than this is refused before it is read: configs are a few KiB,
+ * and an include of /dev/zero or of a huge foreign file must not exhaust memory. */
+#define CONFIG_MAX_BYTES ((size_t)1 << 20)
 
 typedef struct {
     const char *stack[MAX_INCLUDE_DEPTH]; /* canonical paths of the files being read */
@@ -353,6 +356,18 @@ static char *resolve_relative(const char *file, const char *rel) {
 
 static int load_file(Config *c, const char *path, IncludeStack *st);
 
+/* A key is one word of letters, digits and '_' (every option is). */
+static int is_key_word(const char *k) {
+    if (!*k) return 0;
+    for (; *k; k++)
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') || *k == '_'))
+            return 0;
+    return 1;
+}
+
+/* Error messages about a line never quote the line itself: an include may name a file that is not a
+ * config at all (a key file, /etc/shadow), and its content must not reach the terminal or a log.
+ * Keys of the option table and values of known keys are quoted (escaped) as before. */
 static int load_text(Config *c, const char *text, const char *name, IncludeStack *st) {
     char *copy = rr_strdup(text);
     int line_no = 0, rc = 0;
@@ -363,13 +378,13 @@ static int load_text(Config *c, const char *text, const char *name, IncludeStack
         char *hash = strchr(line, '#');
         if (hash) *hash = 0;
         char *s = trim(line);
-        char where[CONFIG_STR + 32];
-        snprintf(where, sizeof where, "%s:%d", name, line_no + 1);
+        char where[CONFIG_STR + 32], ename[CONFIG_STR];
+        snprintf(where, sizeof where, "%s:%d", rr_escape(name, strlen(name), 512, ename, sizeof ename), line_no + 1);
         line = next;
         if (!*s) continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            rc = rr_error("%s: expected 'key = value', got '%s'", where, s);
+            rc = rr_error("%s: expected 'key = value' (no '=' on this line; not a config file?)", where);
             break;
         }
         *eq = 0;
@@ -378,8 +393,9 @@ static int load_text(Config *c, const char *text, const char *name, IncludeStack
             rc = rr_error("%s: missing key before '='", where);
             break;
         }
-        if (strpbrk(key, " \t")) {
-            rc = rr_error("%s: %s: a key is one word", where, key);
+        if (!is_key_word(key)) {
+            rc = rr_error("%s: expected 'key = value' (the text before '=' is not one word of letters, digits and "
+                          "'_'; not a config file?)", where);
             break;
         }
         if (!strcmp(key, "include")) {
@@ -426,8 +442,19 @@ static int load_file(Config *c, const char *path, IncludeStack *st) {
         return rr_error("%s: includes nested deeper than %d files", path, MAX_INCLUDE_DEPTH);
     }
     char *text;
-    if (rr_read_file(path, &text, NULL)) {
+    size_t len;
+    /* Regular files only (a FIFO or /dev/zero is refused without blocking), at most 1 MiB. */
+    if (rr_read_file_max(path, CONFIG_MAX_BYTES, "a config file", &text, &len)) {
         free(canon);
+        return -1;
+    }
+    const char *nul = memchr(text, 0, len);
+    if (nul) { /* would silently end the text: every later line would be ignored */
+        int line = 1;
+        for (const char *p = text; p < nul; p++) line += *p == '\n';
+        rr_error("%s:%d: contains a NUL byte (not a text config file?)", path, line);
+        free(canon);
+        free(text);
         return -1;
     }
     st->stack[st->depth++] = canon;

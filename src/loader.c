@@ -84,9 +84,10 @@ int loader_open(Loader *L, const char *path, const LoaderConfig *cfg) {
     memset(L, 0, sizeof *L);
     if (npy_load(path, &a)) return -1;
     if (a.dtype != NPY_U8 || a.ndim != 4) {
+        char got[320];
+        npy_describe(&a, got, sizeof got); /* before npy_free clears a */
         npy_free(&a);
-        return rr_error("%s: expected a (T, N, H, W) uint8 array, got %dD %s", path, a.ndim,
-                        npy_dtype_name(a.dtype));
+        return rr_error("%s: expected a (T, N, H, W) uint8 array, got %s", path, got);
     }
     if (loader_init(L, a.data, a.shape[0], a.shape[1], a.shape[2], a.shape[3], cfg, path)) {
         npy_free(&a);

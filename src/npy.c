@@ -149,7 +149,7 @@ static int parse_header(const char *path, const char *s, size_t len, NpyDtype *d
             if (hdr_string(&h, descr, sizeof descr)) return -1;
             if (strcmp(descr, "|u1") == 0 || strcmp(descr, "<u1") == 0) *dtype = NPY_U8;
             else if (strcmp(descr, "<f4") == 0) *dtype = NPY_F32;
-            else return rr_error("%s: unsupported dtype '%s' (only '|u1' uint8 and '<f4' float32)", path, descr);
+            else return rr_error("%s: unsupported dtype '%s' (only '|u1' uint8 and '<f4' float32)", path, rr_esc(descr));
         } else if (strcmp(key, "fortran_order") == 0) {
             if (have_fortran++) return rr_error("%s: malformed header: duplicate key 'fortran_order'", path);
             if (hdr_word(&h, "True")) return rr_error("%s: fortran_order True is not supported (C order only)", path);
@@ -158,7 +158,7 @@ static int parse_header(const char *path, const char *s, size_t len, NpyDtype *d
             if (have_shape++) return rr_error("%s: malformed header: duplicate key 'shape'", path);
             if (hdr_shape(&h, ndim, shape)) return -1;
         } else {
-            return rr_error("%s: malformed header: unexpected key '%s'", path, key);
+            return rr_error("%s: malformed header: unexpected key '%s'", path, rr_esc(key));
         }
         hdr_ws(&h);
         if (hdr_peek(&h) == ',') { h.pos++; continue; }
@@ -176,19 +176,9 @@ static int parse_header(const char *path, const char *s, size_t len, NpyDtype *d
 
 int npy_load(const char *path, NpyArray *a) {
     memset(a, 0, sizeof *a);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return rr_error("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return rr_error("%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return rr_error("%s: not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
+    int fd;
+    size_t size;
+    if (rr_open_regular(path, 0, NULL, &fd, &size)) return -1; /* a FIFO is refused, never waited on */
     if (size == 0) {
         close(fd);
         return rr_error("%s: truncated header: empty file (not a .npy file)", path);
@@ -279,6 +269,13 @@ void npy_free(NpyArray *a) {
     if (a->map_base) munmap(a->map_base, a->map_len);
     else free(a->data);
     memset(a, 0, sizeof *a);
+}
+
+char *npy_describe(const NpyArray *a, char *out, size_t cap) {
+    char sh[256];
+    format_shape(sh, sizeof sh, a->ndim, a->shape);
+    snprintf(out, cap, "%dD %s %s", a->ndim, npy_dtype_name(a->dtype), sh);
+    return out;
 }
 
 int npy_expect(const NpyArray *a, const char *path, NpyDtype dtype, int ndim, const int64_t *shape) {

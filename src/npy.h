@@ -32,6 +32,10 @@ void npy_free(NpyArray *a);
  * On mismatch: -1 with "<path>: shape (a, b, c) but expected (x, y, z)" or a dtype message. */
 int npy_expect(const NpyArray *a, const char *path, NpyDtype dtype, int ndim, const int64_t *shape);
 
+/* "<ndim>D <dtype> <shape>" of a loaded array, e.g. "3D float32 (2, 3, 4)", into out (cap bytes);
+ * returns out. Take it before npy_free, which clears the array. */
+char *npy_describe(const NpyArray *a, char *out, size_t cap);
+
 /* Write an array (header version 1.0, or 2.0 when the header needs it) to path atomically. */
 int npy_save(const char *path, NpyDtype dtype, int ndim, const int64_t *shape, const void *data);
 

@@ -85,33 +85,33 @@ static int get_u64(const JsonValue *v, uint64_t *out) {
 static int read_entry(const char *path, const char *name, const JsonValue *v, Entry *e) {
     memset(e, 0, sizeof *e);
     e->name = name;
-    if (v->type != JSON_OBJECT) return rr_error("%s: tensor '%s': entry is %s, not an object", path, name, a_type(v->type));
+    if (v->type != JSON_OBJECT) return rr_error("%s: tensor '%s': entry is %s, not an object", path, rr_esc(name), a_type(v->type));
     const JsonValue *dtype = json_get(v, "dtype"), *shape = json_get(v, "shape"), *off = json_get(v, "data_offsets");
     if (!dtype || !shape || !off)
-        return rr_error("%s: tensor '%s': missing field \"%s\"", path, name, !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
-    if (dtype->type != JSON_STRING) return rr_error("%s: tensor '%s': \"dtype\" is not a string", path, name);
-    if (!dtype_size(dtype->string)) return rr_error("%s: tensor '%s': unknown dtype '%s'", path, name, dtype->string);
+        return rr_error("%s: tensor '%s': missing field \"%s\"", path, rr_esc(name), !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
+    if (dtype->type != JSON_STRING) return rr_error("%s: tensor '%s': \"dtype\" is not a string", path, rr_esc(name));
+    if (!dtype_size(dtype->string)) return rr_error("%s: tensor '%s': unknown dtype '%s'", path, rr_esc(name), rr_esc(dtype->string));
     e->dtype = dtype->string;
-    if (shape->type != JSON_ARRAY) return rr_error("%s: tensor '%s': \"shape\" is not an array", path, name);
-    if (shape->n > ST_MAX_DIMS) return rr_error("%s: tensor '%s': shape has %d dimensions (at most %d)", path, name, shape->n, ST_MAX_DIMS);
+    if (shape->type != JSON_ARRAY) return rr_error("%s: tensor '%s': \"shape\" is not an array", path, rr_esc(name));
+    if (shape->n > ST_MAX_DIMS) return rr_error("%s: tensor '%s': shape has %d dimensions (at most %d)", path, rr_esc(name), shape->n, ST_MAX_DIMS);
     e->ndim = shape->n;
     for (int i = 0; i < shape->n; i++) {
         uint64_t d;
-        if (get_u64(&shape->items[i], &d)) return rr_error("%s: tensor '%s': bad shape: dimension %d is not a non-negative integer", path, name, i);
+        if (get_u64(&shape->items[i], &d)) return rr_error("%s: tensor '%s': bad shape: dimension %d is not a non-negative integer", path, rr_esc(name), i);
         e->shape[i] = (int64_t)d;
     }
     if (off->type != JSON_ARRAY || off->n != 2 || get_u64(&off->items[0], &e->begin) || get_u64(&off->items[1], &e->end))
-        return rr_error("%s: tensor '%s': \"data_offsets\" is not [begin, end] of non-negative integers", path, name);
+        return rr_error("%s: tensor '%s': \"data_offsets\" is not [begin, end] of non-negative integers", path, rr_esc(name));
     return 0;
 }
 
 static int read_metadata(const char *path, const JsonValue *v, StFile *f) {
     if (v->type != JSON_OBJECT) return rr_error("%s: \"__metadata__\" is %s, not an object", path, a_type(v->type));
     const char *dup = find_duplicate((const char *const *)v->keys, v->n);
-    if (dup) return rr_error("%s: duplicate key '%s' in \"__metadata__\"", path, dup);
+    if (dup) return rr_error("%s: duplicate key '%s' in \"__metadata__\"", path, rr_esc(dup));
     for (int i = 0; i < v->n; i++)
         if (v->items[i].type != JSON_STRING)
-            return rr_error("%s: \"__metadata__\" value of '%s' is %s, not a string", path, v->keys[i], a_type(v->items[i].type));
+            return rr_error("%s: \"__metadata__\" value of '%s' is %s, not a string", path, rr_esc(v->keys[i]), a_type(v->items[i].type));
     f->n_meta = v->n;
     f->meta_keys = rr_calloc((size_t)v->n, sizeof(char *));
     f->meta_values = rr_calloc((size_t)v->n, sizeof(char *));
@@ -126,7 +126,7 @@ static int read_metadata(const char *path, const JsonValue *v, StFile *f) {
 static int load_header(const char *path, const JsonValue *root, size_t data_len, unsigned char *data, StFile *f) {
     if (root->type != JSON_OBJECT) return rr_error("%s: header is %s, not an object", path, a_type(root->type));
     const char *dup = find_duplicate((const char *const *)root->keys, root->n);
-    if (dup) return rr_error("%s: duplicate tensor name '%s' in header", path, dup);
+    if (dup) return rr_error("%s: duplicate tensor name '%s' in header", path, rr_esc(dup));
     Entry *entries = rr_calloc((size_t)root->n + 1, sizeof *entries);
     int n = 0, rc = -1;
     for (int i = 0; i < root->n; i++) {
@@ -143,31 +143,31 @@ static int load_header(const char *path, const JsonValue *root, size_t data_len,
         char sh[256];
         shape_str(sh, sizeof sh, e->ndim, e->shape);
         if (e->end < e->begin) {
-            rr_error("%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin", path, e->name, e->begin, e->end);
+            rr_error("%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin", path, rr_esc(e->name), e->begin, e->end);
             goto out;
         }
         if (e->end > data_len) {
             rr_error("%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] out of range: the buffer has %zu bytes (truncated file?)",
-                     path, e->name, e->begin, e->end, data_len);
+                     path, rr_esc(e->name), e->begin, e->end, data_len);
             goto out;
         }
         if (e->begin != pos) {
             rr_error("%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] %s (the previous tensor ends at %" PRIu64 ")", path,
-                     e->name, e->begin, e->end, e->begin < pos ? "overlap another tensor" : "leave a gap", pos);
+                     rr_esc(e->name), e->begin, e->end, e->begin < pos ? "overlap another tensor" : "leave a gap", pos);
             goto out;
         }
         uint64_t nbytes = dtype_size(e->dtype);
         for (int d = 0; d < e->ndim; d++) {
             uint64_t dim = (uint64_t)e->shape[d];
             if (dim && nbytes > UINT64_MAX / dim) {
-                rr_error("%s: tensor '%s': shape %s overflows", path, e->name, sh);
+                rr_error("%s: tensor '%s': shape %s overflows", path, rr_esc(e->name), sh);
                 goto out;
             }
             nbytes *= dim;
         }
         if (e->end - e->begin != nbytes) {
             rr_error("%s: tensor '%s': shape %s of %s needs %" PRIu64 " bytes but data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64,
-                     path, e->name, sh, e->dtype, nbytes, e->begin, e->end, e->end - e->begin);
+                     path, rr_esc(e->name), sh, rr_esc(e->dtype), nbytes, e->begin, e->end, e->end - e->begin);
             goto out;
         }
         pos = e->end;
@@ -178,7 +178,7 @@ static int load_header(const char *path, const JsonValue *root, size_t data_len,
     }
     for (int i = 0; i < n; i++)
         if (strcmp(entries[i].dtype, "F32") != 0) {
-            rr_error("%s: tensor '%s' has dtype %s: only F32 is supported", path, entries[i].name, entries[i].dtype);
+            rr_error("%s: tensor '%s' has dtype %s: only F32 is supported", path, rr_esc(entries[i].name), rr_esc(entries[i].dtype));
             goto out;
         }
     f->n = n;
@@ -316,11 +316,11 @@ int st_save(const char *path, const StTensor *tensors, int n, int n_meta, const 
     const char *dup = find_duplicate(names, n);
     if (dup) {
         free(names);
-        return rr_error("%s: duplicate tensor name '%s'", path, dup);
+        return rr_error("%s: duplicate tensor name '%s'", path, rr_esc(dup));
     }
     dup = find_duplicate(meta_keys, n_meta);
     free(names);
-    if (dup) return rr_error("%s: duplicate metadata key '%s'", path, dup);
+    if (dup) return rr_error("%s: duplicate metadata key '%s'", path, rr_esc(dup));
 
     const StTensor **order = rr_malloc(((size_t)n + 1) * sizeof *order); /* by name, as stored */
     for (int i = 0; i < n; i++) order[i] = &tensors[i];

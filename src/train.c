@@ -260,25 +260,12 @@ static int file_exists(const char *path) {
     return stat(path, &sb) == 0;
 }
 
-/* Remove "<output>.tmp.<pid>" files a killed run left behind in dir. */
+/* Remove the temp files of atomic writes that a killed run left behind in dir; never those of a live
+ * process (another run writing into the same directory now): rr_remove_stale_temps. */
 static void remove_stale_temps(const char *dir) {
     static const char *const outputs[] = {"config", "log.jsonl", "last.safetensors", "best.safetensors",
                                           "metrics.json", "predictions.npy", "truth.npy"};
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
-            size_t n = strlen(outputs[i]);
-            if (strncmp(e->d_name, outputs[i], n) || strncmp(e->d_name + n, ".tmp.", 5)) continue;
-            const char *pid = e->d_name + n + 5;
-            if (!*pid || strspn(pid, "0123456789") != strlen(pid)) continue;
-            char *p = path_join(dir, e->d_name);
-            unlink(p);
-            free(p);
-        }
-    }
-    closedir(d);
+    rr_remove_stale_temps(dir, outputs, (int)(sizeof outputs / sizeof *outputs));
 }
 
 typedef struct {

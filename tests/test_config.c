@@ -1,8 +1,12 @@
 /* test_config.c — the run configuration: defaults, `key = value` files with comments and includes,
  * --set overrides, every error naming file:line and key, validation, the canonical resolved text
- * (round trip), the config hash and the `help train` listing. */
+ * (round trip), the config hash and the `help train` listing; the faults of issue 11 (a FIFO, a
+ * device or a huge file as include, a foreign file's content never echoed, a NUL byte, escape
+ * sequences in lines and values). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glob.h>
@@ -11,6 +15,7 @@
 #include "config.h"
 #include "rng.h"
 #include "test.h"
+#include "test_files.h"
 #include "train.h"
 
 static char dir[256];
@@ -326,6 +331,124 @@ static void test_sampling(void) {
     CHECK_ERR_CONTAINS(rr_last_error(), "sampling:", "names sampling");
 }
 
+/* dir/name holding n raw bytes (NULs included). */
+static const char *write_bytes(const char *name, const void *data, size_t n) {
+    static char path[4][512];
+    static int slot = 0;
+    char *p = path[slot++ & 3];
+    snprintf(p, 512, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    if (f) {
+        fwrite(data, 1, n, f);
+        fclose(f);
+    }
+    return p;
+}
+
+/* Load `text` (a config naming includes) under a time bound; the rc, error in rr_last_error(). */
+static int load_bounded(const char *name, const char *text, const char *what) {
+    Config c;
+    hang_guard(what, 10);
+    int rc = load(name, text, &c);
+    hang_guard_off();
+    return rc;
+}
+
+static void test_faults(void) {
+    TEST_BEGIN("config_faults");
+    char text[1200], want[1200];
+    /* An include of a FIFO: refused at once (the read blocked until a writer came). */
+    char fifo[600];
+    snprintf(fifo, sizeof fifo, "%s/fifo.conf", dir);
+    if (mkfifo(fifo, 0600) == 0) {
+        int rc = load_bounded("inc_fifo.conf", "lr = 0.1\ninclude = fifo.conf\n", "include of a FIFO");
+        snprintf(want, sizeof want, "%s/inc_fifo.conf:2: include: %s: not a regular file (a FIFO)", dir, fifo);
+        CHECK(rc == -1, "include of a FIFO rejected without blocking");
+        CHECK_ERR_CONTAINS(rr_last_error(), want, "... naming file:line: include and the FIFO");
+        Config c;
+        config_defaults(&c);
+        hang_guard("config file that is a FIFO", 10);
+        rc = config_load_file(&c, fifo);
+        hang_guard_off();
+        CHECK(rc == -1 && strstr(rr_last_error(), "not a regular file"), "a FIFO as the config itself rejected (%s)", rr_last_error());
+    } else {
+        SKIP("FIFO: mkfifo failed: %s", strerror(errno));
+    }
+    /* include = /dev/zero: refused before reading (it was read until memory ran out). */
+    int rc = load_bounded("inc_zero.conf", "include = /dev/zero\n", "include of /dev/zero");
+    CHECK(rc == -1 && strstr(rr_last_error(), "/dev/zero: not a regular file (a character device)"),
+          "include = /dev/zero rejected at once (%s)", rr_last_error());
+    /* A regular file over the 1 MiB limit: refused, and the limit is named. */
+    size_t big = (1u << 20) + 1;
+    char *blob = rr_malloc(big);
+    memset(blob, '#', big);
+    write_bytes("huge.conf", blob, big);
+    free(blob);
+    rc = load_bounded("inc_huge.conf", "include = huge.conf\n", "include of a 1 MiB file");
+    CHECK(rc == -1 && strstr(rr_last_error(), "huge.conf: 1048577 bytes, larger than the 1 MiB limit for a config file"),
+          "an include over 1 MiB rejected, the limit named (%s)", rr_last_error());
+    /* A foreign file (here a shadow-style line) as include: file:line named, its content never shown. */
+    write_tmp("shadow", "root:$y$j9T$SECRETSALT$SECRETHASH:19700:0:99999:7:::\ndaemon:*:19700:0:99999:7:::\n");
+    rc = load_bounded("inc_shadow.conf", "include = shadow\n", "include of a foreign file");
+    snprintf(want, sizeof want, "%s/shadow:1: expected 'key = value'", dir);
+    CHECK(rc == -1, "a foreign file as include rejected");
+    CHECK_ERR_CONTAINS(rr_last_error(), want, "... naming the foreign file and line");
+    CHECK(!strstr(rr_last_error(), "SECRET") && !strstr(rr_last_error(), "root"),
+          "... without echoing its content (%s)", rr_last_error());
+    write_tmp("envfile", "export API_TOKEN=s3cr3t-value\n");
+    rc = load_bounded("inc_env.conf", "include = envfile\n", "include of an env file");
+    CHECK(rc == -1 && !strstr(rr_last_error(), "TOKEN") && !strstr(rr_last_error(), "s3cr3t") &&
+              strstr(rr_last_error(), "envfile:1: expected 'key = value'"),
+          "a shell line 'export K=V' is not a key: rejected without echo (%s)", rr_last_error());
+    /* The same through a checkpoint's embedded config (config_load_text, includes relative to it). */
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", dir);
+    Config c;
+    config_defaults(&c);
+    hang_guard("embedded config including /dev/zero", 10);
+    rc = config_load_text(&c, "lr = 0.1\ninclude = /dev/zero\n", ckpt);
+    hang_guard_off();
+    CHECK(rc == -1 && strstr(rr_last_error(), "not a regular file"), "an embedded config's include of /dev/zero rejected (%s)",
+          rr_last_error());
+    config_defaults(&c);
+    rc = config_load_text(&c, "include = shadow\n", ckpt);
+    CHECK(rc == -1 && strstr(rr_last_error(), "shadow:1:") && !strstr(rr_last_error(), "SECRET"),
+          "an embedded config's include of a foreign file: named, not echoed (%s)", rr_last_error());
+
+    /* A NUL byte: rejected with file:line (the text used to end there, later lines ignored). */
+    static const char nul_text[] = "lr = 0.01\nbatch = 4\0\nbogus line\nlayers = x\n";
+    const char *nul_path = write_bytes("nul.conf", nul_text, sizeof nul_text - 1);
+    config_defaults(&c);
+    rc = config_load_file(&c, nul_path);
+    snprintf(want, sizeof want, "%s:2: contains a NUL byte", nul_path);
+    CHECK(rc == -1, "a config with a NUL byte rejected");
+    CHECK_ERR_CONTAINS(rr_last_error(), want, "... naming file:line of the NUL");
+
+    /* Escape sequences in lines, keys and values: never raw in the message. */
+    snprintf(text, sizeof text, "optimizer = \x1b]0;pwned\x07" "adam\xc2\x9b" "2J\n");
+    rc = load_bounded("esc_value.conf", text, "escape in a value");
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && strstr(rr_last_error(), "optimizer: '\\x1b]0;pwned\\x07adam\\xc2\\x9b2J' is not one of"),
+          "a value with escape sequences is printed escaped (%s)", rr_last_error());
+    rc = load_bounded("esc_key.conf", "\x1b[2J\x1b[31m = 1\n", "escape in a key");
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && strstr(rr_last_error(), "esc_key.conf:1: expected 'key = value'"),
+          "a key with escape sequences: rejected, nothing raw (%s)", rr_last_error());
+    rc = load_bounded("esc_unknown.conf", "l\xc2\x9br = 1\n", "a C1 control in a key");
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && !strstr(rr_last_error(), "\xc2\x9b"),
+          "a C1 control (CSI) in a key is not printed raw (%s)", rr_last_error());
+    rc = load_bounded("esc_line.conf", "\x1b[2Jrm -rf\n", "escape in a line without '='");
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && !strstr(rr_last_error(), "rm -rf"),
+          "a line without '=' is not echoed (%s)", rr_last_error());
+    /* A long value is cut in the message (the message stays one short line). */
+    char longv[800];
+    memset(longv, 'z', sizeof longv);
+    memcpy(longv, "batch = ", 8);
+    longv[sizeof longv - 2] = '\n';
+    longv[sizeof longv - 1] = 0;
+    rc = load_bounded("long.conf", longv, "a long value");
+    CHECK(rc == -1 && strstr(rr_last_error(), "...' is not an integer") && strlen(rr_last_error()) < 400,
+          "a long bad value is shown cut, with '...' (%zu characters)", strlen(rr_last_error()));
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rnnreg_test_config.XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -336,6 +459,7 @@ int main(void) {
     test_text();
     test_experiment_configs();
     test_sampling();
+    test_faults();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) printf("note: could not remove %s\n", dir);

@@ -1,14 +1,19 @@
 /* test_npy.c — .npy reading and writing against files numpy wrote (tests/fixtures/format_*.npy from
  * tests/reference/make_format_fixtures.py): values, shapes, byte-identical headers, round trips,
- * every malformed-file error, truncation/byte-flip fuzzing, and atomic failed writes. Also writes
+ * every malformed-file error, truncation/byte-flip fuzzing, and atomic failed writes; the faults of
+ * issue 11 (a FIFO, escape sequences in a header, the loader's message, a symlink planted at a
+ * temp name, stale-temp cleanup beside a live writer). Also writes
  * $BUILD/tests/npy_roundtrip*.npy for tests/test_formats_python.sh to read with numpy. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "loader.h"
 #include "npy.h"
 #include "test.h"
 #include "test_files.h"
@@ -309,6 +314,132 @@ static void test_failed_write(void) {
           "npy_save rejects a negative dimension and writes nothing");
 }
 
+/* Regression tests of the issue-11 faults that concern .npy reading and the atomic writer. */
+static void test_faults(void) {
+    /* A FIFO as the data file: refused at once, not waited on (open blocked until a writer came). */
+    const char *fifo = tmp("npy_fifo.npy");
+    unlink(fifo);
+    if (mkfifo(fifo, 0600) == 0) {
+        NpyArray a;
+        hang_guard("npy_load of a FIFO", 10);
+        int rc = npy_load(fifo, &a);
+        hang_guard_off();
+        CHECK(rc == -1 && strstr(rr_last_error(), fifo) && strstr(rr_last_error(), "not a regular file (a FIFO)"),
+              "a FIFO is refused without blocking (%s)", rr_last_error());
+        unlink(fifo);
+    } else {
+        SKIP("FIFO: mkfifo failed: %s", strerror(errno));
+    }
+
+    /* Escape sequences in header keys and descr reach the message escaped, not raw. */
+    NpyArray a;
+    int rc = npy_load(write_raw("npy_esc_key.npy", 1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), '\x1b[2J\x1b]0;x\x07': 1}", 24), &a);
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && strstr(rr_last_error(), "unexpected key '\\x1b[2J\\x1b]0;x\\x07'"),
+          "an unexpected header key is printed escaped (%s)", rr_last_error());
+    rc = npy_load(write_raw("npy_esc_descr.npy", 1, 0, "{'descr': '\x1b[31m<f4', 'fortran_order': False, 'shape': (6,), }", 24), &a);
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && strstr(rr_last_error(), "unsupported dtype '\\x1b[31m<f4'"),
+          "an unsupported descr is printed escaped (%s)", rr_last_error());
+
+    /* The loader's message names the file and the real dtype and shape (it read them after npy_free). */
+    LoaderConfig lc = {.n_train = 1, .n_val = 1, .n_test = 0, .batch = 1, .patch = 1};
+    Loader L;
+    int64_t f4[4] = {2, 3, 4, 5}, u3[3] = {4, 3, 8};
+    float *fx = rr_calloc(120, sizeof *fx);
+    uint8_t ux[96] = {0};
+    const char *pf = tmp("npy_loader_f32.npy"), *pu = tmp("npy_loader_u8_3d.npy");
+    if (npy_save(pf, NPY_F32, 4, f4, fx) == 0 && npy_save(pu, NPY_U8, 3, u3, ux) == 0) {
+        rc = loader_open(&L, pf, &lc);
+        CHECK(rc == -1 && strstr(rr_last_error(), pf) && strstr(rr_last_error(), "got 4D float32 (2, 3, 4, 5)"),
+              "float32 data: the message names the file, float32 and (2, 3, 4, 5) (%s)", rr_last_error());
+        if (rc == 0) loader_free(&L);
+        rc = loader_open(&L, pu, &lc);
+        CHECK(rc == -1 && strstr(rr_last_error(), pu) && strstr(rr_last_error(), "got 3D uint8 (4, 3, 8)"),
+              "3-D data: the message names the file, uint8 and (4, 3, 8) (%s)", rr_last_error());
+        if (rc == 0) loader_free(&L);
+    } else {
+        CHECK(0, "write the loader's test files: %s", rr_last_error());
+    }
+    free(fx);
+
+    /* A symlink planted at the old predictable temp name "<out>.tmp.<pid>": never written through. */
+    const char *out = tmp("npy_target.npy"), *victim = tmp("npy_victim.txt");
+    char planted[1100];
+    snprintf(planted, sizeof planted, "%s.tmp.%ld", out, (long)getpid());
+    put_file(victim, "precious\n", 9);
+    unlink(planted);
+    unlink(out);
+    if (symlink(victim, planted) == 0) {
+        float x[3] = {1, 2, 3};
+        int64_t sh[1] = {3};
+        rc = npy_save(out, NPY_F32, 1, sh, x);
+        char *v = NULL;
+        size_t vn = 0;
+        int victim_ok = rr_read_file(victim, &v, &vn) == 0 && vn == 9 && memcmp(v, "precious\n", 9) == 0;
+        free(v);
+        CHECK(rc == 0 && victim_ok, "a symlink planted at <out>.tmp.<pid> is not followed: its target is unchanged");
+        CHECK(npy_load(out, &a) == 0 && a.count == 3 && ((float *)a.data)[2] == 3.0f, "... and the output is written in full");
+        npy_free(&a);
+        struct stat st;
+        CHECK(lstat(planted, &st) == 0 && S_ISLNK(st.st_mode), "... and the planted link is left as it was (not ours)");
+        unlink(planted);
+    } else {
+        SKIP("planted symlink: symlink failed: %s", strerror(errno));
+    }
+
+    /* The temp file's mode is 0666 less the umask, as fopen gave. */
+    mode_t old = umask(027);
+    rc = rr_write_file_atomic(tmp("npy_mode.txt"), "x", 1);
+    umask(old);
+    struct stat ms;
+    CHECK(rc == 0 && stat(tmp("npy_mode.txt"), &ms) == 0 && (ms.st_mode & 0777) == 0640,
+          "atomic output has mode 0666 & ~umask (umask 027 -> 0640, got %o)", rc ? 0 : (unsigned)(ms.st_mode & 0777));
+
+    /* Stale-temp cleanup removes the temps of dead processes only: a live writer's temp is kept. */
+    const char *cdir = tmp("npy_stale");
+    rr_mkdir_p(cdir);
+    DIR *dd = opendir(cdir); /* empty it: a previous run's files would count as removed */
+    for (struct dirent *e; dd && (e = readdir(dd));) {
+        char old_file[1200];
+        snprintf(old_file, sizeof old_file, "%s/%s", cdir, e->d_name);
+        if (e->d_name[0] != '.') unlink(old_file);
+    }
+    if (dd) closedir(dd);
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    waitpid(dead, NULL, 0); /* reaped: the pid no longer exists (until reused, which would keep the file: safe) */
+    pid_t live = fork();
+    if (live == 0) {
+        pause();
+        _exit(0);
+    }
+    char n_live[64], n_live_rnd[80], n_dead[64], n_dead_rnd[80], n_self[64], n_other[64], n_bad[64];
+    snprintf(n_live, sizeof n_live, "log.jsonl.tmp.%ld", (long)live);
+    snprintf(n_live_rnd, sizeof n_live_rnd, "last.safetensors.tmp.%ld.0123abcd", (long)live);
+    snprintf(n_dead, sizeof n_dead, "log.jsonl.tmp.%ld", (long)dead);
+    snprintf(n_dead_rnd, sizeof n_dead_rnd, "last.safetensors.tmp.%ld.89efABCD", (long)dead);
+    snprintf(n_self, sizeof n_self, "config.tmp.%ld", (long)getpid());
+    snprintf(n_other, sizeof n_other, "notes.txt.tmp.%ld", (long)dead);
+    snprintf(n_bad, sizeof n_bad, "config.tmp.%ldx", (long)dead);
+    const char *names[] = {n_live, n_live_rnd, n_dead, n_dead_rnd, n_self, n_other, n_bad};
+    char path[1200];
+    for (int i = 0; i < 7; i++) {
+        snprintf(path, sizeof path, "%s/%s", cdir, names[i]);
+        put_file(path, "t", 1);
+    }
+    static const char *const outputs[] = {"config", "log.jsonl", "last.safetensors"};
+    int removed = rr_remove_stale_temps(cdir, outputs, 3);
+    int exists[7];
+    for (int i = 0; i < 7; i++) {
+        snprintf(path, sizeof path, "%s/%s", cdir, names[i]);
+        exists[i] = access(path, F_OK) == 0;
+    }
+    CHECK(exists[0] && exists[1], "stale-temp cleanup keeps the temps of a live process (another run writing now)");
+    CHECK(!exists[2] && !exists[3] && removed == 2, "stale-temp cleanup removes the temps of a dead process (%d removed)", removed);
+    CHECK(exists[4] && exists[5] && exists[6], "... and keeps its own temps, other files' temps and names that are not temps");
+    kill(live, SIGKILL);
+    waitpid(live, NULL, 0);
+}
+
 int main(void) {
     TEST_BEGIN("test_npy");
     test_files_init();
@@ -337,6 +468,7 @@ int main(void) {
     fuzz(FIX "format_f32_2d_v1.npy", "v1.0 float32");
     fuzz(FIX "format_u8_1d_v2.npy", "v2.0 uint8");
     test_failed_write();
+    test_faults();
 
     /* A 3 GiB sparse file (past 32-bit sizes; the real data file is 819 MB): mapped, not read. */
     {

@@ -2,8 +2,10 @@
  * pure Python from the spec (tests/fixtures/format_st_ref.safetensors, by
  * tests/reference/make_format_fixtures.py), the byte vectors of the reference implementation's own
  * serializer tests (huggingface/safetensors, safetensors/src/tensor.rs), round trips, every
- * malformed-file error, truncation/byte-flip fuzzing, and atomic failed writes. Writes
+ * malformed-file error, truncation/byte-flip fuzzing, atomic failed writes, and the faults of issue 11
+ * (a FIFO or a device as the file, escape sequences in tensor names and dtypes). Writes
  * $BUILD/tests/st_roundtrip.safetensors for tests/test_formats_python.sh to check in Python. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +351,41 @@ static void test_json(void) {
     CHECK(json_quote("\xc3") == NULL, "json_quote: truncated UTF-8 gives NULL");
 }
 
+/* Regression tests of the issue-11 faults: non-regular files are refused at once, untrusted names
+ * and dtypes are printed escaped. */
+static void test_faults(void) {
+    StFile f;
+    const char *fifo = tmp("st_fifo.safetensors");
+    unlink(fifo);
+    if (mkfifo(fifo, 0600) == 0) {
+        hang_guard("st_load of a FIFO", 10);
+        int rc = st_load(fifo, &f);
+        hang_guard_off();
+        CHECK(rc == -1 && strstr(rr_last_error(), fifo) && strstr(rr_last_error(), "not a regular file (a FIFO)"),
+              "a FIFO as checkpoint is refused without blocking (%s)", rr_last_error());
+        unlink(fifo);
+    } else {
+        SKIP("FIFO: mkfifo failed: %s", strerror(errno));
+    }
+    if (access("/dev/zero", R_OK) == 0) {
+        hang_guard("st_load of /dev/zero", 10);
+        int rc = st_load("/dev/zero", &f);
+        hang_guard_off();
+        CHECK(rc == -1 && strstr(rr_last_error(), "/dev/zero: not a regular file (a character device)"),
+              "/dev/zero as checkpoint is refused at once, not read until memory runs out (%s)", rr_last_error());
+    }
+    /* A tensor name and a dtype with terminal escapes (JSON \u001b decodes to ESC). */
+    int rc = st_load(write_st("st_esc_name.safetensors", "{\"\\u001b[2J\\u001b]0;x\\u0007\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, 8), &f);
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && strstr(rr_last_error(), "tensor '\\x1b[2J\\x1b]0;x\\x07'"),
+          "a tensor name with escape sequences is printed escaped (%s)", rr_last_error());
+    rc = st_load(write_st("st_esc_dtype.safetensors", "{\"a\":{\"dtype\":\"\\u001b[31mF32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, 8), &f);
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && strstr(rr_last_error(), "unknown dtype '\\x1b[31mF32'"),
+          "a dtype with escape sequences is printed escaped (%s)", rr_last_error());
+    rc = st_load(write_st("st_esc_c1.safetensors", "{\"\\u009b2J\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, 8), &f);
+    CHECK(rc == -1 && strstr(rr_last_error(), "tensor '\\xc2\\x9b2J'"),
+          "a C1 control (U+009B, CSI on some terminals) is escaped too (%s)", rr_last_error());
+}
+
 int main(void) {
     TEST_BEGIN("test_safetensors");
     test_files_init();
@@ -359,5 +396,6 @@ int main(void) {
     test_malformed();
     fuzz();
     test_bad_writes();
+    test_faults();
     return tests_exit();
 }
