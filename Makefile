@@ -105,6 +105,7 @@ test: test-build ## build and run every test; ends with "N passed, M failed[, K 
 	@PYTHON='$(PYTHON)' RNNREG='$(BUILD)/rnnreg' BUILD='$(BUILD)' bash tests/run.sh $(TEST_BINS)
 
 -include bench/bench.mk
+-include tests/fuzz.mk
 
 # ---------------------------------------------------------------------------------------------
 # Data

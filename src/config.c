@@ -354,6 +354,9 @@ static char *resolve_relative(const char *file, const char *rel) {
     return out;
 }
 
+/* load_file's result when the file itself could not be read (missing, not a regular file, too big,
+ * a cycle, too deep) rather than an error inside it: the includer then names its line. */
+#define FILE_UNREADABLE (-2)
 static int load_file(Config *c, const char *path, IncludeStack *st);
 
 /* A key is one word of letters, digits and '_' (every option is). */
@@ -404,15 +407,14 @@ static int load_text(Config *c, const char *text, const char *name, IncludeStack
                 break;
             }
             char *inc = resolve_relative(name, value);
-            size_t n = strlen(inc);
             rc = load_file(c, inc, st);
-            const char *msg = rr_last_error();
-            if (rc && !strncmp(msg, inc, n) && msg[n] == ':' && msg[n + 1] == ' ') {
+            if (rc == FILE_UNREADABLE) {
                 /* the included file itself could not be read (or is a cycle): name the includer */
                 char saved[1024];
-                snprintf(saved, sizeof saved, "%s", msg);
+                snprintf(saved, sizeof saved, "%s", rr_last_error());
                 rr_error("%s: include: %s", where, saved);
             }
+            if (rc) rc = -1;
             free(inc);
             continue;
         }
@@ -430,23 +432,23 @@ static int load_text(Config *c, const char *text, const char *name, IncludeStack
 
 static int load_file(Config *c, const char *path, IncludeStack *st) {
     char *canon = realpath(path, NULL);
-    if (!canon) return rr_error("%s: cannot open: %s", path, strerror(errno));
+    if (!canon) return rr_error("%s: cannot open: %s", path, strerror(errno)), FILE_UNREADABLE;
     for (int i = 0; i < st->depth; i++) {
         if (!strcmp(st->stack[i], canon)) {
             free(canon);
-            return rr_error("%s: include cycle (the file includes itself)", path);
+            return rr_error("%s: include cycle (the file includes itself)", path), FILE_UNREADABLE;
         }
     }
     if (st->depth == MAX_INCLUDE_DEPTH) {
         free(canon);
-        return rr_error("%s: includes nested deeper than %d files", path, MAX_INCLUDE_DEPTH);
+        return rr_error("%s: includes nested deeper than %d files", path, MAX_INCLUDE_DEPTH), FILE_UNREADABLE;
     }
     char *text;
     size_t len;
     /* Regular files only (a FIFO or /dev/zero is refused without blocking), at most 1 MiB. */
     if (rr_read_file_max(path, CONFIG_MAX_BYTES, "a config file", &text, &len)) {
         free(canon);
-        return -1;
+        return FILE_UNREADABLE;
     }
     const char *nul = memchr(text, 0, len);
     if (nul) { /* would silently end the text: every later line would be ignored */
@@ -467,7 +469,7 @@ static int load_file(Config *c, const char *path, IncludeStack *st) {
 
 int config_load_file(Config *c, const char *path) {
     IncludeStack st = {{0}, 0};
-    return load_file(c, path, &st);
+    return load_file(c, path, &st) ? -1 : 0;
 }
 
 int config_load_text(Config *c, const char *text, const char *name) {

@@ -438,6 +438,11 @@ static void test_faults(void) {
     rc = load_bounded("esc_line.conf", "\x1b[2Jrm -rf\n", "escape in a line without '='");
     CHECK(rc == -1 && error_is_clean(rr_last_error()) && !strstr(rr_last_error(), "rm -rf"),
           "a line without '=' is not echoed (%s)", rr_last_error());
+    /* A missing include whose name has odd bytes: still reported as the includer's line (found by test_fuzz). */
+    rc = load_bounded("inc_odd.conf", "lr = 0.1\ninclude = no\xc3\x1bsuch.conf\n", "an include name with odd bytes");
+    CHECK(rc == -1 && error_is_clean(rr_last_error()) && strstr(rr_last_error(), "inc_odd.conf:2: include: ") &&
+              strstr(rr_last_error(), "no\\xc3\\x1bsuch.conf: cannot open"),
+          "a missing include with odd bytes in its name names the includer's line, escaped (%s)", rr_last_error());
     /* A long value is cut in the message (the message stays one short line). */
     char longv[800];
     memset(longv, 'z', sizeof longv);
