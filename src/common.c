@@ -149,9 +149,25 @@ static void random_suffix(char out[17]) {
     snprintf(out, 17, "%016llx", (unsigned long long)r);
 }
 
+/* This machine's name for temp names: letters, digits and '-' only (at most 40; "" if unknown). A
+ * run directory on a shared file system (a cluster's NFS) may hold temps of other machines, whose
+ * pids mean nothing here. */
+static void host_tag(char out[41]) {
+    char h[256] = "";
+    size_t k = 0;
+    if (gethostname(h, sizeof h - 1) != 0) h[0] = 0;
+    for (size_t i = 0; h[i] && k < 40; i++) {
+        char c = h[i];
+        out[k++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? c : '-';
+    }
+    out[k] = 0;
+}
+
 int rr_atomic_open(RRAtomicFile *af, const char *path) {
     memset(af, 0, sizeof *af);
-    size_t n = strlen(path) + 64;
+    char host[41];
+    host_tag(host);
+    size_t n = strlen(path) + 128;
     af->path = rr_strdup(path);
     af->tmp_path = rr_malloc(n);
     int fd = -1, e = 0;
@@ -160,7 +176,7 @@ int rr_atomic_open(RRAtomicFile *af, const char *path) {
     for (int tries = 0; tries < 100 && fd < 0; tries++) {
         char rnd[17];
         random_suffix(rnd);
-        snprintf(af->tmp_path, n, "%s.tmp.%ld.%s", path, (long)getpid(), rnd);
+        snprintf(af->tmp_path, n, "%s.tmp.%ld.%s%s%s", path, (long)getpid(), rnd, *host ? "." : "", host);
         fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         e = errno;
         if (fd < 0 && e != EEXIST) break;
@@ -223,15 +239,22 @@ int rr_write_file_atomic(const char *path, const void *data, size_t n) {
 int rr_remove_stale_temps(const char *dir, const char *const *names, int n) {
     DIR *d = opendir(dir);
     if (!d) return 0;
+    char host[41];
+    host_tag(host);
     int removed = 0;
     for (struct dirent *e; (e = readdir(d));) {
         for (int i = 0; i < n; i++) {
             size_t len = strlen(names[i]);
             if (strncmp(e->d_name, names[i], len) || strncmp(e->d_name + len, ".tmp.", 5)) continue;
+            /* "<pid>", "<pid>.<hex>" or "<pid>.<hex>.<host>" (rr_atomic_open writes the last) */
             const char *p = e->d_name + len + 5, *end = p + strspn(p, "0123456789");
             if (end == p || end - p > 9) continue;
-            if (*end && (*end != '.' || !end[1] || strspn(end + 1, "0123456789abcdefABCDEF") != strlen(end + 1)))
-                continue;
+            if (*end) {
+                if (*end != '.') continue;
+                const char *hex = end + 1, *hend = hex + strspn(hex, "0123456789abcdefABCDEF");
+                if (hend == hex || (*hend && *hend != '.')) continue;
+                if (*hend && strcmp(hend + 1, host)) continue; /* another machine's temp: its pid means nothing here */
+            }
             long pid = strtol(p, NULL, 10);
             /* Only a process that provably no longer exists (ESRCH) leaves its temp to us; a live pid,
              * ours or another's, or a pid we may not signal (EPERM: alive), keeps it. */

@@ -45,7 +45,7 @@ void *rr_aligned_alloc(size_t n);
 char *rr_escape(const char *s, size_t n, size_t max_chars, char *out, size_t cap);
 const char *rr_esc(const char *s);
 
-/* Atomic output: write to a new temp file "<path>.tmp.<pid>.<random>" (created with O_EXCL|O_NOFOLLOW
+/* Atomic output: write to a new temp file "<path>.tmp.<pid>.<random>.<host>" (created with O_EXCL|O_NOFOLLOW
  * in path's directory, so a planted file or symlink is never written through; mode 0666 less the
  * umask, as fopen) and rename onto path only when complete.
  *   RRAtomicFile af; if (rr_atomic_open(&af, path)) return -1;
@@ -63,8 +63,9 @@ void rr_atomic_abort(RRAtomicFile *af);
 /* Write a whole buffer atomically. */
 int rr_write_file_atomic(const char *path, const void *data, size_t n);
 /* Remove the temp files of atomic writes onto dir/names[i] that a killed process left behind:
- * "<name>.tmp.<pid>" or "<name>.tmp.<pid>.<suffix>" whose <pid> is not a live process. A temp of a
- * live process (another run writing now) is never touched. Returns how many were removed. */
+ * "<name>.tmp.<pid>", "<name>.tmp.<pid>.<hex>" or "<name>.tmp.<pid>.<hex>.<host>" of this host whose
+ * <pid> is not a live process. A temp of a live process (another run writing now) or of another
+ * machine (a shared file system) is never touched. Returns how many were removed. */
 int rr_remove_stale_temps(const char *dir, const char *const *names, int n);
 
 /* Open path for reading without ever blocking: a FIFO, device, socket or directory is refused with

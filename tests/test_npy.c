@@ -413,6 +413,13 @@ static void test_faults(void) {
         _exit(0);
     }
     char n_live[64], n_live_rnd[80], n_dead[64], n_dead_rnd[80], n_self[64], n_other[64], n_bad[64];
+    char n_dead_host[200], n_far[200], host[41] = "", h[256] = "";
+    /* this machine's tag as rr_atomic_open writes it: the host name, other characters as '-' */
+    if (gethostname(h, sizeof h - 1) == 0)
+        for (size_t i = 0, k = 0; h[i] && k < 40; i++, host[k] = 0)
+            host[k++] = (h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') || (h[i] >= '0' && h[i] <= '9') ? h[i] : '-';
+    snprintf(n_dead_host, sizeof n_dead_host, "config.tmp.%ld.00ff00ff00ff00ff.%s", (long)dead, host);
+    snprintf(n_far, sizeof n_far, "config.tmp.%ld.00ff00ff00ff00ff.%s-elsewhere", (long)dead, host);
     snprintf(n_live, sizeof n_live, "log.jsonl.tmp.%ld", (long)live);
     snprintf(n_live_rnd, sizeof n_live_rnd, "last.safetensors.tmp.%ld.0123abcd", (long)live);
     snprintf(n_dead, sizeof n_dead, "log.jsonl.tmp.%ld", (long)dead);
@@ -420,21 +427,23 @@ static void test_faults(void) {
     snprintf(n_self, sizeof n_self, "config.tmp.%ld", (long)getpid());
     snprintf(n_other, sizeof n_other, "notes.txt.tmp.%ld", (long)dead);
     snprintf(n_bad, sizeof n_bad, "config.tmp.%ldx", (long)dead);
-    const char *names[] = {n_live, n_live_rnd, n_dead, n_dead_rnd, n_self, n_other, n_bad};
+    const char *names[] = {n_live, n_live_rnd, n_dead, n_dead_rnd, n_self, n_other, n_bad, n_dead_host, n_far};
     char path[1200];
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 9; i++) {
         snprintf(path, sizeof path, "%s/%s", cdir, names[i]);
         put_file(path, "t", 1);
     }
     static const char *const outputs[] = {"config", "log.jsonl", "last.safetensors"};
     int removed = rr_remove_stale_temps(cdir, outputs, 3);
-    int exists[7];
-    for (int i = 0; i < 7; i++) {
+    int exists[9];
+    for (int i = 0; i < 9; i++) {
         snprintf(path, sizeof path, "%s/%s", cdir, names[i]);
         exists[i] = access(path, F_OK) == 0;
     }
     CHECK(exists[0] && exists[1], "stale-temp cleanup keeps the temps of a live process (another run writing now)");
-    CHECK(!exists[2] && !exists[3] && removed == 2, "stale-temp cleanup removes the temps of a dead process (%d removed)", removed);
+    CHECK(!exists[2] && !exists[3] && !exists[7] && removed == 3,
+          "stale-temp cleanup removes the temps of a dead process of this machine (%d removed)", removed);
+    CHECK(exists[8], "... but not a temp of another machine (a shared file system: its pid means nothing here)");
     CHECK(exists[4] && exists[5] && exists[6], "... and keeps its own temps, other files' temps and names that are not temps");
     kill(live, SIGKILL);
     waitpid(live, NULL, 0);
