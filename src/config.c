@@ -334,6 +334,7 @@ int config_get(const Config *c, const char *key, char *buf, size_t n) {
 typedef struct {
     const char *stack[MAX_INCLUDE_DEPTH]; /* canonical paths of the files being read */
     int depth;
+    int no_include; /* a resolved text (config_load_text): an include line is refused */
 } IncludeStack;
 
 static char *trim(char *s) {
@@ -402,6 +403,11 @@ static int load_text(Config *c, const char *text, const char *name, IncludeStack
             break;
         }
         if (!strcmp(key, "include")) {
+            if (st->no_include) { /* config_to_text never writes one: this text was made elsewhere */
+                rc = rr_error("%s: include: not allowed in a resolved configuration (a checkpoint's config lists "
+                              "every option)", where);
+                break;
+            }
             if (!*value) {
                 rc = rr_error("%s: include: empty value", where);
                 break;
@@ -468,12 +474,12 @@ static int load_file(Config *c, const char *path, IncludeStack *st) {
 }
 
 int config_load_file(Config *c, const char *path) {
-    IncludeStack st = {{0}, 0};
+    IncludeStack st = {{0}, 0, 0};
     return load_file(c, path, &st) ? -1 : 0;
 }
 
 int config_load_text(Config *c, const char *text, const char *name) {
-    IncludeStack st = {{0}, 0};
+    IncludeStack st = {{0}, 0, 1};
     return load_text(c, text, name, &st);
 }
 

@@ -79,8 +79,12 @@ void config_defaults(Config *c);
  * "<file>:<line>: <key>: <problem>" (a missing file: "<file>: cannot open ..."; a missing included
  * file also names the including file and line). */
 int config_load_file(Config *c, const char *path);
-/* Same on text held in memory; `name` stands for the file in messages and includes are resolved
- * relative to its directory. */
+/* The same on a resolved text held in memory (a checkpoint's embedded config); `name` stands for the
+ * file in messages. An `include` line is refused: config_to_text never writes one, and a crafted
+ * checkpoint must not make the trainer read other files. Files (config_load_file, includes): regular
+ * files of at most 1 MiB only; a FIFO, a device or a larger file is refused without reading it, and
+ * an error never quotes a line that is not `key = value` (an include may name a foreign file). A
+ * NUL byte is an error naming file:line. */
 int config_load_text(Config *c, const char *text, const char *name);
 /* One override "key=value" (as given to --set). Errors: "--set <arg>: <key>: <problem>". */
 int config_set(Config *c, const char *assignment);
