@@ -37,7 +37,8 @@ static void holder_text(int fd, char *buf, size_t n) {
     else buf[0] = 0;
 }
 
-int rundir_lock(const char *dir, int wait) {
+/* wait < 0: never wait, and the message does not offer --wait (eval, predict) */
+static int lock_dir(const char *dir, int wait) {
     char *path = join(dir, RUNDIR_LOCK);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (fd < 0) {
@@ -62,9 +63,9 @@ int rundir_lock(const char *dir, int wait) {
         }
         char who[48];
         holder_text(fd, who, sizeof who);
-        if (!wait) {
-            rr_error("%s: in use by another rnnreg process%s holding %s: wait for it to finish (or pass --wait), "
-                     "or choose another directory", dir, who, path);
+        if (wait <= 0) {
+            rr_error("%s: in use by another rnnreg process%s holding %s: wait for it to finish%s, or choose "
+                     "another directory", dir, who, path, wait == 0 ? " (or pass --wait)" : "");
             close(fd);
             free(path);
             return -1;
@@ -90,6 +91,8 @@ int rundir_lock(const char *dir, int wait) {
     return fd;
 }
 
+int rundir_lock(const char *dir, int wait) { return lock_dir(dir, wait ? 1 : 0); }
+
 void rundir_unlock(int fd) {
     if (fd >= 0) close(fd); /* closing the only descriptor releases the flock */
 }
@@ -103,7 +106,7 @@ int rundir_lock_for_output(const char *path) {
     const int is_run = !lstat(lock, &sb) || !stat(last, &sb);
     free(lock);
     free(last);
-    int fd = is_run ? rundir_lock(dir, 0) : -2;
+    int fd = is_run ? lock_dir(dir, -1) : -2;
     free(dir);
     return fd;
 }

@@ -471,10 +471,16 @@ int train_run(const Config *c, const char *dir, int resume, int wait) {
          * before its first checkpoint (--resume, same configuration) starts again in place. */
         char others[160];
         if (rundir_other_outputs(dir, others, sizeof others)) {
-            if (!(resume && file_exists(paths.config) && config_file_has_hash(paths.config, hash))) {
-                rr_error("%s: holds %s of %s but no last.safetensors: a new run does not start among "
-                         "them; choose another --out or remove them", dir, others,
-                         file_exists(paths.config) ? "another run" : "a run");
+            if (!resume) {
+                rr_error("%s: holds %s but no last.safetensors: a new run does not start among another run's "
+                         "outputs; pass --resume to start this same run again there, or choose another --out",
+                         dir, others);
+                goto out;
+            }
+            if (!file_exists(paths.config) || !config_file_has_hash(paths.config, hash)) {
+                rr_error("%s: holds %s but no last.safetensors, and %s: resume refused; choose another --out or "
+                         "remove them", dir, others, file_exists(paths.config) ? "its config is another configuration"
+                                                                                 : "no config of this run");
                 goto out;
             }
             const char *const stale[] = {paths.log, paths.best, paths.metrics, paths.predictions, paths.truth};
@@ -502,8 +508,8 @@ int train_run(const Config *c, const char *dir, int resume, int wait) {
     if (have_last) {
         if (checkpoint_load(paths.last, r.model, &opt, &st)) goto out;
         if (st.data_sha256[0] && strcmp(st.data_sha256, data_sha)) {
-            rr_error("%s: the data changed since this run started: resume refused (sha256 %.16s..., the run "
-                     "trained on %.16s...; %s)", c->data, data_sha, st.data_sha256, paths.last);
+            rr_error("%s: the content changed since the run started: resume refused (expected sha256 %.16s..., "
+                     "found %.16s...; recorded in %s)", c->data, st.data_sha256, data_sha, paths.last);
             goto out;
         }
         log_load(&lg, paths.log, st.epoch);

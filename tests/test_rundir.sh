@@ -88,7 +88,7 @@ if [ "$HAVE_FLOCK" = 1 ]; then
     "$RNNREG" eval --checkpoint "$W/ref/best.safetensors" --out "$W/ref/eval.json" 2>"$W/eval.err"; rc=$?
     "$RNNREG" predict --checkpoint "$W/ref/best.safetensors" --out "$W/ref/pred.npy" --truth "$W/ref/tr.npy" 2>"$W/pred.err"; rc2=$?
     check "lock: eval and predict into a locked run directory are refused in one line each (exit $rc, $rc2), nothing written: $(head -c 120 "$W/eval.err")" \
-    eval '[ "$rc" -ne 0 -a "$rc2" -ne 0 -a "$(dirsum "$W/ref")" = "$before" ] && one_line "$W/eval.err" && one_line "$W/pred.err"'
+    eval '[ "$rc" -ne 0 -a "$rc2" -ne 0 -a "$(dirsum "$W/ref")" = "$before" ] && one_line "$W/eval.err" && one_line "$W/pred.err" && ! grep -q -- --wait "$W/eval.err"'
     wait "$hpid"
     "$RNNREG" eval --checkpoint "$W/ref/best.safetensors" --out "$W/ref/eval.json" 2>/dev/null; rc=$?
     check "lock: eval into the run directory works once it is free (exit $rc)" [ "$rc" -eq 0 -a -s "$W/ref/eval.json" ]
