@@ -489,7 +489,6 @@ int train_run(const Config *c, const char *dir, int resume, int wait) {
     }
     char data_sha[65];
     int cached = 0;
-    if (sha256_file_cached(c->data, data_sha, &cached)) goto out;
     if (have_last) {
         char ckpt_hash[17];
         if (checkpoint_read_config(paths.last, NULL, ckpt_hash)) goto out;
@@ -500,6 +499,8 @@ int train_run(const Config *c, const char *dir, int resume, int wait) {
         }
     }
     if (run_open(&r, c, 1)) goto out;
+    /* hashed once the loader has accepted the file (its messages name what is wrong with bad data) */
+    if (sha256_file_cached(c->data, data_sha, &cached)) goto out;
     if (optimizer_create(&opt, c, r.model)) goto out;
     have_opt = 1;
     train_state_init(&st);
