@@ -113,6 +113,8 @@ int checkpoint_save(const char *path, Model *m, Optimizer *o, const TrainState *
         meta_add(&md, "best_epoch", "%lld", (long long)st->best_epoch);
         meta_add(&md, "epochs_since_best", "%lld", (long long)st->epochs_since_best);
         meta_add(&md, "val_loss", "%.17g", st->val_loss);
+        if (st->l2_penalty_sum != 0) meta_add(&md, "train_l2_penalty_sum", "%.17g", st->l2_penalty_sum);
+        if (st->data_sha256[0]) meta_add(&md, "data_sha256", "%s", st->data_sha256);
     }
     if (o) {
         meta_add(&md, "optimizer", "%s", optim_name(o->kind));
@@ -242,6 +244,11 @@ int checkpoint_load(const char *path, Model *m, Optimizer *o, TrainState *st) {
              meta_i64(&f, path, "best_epoch", &st->best_epoch) ||
              meta_i64(&f, path, "epochs_since_best", &st->epochs_since_best) ||
              meta_f64(&f, path, "val_loss", &st->val_loss) || meta_i64(&f, path, "threads", &threads);
+        st->l2_penalty_sum = 0;
+        if (!rc && st_meta(&f, "train_l2_penalty_sum"))
+            rc = meta_f64(&f, path, "train_l2_penalty_sum", &st->l2_penalty_sum);
+        const char *dh = st_meta(&f, "data_sha256");
+        snprintf(st->data_sha256, sizeof st->data_sha256, "%s", dh && strlen(dh) == 64 ? dh : "");
         if (!rc) {
             const char *s = st_meta(&f, "seed");
             char *end;

@@ -12,7 +12,10 @@
  *   epoch already done: a mid-epoch checkpoint), train_loss_sum / grad_norm_sum (sums over those
  *   batches), lr, plateau_best, plateau_num_bad_epochs, plateau_cooldown_counter, best_val_loss,
  *   best_epoch, epochs_since_best, val_loss (of the epoch just finished), and with an optimizer:
- *   optimizer (adam|adamw|sgd|rmsprop), optimizer_step.
+ *   optimizer (adam|adamw|sgd|rmsprop), optimizer_step. Only when non-zero / known (absent = 0 /
+ *   unknown, so files without them, and l2 = 0 runs, keep their old bytes): train_l2_penalty_sum (the
+ *   L2 penalty summed over the batch_in_epoch batches, for the epoch's log line), data_sha256 (the
+ *   sha256 of the data file the run trains on; resume on other content is refused).
  * There is no other random-number state: every random draw is Philox(seed, stream(iteration...)),
  * so (seed, epoch, iteration) is the whole RNG state. No timing is stored (files are bit-identical
  * between identical runs). */
@@ -27,6 +30,8 @@
 typedef struct {
     int64_t epoch, iteration, batch_in_epoch;
     double train_loss_sum, grad_norm_sum;
+    double l2_penalty_sum; /* L2 penalty over the epoch's batches so far (config l2 > 0) */
+    char data_sha256[65];  /* "" when unknown */
     LrSchedule sched;
     double best_val_loss, val_loss;
     int64_t best_epoch, epochs_since_best;

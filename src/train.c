@@ -3,6 +3,7 @@
 #include "train.h"
 
 #include <dirent.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@
 #include "optimizer.h"
 #include "regularize.h"
 #include "rng.h"
+#include "rundir.h"
+#include "sha256.h"
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Scheduled sampling */
@@ -133,6 +136,10 @@ static int run_open(Run *r, const Config *c, int strict_tf32) {
     if (L->H != L->W)
         return rr_error("%s: frames are %lld x %lld; the models take square frames", c->data, (long long)L->H,
                         (long long)L->W);
+    if (L->H < METRICS_MIN_SIZE || L->W < METRICS_MIN_SIZE) /* before any training: the metrics need them */
+        return rr_error("%s: frames are %lld x %lld, smaller than the %d x %d window of the SSIM metric that "
+                        "validation and test compute on them (config data)", c->data, (long long)L->H,
+                        (long long)L->W, METRICS_MIN_SIZE, METRICS_MIN_SIZE);
     if (L->T < c->seq_len)
         return rr_error("config: seq_len: %d but %s has %lld frames per sequence", c->seq_len, c->data,
                         (long long)L->T);
@@ -410,14 +417,24 @@ static int run_test(Run *r, const RunPaths *paths) {
     return rc;
 }
 
-int train_run(const Config *c, const char *dir, int resume) {
+/* Same run: dir/config resolves to the configuration hash of this run. */
+static int config_file_has_hash(const char *path, const char *hash) {
+    Config prev;
+    char h[17];
+    config_defaults(&prev);
+    if (config_load_file(&prev, path)) return 0;
+    config_hash(&prev, h);
+    return !strcmp(h, hash);
+}
+
+int train_run(const Config *c, const char *dir, int resume, int wait) {
     RunPaths paths;
     Run r;
     Optimizer opt;
     TrainState st;
     Log lg = {0};
     char hash[17];
-    int rc = -1, have_opt = 0;
+    int rc = -1, have_opt = 0, lock = -1;
     memset(&r, 0, sizeof r);
     config_hash(c, hash);
     char *config_text = config_to_text(c);
@@ -427,12 +444,38 @@ int train_run(const Config *c, const char *dir, int resume) {
     int device;
     if (model_backend_device(c->backend, c->tf32, 1, &device)) goto out; /* before the directory is made */
     if (rr_mkdir_p(dir)) goto out;
+    /* the directory is ours until the run ends: no other trainer (or eval / predict) writes here, and
+     * the stale temps removed below are a dead run's, never a live one's */
+    if ((lock = rundir_lock(dir, wait)) < 0) goto out;
     remove_stale_temps(dir);
     const int have_last = file_exists(paths.last);
     if (have_last && !resume) {
         rr_error("%s: holds a run already (last.safetensors): pass --resume to continue it, or choose another --out", dir);
         goto out;
     }
+    if (!have_last) {
+        /* a fresh start: no other run's outputs may survive next to this one's. The same run stopped
+         * before its first checkpoint (--resume, same configuration) starts again in place. */
+        char others[160];
+        if (rundir_other_outputs(dir, others, sizeof others)) {
+            if (!resume) {
+                rr_error("%s: holds %s but no last.safetensors: a new run does not start among another run's "
+                         "outputs; pass --resume to start this same run again there, or choose another --out",
+                         dir, others);
+                goto out;
+            }
+            if (!file_exists(paths.config) || !config_file_has_hash(paths.config, hash)) {
+                rr_error("%s: holds %s but no last.safetensors, and %s: resume refused; choose another --out or "
+                         "remove them", dir, others, file_exists(paths.config) ? "its config is another configuration"
+                                                                                 : "no config of this run");
+                goto out;
+            }
+            const char *const stale[] = {paths.log, paths.best, paths.metrics, paths.predictions, paths.truth};
+            for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) unlink(stale[i]);
+        }
+    }
+    char data_sha[65];
+    int cached = 0;
     if (have_last) {
         char ckpt_hash[17];
         if (checkpoint_read_config(paths.last, NULL, ckpt_hash)) goto out;
@@ -443,6 +486,8 @@ int train_run(const Config *c, const char *dir, int resume) {
         }
     }
     if (run_open(&r, c, 1)) goto out;
+    /* hashed once the loader has accepted the file (its messages name what is wrong with bad data) */
+    if (sha256_file_cached(c->data, data_sha, &cached)) goto out;
     if (optimizer_create(&opt, c, r.model)) goto out;
     have_opt = 1;
     train_state_init(&st);
@@ -450,6 +495,11 @@ int train_run(const Config *c, const char *dir, int resume) {
     st.seed = c->seed;
     if (have_last) {
         if (checkpoint_load(paths.last, r.model, &opt, &st)) goto out;
+        if (st.data_sha256[0] && strcmp(st.data_sha256, data_sha)) {
+            rr_error("%s: the content changed since the run started: resume refused (expected sha256 %.16s..., "
+                     "found %.16s...; recorded in %s)", c->data, st.data_sha256, data_sha, paths.last);
+            goto out;
+        }
         log_load(&lg, paths.log, st.epoch);
         if (log_write(&lg, paths.log)) goto out;
         fprintf(stderr, "resuming %s at epoch %lld, iteration %lld\n", dir, (long long)st.epoch + 1,
@@ -459,6 +509,7 @@ int train_run(const Config *c, const char *dir, int resume) {
         if (resume) fprintf(stderr, "resume: %s has no last.safetensors, starting from the beginning\n", dir);
         unlink(paths.log);
     }
+    memcpy(st.data_sha256, data_sha, sizeof data_sha);
     st.threads = resolved_threads(c);
     if (config_write(c, paths.config)) goto out;
 
@@ -468,6 +519,7 @@ int train_run(const Config *c, const char *dir, int resume) {
             model_flops_per_sequence(r.model) * 1e-9, (long long)loader_split_size(&r.loader, SPLIT_TRAIN),
             (long long)loader_split_size(&r.loader, SPLIT_VAL), (long long)loader_split_size(&r.loader, SPLIT_TEST),
             (long long)nb, r.B, st.threads);
+    fprintf(stderr, "data %s: sha256 %s%s\n", c->data, data_sha, cached ? " (cached in .sha256 beside it)" : "");
 
     const double loop_start = rr_now();
     int64_t iters_here = 0;
@@ -478,7 +530,6 @@ int train_run(const Config *c, const char *dir, int resume) {
         const double epoch_start = rr_now();
         double last_progress = 0, train_time = 0;
         int64_t batches_here = 0;
-        double l2_sum = 0; /* L2 penalty summed over this process's batches of the epoch */
         const double lr = st.sched.lr;
         for (int64_t bi = st.batch_in_epoch; bi < nb; bi++) {
             const double t0 = rr_now();
@@ -495,7 +546,7 @@ int train_run(const Config *c, const char *dir, int resume) {
                 model_set_iteration(r.model, iteration);
                 double pass_loss = model_train_step(r.model, pass ? &r.frames_rev : &r.frames, r.use_truth, NULL);
                 if (pass_loss == -1.0) goto out;
-                if (isfinite(pass_loss)) l2_sum += l2_penalty(r.model, c) / (c->reverse_input ? 2 : 1);
+                if (isfinite(pass_loss)) st.l2_penalty_sum += l2_penalty(r.model, c) / (c->reverse_input ? 2 : 1);
                 double pass_norm = isfinite(pass_loss) ? grad_global_norm(r.model) : NAN;
                 if (!isfinite(pass_loss) || !isfinite(pass_norm)) {
                     if (tty) fputs("\r\033[K", stderr);
@@ -553,10 +604,11 @@ int train_run(const Config *c, const char *dir, int resume) {
             goto out;
         }
         const double train_loss = st.train_loss_sum / (double)nb, grad_norm = st.grad_norm_sum / (double)nb;
+        const double l2_pen = st.l2_penalty_sum / (double)nb; /* in the checkpoint too: resume-proof */
         const int improved = ev.loss < st.best_val_loss;
         st.epoch = epoch + 1;
         st.batch_in_epoch = 0;
-        st.train_loss_sum = st.grad_norm_sum = 0;
+        st.train_loss_sum = st.grad_norm_sum = st.l2_penalty_sum = 0;
         st.val_loss = ev.loss;
         if (improved) {
             st.best_val_loss = ev.loss;
@@ -573,10 +625,9 @@ int train_run(const Config *c, const char *dir, int resume) {
         text_add(&line, "{\"epoch\": %lld, \"iteration\": %lld", (long long)st.epoch, (long long)st.iteration);
         json_num(&line, "train_loss", train_loss);
         json_num(&line, "grad_norm", grad_norm);
-        if (c->l2 > 0) { /* train_loss is the MSE alone; the penalty mean over the batches run here */
-            const double pen = batches_here > 0 ? l2_sum / (double)batches_here : NAN;
-            json_num(&line, "train_l2_penalty", pen);
-            json_num(&line, "train_loss_with_l2", train_loss + pen);
+        if (c->l2 > 0) { /* train_loss is the MSE alone; the penalty mean over the epoch's batches */
+            json_num(&line, "train_l2_penalty", l2_pen);
+            json_num(&line, "train_loss_with_l2", train_loss + l2_pen);
         }
         json_num(&line, "val_loss", ev.loss);
         for (int i = 0; i < METRICS_COUNT; i++) {
@@ -610,6 +661,7 @@ out:
     log_free(&lg);
     paths_free(&paths);
     free(config_text);
+    rundir_unlock(lock);
     return rc;
 }
 
@@ -618,7 +670,7 @@ out:
 
 static void train_usage(FILE *out) {
     fprintf(out,
-            "usage: rnnreg train [--config FILE] [--set key=value ...] --out DIR [--resume]\n"
+            "usage: rnnreg train [--config FILE] [--set key=value ...] --out DIR [--resume] [--wait]\n"
             "                    [--backend cpu|cuda] [--tf32]\n"
             "  --config FILE     key = value file (# comments, include = other.conf relative to the file)\n"
             "  --set key=value   override one option (repeatable; applied after the file)\n"
@@ -626,6 +678,8 @@ static void train_usage(FILE *out) {
             "                    metrics.json, predictions.npy, truth.npy\n"
             "  --resume          continue DIR/last.safetensors (same config; without --config DIR/config\n"
             "                    is used); starts from the beginning when there is none yet\n"
+            "  --wait            when another rnnreg process works in DIR (it holds DIR/.lock), wait for\n"
+            "                    it to finish instead of stopping with an error\n"
             "  --backend cpu|cuda  compute backend (= --set backend=...; cuda needs a CUDA build and a GPU)\n"
             "  --tf32            backend cuda: TF32 tensor-core convolution products (= --set tf32=1)\n"
             "\noptions (key, default, meaning):\n");
@@ -636,14 +690,14 @@ static void train_usage(FILE *out) {
 typedef struct {
     const char *config, *out, *checkpoint, *split, *truth;
     const char **sets;
-    int n_sets, resume;
+    int n_sets, resume, wait;
     long long sequences;
     const char *backend; /* --backend NAME (applied after --set) */
     int tf32;            /* --tf32 */
 } Args;
 
 static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a, void (*usage)(FILE *)) {
-    enum { A_RESUME = 1, A_CKPT = 2, A_SPLIT = 4, A_SEQ = 8, A_TRUTH = 16 };
+    enum { A_RESUME = 1, A_CKPT = 2, A_SPLIT = 4, A_SEQ = 8, A_TRUTH = 16 }; /* A_RESUME allows --wait too */
     memset(a, 0, sizeof *a);
     a->sequences = -1;
     a->sets = rr_calloc((size_t)argc + 1, sizeof *a->sets);
@@ -655,6 +709,10 @@ static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a
         }
         if (!strcmp(s, "--resume") && (allow & A_RESUME)) {
             a->resume = 1;
+            continue;
+        }
+        if (!strcmp(s, "--wait") && (allow & A_RESUME)) {
+            a->wait = 1;
             continue;
         }
         if (!strcmp(s, "--tf32")) {
@@ -731,7 +789,7 @@ int cmd_train(int argc, char **argv) {
     const char *base = !a.config && a.resume && file_exists(dir_config) ? dir_config : NULL;
     Config c;
     int rc = build_config(&c, &a, NULL, NULL, base);
-    if (!rc) rc = train_run(&c, a.out, a.resume);
+    if (!rc) rc = train_run(&c, a.out, a.resume, a.wait);
     if (rc) fprintf(stderr, "rnnreg train: %s\n", rr_last_error());
     free(dir_config);
     free(a.sets);
@@ -790,7 +848,8 @@ int cmd_eval(int argc, char **argv) {
     EvalResult ev;
     memset(&r, 0, sizeof r);
     Split which = a.split && !strcmp(a.split, "val") ? SPLIT_VAL : SPLIT_TEST;
-    int rc = open_from_checkpoint(&a, &r);
+    const int lock = a.out ? rundir_lock_for_output(a.out) : -2; /* writing into a run directory: own it */
+    int rc = lock == -1 ? -1 : open_from_checkpoint(&a, &r);
     if (!rc) rc = evaluate_split(&r, which, -1, &ev, NULL, 0);
     if (!rc) {
         fprintf(stderr, "%s split, %lld sequences: loss %.9g (mean squared error over all %d outputs)\n",
@@ -799,9 +858,20 @@ int cmd_eval(int argc, char **argv) {
         metrics_result_free(&ev.metrics);
     }
     if (rc) fprintf(stderr, "rnnreg eval: %s\n", rr_last_error());
+    rundir_unlock(lock);
     run_close(&r);
     free(a.sets);
     return rc ? 1 : 0;
+}
+
+/* Whether two output paths lie in the same directory (same device and inode). */
+static int same_directory(const char *a, const char *b) {
+    char *ca = rr_strdup(a), *cb = rr_strdup(b);
+    struct stat sa, sb;
+    int same = !stat(dirname(ca), &sa) && !stat(dirname(cb), &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    free(ca);
+    free(cb);
+    return same;
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -821,7 +891,10 @@ int cmd_predict(int argc, char **argv) {
     float *pred = NULL;
     memset(&r, 0, sizeof r);
     Split which = a.split && !strcmp(a.split, "val") ? SPLIT_VAL : SPLIT_TEST;
-    int rc = open_from_checkpoint(&a, &r);
+    /* writing into run directories: own them (the truth file's only when it is another directory) */
+    const int lock = rundir_lock_for_output(a.out);
+    const int lock_truth = lock != -1 && a.truth && !same_directory(a.out, a.truth) ? rundir_lock_for_output(a.truth) : -2;
+    int rc = lock == -1 || lock_truth == -1 ? -1 : open_from_checkpoint(&a, &r);
     if (!rc) {
         int64_t avail = loader_split_size(&r.loader, which);
         int64_t n = a.sequences > 0 ? a.sequences : r.cfg.predict_sequences;
@@ -841,6 +914,8 @@ int cmd_predict(int argc, char **argv) {
         }
     }
     if (rc) fprintf(stderr, "rnnreg predict: %s\n", rr_last_error());
+    rundir_unlock(lock_truth);
+    rundir_unlock(lock);
     free(pred);
     run_close(&r);
     free(a.sets);

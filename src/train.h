@@ -21,8 +21,20 @@
  *                      future frames of the first N = predict_sequences test sequences, un-patched
  *   truth.npy          (seq_len, N, H, W) uint8: the true frames of the same N sequences (for
  *                      `rnnreg strip --in truth.npy --in predictions.npy`)
+ *   .lock              the run's lock (rundir.h): one process at a time works in DIR; a second
+ *                      `train --out DIR` stops with one line naming DIR and the owner's pid (or, with
+ *                      --wait, waits); eval / predict writing into DIR take the same lock
  * Order at an epoch end: log.jsonl, best.safetensors, last.safetensors — each atomic, so the log
  * always covers the checkpoint and `--resume` truncates it to the checkpoint's epoch.
+ *
+ * One run per directory: without last.safetensors a new run starts only in a directory that holds
+ * none of the outputs above, except the same run (--resume, DIR/config of the same configuration
+ * hash) stopped before its first checkpoint, which starts again there (its old outputs removed).
+ * Other files (the pipeline's run.conf, inputs.sha256, train.log, done.json) are left alone.
+ *
+ * Data: the sha256 of the data file (sha256.h, cached beside it in DATA.sha256) is printed at the
+ * start and stored in the checkpoints (data_sha256); --resume on a data file with other content is
+ * refused in one line (the file, both hashes' first 16 hex digits).
  *
  * Determinism: every random draw is Philox(seed, stream(tag, iteration/epoch, ...)) and every
  * reduction has a fixed order, so the same config, seed and thread count give bit-identical losses,
@@ -46,7 +58,8 @@ double sampling_eta(const Config *c, int64_t iteration);
 void sampling_mask(const Config *c, int64_t iteration, int B, int T, unsigned char *use_truth);
 
 /* The whole `train` command on a validated config; resume: continue from DIR/last.safetensors if it
- * exists. Returns 0 or -1 (rr_error holds the message). */
-int train_run(const Config *c, const char *out_dir, int resume);
+ * exists; wait: when another process holds DIR's lock (rundir.h), wait for it instead of failing.
+ * Returns 0 or -1 (rr_error holds the message). */
+int train_run(const Config *c, const char *out_dir, int resume, int wait);
 
 #endif
