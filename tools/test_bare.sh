@@ -19,6 +19,8 @@
 #                /var/cache/rnnreg/bare-apt-archives): packages are still installed in every fresh
 #                chroot, only not downloaded again. BARE_DEBS= (empty) downloads each time.
 #   BARE_WORK    where the chroots are unpacked (default /var/tmp); BARE_KEEP=1 keeps them.
+# The host's /etc/resolv.conf and locally added CA certificates (/usr/local/share/ca-certificates) are
+# copied in: network set-up, not project packages.
 # The mounts (/proc, /sys, /dev, /dev/pts, /dev/shm) are made in a private mount namespace (unshare -m),
 # so they vanish with it even after kill -9; a trap also unmounts them, and nothing is deleted while
 # anything is mounted below the chroot.
@@ -137,7 +139,13 @@ mount --bind /dev "$root/dev"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts" 2>/dev/null || mount --bind /dev/pts "$root/dev/pts"
 mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 if [ -n "$BARE_DEBS" ]; then mount --bind "$BARE_DEBS" "$root/var/cache/apt/archives"; fi
+# network set-up of the host: its resolver, and the CA certificates added locally there (a TLS-inspecting
+# proxy, as on the machines of this project); the ca-certificates package of the image bundles them
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null 2>&1 || echo "test-bare: update-ca-certificates failed in the chroot"
+fi
 env -i HOME=/root TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     ${OPENBLAS_CORETYPE:+OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE} chroot "$root" /bin/bash -c "$in_chroot" in-chroot "$@"
 exit $?
