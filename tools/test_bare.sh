@@ -152,7 +152,8 @@ exit $?
 '
 
 run_step() { # NAME COMMAND: fresh chroot, clone, the command
-    local step=$1 cmd=$2 work t rc log="$BARE_WORK/rnnreg-bare-$1.log"
+    local step=$1 cmd=$2 work t rc log="$BARE_WORK/rnnreg-bare-$1.log" short
+    short=$(head -n1 <<<"$cmd" | cut -c1-60); [ "$short" = "$cmd" ] || short="$short …"
     work=$(mktemp -d "$BARE_WORK/rnnreg-bare.XXXXXX")
     t=$(date +%s)
     mkdir -p "$work/root"
@@ -160,17 +161,19 @@ run_step() { # NAME COMMAND: fresh chroot, clone, the command
     cp "$bundle_dir/rnnreg.bundle" "$work/root/root/rnnreg.bundle"
     stage_done "$step: unpack a fresh chroot" "$t"
 
-    echo "test-bare: [$step] in $work/root: git clone (commit ${commit:0:12}), then: $cmd"
+    echo "test-bare: [$step] in $work/root: git clone (commit ${commit:0:12}), then: $short"
     t=$(date +%s)
     BARE_DEBS=$BARE_DEBS unshare --mount --propagation private bash -c "$inner" inner "$work/root" \
         "$commit" "$step" "$cmd" 2>&1 | tee "$log" | sed -u "s/^/  [$step] /"
     rc=${PIPESTATUS[0]}
-    stage_done "$step: $cmd (package installs + the run)" "$t"
+    stage_done "$step: $short (package installs + the run)" "$t"
     # nothing may still be mounted below the chroot before it is deleted
     if grep -qF " $work/root" /proc/mounts; then
         echo "test-bare: something is still mounted under $work/root; not deleting it"
     elif [ "${BARE_KEEP:-0}" != 1 ]; then
+        t=$(date +%s)
         rm -rf "$work"
+        stage_done "$step: delete the chroot" "$t"
     else
         echo "test-bare: kept $work (BARE_KEEP=1)"
     fi
@@ -180,9 +183,9 @@ run_step() { # NAME COMMAND: fresh chroot, clone, the command
 failed=()
 for i in "${!names[@]}"; do
     if run_step "${names[$i]}" "${cmds[$i]}"; then
-        echo "test-bare: [${names[$i]}] passed: ${cmds[$i]}"
+        echo "test-bare: [${names[$i]}] passed: $(head -n1 <<<"${cmds[$i]}")"
     else
-        echo "test-bare: [${names[$i]}] FAILED: ${cmds[$i]} (log: $BARE_WORK/rnnreg-bare-${names[$i]}.log)"
+        echo "test-bare: [${names[$i]}] FAILED: $(head -n1 <<<"${cmds[$i]}") (log: $BARE_WORK/rnnreg-bare-${names[$i]}.log)"
         failed+=("${cmds[$i]}")
     fi
 done
