@@ -11,6 +11,31 @@ SHELL := /bin/bash
 CC      ?= gcc
 BLAS    ?= openblas
 SANITIZE ?= 0
+
+# ---------------------------------------------------------------------------------------------
+# Packages: every target installs what it needs, before anything below probes the system
+# (pkg-config, python3, nvcc): tools/deps.sh with the groups of the goals given (none: build). It
+# checks with one dpkg-query, installs what is missing with apt-get as root and says so in one line;
+# without root or apt-get make stops with one line naming the packages. Not under make -n/-q, nor
+# with DEPS=0. Groups: build (compiler, OpenBLAS unless BLAS=builtin), data (curl), test (Python
+# torch/scikit-image/scipy, bc), paper (gnuplot, TeX Live, poppler-utils).
+# ---------------------------------------------------------------------------------------------
+DEPS ?= 1
+DEPS_NONE  := help clean clean-paper pipeline-help pipeline-status deps test-bare
+DEPS_ALL   := test reproduce reproduce-pipeline runs run-stamps baselines results/%
+deps_goal   = $(if $(filter $(DEPS_NONE),$1),,$(if $(filter $(DEPS_ALL),$1),build data test paper,$(if \
+              $(filter check-artifacts,$1),build paper,$(if $(filter summary tables figures paper build/paper/%,$1),paper,$(if \
+              $(filter data data-strip data/%,$1),build data,$(if $(filter bench,$1),build test,build))))))
+DEPS_GROUPS := $(sort $(foreach g,$(or $(MAKECMDGOALS),all),$(call deps_goal,$g)))
+ifeq ($(DEPS)$(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),1)
+ifneq ($(DEPS_GROUPS),)
+DEPS_FAIL := $(shell RNNREG_BLAS='$(BLAS)' bash tools/deps.sh --quiet-fail $(DEPS_GROUPS))
+ifneq ($(.SHELLSTATUS),0)
+$(error $(or $(DEPS_FAIL),tools/deps.sh $(DEPS_GROUPS) failed))
+endif
+endif
+endif
+
 NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
 ifeq ($(NVCC),)
 CUDA    ?= 0
@@ -121,8 +146,12 @@ test: test-build ## build and run every test; ends with "N passed, M failed[, K 
 # Set-up and help
 # ---------------------------------------------------------------------------------------------
 .PHONY: deps
-deps: ## install what is missing (Debian/Ubuntu, apt-get): compiler, OpenBLAS, curl, gnuplot, TeX, python3-torch/-skimage
-	@bash tools/deps.sh all
+deps: ## install all that is missing at once (Debian/Ubuntu, apt-get); each target also installs what it needs
+	@RNNREG_BLAS='$(BLAS)' bash tools/deps.sh all
+
+.PHONY: test-bare
+test-bare: ## the README's `make test` and `make reproduce SCALE=tiny` in fresh bare Debian 12 chroots (root)
+	@bash tools/test_bare.sh
 
 .PHONY: reproduce
 reproduce: $(BUILD)/rnnreg data ## the whole job: data, trainer, experiments, figures, paper (SCALE=quick)

@@ -1,46 +1,121 @@
 #!/usr/bin/env bash
-# deps.sh — installs what rnnreg needs on Debian/Ubuntu with apt-get, and only what is missing.
-# Usage: tools/deps.sh GROUP...   groups: build data test paper all
-# Says what it installs. Without apt-get or root it prints the missing packages and exits 1.
-set -euo pipefail
+# deps.sh — installs what rnnreg needs on Debian/Ubuntu with apt-get, only what is missing; the Makefile
+# runs it for the groups each target needs (build, data, test, paper), before it parses its flags.
+# Usage: tools/deps.sh GROUP...   groups: build data test paper all (= those four), bare, slurm
+#   build   compiler, make, libc headers, pkg-config, OpenBLAS (not with RNNREG_BLAS=builtin)
+#   data    curl and CA certificates (make data; the npm digits are fetched with curl)
+#   test    Python with numpy/scipy/torch/scikit-image (the reference checks), bc, curl (test_download)
+#   paper   gnuplot, latexmk, TeX Live, poppler-utils, Python with numpy (tables)
+#   bare    debootstrap and zstd (make test-bare);  slurm  slurm-wlm and munge (make test-slurm)
+# A package counts as present when dpkg says it is installed, or else when what the build uses from it
+# works (OpenBLAS: a program calling openblas_get_parallel() compiles and links with -lopenblas; a tool:
+# it is on PATH; a Python module: it imports; a LaTeX package: kpsewhich finds it) — never "some
+# cblas.h exists". Installing prints one line naming the packages. Without root, apt-get or dpkg, it
+# prints ONE line naming the missing packages and exits 1. With --quiet-fail the failure line goes to
+# stdout instead of stderr (the Makefile turns it into its error message).
+set -uo pipefail
 
 pkgs_build="gcc g++ make libc6-dev pkg-config libopenblas-dev"
-pkgs_data="curl ca-certificates coreutils npm"
-pkgs_test="python3 python3-numpy python3-torch python3-skimage"
-pkgs_paper="gnuplot-nox latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended poppler-utils"
+pkgs_data="curl ca-certificates"
+pkgs_test="python3 python3-numpy python3-scipy python3-torch python3-skimage bc curl ca-certificates"
+pkgs_paper="python3 python3-numpy gnuplot-nox latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended poppler-utils"
+pkgs_bare="debootstrap zstd"
+pkgs_slurm="slurm-wlm munge"
+
+fail_fd=2
+groups=()
+for a in "$@"; do
+    case "$a" in --quiet-fail) fail_fd=1 ;; *) groups+=("$a") ;; esac
+done
+[ ${#groups[@]} -gt 0 ] || groups=(all)
+fail() { echo "deps: $*" >&"$fail_fd"; exit 1; }
 
 want=""
-for g in "${@:-all}"; do
+for g in "${groups[@]}"; do
     case "$g" in
         build) want="$want $pkgs_build" ;;
         data) want="$want $pkgs_data" ;;
         test) want="$want $pkgs_test" ;;
         paper) want="$want $pkgs_paper" ;;
         all) want="$want $pkgs_build $pkgs_data $pkgs_test $pkgs_paper" ;;
-        *) echo "deps: unknown group '$g' (build, data, test, paper, all)" >&2; exit 2 ;;
+        bare) want="$want $pkgs_bare" ;;
+        slurm) want="$want $pkgs_slurm" ;;
+        *) echo "deps: unknown group '$g' (build, data, test, paper, all, bare, slurm)" >&2; exit 2 ;;
     esac
 done
+# BLAS=builtin builds with our own sgemm: no OpenBLAS needed
+[ "${RNNREG_BLAS:-openblas}" = builtin ] && want=${want// libopenblas-dev/}
+# each package once, in the order given
+want=$(printf '%s\n' $want | awk '!seen[$0]++' | tr '\n' ' ')
 
-if ! command -v dpkg >/dev/null 2>&1; then
-    echo "deps: not a Debian/Ubuntu system; please install the equivalents of:$want" >&2
-    exit 0
+py() { local p; for p in /usr/bin/python3 python3; do command -v "$p" >/dev/null 2>&1 && { "$p" "$@"; return; }; done; return 1; }
+# works PKG: does what the build uses from PKG work here (for a system without dpkg, or a tool
+# installed outside the package manager)?
+works() {
+    local tmp rc
+    case "$1" in
+        gcc) command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 ;;
+        g++) command -v g++ >/dev/null 2>&1 ;;
+        make|curl|bc|latexmk|debootstrap|zstd) command -v "$1" >/dev/null 2>&1 ;;
+        pkg-config) command -v pkg-config >/dev/null 2>&1 ;;
+        libc6-dev) printf 'int main(void) { return 0; }\n' | cc -x c - -o /dev/null >/dev/null 2>&1 ;;
+        libopenblas-dev)
+            tmp=$(mktemp -d) || return 1
+            printf '#include <cblas.h>\nint main(void) { return openblas_get_parallel() < 0; }\n' > "$tmp/p.c"
+            # shellcheck disable=SC2046
+            cc -o "$tmp/p" "$tmp/p.c" $(pkg-config --cflags --libs openblas 2>/dev/null || echo -lopenblas) >/dev/null 2>&1
+            rc=$?; rm -rf "$tmp"; return $rc ;;
+        ca-certificates) [ -s /etc/ssl/certs/ca-certificates.crt ] ;;
+        python3) command -v python3 >/dev/null 2>&1 ;;
+        python3-numpy) py -c 'import numpy' >/dev/null 2>&1 ;;
+        python3-scipy) py -c 'import scipy' >/dev/null 2>&1 ;;
+        python3-torch) py -c 'import torch' >/dev/null 2>&1 ;;
+        python3-skimage) py -c 'import skimage' >/dev/null 2>&1 ;;
+        gnuplot-nox) command -v gnuplot >/dev/null 2>&1 ;;
+        texlive-latex-base) command -v pdflatex >/dev/null 2>&1 ;;
+        texlive-latex-recommended) kpsewhich microtype.sty >/dev/null 2>&1 ;;
+        texlive-latex-extra) kpsewhich placeins.sty >/dev/null 2>&1 ;;
+        texlive-fonts-recommended) kpsewhich ptmr7t.tfm >/dev/null 2>&1 ;;
+        poppler-utils) command -v pdftotext >/dev/null 2>&1 ;;
+        slurm-wlm) command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 ;;
+        munge) command -v munged >/dev/null 2>&1 ;;
+        *) return 1 ;;
+    esac
+}
+
+# Which are missing: one dpkg-query for all (fast when everything is there), then the functional check
+# for those dpkg does not know as installed.
+installed=""
+if command -v dpkg-query >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    installed=$(dpkg-query -W -f='${Package} ${Status}\n' $want 2>/dev/null | awk '/ ok installed$/ {print $1}')
 fi
 missing=""
 for p in $want; do
-    # a tool that is already on PATH from elsewhere (npm bundled with a nodejs build) counts as present
-    case "$p" in npm|curl) command -v "$p" >/dev/null 2>&1 && continue ;; esac
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+    grep -qxF "$p" <<<"$installed" && continue
+    works "$p" && continue
+    missing="$missing $p"
 done
-if [ -z "$missing" ]; then
-    exit 0
+[ -z "$missing" ] && exit 0
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    fail "missing (for ${groups[*]}):$missing — this is not a Debian/Ubuntu system with apt-get: install the equivalents of these packages, then rerun"
 fi
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "deps: missing packages:$missing — run as root: apt-get install$missing" >&2
-    exit 1
+if [ "$(id -u)" -ne 0 ]; then
+    fail "missing (for ${groups[*]}):$missing — run as root: apt-get install --no-install-recommends$missing"
 fi
-echo "deps: installing:$missing"
+
+t0=$(date +%s)
+# one line: what is installed, then (same line) how long it took
+printf 'deps: installing with apt-get (for %s):%s ...' "${groups[*]}" "$missing" >&2
+log=$(mktemp /tmp/rnnreg-deps.XXXXXX.log)
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
+# an index that cannot be refreshed is not fatal by itself (install says whether the packages are found)
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
-echo "deps: installed:$missing"
+if ! { apt-get update -q || true; apt-get install -y -q --no-install-recommends $missing; } > "$log" 2>&1; then
+    echo " failed" >&2
+    tail -n 15 "$log" >&2
+    fail "apt-get install of$missing failed (the last lines of $log are above)"
+fi
+rm -f "$log"
+echo " done in $(( $(date +%s) - t0 )) s" >&2
