@@ -249,7 +249,6 @@ with torch.no_grad():
 if abs(log[1]["val_loss"] - vloss) > LOSS_RTOL * vloss: fails.append(f"val loss {log[1]['val_loss']} vs {vloss}")
 used["loss"] = abs(log[1]["train_loss"] - loss.item()) / (LOSS_RTOL * loss.item())
 used["val_loss"] = abs(log[1]["val_loss"] - vloss) / (LOSS_RTOL * vloss)
-print("measured " + " ".join(f"{k}={v:.3g}" for k, v in used.items()), file=sys.stderr)
 print(f"step 2: loss {loss.item():.6g} (log {log[1]['train_loss']:.6g}), grad norm {float(norm):.3g} clipped to 0.01; "
       f"val loss {vloss:.6g} (log {log[1]['val_loss']:.6g}); worst fraction of the bound: "
       + ", ".join(f"{k} {v:.2g}" for k, v in used.items()))
