@@ -568,7 +568,7 @@ static void test_determinism(void) {
 
 /* BN num_batches_tracked (PyTorch BatchNorm2d's int64 buffer): +1 per training-mode BN call, i.e. per
  * time step of a training forward (PyTorch's module is called once per step too; the state-dict check
- * against torch.nn.BatchNorm2d itself is tests/test_bn_state_dict.sh); evaluation adds nothing; an I64
+ * against torch.nn.BatchNorm2d itself is tests/test_honest_defaults.sh); evaluation adds nothing; an I64
  * scalar in the checkpoint; a checkpoint without it (written before it existed) still loads. */
 static void test_bn_counter(void) {
     ModelConfig c = small_config(HEAD_CONV3D_CAUSAL); /* 2 layers: BN after layer 0 only */

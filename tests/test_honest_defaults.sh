@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# test_bn_state_dict.sh — batch-norm state in rnnreg checkpoints against stock PyTorch: a ConvLSTM and a
+# test_honest_defaults.sh — issue 11's honest defaults, end to end. (1) A config that names no head
+# trains the causal Conv3D head (resolved config: head = conv3d_causal) without a warning; naming the
+# Keras example's centred head, which sees the frame it predicts, trains with one warning line on stderr.
+# (2) Batch-norm state in rnnreg checkpoints against stock PyTorch: a ConvLSTM and a
 # PredRNN++ run with batchnorm = 1 write checkpoints whose bns.L.* load into torch.nn.BatchNorm2d and
 # whose whole state dict loads into the twin modules built with torch.nn.BatchNorm2d
 # (tests/reference/*_ref.py, stock_bn=True), both with load_state_dict(strict=True);
@@ -8,7 +11,7 @@
 # checkpoint without it (as written before it existed) still evaluates, to the same metrics.
 set -u
 cd "$(dirname "$0")/.."
-T=test_bn_state_dict
+T=test_honest_defaults
 . tests/lib.sh
 
 if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
@@ -18,6 +21,22 @@ trap 'rm -rf "$W"' EXIT
 DATA=$W/data.npy
 "$RNNREG" mmnist --digits tests/fixtures/digits_npm20.npy --count 40 --out "$DATA" >/dev/null 2>&1 ||
     { fail "rnnreg mmnist could not generate the test data"; exit 1; }
+# (1) the default head
+printf '%s\n' "model = convlstm" "layers = 4" "kernels = 3" "cell_act = tanh" "batchnorm = 0" "patch = 4" \
+    "n_train = 4" "n_val = 4" "n_test = 4" "split = ordered" "batch = 4" "epochs = 1" "threads = 1" \
+    "predict_sequences = 1" >"$W/nohead.conf"
+"$RNNREG" train --config "$W/nohead.conf" --set data="$DATA" --out "$W/nohead" >/dev/null 2>"$W/nohead.err"; rc=$?
+check "a config without head trains (exit $rc) the causal Conv3D: DIR/config has head = conv3d_causal" \
+    grep -qx 'head = conv3d_causal' "$W/nohead/config"
+check "... and warns about nothing" [ -z "$(grep -i warning "$W/nohead.err")" ]
+"$RNNREG" train --config "$W/nohead.conf" --set data="$DATA" --set head=conv3d_centered --out "$W/leak" \
+    >/dev/null 2>"$W/leak.err"; rc=$?
+check "head = conv3d_centered trains (exit $rc) with one warning line on stderr: $(grep warning "$W/leak.err")" \
+    [ "$rc" -eq 0 -a "$(grep -c 'warning: head = conv3d_centered sees the frame it predicts' "$W/leak.err")" -eq 1 ]
+check "help train: default conv3d_causal, and a warning on conv3d_centered" \
+    grep -qE '^    head +conv3d_causal .*WARNING: conv3d_centered .*sees the frame it predicts' <("$RNNREG" help train)
+
+# (2) batch-norm state dicts
 if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
     skip "PyTorch state-dict checks: no torch in $PYTHON"
     exit 0
