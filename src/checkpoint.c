@@ -120,7 +120,12 @@ int checkpoint_save(const char *path, Model *m, Optimizer *o, const TrainState *
         meta_add(&md, "optimizer", "%s", optim_name(o->kind));
         meta_add(&md, "optimizer_step", "%lld", (long long)o->step);
     }
-    int rc = st_save(path, t, n, md.n, md.keys, (const char *const *)md.values);
+    /* BN num_batches_tracked: I64 scalars, as in PyTorch's state_dict */
+    const int nc = model_num_counters(m);
+    StI64 *counters = rr_calloc((size_t)nc + 1, sizeof *counters);
+    for (int i = 0; i < nc; i++) counters[i] = (StI64){model_counter_name(m, i), *model_counter(m, i)};
+    int rc = st_save_i64(path, t, n, counters, nc, md.n, md.keys, (const char *const *)md.values);
+    free(counters);
     for (int i = 0; i < md.n; i++) free(md.values[i]);
     for (int i = 0; i < n; i++) {
         free(t[i].data);
@@ -197,12 +202,18 @@ int checkpoint_load(const char *path, Model *m, Optimizer *o, TrainState *st) {
         goto done;
     }
     /* strict: every file tensor outside optimizer.* belongs to the model */
+    for (int k = 0; k < f.n_i64 && !rc; k++) {
+        int known = 0;
+        for (int i = 0; i < model_num_counters(m) && !known; i++) known = !strcmp(f.i64[k].name, model_counter_name(m, i));
+        if (!known) rc = rr_error("%s: tensor '%s' does not belong to this model (different configuration?)", path, f.i64[k].name);
+    }
     for (int k = 0; k < f.n && !rc; k++) {
         const char *name = f.tensors[k].name;
         if (!strncmp(name, "optimizer.", 10)) continue;
         int known = 0;
         for (int i = 0; i < model_num_params(m) && !known; i++) known = !strcmp(name, model_param_name(m, i));
         for (int i = 0; i < model_num_buffers(m) && !known; i++) known = !strcmp(name, model_buffer_name(m, i));
+        for (int i = 0; i < model_num_counters(m) && !known; i++) known = !strcmp(name, model_counter_name(m, i));
         if (!known) rc = rr_error("%s: tensor '%s' does not belong to this model (different configuration?)", path, name);
     }
     for (int i = 0; i < model_num_params(m) && !rc; i++)
@@ -214,6 +225,14 @@ int checkpoint_load(const char *path, Model *m, Optimizer *o, TrainState *st) {
         if (!t) rc = rr_error("%s: tensor '%s' is missing", path, name);
         else if (!shapes_equal(t, b->ndim, b->shape)) rc = rr_error("%s: tensor '%s' has the wrong shape", path, name);
         else op_from_host(t->data, b);
+    }
+    /* BN num_batches_tracked (I64 scalar); checkpoints written before it existed lack it: the counter
+     * keeps its value then, as PyTorch's BatchNorm does for an old state_dict without the key */
+    for (int i = 0; i < model_num_counters(m) && !rc; i++) {
+        const char *name = model_counter_name(m, i);
+        const StI64 *c = st_find_i64(&f, name);
+        if (c) *model_counter(m, i) = c->value;
+        else if (st_find(&f, name)) rc = rr_error("%s: tensor '%s' must be an I64 scalar, not F32", path, name);
     }
     if (!rc && o) {
         const char *kind = st_meta(&f, "optimizer");

@@ -1,7 +1,8 @@
 /* checkpoint.h — training checkpoints as safetensors files (safetensors.h).
  *
  * Tensors: the model's parameters and buffers under their PyTorch state_dict names, in state_dict
- * layout (model_param_to_ckpt), so `module.load_state_dict({k: v for k, v in load(path).items()
+ * layout (model_param_to_ckpt), F32, and batch norm's num_batches_tracked as I64 scalars (model.h
+ * counters; absent from checkpoints written before them, which still load), so `module.load_state_dict({k: v for k, v in load(path).items()
  * if not k.startswith("optimizer.")}, strict=True)` works; optimizer state (resume files only) under
  * "optimizer.<torch state key>.<param name>", e.g. "optimizer.exp_avg.layers.0.cell.weight", in the
  * parameter's state_dict layout.

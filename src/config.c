@@ -54,8 +54,10 @@ static const Option options[] = {
     OPT("bn_momentum", T_REAL, bn_momentum, "0.01", NULL, 0, 1, HASHED,
         "batch-norm running-stat momentum, PyTorch convention (0.01 = Keras 0.99)"),
     OPT("bn_eps", T_REAL, bn_eps, "0.001", NULL, 0, 1, HASHED, "batch-norm epsilon (Keras 1e-3)"),
-    OPT("head", T_CHOICE, head, "conv3d_centered", "conv2d|conv3d_causal|conv3d_centered|linear", 0, 0,
-        HASHED, "output head (conv3d_centered = Keras Conv3D 'same', sees frame t+1)"),
+    OPT("head", T_CHOICE, head, "conv3d_causal", "conv2d|conv3d_causal|conv3d_centered|linear", 0, 0,
+        HASHED, "output head; conv3d_causal = the Keras example's 3x3x3 Conv3D on h_{t-2..t} (sees no future "
+        "frame); WARNING: conv3d_centered = the example's Conv3D 'same', which sees the frame it predicts "
+        "(a leak: name it only to reproduce the example)"),
     OPT("head_kernel", T_INT, head_kernel, "3", NULL, 1, 31, HASHED, "spatial kernel of the head (odd)"),
     OPT("head_act", T_CHOICE, head_act, "sigmoid", ACTS, 0, 0, HASHED,
         "head output activation (identity for a linear head)"),

@@ -39,8 +39,9 @@
  *     that each tap W_τ is a contiguous conv2d weight; the checkpoint holds PyTorch's (C, n_top, 3, k, k)
  *     (model_param_to_ckpt / model_param_from_ckpt permute)
  *   head.bias (C)
- * Buffers: bns.L.running_mean (n), bns.L.running_var (n). No num_batches_tracked (F32-only checkpoints;
- * the reference module's BN has none either, so load_state_dict(strict=True) matches).
+ * Buffers: bns.L.running_mean (n), bns.L.running_var (n); counters (model.h): bns.L.num_batches_tracked
+ * (int64 scalar, +1 per training-mode BN call = per step), so that a checkpoint's bns.L.* load into a
+ * stock torch.nn.BatchNorm2d with load_state_dict(strict=True).
  *
  * Init (model_init): Keras ConvLSTM2D defaults — glorot_uniform kernels, zero biases with the
  * forget-gate bias 1 (unit_forget_bias), BN gamma 1, beta 0, running mean 0, var 1. Glorot limit
@@ -112,7 +113,7 @@ typedef struct {
     /* registry indices */
     int p_wx[MODEL_MAX_LAYERS], p_bx[MODEL_MAX_LAYERS], p_wh[MODEL_MAX_LAYERS];
     int p_gamma[MODEL_MAX_LAYERS], p_beta[MODEL_MAX_LAYERS], p_head_w, p_head_b;
-    int b_mean[MODEL_MAX_LAYERS], b_var[MODEL_MAX_LAYERS];
+    int b_mean[MODEL_MAX_LAYERS], b_var[MODEL_MAX_LAYERS], b_count[MODEL_MAX_LAYERS];
     /* activations */
     Arena act;
     LayerStep *ls;            /* [t * L + l] */
@@ -414,6 +415,7 @@ static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0,
         Tensor mean = T1(n, s->bn_mean, hid), invstd = T1(n, s->bn_invstd, hid);
         batchnorm_forward_train(&h, P(m, n->p_gamma[l]), P(m, n->p_beta[l]), &out, &mean, &invstd,
                                 BUF(m, n->b_mean[l]), BUF(m, n->b_var[l]), cfg->bn_momentum, cfg->bn_eps);
+        m->counters[n->b_count[l]]++; /* PyTorch: num_batches_tracked += 1 per training-mode call */
     } else {
         batchnorm_forward_eval(&h, P(m, n->p_gamma[l]), P(m, n->p_beta[l]), &out, BUF(m, n->b_mean[l]),
                                BUF(m, n->b_var[l]), cfg->bn_eps);
@@ -771,6 +773,7 @@ static void convlstm_init(Model *m, uint64_t seed) {
             op_fill(P(m, n->p_beta[l]), 0.0f);
             op_fill(BUF(m, n->b_mean[l]), 0.0f);
             op_fill(BUF(m, n->b_var[l]), 1.0f);
+            m->counters[n->b_count[l]] = 0;
         }
     }
     const double rf = (double)n->ntaps * n->head_k * n->head_k; /* receptive field of the head */
@@ -912,6 +915,8 @@ int convlstm_create(Model *m) {
         n->b_mean[l] = model_add_buffer(m, name, 1, &n->hidden[l]);
         snprintf(name, sizeof name, "bns.%d.running_var", l);
         n->b_var[l] = model_add_buffer(m, name, 1, &n->hidden[l]);
+        snprintf(name, sizeof name, "bns.%d.num_batches_tracked", l);
+        n->b_count[l] = model_add_counter(m, name);
     }
     const int ntop = n->hidden[n->L - 1], hk = cfg->head_kernel;
     if (n->ntaps == 1) {

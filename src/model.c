@@ -93,6 +93,13 @@ int model_add_buffer(Model *m, const char *name, int ndim, const int *shape) {
     return add_tensor(&m->buffers, &m->n_buffers, name, ndim, shape, NULL);
 }
 
+int model_add_counter(Model *m, const char *name) {
+    if (m->n_counters == MODEL_MAX_LAYERS) rr_die("model: more than %d counters", MODEL_MAX_LAYERS);
+    snprintf(m->counter_names[m->n_counters], MODEL_NAME_LEN, "%s", name);
+    m->counters[m->n_counters] = 0;
+    return m->n_counters++;
+}
+
 /* Plan (base NULL) or hand out (allocated) the views, in the same order both times. */
 static void take_tensors(Model *m) {
     Arena *a = &m->param_arena;
@@ -137,6 +144,16 @@ Tensor *model_buffer(Model *m, int i) {
 const char *model_buffer_name(const Model *m, int i) {
     if (m->pp) return predrnn_pp_buffer_name(m->pp, i);
     return (i >= 0 && i < m->n_buffers) ? m->buffers[i].name : NULL;
+}
+
+int model_num_counters(const Model *m) { return m->pp ? predrnn_pp_num_counters(m->pp) : m->n_counters; }
+int64_t *model_counter(Model *m, int i) {
+    if (m->pp) return predrnn_pp_counter(m->pp, i);
+    return (i >= 0 && i < m->n_counters) ? &m->counters[i] : NULL;
+}
+const char *model_counter_name(const Model *m, int i) {
+    if (m->pp) return predrnn_pp_counter_name(m->pp, i);
+    return (i >= 0 && i < m->n_counters) ? m->counter_names[i] : NULL;
 }
 
 int64_t model_param_count(const Model *m) {

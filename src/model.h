@@ -75,6 +75,13 @@ const char *model_param_name(const Model *m, int i);
 int model_num_buffers(const Model *m);
 Tensor *model_buffer(Model *m, int i);
 const char *model_buffer_name(const Model *m, int i);
+/* Batch-norm batch counters: PyTorch BatchNorm2d's int64 buffer num_batches_tracked, one per BN layer
+ * (name bns.L.num_batches_tracked, checkpoint dtype I64, shape ()). Like PyTorch, each training-mode
+ * call of that BN adds 1, and BN runs once per time step: a training forward over T frames adds T-1
+ * (twice that with reverse_input). 0 after model_init. No effect on any computation (momentum is set). */
+int model_num_counters(const Model *m);
+int64_t *model_counter(Model *m, int i);
+const char *model_counter_name(const Model *m, int i);
 int64_t model_param_count(const Model *m);          /* number of trainable scalars */
 size_t model_arena_bytes(const Model *m);           /* device memory planned: activations (+ params) */
 double model_flops_per_sequence(const Model *m);    /* forward multiply-adds × 2 for one sequence */

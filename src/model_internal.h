@@ -36,6 +36,9 @@ struct Model {
     void *impl;                        /* the kind's own state */
     int n_params, n_buffers;
     ModelTensor *params, *buffers;     /* registry, in state_dict order */
+    int n_counters;                    /* int64 counters (BN num_batches_tracked), model.h */
+    int64_t counters[MODEL_MAX_LAYERS];
+    char counter_names[MODEL_MAX_LAYERS][MODEL_NAME_LEN];
     Arena param_arena;                 /* values, gradients and buffers */
 };
 
@@ -43,6 +46,7 @@ struct Model {
  * model_allocate_tensors puts values, gradients and buffers in one arena (zeroed). Return the index. */
 int model_add_param(Model *m, const char *name, int ndim, const int *shape, const int *perm);
 int model_add_buffer(Model *m, const char *name, int ndim, const int *shape);
+int model_add_counter(Model *m, const char *name); /* an int64 counter, 0 */
 int model_allocate_tensors(Model *m);
 
 /* Kind constructors: fill m (cfg, device, batch, seq_len are set; ops, impl, registry to do).

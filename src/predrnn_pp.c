@@ -111,6 +111,8 @@ struct PredRNNpp {
     int nbuf;
     Tensor buf[2 * MODEL_MAX_LAYERS];
     char bufname[2 * MODEL_MAX_LAYERS][PP_NAME];
+    int64_t bn_batches[MODEL_MAX_LAYERS]; /* num_batches_tracked of the i-th BN layer (model.h counters) */
+    char cntname[MODEL_MAX_LAYERS][PP_NAME];
     float *dbn;                /* gradient of one BN output (B, max n) */
 };
 
@@ -187,6 +189,7 @@ static void build_params(PredRNNpp *m) {
             m->buf[m->nbuf] = tensor_make(NULL, m->device, 1, &m->n[l]);
             snprintf(m->bufname[m->nbuf++], PP_NAME, "bns.%d.%s", l, j ? "running_var" : "running_mean");
         }
+        snprintf(m->cntname[m->nbuf / 2 - 1], PP_NAME, "bns.%d.num_batches_tracked", l);
     }
     /* back_to_pixel: tf.layers.conv2d(h, filters=C, kernel_size=1), bias, linear */
     m->head = add_conv(m, "head", m->n[m->L - 1], m->C, 1, 1);
@@ -429,6 +432,11 @@ Tensor *predrnn_pp_buffer(PredRNNpp *m, int i) { return i >= 0 && i < m->nbuf ? 
 const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i) {
     return i >= 0 && i < m->nbuf ? m->bufname[i] : NULL;
 }
+int predrnn_pp_num_counters(const PredRNNpp *m) { return m->nbuf / 2; }
+int64_t *predrnn_pp_counter(PredRNNpp *m, int i) { return i >= 0 && i < m->nbuf / 2 ? &m->bn_batches[i] : NULL; }
+const char *predrnn_pp_counter_name(const PredRNNpp *m, int i) {
+    return i >= 0 && i < m->nbuf / 2 ? m->cntname[i] : NULL;
+}
 int64_t predrnn_pp_param_count(const PredRNNpp *m) {
     int64_t s = 0;
     for (int i = 0; i < m->np; i++) s += m->param[i].count;
@@ -471,6 +479,7 @@ void predrnn_pp_init(PredRNNpp *m, uint64_t seed) {
         op_fill(&m->grad[i], 0.0f);
     }
     for (int i = 0; i < m->nbuf; i++) op_fill(&m->buf[i], i % 2 ? 1.0f : 0.0f); /* running mean 0, var 1 */
+    for (int i = 0; i < m->nbuf / 2; i++) m->bn_batches[i] = 0;
     free(host);
 }
 
@@ -694,10 +703,11 @@ static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *u
             if (m->has_bn[l]) { /* per-step statistics over (B, H, W) while training, running ones after */
                 CellStep *s = &m->steps[t * m->L + l];
                 Tensor *rm = &m->buf[2 * bn_index(m, l)], *rv = rm + 1;
-                if (m->masking)
+                if (m->masking) {
                     batchnorm_forward_train(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, &s->bn_mean,
                                             &s->bn_invstd, rm, rv, m->cfg.bn_momentum, m->cfg.bn_eps);
-                else
+                    m->bn_batches[bn_index(m, l)]++; /* PyTorch: num_batches_tracked += 1 per training-mode call */
+                } else
                     batchnorm_forward_eval(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, rm, rv, m->cfg.bn_eps);
             }
         }

@@ -78,6 +78,9 @@ const char *predrnn_pp_param_name(const PredRNNpp *m, int i);
 int predrnn_pp_num_buffers(const PredRNNpp *m);              /* BN running statistics (0 without) */
 Tensor *predrnn_pp_buffer(PredRNNpp *m, int i);              /* NULL outside 0..num_buffers-1 */
 const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i);
+int predrnn_pp_num_counters(const PredRNNpp *m);             /* BN num_batches_tracked (model.h) */
+int64_t *predrnn_pp_counter(PredRNNpp *m, int i);
+const char *predrnn_pp_counter_name(const PredRNNpp *m, int i);
 int64_t predrnn_pp_param_count(const PredRNNpp *m);
 /* 2 × the multiply-adds of all convolutions (cells, GHU, memory_reduce, head) over the T-1 steps of
  * one sequence; pointwise work and layer norms are not counted. */

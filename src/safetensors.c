@@ -1,4 +1,4 @@
-/* safetensors.c — safetensors reader (validating every field, F32 only) and atomic writer; see
+/* safetensors.c — safetensors reader (validating every field; F32, and I64 scalars) and atomic writer; see
  * safetensors.h. Rules follow the reference implementation (huggingface/safetensors,
  * safetensors/src/tensor.rs): header size at most 100,000,000 bytes; the header is a JSON object
  * (UTF-8) of tensor entries plus an optional "__metadata__" of string values; entries sorted by
@@ -176,15 +176,29 @@ static int load_header(const char *path, const JsonValue *root, size_t data_len,
         rr_error("%s: the buffer has %zu bytes but the tensors cover %" PRIu64 " (trailing bytes)", path, data_len, pos);
         goto out;
     }
-    for (int i = 0; i < n; i++)
+    int n_i64 = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(entries[i].dtype, "I64") && entries[i].ndim == 0) {
+            n_i64++;
+            continue;
+        }
         if (strcmp(entries[i].dtype, "F32") != 0) {
             rr_error("%s: tensor '%s' has dtype %s: only F32 is supported", path, rr_esc(entries[i].name), rr_esc(entries[i].dtype));
             goto out;
         }
-    f->n = n;
-    f->tensors = rr_calloc((size_t)n + 1, sizeof *f->tensors);
+    }
+    f->n_i64 = 0;
+    f->i64 = rr_calloc((size_t)n_i64 + 1, sizeof *f->i64);
+    f->n = 0;
+    f->tensors = rr_calloc((size_t)(n - n_i64) + 1, sizeof *f->tensors);
     for (int i = 0; i < n; i++) {
-        StTensor *t = &f->tensors[i];
+        if (!strcmp(entries[i].dtype, "I64")) { /* an I64 scalar (PyTorch's num_batches_tracked) */
+            StI64 *s = &f->i64[f->n_i64++];
+            s->name = rr_strdup(entries[i].name);
+            memcpy(&s->value, data + entries[i].begin, sizeof s->value); /* offset may be unaligned */
+            continue;
+        }
+        StTensor *t = &f->tensors[f->n++];
         t->name = rr_strdup(entries[i].name);
         t->ndim = entries[i].ndim;
         memcpy(t->shape, entries[i].shape, sizeof t->shape);
@@ -248,6 +262,12 @@ const StTensor *st_find(const StFile *f, const char *name) {
     return NULL;
 }
 
+const StI64 *st_find_i64(const StFile *f, const char *name) {
+    for (int i = 0; i < f->n_i64; i++)
+        if (strcmp(f->i64[i].name, name) == 0) return &f->i64[i];
+    return NULL;
+}
+
 const char *st_meta(const StFile *f, const char *key) {
     for (int i = 0; i < f->n_meta; i++)
         if (strcmp(f->meta_keys[i], key) == 0) return f->meta_values[i];
@@ -257,6 +277,8 @@ const char *st_meta(const StFile *f, const char *key) {
 void st_free(StFile *f) {
     if (!f) return;
     for (int i = 0; i < f->n; i++) free((char *)f->tensors[i].name);
+    for (int i = 0; i < f->n_i64; i++) free((char *)f->i64[i].name);
+    free(f->i64);
     for (int i = 0; i < f->n_meta; i++) {
         free(f->meta_keys[i]);
         free(f->meta_values[i]);
@@ -294,13 +316,28 @@ static int str_add_quoted(Str *b, const char *s) {
     return 0;
 }
 
-static int cmp_tensor_name(const void *a, const void *b) {
-    return strcmp((*(const StTensor *const *)a)->name, (*(const StTensor *const *)b)->name);
+/* One tensor to write: an F32 StTensor, or (t NULL) an I64 scalar. */
+typedef struct {
+    const char *name;
+    const StTensor *t;
+    const int64_t *i64;
+} Item;
+
+static int cmp_item_name(const void *a, const void *b) {
+    return strcmp(((const Item *)a)->name, ((const Item *)b)->name);
 }
 
 int st_save(const char *path, const StTensor *tensors, int n, int n_meta, const char *const *meta_keys,
             const char *const *meta_values) {
-    if (n < 0 || n_meta < 0) return rr_error("%s: negative tensor or metadata count", path);
+    return st_save_i64(path, tensors, n, NULL, 0, n_meta, meta_keys, meta_values);
+}
+
+int st_save_i64(const char *path, const StTensor *tensors, int n, const StI64 *ints, int n_i64, int n_meta,
+                const char *const *meta_keys, const char *const *meta_values) {
+    if (n < 0 || n_i64 < 0 || n_meta < 0) return rr_error("%s: negative tensor or metadata count", path);
+    for (int i = 0; i < n_i64; i++)
+        if (!ints[i].name || !strcmp(ints[i].name, "__metadata__"))
+            return rr_error("%s: I64 scalar %d has no name or is '__metadata__'", path, i);
     for (int i = 0; i < n; i++) {
         const StTensor *t = &tensors[i];
         if (!t->name) return rr_error("%s: tensor %d has no name", path, i);
@@ -311,9 +348,10 @@ int st_save(const char *path, const StTensor *tensors, int n, int n_meta, const 
     }
     for (int i = 0; i < n_meta; i++)
         if (!meta_keys[i] || !meta_values[i]) return rr_error("%s: metadata entry %d is NULL", path, i);
-    const char **names = rr_malloc((size_t)(n > n_meta ? n : n_meta) * sizeof *names + 1);
+    const char **names = rr_malloc((size_t)(n + n_i64 > n_meta ? n + n_i64 : n_meta) * sizeof *names + 1);
     for (int i = 0; i < n; i++) names[i] = tensors[i].name;
-    const char *dup = find_duplicate(names, n);
+    for (int i = 0; i < n_i64; i++) names[n + i] = ints[i].name;
+    const char *dup = find_duplicate(names, n + n_i64);
     if (dup) {
         free(names);
         return rr_error("%s: duplicate tensor name '%s'", path, rr_esc(dup));
@@ -322,9 +360,12 @@ int st_save(const char *path, const StTensor *tensors, int n, int n_meta, const 
     free(names);
     if (dup) return rr_error("%s: duplicate metadata key '%s'", path, rr_esc(dup));
 
-    const StTensor **order = rr_malloc(((size_t)n + 1) * sizeof *order); /* by name, as stored */
-    for (int i = 0; i < n; i++) order[i] = &tensors[i];
-    qsort(order, (size_t)n, sizeof *order, cmp_tensor_name);
+    Item *order = rr_calloc((size_t)(n + n_i64) + 1, sizeof *order); /* by name, as stored */
+    for (int i = 0; i < n; i++) order[i] = (Item){tensors[i].name, &tensors[i], NULL};
+    for (int i = 0; i < n_i64; i++) order[n + i] = (Item){ints[i].name, NULL, &ints[i].value};
+    n += n_i64; /* from here on: all tensors */
+    qsort(order, (size_t)n, sizeof *order, cmp_item_name);
+    static const StTensor scalar = {NULL, 0, {0}, 1, NULL}; /* the shape of an I64 scalar */
 
     Str h = {0};
     str_add(&h, "{");
@@ -341,35 +382,36 @@ int st_save(const char *path, const StTensor *tensors, int n, int n_meta, const 
     }
     uint64_t offset = 0;
     for (int k = 0; k < n && !bad; k++) {
-        const StTensor *t = order[k];
+        const StTensor *t = order[k].t ? order[k].t : &scalar;
+        const uint64_t esize = order[k].t ? 4 : 8; /* F32 or I64 */
         uint64_t count = 1;
         for (int d = 0; d < t->ndim; d++) {
-            if (t->shape[d] && count > (UINT64_MAX / 4 - offset) / (uint64_t)t->shape[d]) {
+            if (t->shape[d] && count > (UINT64_MAX / esize - offset) / (uint64_t)t->shape[d]) {
                 free(order);
                 free(h.s);
                 return rr_error("%s: tensor '%s': shape overflows", path, t->name);
             }
             count *= (uint64_t)t->shape[d];
         }
-        if (count && !t->data) {
+        if (order[k].t && count && !t->data) {
             free(order);
             free(h.s);
             return rr_error("%s: tensor '%s' has no data", path, t->name);
         }
         char num[64];
         if (n_meta > 0 || k > 0) str_add(&h, ",");
-        if (str_add_quoted(&h, t->name)) {
+        if (str_add_quoted(&h, order[k].name)) {
             bad = 1;
             break;
         }
-        str_add(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+        str_add(&h, esize == 8 ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
         for (int d = 0; d < t->ndim; d++) {
             snprintf(num, sizeof num, "%s%" PRId64, d ? "," : "", t->shape[d]);
             str_add(&h, num);
         }
-        snprintf(num, sizeof num, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", offset, offset + 4 * count);
+        snprintf(num, sizeof num, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", offset, offset + esize * count);
         str_add(&h, num);
-        offset += 4 * count;
+        offset += esize * count;
     }
     if (bad) {
         free(order);
@@ -389,7 +431,11 @@ int st_save(const char *path, const StTensor *tensors, int n, int n_meta, const 
     for (int i = 0; i < 8; i++) size_le[i] = (unsigned char)((uint64_t)h.n >> (8 * i));
     bad = fwrite(size_le, 1, 8, af.fp) != 8 || fwrite(h.s, 1, h.n, af.fp) != h.n;
     for (int k = 0; k < n && !bad; k++) {
-        const StTensor *t = order[k];
+        const StTensor *t = order[k].t;
+        if (!t) {
+            bad = fwrite(order[k].i64, sizeof(int64_t), 1, af.fp) != 1;
+            continue;
+        }
         size_t count = 1;
         for (int d = 0; d < t->ndim; d++) count *= (size_t)t->shape[d];
         if (count) bad = fwrite(t->data, sizeof(float), count, af.fp) != count;

@@ -1,4 +1,5 @@
-/* safetensors.h — reading and writing safetensors files of float32 tensors (model checkpoints).
+/* safetensors.h — reading and writing safetensors files of float32 tensors and int64 scalars
+ * (model checkpoints; PyTorch's BatchNorm num_batches_tracked is an int64 scalar).
  * Format (huggingface/safetensors README and safetensors/src/tensor.rs): 8-byte little-endian u64 N,
  * N bytes of UTF-8 JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
  * "__metadata__": {str: str}} padded with spaces, then the byte buffer; offsets are relative to the
@@ -20,8 +21,15 @@ typedef struct {
 } StTensor;
 
 typedef struct {
+    const char *name;
+    int64_t value;              /* an I64 tensor of shape () */
+} StI64;
+
+typedef struct {
     int n;                      /* tensors, in file (offset) order */
     StTensor *tensors;
+    int n_i64;                  /* I64 scalars, in file order (not in tensors) */
+    StI64 *i64;
     int n_meta;                 /* "__metadata__" entries, in header order */
     char **meta_keys, **meta_values;
     void *buf;                  /* internal: the file contents, tensors point into it */
@@ -34,12 +42,16 @@ typedef struct {
  * "__metadata__"; metadata keys must be distinct. */
 int st_save(const char *path, const StTensor *tensors, int n, int n_meta, const char *const *meta_keys,
             const char *const *meta_values);
+/* The same with n_i64 I64 scalars besides the F32 tensors (all names distinct, all sorted together). */
+int st_save_i64(const char *path, const StTensor *tensors, int n, const StI64 *ints, int n_i64, int n_meta,
+                const char *const *meta_keys, const char *const *meta_values);
 
 /* Read and validate the whole file (header size, UTF-8 JSON, fields, dtype sizes against offsets,
- * tiling of the buffer, duplicate names). Only F32 tensors are accepted. On failure returns -1 with
+ * tiling of the buffer, duplicate names). Only F32 tensors and I64 scalars (shape ()) are accepted. On failure returns -1 with
  * one error line naming path and the problem, and *f is left empty. */
 int st_load(const char *path, StFile *f);
-const StTensor *st_find(const StFile *f, const char *name); /* NULL if absent */
+const StTensor *st_find(const StFile *f, const char *name); /* NULL if absent (or not F32) */
+const StI64 *st_find_i64(const StFile *f, const char *name); /* NULL if absent (or not an I64 scalar) */
 const char *st_meta(const StFile *f, const char *key);      /* NULL if absent */
 void st_free(StFile *f);
 

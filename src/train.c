@@ -440,6 +440,9 @@ int train_run(const Config *c, const char *dir, int resume, int wait) {
     char *config_text = config_to_text(c);
     paths_make(&paths, dir);
     const int tty = isatty(fileno(stderr));
+    if (!strcmp(c->head, "conv3d_centered"))
+        fprintf(stderr, "rnnreg train: warning: head = conv3d_centered sees the frame it predicts (the Keras "
+                        "example's leak): its scores are not forecasts\n");
 
     int device;
     if (model_backend_device(c->backend, c->tf32, 1, &device)) goto out; /* before the directory is made */

@@ -66,9 +66,13 @@ static void test_defaults(void) {
     CHECK(!strcmp(c.sampling, "teacher") && c.sampling_iters == 50000, "teacher forcing, PredRNN's 50000 iterations");
     CHECK(c.clip_grad_norm == 0 && c.checkpoint_every == 0 && c.threads == 0, "clipping off, per-epoch checkpoints, all cores");
     CHECK(config_validate(&c) == 0, "defaults validate");
+    /* a config that names no head resolves to the causal Conv3D, never the example's leaking centred one */
+    char *text = config_to_text(&c);
+    CHECK(strstr(text, "\nhead = conv3d_causal\n") != NULL, "resolved config without head: head = conv3d_causal");
+    free(text);
     ModelConfig mc;
     CHECK(config_model(&c, &mc) == 0 && mc.num_layers == 3 && mc.cell_act == ACT_RELU &&
-              mc.gate_act == ACT_SIGMOID && mc.head == HEAD_CONV3D_CENTERED && mc.head_act == ACT_SIGMOID &&
+              mc.gate_act == ACT_SIGMOID && mc.head == HEAD_CONV3D_CAUSAL && mc.head_act == ACT_SIGMOID &&
               mc.batchnorm == 1 && mc.kernel[1] == 3 && mc.patch == 1,
           "model config from defaults");
 }
@@ -249,6 +253,13 @@ static void test_text(void) {
         missing += !ok;
     }
     CHECK(total >= 50 && missing == 0, "help lists all %d keys with their defaults (%d missing)", total, missing);
+    /* the leaking head is not the default, and `help train` warns about it (issue 11, honest defaults) */
+    char *head_row = strstr(help, "\n    head ");
+    char *row_end = head_row ? strchr(head_row + 1, '\n') : NULL;
+    if (row_end) *row_end = 0; /* search the head row only */
+    CHECK(head_row && !strncmp(head_row + 5 + 24, " conv3d_causal ", 15) &&
+              strstr(head_row, "WARNING: conv3d_centered") && strstr(head_row, "sees the frame it predicts"),
+          "help row of head: default conv3d_causal, warns that conv3d_centered sees the frame it predicts");
     free(help);
     free(dtext);
     free(text);

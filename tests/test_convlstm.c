@@ -4,7 +4,8 @@
  * initial weights, frames, use_truth, and PyTorch's outputs, loss, every gradient, BN running
  * statistics, the weights after 3 Adam steps and an eval-mode rollout. Also: a finite-difference check
  * of the whole model's loss, init determinism and its Keras-style distribution, checkpoint layout
- * conversion, smaller batch/sequence calls, and configuration errors.
+ * conversion, smaller batch/sequence calls, configuration errors, and BN's num_batches_tracked (count,
+ * I64 checkpoint scalar, older checkpoints without it).
  *
  * Tolerances. make_convlstm_fixture.py reruns every fixture in float64 and prints the float32-vs-
  * float64 deviation; for these tiny models (≤ 5 BPTT steps) it is ≤ 2e-6 on outputs (values ≤ 1),
@@ -21,7 +22,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "checkpoint.h"
 #include "common.h"
 #include "model.h"
 #include "ops.h"
@@ -563,6 +566,91 @@ static void test_determinism(void) {
     model_free(m);
 }
 
+/* BN num_batches_tracked (PyTorch BatchNorm2d's int64 buffer): +1 per training-mode BN call, i.e. per
+ * time step of a training forward (PyTorch's module is called once per step too; the state-dict check
+ * against torch.nn.BatchNorm2d itself is tests/test_honest_defaults.sh); evaluation adds nothing; an I64
+ * scalar in the checkpoint; a checkpoint without it (written before it existed) still loads. */
+static void test_bn_counter(void) {
+    ModelConfig c = small_config(HEAD_CONV3D_CAUSAL); /* 2 layers: BN after layer 0 only */
+    Model *m = NULL, *m2 = NULL;
+    if (model_create(&c, 2, 5, RR_CPU, &m) || model_create(&c, 2, 5, RR_CPU, &m2)) {
+        CHECK(0, "bn counter: model_create: %s", rr_last_error());
+        return;
+    }
+    const char *name = model_counter_name(m, 0);
+    CHECK(model_num_counters(m) == 1 && name && !strcmp(name, "bns.0.num_batches_tracked"),
+          "bn counter: one counter, bns.0.num_batches_tracked (%s)", name ? name : "none");
+    const int64_t fe = 2 * 4 * 16, n = 5 * fe;
+    float *data = rr_malloc(sizeof(float) * (size_t)n), *out = rr_malloc(sizeof(float) * (size_t)n);
+    for (int64_t j = 0; j < n; j++) data[j] = rr_rand_uniform(4, rr_stream(RR_TAG_TEST, 10, 0, 0), (uint64_t)j);
+    Tensor frames = tensor_make(data, RR_CPU, 5, (int[]){5, 2, 4, 4, 4}), three = frames;
+    three.shape[0] = 3;
+    three.count = 3 * fe;
+    unsigned char ut[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    model_init(m, 5);
+    *model_counter(m, 0) = 99;
+    model_init(m, 5);
+    CHECK(*model_counter(m, 0) == 0, "bn counter: 0 after model_init");
+    model_train_step(m, &frames, ut, NULL);
+    model_train_step(m, &frames, ut, NULL);
+    model_train_step(m, &three, ut, NULL); /* a call over 3 frames: 2 steps */
+    CHECK(*model_counter(m, 0) == 4 + 4 + 2, "bn counter: training over 5, 5, 3 frames = 4 + 4 + 2 BN calls "
+          "(got %lld)", (long long)*model_counter(m, 0));
+    model_evaluate(m, &frames, 2, out);
+    CHECK(*model_counter(m, 0) == 10, "bn counter: evaluation (running statistics) does not count");
+
+    char dir[] = "/tmp/rnnreg_test_bncount.XXXXXX", path[64], old[64];
+    if (!mkdtemp(dir)) return;
+    snprintf(path, sizeof path, "%s/new.safetensors", dir);
+    snprintf(old, sizeof old, "%s/old.safetensors", dir);
+    int rc = checkpoint_save(path, m, NULL, NULL, NULL, NULL);
+    StFile f;
+    memset(&f, 0, sizeof f);
+    const StI64 *v = NULL;
+    if (!rc && !st_load(path, &f)) v = st_find_i64(&f, "bns.0.num_batches_tracked");
+    CHECK(v && v->value == 10 && !st_find(&f, "bns.0.num_batches_tracked"),
+          "bn counter: the checkpoint holds bns.0.num_batches_tracked as an I64 scalar = 10");
+    char *raw = NULL;
+    size_t len = 0;
+    const char *entry = "\"bns.0.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[]";
+    CHECK(!rr_read_file(path, &raw, &len) && memmem(raw, len, entry, strlen(entry)),
+          "bn counter: header entry {\"dtype\":\"I64\",\"shape\":[]} (PyTorch's int64 scalar)");
+    free(raw);
+    model_init(m2, 7);
+    CHECK(checkpoint_load(path, m2, NULL, NULL) == 0 && *model_counter(m2, 0) == 10, "bn counter: loaded back (10)");
+    /* the same checkpoint without the counter, as written before it existed */
+    if (f.n > 0 && st_save(old, f.tensors, f.n, 0, NULL, NULL) == 0) {
+        const char *fk[1] = {"format"}, *fv[1] = {"rnnreg-checkpoint-1"};
+        st_save(old, f.tensors, f.n, 1, fk, fv);
+        model_init(m2, 7);
+        rc = checkpoint_load(old, m2, NULL, NULL);
+        int same = rc == 0;
+        for (int i = 0; i < model_num_buffers(m) && same; i++)
+            same = !memcmp(model_buffer(m, i)->data, model_buffer(m2, i)->data, sizeof(float) * (size_t)model_buffer(m, i)->count);
+        CHECK(same && *model_counter(m2, 0) == 0, "bn counter: an older checkpoint without it loads (buffers equal, "
+              "counter kept at 0, as PyTorch keeps its own)%s%s", rc ? ": " : "", rc ? rr_last_error() : "");
+        /* an F32 tensor under that name is refused in one line naming it */
+        StTensor *t = rr_calloc((size_t)f.n + 1, sizeof *t);
+        memcpy(t, f.tensors, sizeof *t * (size_t)f.n);
+        float one = 1;
+        t[f.n] = (StTensor){"bns.0.num_batches_tracked", 0, {0}, 1, &one};
+        st_save(old, t, f.n + 1, 1, fk, fv);
+        rc = checkpoint_load(old, m2, NULL, NULL);
+        CHECK(rc == -1 && strstr(rr_last_error(), "bns.0.num_batches_tracked") && strstr(rr_last_error(), "I64") &&
+                  !strchr(rr_last_error(), '\n'),
+              "bn counter: an F32 num_batches_tracked is refused: %s", rr_last_error());
+        free(t);
+    }
+    st_free(&f);
+    unlink(path);
+    unlink(old);
+    rmdir(dir);
+    free(data);
+    free(out);
+    model_free(m);
+    model_free(m2);
+}
+
 int main(void) {
     TEST_BEGIN("convlstm");
     test_fixture("a");
@@ -576,5 +664,6 @@ int main(void) {
     test_ckpt_layout();
     test_errors();
     test_determinism();
+    test_bn_counter();
     return tests_exit();
 }

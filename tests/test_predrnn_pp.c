@@ -8,7 +8,8 @@
  *   3. finite differences of the model loss on a few weights, through the zig-zag memory, the GHU and
  *      scheduled sampling;
  *   4. initialisation (official distributions, Philox streams), parameter names/order, parameter and
- *      FLOP counts from closed forms, configuration errors.
+ *      FLOP counts from closed forms, configuration errors, BN num_batches_tracked (+1 per training step
+ *      and BN layer, as PyTorch's BatchNorm2d called once per step; names bns.L.num_batches_tracked).
  * `build/tests/test_predrnn_pp --bench B [threads]` times one training step of the official size
  * (128,64,64,64, k 5, GHU, LN, 16×16×16 patches, 20 frames) instead. Run it with
  * OMP_WAIT_POLICY=passive: otherwise idle OpenMP threads spin while OpenBLAS's own threads run the
@@ -923,6 +924,39 @@ static int bench(int B, int threads) {
     return 0;
 }
 
+/* BN num_batches_tracked: one counter per BN layer (every layer but the last), +1 per training-mode BN
+ * call = per time step; evaluation does not count; model_init resets it. */
+static void test_bn_counter(void) {
+    ModelConfig c = small_config(); /* 3 layers: BN after layers 0 and 1 */
+    c.batchnorm = 1, c.bn_momentum = 0.1f, c.bn_eps = 1e-5f;
+    PredRNNpp *m = NULL;
+    if (predrnn_pp_create(&c, 2, 4, RR_CPU, &m)) {
+        CHECK(0, "bn counter: create: %s", rr_last_error());
+        return;
+    }
+    predrnn_pp_init(m, 3);
+    const int64_t n = 4 * 2 * 16 * 8 * 8;
+    float *data = falloc(n), *out = falloc(n);
+    for (int64_t j = 0; j < n; j++) data[j] = rr_rand_uniform(6, rr_stream(RR_TAG_TEST, 11, 0, 0), (uint64_t)j);
+    Tensor frames = tensor_make(data, RR_CPU, 5, (int[]){4, 2, 16, 8, 8});
+    unsigned char ut[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    predrnn_pp_train_step(m, &frames, ut, NULL);
+    predrnn_pp_train_step(m, &frames, ut, NULL);
+    predrnn_pp_evaluate(m, &frames, 2, out);
+    const char *n0 = predrnn_pp_counter_name(m, 0), *n1 = predrnn_pp_counter_name(m, 1);
+    CHECK(predrnn_pp_num_counters(m) == 2 && n0 && n1 && !strcmp(n0, "bns.0.num_batches_tracked") &&
+              !strcmp(n1, "bns.1.num_batches_tracked"),
+          "bn counter: bns.0 / bns.1.num_batches_tracked");
+    CHECK(*predrnn_pp_counter(m, 0) == 6 && *predrnn_pp_counter(m, 1) == 6,
+          "bn counter: 2 training steps over 4 frames = 2 x 3 BN calls per layer, evaluation none (got %lld, %lld)",
+          (long long)*predrnn_pp_counter(m, 0), (long long)*predrnn_pp_counter(m, 1));
+    predrnn_pp_init(m, 3);
+    CHECK(*predrnn_pp_counter(m, 0) == 0 && *predrnn_pp_counter(m, 1) == 0, "bn counter: 0 after init");
+    free(data);
+    free(out);
+    predrnn_pp_free(m);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "--bench") == 0)
         return bench(argc >= 3 ? atoi(argv[2]) : 8, argc >= 4 ? atoi(argv[3]) : 2);
@@ -935,5 +969,6 @@ int main(int argc, char **argv) {
     test_model_fd();
     test_init_and_counts();
     test_errors();
+    test_bn_counter();
     return tests_exit();
 }

@@ -273,7 +273,12 @@ static void test_fixture(const char *tag) {
         model_param_to_ckpt(m, i, internal, ckpt);
         char what[160];
         snprintf(what, sizeof what, "grad.%s", model_param_name(m, i));
-        check_close_f32(what, ckpt, s->data, (long)g->count, 1e-5 * maxabs(s->data, g->count), 1e-3);
+        /* 10x the float32-vs-float64 deviation of a gradient tensor (relative to its largest element):
+         * <= 1e-6 for the ConvLSTM (tests/test_convlstm.c), <= 4.7e-6 for PredRNN++ with its layer norms
+         * (tests/test_predrnn_pp.c); 1e-5 for both used 0.97 of the bound on pp_zone with another BLAS
+         * kernel (OPENBLAS_CORETYPE=Prescott) */
+        const double grad_atol = strcmp(cfg->model, "predrnn_pp") ? 1e-5 : 5e-5;
+        check_close_f32(what, ckpt, s->data, (long)g->count, grad_atol * maxabs(s->data, g->count), 1e-3);
         free(internal);
         free(ckpt);
     }

@@ -66,40 +66,75 @@ log = [json.loads(l) for l in open(sys.argv[3])]
 data = np.load(sys.argv[4])
 x = data[:, 0:4].astype(np.float32) / 255.0                      # (20, 4, 64, 64)
 x = x.reshape(20, 4, 16, 4, 16, 4).transpose(0, 1, 3, 5, 2, 4).reshape(20, 4, 16, 16, 16)  # reshape_patch, p = 4
-frames = torch.from_numpy(np.ascontiguousarray(x))
-model = PredRNNppRef([4, 4], [3, 3], layer_norm=True, ghu=True, patch=4, image_size=64)
-model.load_state_dict({k: torch.from_numpy(v) for k, v in ck1.items() if not k.startswith("optimizer.")}, strict=True)
-opt = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.9, 0.999), eps=1e-8)
-for n, p in model.named_parameters():
-    opt.state[p] = {"step": torch.tensor(float(meta1["optimizer_step"])),
-                    "exp_avg": torch.from_numpy(ck1["optimizer.exp_avg." + n]).clone(),
-                    "exp_avg_sq": torch.from_numpy(ck1["optimizer.exp_avg_sq." + n]).clone()}
+frames32 = torch.from_numpy(np.ascontiguousarray(x))
 truth = torch.ones(4, 20, dtype=torch.bool)
-losses = []
-for seq in (frames, torch.flip(frames, dims=[0])):   # PredRNN train.py: the sequence, then reversed
-    opt.zero_grad()
-    loss = torch.nn.functional.mse_loss(model(seq, truth), seq[1:])
-    loss.backward()
-    opt.step()
-    losses.append(loss.item())
-fails = []
-def close(what, got, want, scale, frac):
-    err = float(np.max(np.abs(got - want)))
-    if not err <= frac * scale: fails.append(f"{what}: max diff {err:.3g} > {frac} x {scale:.3g}")
-# Tolerances: float32 with another summation order over 19 steps and two updates. The official
-# ±0.001 initialisation makes many gradients tiny, so Adam's m/sqrt(v) amplifies their relative
-# rounding; we therefore compare each tensor against the size of what changed: parameters within
-# 1e-3 of the largest update of the tensor, moments within 1e-3 of the tensor's largest moment.
-for n, p in model.named_parameters():
-    new = p.detach().numpy()
-    close(n, ck2[n], new, float(np.max(np.abs(new - ck1[n]))), 1e-3)
-    for s in ("exp_avg", "exp_avg_sq"):
-        want = opt.state[p][s].numpy()
-        close(s + "." + n, ck2["optimizer." + s + "." + n], want, float(np.max(np.abs(want))), 1e-3)
+
+def iteration(dtype):
+    """PredRNN train.py's iteration from checkpoint 1 in dtype: an Adam update on the sequence, then one
+    on the time-reversed sequence. Returns the two losses, the parameters and the Adam moments."""
+    model = PredRNNppRef([4, 4], [3, 3], layer_norm=True, ghu=True, patch=4, image_size=64).to(dtype)
+    model.load_state_dict({k: torch.from_numpy(v).to(dtype) for k, v in ck1.items() if not k.startswith("optimizer.")},
+                          strict=True)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+    for n, p in model.named_parameters():
+        opt.state[p] = {"step": torch.tensor(float(meta1["optimizer_step"])),  # copies: Adam updates in place
+                        "exp_avg": torch.from_numpy(ck1["optimizer.exp_avg." + n]).to(dtype).clone(),
+                        "exp_avg_sq": torch.from_numpy(ck1["optimizer.exp_avg_sq." + n]).to(dtype).clone()}
+    frames, losses = frames32.to(dtype), []
+    for seq in (frames, torch.flip(frames, dims=[0])):   # PredRNN train.py: the sequence, then reversed
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(seq, truth), seq[1:])
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    out = {n: p.detach().double().numpy() for n, p in model.named_parameters()}
+    for n, p in model.named_parameters():
+        for s in ("exp_avg", "exp_avg_sq"):
+            out[f"optimizer.{s}.{n}"] = opt.state[p][s].double().numpy()
+    return losses, out
+
+# Tolerances from the float32 error of the computation, not from one machine's run (issue 11: a 1e-5
+# loss tolerance failed on another CPU kind, at 1.5e-5; torch's own float32 loss is off the float64
+# one by up to 1.7e-5 here).
+# Parameters and Adam moments: the same iteration in float64 is exact to ~1e-16, so
+# e32 = max over a group's tensors of max |torch float32 - float64| / scale is the float32 error of one
+# summation order of this computation, including how the model amplifies it (19 recurrent steps, two
+# updates, tensor layer norms whose gain gradients are sums of ~3e5 cancelling terms, Adam's
+# m/sqrt(v)): 1e-4 .. 1e-3 here (scale: a parameter tensor's largest update |w2 - w1|, a moment
+# tensor's largest element; the max over the group, because one small tensor's error can vanish by
+# chance). Ours is another float32 summation order of the same sums (im2col + sgemm kernels chosen per
+# CPU, other reduction orders): |ours - torch32| <= |ours - exact| + |torch32 - exact| <= (R + 1) e32,
+# R = |ours - exact| / e32. Over OpenBLAS Prescott/Haswell/SkylakeX/Zen, builtin BLAS, 1-2 threads and
+# torch's oneDNN at AVX512/AVX2/SSE4.1, |ours - torch32| reached 2.7 e32 (R <= 1.7); F = 5 leaves ~2x
+# for kernels not measured (e.g. AMX), plus 8 u (u = 2^-24) of the scale.
+# The loss (a scalar, whose e32 can vanish by chance): a priori. Each step's sums of K <= 144 terms
+# (conv_x over 16 channels x 3 x 3) err by about sqrt(K) u relative (Higham & Mary 2019), the error
+# carried through S = 19 steps adds up at most linearly, two implementations differ by twice that, and
+# d(mean r^2) / mean r^2 <= 2 rms(dy) / rms(r) doubles it again: |ours - torch| <= 4 S sqrt(K) u L
+# = 5.4e-5 L. An Adam bias correction off by one step exceeds these bounds 100 .. 2000 times; beta2 =
+# 0.998 instead of 0.999, 500 times.
+F, U, S, K = 5.0, 2.0 ** -24, 19, 144
+(l32, t32), (l64, t64) = iteration(torch.float32), iteration(torch.float64)
+# e32 per group: the largest e32 / scale over its tensors (a single small tensor's e32 can vanish by chance)
+groups = {"moments": [n for n in ck1 if n.startswith("optimizer.")], "params": [n for n in ck1 if n in t32 and not n.startswith("optimizer.")]}
+scale = {n: float(np.max(np.abs(t64[n] - ck1[n] if g == "params" else t64[n]))) for g, ns in groups.items() for n in ns}
+e32 = {g: max(float(np.max(np.abs(t32[n] - t64[n]))) / scale[n] for n in ns) for g, ns in groups.items()}
+fails, used = [], {}
+for g, ns in groups.items():
+    for n in ns:
+        err, bound = float(np.max(np.abs(ck2[n] - t32[n]))), (F * e32[g] + 8 * U) * scale[n]
+        used[g] = max(used.get(g, 0.0), err / bound)
+        if not err <= bound:
+            fails.append(f"{n}: max diff {err:.3g} > ({F:g} x float32 error {e32[g]:.3g} + 8u) x {scale[n]:.3g}")
 if int(meta2["optimizer_step"]) != int(meta1["optimizer_step"]) + 2: fails.append("not two updates per iteration")
-mean = sum(losses) / 2
-if abs(log[1]["train_loss"] - mean) > 1e-5 * mean: fails.append(f"train loss {log[1]['train_loss']} vs {mean}")
-print(f"losses {losses[0]:.6g} (forward), {losses[1]:.6g} (reversed); log {log[1]['train_loss']:.6g}")
+mean = sum(l32) / 2
+loss_bound = 4 * S * K ** 0.5 * U * mean
+used["loss"] = abs(log[1]["train_loss"] - mean) / loss_bound
+if not abs(log[1]["train_loss"] - mean) <= loss_bound:
+    fails.append(f"train loss {log[1]['train_loss']} vs {mean}: relative difference "
+                 f"{abs(log[1]['train_loss'] - mean) / mean:.3g} > 4 S sqrt(K) u = {loss_bound / mean:.3g}")
+print(f"losses {l32[0]:.6g} (forward), {l32[1]:.6g} (reversed); log {log[1]['train_loss']:.6g}; "
+      f"worst fraction of the bound: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))
 print("\n".join(fails) if fails else "all close")
 sys.exit(1 if fails else 0)
 PY

@@ -15,8 +15,10 @@ Sequences are time-major: frames (T, B, C, H, W); step t reads input frame t and
 State-dict names (= rnnreg checkpoint names): cells.L.conv_x.weight (4n, Cin, k, k), cells.L.conv_x.bias
 (4n), cells.L.conv_h.weight (4n, n, k, k), bns.L.weight / bias / running_mean / running_var (n),
 head.weight ((C, n, k, k) for conv2d, (C, n, 3, k, k) for the Conv3d heads), head.bias (C).
-The BN module here has no num_batches_tracked buffer (rnnreg checkpoints are F32 only), so
-load_state_dict(strict=True) takes exactly the tensors of an rnnreg checkpoint.
+BN: by default the module below, without PyTorch's int64 num_batches_tracked buffer (the committed
+fixtures were made with it and hold no such tensor); stock_bn=True uses torch.nn.BatchNorm2d itself,
+whose state_dict has exactly the tensors of an rnnreg checkpoint (which holds bns.L.num_batches_tracked),
+so load_state_dict(strict=True) takes a checkpoint as it is.
 
 Regularizers (src/regularize.h, shared/notes/regularizers.md; all off by default, training mode only,
 inverted masks m ∈ {0, 1/(1-p)} drawn by mask_fn(layer, tensor, step, shape, p), tensor ids as
@@ -112,6 +114,12 @@ class BatchNorm(nn.Module):
                             self.training, self.momentum, self.eps)
 
 
+def make_bn(n, momentum, eps, stock=False):
+    """The BN of one layer: torch.nn.BatchNorm2d itself (stock, with num_batches_tracked), or the same
+    computation without that buffer."""
+    return nn.BatchNorm2d(n, eps=eps, momentum=momentum) if stock else BatchNorm(n, momentum, eps)
+
+
 class Cell(nn.Module):
     def __init__(self, cin, n, k, layer_norm=False):
         super().__init__()
@@ -134,7 +142,7 @@ class ConvLSTMRef(nn.Module):
                  bn_momentum=0.01, bn_eps=1e-3, head="conv2d", head_kernel=3, head_act="sigmoid",
                  patch=1, image_size=64, img_channels=1, layer_norm=False, dropout=0.0, rec_dropout=0.0,
                  rec_dropout_seq=False, var_dropout_x=0.0, var_dropout_h=0.0, zoneout_c=0.0, zoneout_h=0.0,
-                 weight_drop=0.0, mask_fn=torch_mask, zone_fn=torch_zone):
+                 weight_drop=0.0, mask_fn=torch_mask, zone_fn=torch_zone, stock_bn=False):
         super().__init__()
         self.zoneout_c, self.zoneout_h, self.weight_drop, self.zone_fn = zoneout_c, zoneout_h, weight_drop, zone_fn
         self.dropout, self.rec_dropout, self.rec_dropout_seq = dropout, rec_dropout, rec_dropout_seq
@@ -154,7 +162,7 @@ class ConvLSTMRef(nn.Module):
             cin = n
         self.cells = nn.ModuleList(cells)
         nbn = len(hidden) - 1 if batchnorm else 0
-        self.bns = nn.ModuleList([BatchNorm(hidden[l], bn_momentum, bn_eps) for l in range(nbn)])
+        self.bns = nn.ModuleList([make_bn(hidden[l], bn_momentum, bn_eps, stock_bn) for l in range(nbn)])
         top, hk = hidden[-1], head_kernel
         if head == "conv2d":
             self.head = nn.Conv2d(top, self.channels, hk, padding=hk // 2)

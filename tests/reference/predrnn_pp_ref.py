@@ -55,8 +55,8 @@ ids as regularize.h REG_T_*; the fixture script injects rnnreg's Philox masks):
 batchnorm (as convlstm_ref.py): BatchNorm2d (per-step batch statistics in training, running statistics in
 evaluation, PyTorch momentum convention) on h of every layer but the last, on its way to the next layer
 (to the GHU for layer 0 with ghu); the carried h and the head's input are not normalised. State-dict
-names bns.L.weight, .bias, .running_mean, .running_var (no num_batches_tracked), registered after the
-GHU and before the head.
+names bns.L.weight, .bias, .running_mean, .running_var (and with stock_bn=True torch.nn.BatchNorm2d's
+.num_batches_tracked, as rnnreg checkpoints hold), registered after the GHU and before the head.
 """
 import torch
 import torch.nn as nn
@@ -91,8 +91,8 @@ class TensorLayerNorm(nn.Module):
         return xhat * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-# batch norm between layers: the ConvLSTM twin's (BatchNorm2d without num_batches_tracked)
-from convlstm_ref import BatchNorm  # noqa: E402
+# batch norm between layers: the ConvLSTM twin's (BatchNorm2d without num_batches_tracked, or the stock one)
+from convlstm_ref import make_bn  # noqa: E402
 
 
 def conv(cin, cout, k):
@@ -185,7 +185,7 @@ class PredRNNppRef(nn.Module):
     def __init__(self, hidden, kernels, layer_norm=True, ghu=True, patch=2, image_size=16, img_channels=1,
                  dropout=0.0, rec_dropout=0.0, rec_dropout_seq=False, var_dropout_x=0.0, var_dropout_h=0.0,
                  zoneout_c=0.0, zoneout_h=0.0, zoneout_m=0.0, weight_drop=0.0, mask_fn=torch_mask,
-                 zone_fn=torch_zone, batchnorm=False, bn_momentum=0.01, bn_eps=1e-3):
+                 zone_fn=torch_zone, batchnorm=False, bn_momentum=0.01, bn_eps=1e-3, stock_bn=False):
         super().__init__()
         self.dropout, self.rec_dropout, self.rec_dropout_seq = dropout, rec_dropout, rec_dropout_seq
         self.var_dropout_x, self.var_dropout_h, self.weight_drop = var_dropout_x, var_dropout_h, weight_drop
@@ -205,7 +205,7 @@ class PredRNNppRef(nn.Module):
         if ghu:
             self.ghu = GHU(hidden[0], kernels[0], layer_norm)
         if batchnorm:
-            self.bns = nn.ModuleList([BatchNorm(hidden[l], bn_momentum, bn_eps) for l in range(L - 1)])
+            self.bns = nn.ModuleList([make_bn(hidden[l], bn_momentum, bn_eps, stock_bn) for l in range(L - 1)])
         self.nbn = L - 1 if batchnorm else 0
         self.head = nn.Conv2d(hidden[-1], self.channels, 1, bias=True)
 

@@ -9,7 +9,8 @@ that order (as src/safetensors.h's st_save).
 
     from stio import write_safetensors, read_safetensors
     write_safetensors(path, {"w": np.zeros((2, 3), np.float32)}, metadata={"k": "v"})
-    tensors = read_safetensors(path)          # {name: float32 array}
+    tensors = read_safetensors(path)          # {name: float32 array (int64 for an I64 tensor)}
+The reader also takes I64 tensors (rnnreg checkpoints hold PyTorch's int64 num_batches_tracked).
 """
 import json
 import os
@@ -44,7 +45,8 @@ def write_safetensors(path, tensors, metadata=None):
 
 
 def read_safetensors(path, with_metadata=False):
-    """{name: float32 array} (and the metadata dict when with_metadata). Only F32 is accepted."""
+    """{name: array} (and the metadata dict when with_metadata): float32 for F32, int64 for I64 (as
+    torch's state_dict holds num_batches_tracked); other dtypes are refused."""
     with open(path, "rb") as fp:
         data = fp.read()
     (n,) = struct.unpack("<Q", data[:8])
@@ -53,8 +55,9 @@ def read_safetensors(path, with_metadata=False):
     meta = header.pop("__metadata__", {})
     out = {}
     for name, info in header.items():
-        if info["dtype"] != "F32":
-            raise ValueError(f"{path}: {name}: dtype {info['dtype']} is not F32")
+        np_dtype = {"F32": "<f4", "I64": "<i8"}.get(info["dtype"])
+        if np_dtype is None:
+            raise ValueError(f"{path}: {name}: dtype {info['dtype']} is not F32 or I64")
         b, e = info["data_offsets"]
-        out[name] = np.frombuffer(buf[b:e], dtype="<f4").reshape(info["shape"]).copy()
+        out[name] = np.frombuffer(buf[b:e], dtype=np_dtype).reshape(info["shape"]).copy()
     return (out, meta) if with_metadata else out
