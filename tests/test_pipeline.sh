@@ -189,8 +189,8 @@ if [ "$HAVE_PAPER" = 1 ]; then
     "${M[@]}" reproduce-pipeline >"$W/remake.out" 2>&1; rc=$?
     "$PYTHON" tools/pipeline/checks.py files "$P" >"$W/files-after.out" 2>&1
     check "the next reproduce-pipeline makes both figures again (exit $rc): every generated file whole" \
-        [ "$rc" -eq 0 ] && grep -q '^ok .*generated files whole' "$W/files-after.out" && \
-        [ "$P/fig-final.tex" -nt figures/final.gp ] && grep -q 'fig-frames.tex: empty; removed' "$W/remake.out"
+        eval '[ "$rc" -eq 0 ] && grep -q "^ok .*generated files whole" "$W/files-after.out" &&
+              [ "$P/fig-final.tex" -nt figures/final.gp ] && grep -q "fig-frames.tex: empty; removed" "$W/remake.out"'
     check "... and the paper built from them has the frames figure (its text in the PDF's source log)" \
         grep -q '<fig-frames.pdf' "$P/paper.log"
 fi
@@ -323,7 +323,7 @@ check "a second 'make runs' has nothing to do ($(head -1 "$W/again.out" | sed 's
     [ "$(stamps)" = "$before" ]
 "${M[@]}" -j1 $goal >"$W/j1.out" 2>&1
 check "a -j the user gives wins: make -j1 $goal plans '(1 at a time)', with nothing to redo" \
-    grep -q ' 0 to run (1 at a time)$' "$W/j1.out" && [ "$(stamps)" = "$before" ]
+    eval 'grep -q " 0 to run (1 at a time)\$" "$W/j1.out" && [ "$(stamps)" = "$before" ]'
 touch experiments/convlstm/leak.conf
 before=$(stamps | grep -v '^convlstm/leak/1/')
 "${M[@]}" runs >"$W/touch.out" 2>&1
@@ -337,12 +337,12 @@ cp "$d/metrics.json" "$W/m_d.json"; cp "$e/metrics.json" "$W/m_e.json"; cp "$d/b
 rm "$d/done.json" "$d/metrics.json" "$d/predictions.npy"; : > "$d/best.safetensors.tmp.999"
 rm "$e/done.json"; echo other-inputs > "$e/inputs.sha256"; : > "$e/leftover.tmp.999"
 "${M[@]}" runs >"$W/resume.out" 2>&1; rc=$?
-check "make runs after an interruption exits 0 and redoes 2 runs" [ "$rc" -eq 0 ] && grep -q '2 to run' "$W/resume.out"
+check "make runs after an interruption exits 0 and redoes 2 runs" eval '[ "$rc" -eq 0 ] && grep -q " 2 to run" "$W/resume.out"'
 check "the interrupted run with the same inputs was resumed" grep -q 'convlstm/base seed 2 (resumed)' "$W/resume.out"
 check "the resumed run ends identical to the uninterrupted one" cmp -s "$d/metrics.json" "$W/m_d.json"
 check "... and its best checkpoint too" cmp -s "$d/best.safetensors" "$W/b_d.st"
 check "the run directory of other inputs was restarted from scratch (no leftovers)" \
-    [ ! -e "$e/leftover.tmp.999" ] && ! grep -q 'predrnn_pp/base seed 2 (resumed)' "$W/resume.out"
+    eval '[ ! -e "$e/leftover.tmp.999" ] && ! grep -q "predrnn_pp/base seed 2 (resumed)" "$W/resume.out"'
 check "the restarted run ends identical too" cmp -s "$e/metrics.json" "$W/m_e.json"
 
 # ---------------------------------------------------------------------------------------------
