@@ -22,8 +22,9 @@ and exits 1 when a check failed.
                                          starts with %PDF- and ends with %%EOF, a PNG ends with its IEND
                                          chunk, JSON parses, text ends with its last newline, a figure's .tex
                                          ends as gnuplot ends it and has its drawing. --prune: remove the
-                                         damaged ones (and the tables stamp when a table is among them) so
-                                         Make makes them again, one line each, and exit 0
+                                         damaged ones (and the tables stamp, or the summary's runs.csv,
+                                         when one of theirs is among them) so Make makes them again, one
+                                         line each, and exit 0
 Environment for `configs`: ALL_RUNS, MODELS; for `runs`: OPT_SEEDS, MODELS; for `tex` and `pdf`:
 PAPER_SRC (the folder of paper.tex, default paper; the tests point it at altered copies)."""
 import csv
@@ -387,9 +388,13 @@ def check_files(dirs, prune):
     if prune:
         for path, why in bad:
             os.remove(path)
-            stamp = os.path.join(os.path.dirname(path), "tables.stamp")
-            if not os.path.basename(path).startswith(("fig-", "paper.")) and os.path.exists(stamp):
-                os.remove(stamp)
+            # what Make must redo: the tables stamp for a table or figure datum; the summary's runs.csv
+            # (the file with the recipe) for any other summary file
+            d = os.path.dirname(path)
+            for stamp in ("tables.stamp", "runs.csv"):
+                sp = os.path.join(d, stamp)
+                if not os.path.basename(path).startswith(("fig-", "paper.")) and os.path.exists(sp):
+                    os.remove(sp)
             print("[pipeline] %s: %s; removed, to be made again" % (path, why))
         return
     if bad:
