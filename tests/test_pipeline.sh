@@ -64,6 +64,17 @@ check "... every run was trained exactly once ($n_trained training commands, $n_
     [ "$n_trained" -eq ${#lock_runs[@]} -a "$n_dirs" -eq ${#lock_runs[@]} ]
 check "... a make that found a run locked said so in one line and waited" \
     grep -q 'another process is training this run (it holds .*\.lock); waiting for it' "$W/lock1.out" "$W/lock2.out"
+# RUN_LOCK=stop: a run held by another process stops at once instead of waiting
+held=$W/lock/tiny/convlstm/opt-adam
+rm -f "$W/held.ready"
+( flock 8 && touch "$W/held.ready" && exec sleep 30 ) 8>>"$held/.1.lock" & holder=$!
+for _ in $(seq 100); do [ -e "$W/held.ready" ] && break; sleep 0.05; done
+RUN_LOCK=stop RNNREG="$RNNREG" bash tools/pipeline/run.sh --id convlstm/opt-adam/1 --dir "$held/1" --seed 1 \
+    --data "$W/lock/tiny/data/mmnist40.npy" --include experiments/convlstm/model.conf >"$W/stop.out" 2>&1; rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+check "RUN_LOCK=stop: a run another process holds stops at once in one line (exit $rc), its finished directory untouched" \
+    eval '[ "$rc" -eq 1 -a "$(wc -l <"$W/stop.out")" -eq 1 -a -f "$held/1/done.json" ] &&
+          grep -q "another process is training this run (it holds .*); stopping (RUN_LOCK=stop)" "$W/stop.out"'
 
 # ---------------------------------------------------------------------------------------------
 # 1. the whole tiny pipeline
@@ -178,7 +189,7 @@ if [ "$HAVE_PAPER" = 1 ]; then
     printf '#!/usr/bin/env bash\ngnuplot "$@" || exit 1\nfor f in fig-*.tex fig-*.pdf; do truncate -s $(( $(stat -c %%s "$f") / 2 )) "$f"; done\nkill -9 0\n' > "$W/gp-killed.sh"
     chmod +x "$W/gp-killed.sh"
     touch figures/final.gp
-    setsid "${M[@]}" GNUPLOT="$W/gp-killed.sh" figures >"$W/kill.out" 2>&1 & wait $!
+    { setsid "${M[@]}" GNUPLOT="$W/gp-killed.sh" figures >"$W/kill.out" 2>&1 & wait $!; } 2>/dev/null   # no "Killed" notice
     "$PYTHON" tools/pipeline/checks.py files "$P" >"$W/files-kill.out" 2>&1
     check "a make killed (-9) while gnuplot writes fig-final leaves no damaged file under a final name" \
         grep -q '^ok .*generated files whole' "$W/files-kill.out"
