@@ -2,7 +2,7 @@
 # and figure data → gnuplot figures → the paper (issue 6). Included by the top Makefile, or used alone
 # with `make -f pipeline.mk ...` (tests/test_pipeline.sh does), given an existing build/rnnreg.
 #
-#   make reproduce-pipeline [SCALE=tiny|quick|paper] [-j N] [RUNNER='srun --gres=gpu:1'] [RUN_SETS='backend=cuda']
+#   make reproduce-pipeline [SCALE=tiny|quick|paper] [-j N] [PIPE_NPROC=n] [RUNNER='srun --gres=gpu:1'] [RUN_SETS='backend=cuda']
 #   make runs | baselines | summary | tables | figures | paper | check-artifacts | pipeline-status
 #
 # SCALE (default quick) selects experiments/scales/<SCALE>/: the sizes (<model>.conf), the seeds and
@@ -21,6 +21,8 @@
 # and explicit run targets train.
 
 SHELL        := /bin/bash
+# a recipe that fails removes the target it may have half-written (the recipes also write through temps)
+.DELETE_ON_ERROR:
 BUILD        ?= build
 PYTHON       ?= /usr/bin/python3
 RNNREG       ?= $(BUILD)/rnnreg
@@ -29,6 +31,8 @@ RESULTS_DIR  ?= results
 PAPER_DIR    ?= build/paper
 RUNNER       ?=
 RUN_SETS     ?=
+# a run another make (on the same tree) is training: wait for it, or stop (tools/pipeline/run.sh)
+RUN_LOCK     ?= wait
 LATEXMK      ?= latexmk
 GNUPLOT      ?= gnuplot
 
@@ -50,6 +54,18 @@ PIPE_JOBS    = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
 
 include experiments/experiments.mk
 include experiments/scales/$(SCALE)/scale.mk
+
+# How many runs `make reproduce-pipeline` trains at once when no -j is given: the cores (PIPE_NPROC,
+# default nproc) divided by the threads one run uses — RUN_SETS' threads=, else the scale's
+# common.conf `threads`, else 0 = all cores (then one run at a time) — so runs x threads = cores.
+# The thread count stays the one the results were recorded with (quick: 1), so they stay bit-identical.
+PIPE_NPROC   ?= $(shell nproc 2>/dev/null || echo 1)
+RUN_THREADS  := $(lastword 0 $(shell sed -nE 's/^[[:space:]]*threads[[:space:]]*=[[:space:]]*([0-9]+)[[:space:]]*(\#.*)?$$/\1/p' \
+                  experiments/scales/$(SCALE)/common.conf 2>/dev/null) $(patsubst threads=%,%,$(filter threads=%,$(RUN_SETS))))
+AUTO_JOBS    := $(shell t='$(RUN_THREADS)' n='$(PIPE_NPROC)'; if [ "$$t" -gt 0 ] 2>/dev/null && [ "$$n" -gt "$$t" ] 2>/dev/null; \
+                  then echo $$((n / t)); else echo 1; fi)
+# -j$(AUTO_JOBS) for the sub-makes unless the user gave -j (any -j, -jN: then theirs); `=`: MAKEFLAGS
+PIPE_J        = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(AUTO_JOBS))
 
 # ---------------------------------------------------------------------------------------------
 # Runs. A run id is <model>/<exp>/<seed>; its stamp $(RESULTS)/<id>/done.json.
@@ -94,7 +110,7 @@ $(call stamp,$1): $(call conf_closure,experiments/$(call word_of,$1,1)/model.con
                   $(call conf_closure,experiments/scales/$(SCALE)/$(call word_of,$1,1).conf) \
                   $(call exp_scale,$1) \
                   $(if $(filter main,$2),$(RESULTS)/$(call word_of,$1,1)/optimizer.conf) $(DATA) | $(RNNREG)
-	@RNNREG='$(RNNREG)' RUNNER='$(RUNNER)' RUN_SETS='$(RUN_SETS)' SCALE='$(SCALE)' JOBS='$$(PIPE_JOBS)' \
+	@RNNREG='$(RNNREG)' RUNNER='$(RUNNER)' RUN_SETS='$(RUN_SETS)' SCALE='$(SCALE)' JOBS='$$(PIPE_JOBS)' RUN_LOCK='$(RUN_LOCK)' \
 	  PROGRESS_DIR='$(if $(wildcard $(RESULTS)/.progress/todo),$(RESULTS)/.progress)' \
 	  bash $(PIPE)/run.sh --id $1 --dir $(RESULTS)/$1 --seed $(call word_of,$1,3) --data $(DATA) \
 	    --include experiments/$(call word_of,$1,1)/model.conf \
@@ -158,15 +174,24 @@ $(TABLES_STAMP): $(SUMMARY_FILES) $(PIPE)/tables.py $(PIPE)/pipelib.py experimen
 	@$(PYTHON) $(PIPE)/tables.py --summary $(SUMMARY) --out $(PAPER_BUILD)
 	@touch $@
 
-# cairolatex: fig-X.tex (the text, set by LaTeX) + fig-X.pdf (the drawing); run in $(PAPER_BUILD) so
-# that the .tex names its drawing without a path
+# cairolatex: fig-X.tex (the text, set by LaTeX) + fig-X.pdf (the drawing). gnuplot runs in a fresh temp
+# folder inside $(PAPER_BUILD) (the figure data found through its loadpath), so the .tex names its
+# drawing without a path and nothing half-written ever has a final name: the drawing, then the .tex
+# (Make's target) are renamed into place only once gnuplot succeeded; the folder goes in any case.
 $(PAPER_BUILD)/fig-%.tex: figures/%.gp figures/style.gp $(TABLES_STAMP)
-	@cd $(PAPER_BUILD) && $(GNUPLOT) -e "style='$(abspath figures/style.gp)'; out='fig-$*'" $(abspath $<)
+	@t=$$(mktemp -d '$(PAPER_BUILD)/.fig-$*.XXXXXX') && trap 'rm -rf "$$t"' EXIT && cd "$$t" && \
+	  $(GNUPLOT) -e "set loadpath '$(abspath $(PAPER_BUILD))'; style='$(abspath figures/style.gp)'; out='fig-$*'" \
+	    $(abspath $<) && mv -f fig-$*.pdf ../fig-$*.pdf && mv -f fig-$*.tex ../fig-$*.tex
 
+# latexmk works in $(PAPER_BUILD)/latex/ (its aux files, locked against a second make; pdflatex writes the PDF as it goes); the PDF
+# and its log are copied out through temp names and renamed, the PDF last
 $(PAPER_PDF): paper/paper.tex paper/references.tex $(TABLES_STAMP) $(FIGURE_TEX)
-	@cd paper && TEXINPUTS='$(abspath $(PAPER_BUILD)):' $(LATEXMK) -pdf -silent -interaction=nonstopmode \
-	    -halt-on-error -file-line-error -outdir='$(abspath $(PAPER_BUILD))' paper.tex >/dev/null \
-	  || { grep -E -m3 -A3 '^(\./|/).*:[0-9]+: |^! ' '$(abspath $(PAPER_BUILD))/paper.log' >&2; exit 1; }
+	@mkdir -p '$(PAPER_BUILD)/latex'
+	@cd paper && TEXINPUTS='$(abspath $(PAPER_BUILD)):' flock '$(abspath $(PAPER_BUILD))/latex/.lock' $(LATEXMK) -pdf -silent -interaction=nonstopmode \
+	    -halt-on-error -file-line-error -outdir='$(abspath $(PAPER_BUILD))/latex' paper.tex >/dev/null \
+	  || { grep -E -m3 -A3 '^(\./|/).*:[0-9]+: |^! ' '$(abspath $(PAPER_BUILD))/latex/paper.log' >&2; exit 1; }
+	@for f in paper.log paper.pdf; do cp '$(PAPER_BUILD)/latex/'$$f '$(PAPER_BUILD)/.'$$f.tmp && \
+	  mv -f '$(PAPER_BUILD)/.'$$f.tmp '$(PAPER_BUILD)/'$$f || exit 1; done
 	@echo "paper: $@ ($(SCALE) scale)"
 
 # ---------------------------------------------------------------------------------------------
@@ -175,9 +200,10 @@ $(PAPER_PDF): paper/paper.tex paper/references.tex $(TABLES_STAMP) $(FIGURE_TEX)
 .PHONY: reproduce-pipeline runs run-stamps baselines summary tables figures paper check-artifacts \
         pipeline-status pipeline-help clean-paper
 
-reproduce-pipeline: ## experiments → results → tables/figures → paper, at SCALE (default quick); -j N runs N at once
-	@$(MAKE) --no-print-directory -f $(PIPE_TOP) runs
-	@$(MAKE) --no-print-directory -f $(PIPE_TOP) paper
+reproduce-pipeline: ## experiments → results → tables/figures → paper, at SCALE (default quick); cores/threads runs at once (-j N: N)
+	@$(MAKE) --no-print-directory $(PIPE_J) -f $(PIPE_TOP) runs
+	@$(PYTHON) $(PIPE)/checks.py files --prune $(PAPER_BUILD) $(SUMMARY)
+	@$(MAKE) --no-print-directory $(PIPE_J) -f $(PIPE_TOP) paper
 
 runs: $(DATA) | $(RNNREG) ## train every run of SCALE that is missing or out of date (progress: run k of n)
 	@todo=$$($(MAKE) --no-print-directory -n -f $(PIPE_TOP) run-stamps 2>/dev/null | sed -nE 's/.*run\.sh --id ([^ ]+) .*/\1/p'); \

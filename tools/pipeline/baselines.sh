@@ -26,6 +26,17 @@ done
 key() { sed -nE "s/^$1 = //p" "$run/config"; }
 n_test=$(key n_test) n_in=$(key input_frames) n_strip=$(key predict_sequences)
 
+# locked like a run (tools/pipeline/run.sh): a second make waits, and finds the baselines made meanwhile
+mkdir -p "$(dirname "$out")"
+exec 9>>"$(dirname "$out")/.$(basename "$out").lock"
+if ! flock -n 9; then
+    echo "baselines.sh: $out: another process is making the baselines; waiting for it" >&2
+    since=$(date +%s.%N)
+    flock 9
+    if [ -f "$out/done.json" ] && awk -v a="$(stat -c %.9Y "$out/done.json")" -v b="$since" 'BEGIN { exit !(a >= b) }'; then
+        exit 0
+    fi
+fi
 rm -rf "$out"; mkdir -p "$out/tmp"
 "$RNNREG" predict --checkpoint "$ckpt" --out "$out/tmp/model_pred.npy" --truth "$out/tmp/truth.npy" \
     --sequences "$n_test" --split test >"$out/tmp/predict.log" 2>&1 || { cat "$out/tmp/predict.log" >&2; exit 1; }

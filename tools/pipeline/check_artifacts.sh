@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # check_artifacts.sh — `make check-artifacts [SCALE=...]`: checks that the paper of a scale is what its
 # results say, printing test-style lines (ok/FAIL/skip) and exiting 1 on any FAIL:
+#   0. files     every generated file (paper build, summary) is whole: not empty, not cut short
 #   1. configs   every listed experiment has a labelled .conf; scale files set sizes only and experiment
 #                files none (tools/pipeline/checks.py configs)
 #   2. tex       no digit in the results parts of paper/*.tex (allow-list); every \rv key used is defined
@@ -19,6 +20,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 C="$PYTHON tools/pipeline/checks.py"
 rc=0
 $C configs || rc=1
+$C files "$PAPER_BUILD" "$RESULTS/summary" || rc=1
 $C tex "$PAPER_BUILD" || rc=1
 $C pdf "$PAPER_BUILD" || rc=1
 $C runs "$RESULTS" || rc=1

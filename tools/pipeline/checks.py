@@ -17,6 +17,14 @@ and exits 1 when a check failed.
                                          config: their outputs must be identical, byte for byte) and one
                                          test set (every run's truth.npy = the baselines' test frames)
   checks.py compare COMMITTED FRESH      runs.csv against the committed one within the tolerances TOL
+  checks.py files [--prune] DIR...       every generated file in DIR (tables, values, figure data, figures,
+                                         the paper, the summary's CSV/JSON/PNG) is whole: not empty, a PDF
+                                         starts with %PDF- and ends with %%EOF, a PNG ends with its IEND
+                                         chunk, JSON parses, text ends with its last newline, a figure's .tex
+                                         ends as gnuplot ends it and has its drawing. --prune: remove the
+                                         damaged ones (and the tables stamp, or the summary's runs.csv,
+                                         when one of theirs is among them) so Make makes them again, one
+                                         line each, and exit 0
 Environment for `configs`: ALL_RUNS, MODELS; for `runs`: OPT_SEEDS, MODELS; for `tex` and `pdf`:
 PAPER_SRC (the folder of paper.tex, default paper; the tests point it at altered copies)."""
 import csv
@@ -329,6 +337,72 @@ def check_compare(committed_path, fresh_path):
         len(keys), desc, "".join("\n    " + b for b in bad[:12])))
 
 
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def damage(path):
+    """Why a generated file is not whole (a kill in the middle of writing it), or None."""
+    name = os.path.basename(path)
+    ext = os.path.splitext(name)[1]
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data:
+        return "empty"
+    if ext == ".pdf":
+        if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-1024:]:
+            return "not a whole PDF (no %PDF- header or no %%EOF at the end)"
+    elif ext == ".png":
+        if not data.startswith(PNG_SIG) or not data.endswith(PNG_IEND):
+            return "not a whole PNG (no signature or no IEND chunk at the end)"
+    elif ext == ".json":
+        try:
+            import json
+            json.loads(data.decode())
+        except ValueError as e:
+            return "not valid JSON (%s)" % str(e).split("\n")[0]
+    elif not data.endswith(b"\n"):
+        return "cut short (no newline at the end)"
+    elif name.startswith("fig-") and ext == ".tex":
+        if not data.rstrip().endswith(b"\\endgroup") or b"\\end{picture}" not in data:
+            return "cut short (gnuplot's cairolatex text does not end with \\end{picture} ... \\endgroup)"
+        if not os.path.exists(os.path.join(os.path.dirname(path), name[:-4] + ".pdf")):
+            return "its drawing %s.pdf is missing" % name[:-4]
+    return None
+
+
+def check_files(dirs, prune):
+    exts = {".pdf", ".png", ".json", ".csv", ".tex", ".dat", ".gp"}
+    n, bad = 0, []
+    for d in dirs:
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            path = os.path.join(d, name)
+            if name.startswith(".") or os.path.splitext(name)[1] not in exts or not os.path.isfile(path):
+                continue
+            n += 1
+            why = damage(path)
+            if why:
+                bad.append((path, why))
+    if prune:
+        for path, why in bad:
+            os.remove(path)
+            # what Make must redo: the tables stamp for a table or figure datum; the summary's runs.csv
+            # (the file with the recipe) for any other summary file
+            d = os.path.dirname(path)
+            for stamp in ("tables.stamp", "runs.csv"):
+                sp = os.path.join(d, stamp)
+                if not os.path.basename(path).startswith(("fig-", "paper.")) and os.path.exists(sp):
+                    os.remove(sp)
+            print("[pipeline] %s: %s; removed, to be made again" % (path, why))
+        return
+    if bad:
+        fail("generated files whole: %d of %d damaged:%s" % (len(bad), n, "".join("\n    %s: %s" % b for b in bad)))
+    else:
+        ok("generated files whole: %d files in %s (none empty or cut short)" % (n, " ".join(dirs)))
+
+
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "configs":
@@ -341,6 +415,9 @@ def main():
         check_runs(sys.argv[2])
     elif cmd == "compare":
         check_compare(sys.argv[2], sys.argv[3])
+    elif cmd == "files":
+        prune = "--prune" in sys.argv[2:]
+        check_files([x for x in sys.argv[2:] if x != "--prune"], prune)
     else:
         sys.exit(__doc__)
     sys.exit(1 if failed else 0)

@@ -18,14 +18,26 @@ MODEL_LABELS = {"convlstm": "ConvLSTM", "predrnn_pp": "PredRNN++", "baseline": "
 
 
 def write_atomic(path, text, mode="w"):
-    """Writes text (or bytes with mode "wb") to path via a temp file + rename: never half-written."""
-    d = os.path.dirname(path)
-    if d:
-        os.makedirs(d, exist_ok=True)
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, mode) as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Writes text (or bytes with mode "wb") to path via a temp file + rename: never half-written. The
+    temp is a new file (mkstemp: O_CREAT|O_EXCL, an unpredictable name, so a planted symlink is never
+    followed) in path's directory, removed when the write fails; it gets the mode a new file would."""
+    import tempfile
+    d = os.path.dirname(path) or "."
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".tmp.", dir=d)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, mode) as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def write_if_changed(path, text):
@@ -109,9 +121,9 @@ def count_parameters(safetensors_path):
     return total
 
 
-def recompress_png(path):
-    """Rewrites a PNG with its image data deflated at level 9 (rnnreg strip stores it uncompressed);
-    the pixels do not change."""
+def recompress_png(path, dest=None):
+    """Rewrites a PNG (into dest, default path itself; atomically) with its image data deflated at level 9
+    (rnnreg strip stores it uncompressed); the pixels do not change."""
     import struct
     import zlib
     with open(path, "rb") as f:
@@ -134,7 +146,7 @@ def recompress_png(path):
         if kind == b"IEND":
             out += chunk(b"IDAT", zlib.compress(raw, 9))
         out += chunk(kind, body)
-    write_atomic(path, out, "wb")
+    write_atomic(path if dest is None else dest, out, "wb")
 
 
 def best_val_loss(log_rows):

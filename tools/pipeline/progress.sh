@@ -57,8 +57,11 @@ end)
     results=$(cat "$P/results" 2>/dev/null || true)
     earlier=""
     if [ -n "$results" ] && [ -d "$results" ]; then
+        # one grep over all the stamps (not a process per stamp: this runs after every run)
         earlier=$(find "$results" -name done.json -path '*/[0-9]*/done.json' -exec grep -l '"resumed": false' {} + 2>/dev/null |
-            while read -r f; do r=${f#"$results"/}; echo "${r%/done.json} $(sed -nE 's/.*"wall_seconds": ([0-9.]+).*/\1/p' "$f")"; done || true)
+            xargs -r -d '\n' grep -Ho '"wall_seconds": [0-9.]*' 2>/dev/null |
+            awk -v root="$results/" '{ sub(/\/done\.json:"wall_seconds": /, " ")
+                if (index($0, root) == 1) $0 = substr($0, length(root) + 1); print }' || true)
     fi
     left=$(awk -v jobs="${JOBS:-1}" '
         FILENAME == "-" { split($1, p, "/"); es[p[1]] += $2; ec[p[1]]++; next }

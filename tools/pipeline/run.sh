@@ -18,8 +18,10 @@
 # 4. Writes DIR/done.json LAST (atomically): {"status": "ok"} once metrics.json exists, or
 #    {"status": "diverged"} when the trainer stopped on a NaN/infinite loss (a result, not a failure:
 #    the optimizer study must survive a diverging optimizer). Any other failure exits 1, no stamp.
+# The run is locked (flock on .SEED.lock beside DIR) from step 2 to the end: a second run.sh of the same
+# DIR waits for it (or stops, RUN_LOCK=stop).
 # Environment: RNNREG (build/rnnreg), RUNNER (prefix, e.g. "srun --gres=gpu:1"), RUN_SETS ("k=v k=v"),
-# PROGRESS_DIR (tools/pipeline/progress.sh state; optional).
+# PROGRESS_DIR (tools/pipeline/progress.sh state; optional), RUN_LOCK (wait|stop; default wait).
 set -euo pipefail
 RNNREG=${RNNREG:-build/rnnreg}
 RUNNER=${RUNNER:-}
@@ -58,6 +60,30 @@ fingerprint=$({
     bash "$here/conf_deps.sh" "${includes[@]}" | while read -r f; do printf '\n== %s\n' "$f"; cat "$f"; done
     printf '\n== RUN_SETS %s\n== data %s\n' "$RUN_SETS" "$(stat -c '%s %Y' "$data")"
 } | sha256sum | cut -c1-64)
+
+# --- the run's lock: held from the resume-or-restart decision to the stamp, so that two makes on one
+# tree never train the same run directory at once. It is a file beside DIR (.SEED.lock), which survives
+# the rm -rf of DIR below and differs from any lock the trainer takes inside DIR. The second run.sh says
+# so in one line and waits (RUN_LOCK=wait, the default: the makes cooperate) or stops (RUN_LOCK=stop).
+# When it got the lock after waiting and the other make finished this run meanwhile with the same
+# inputs, there is nothing left to do.
+mkdir -p "$(dirname "$dir")"
+lock="$(dirname "$dir")/.$(basename "$dir").lock"
+exec 9>>"$lock"
+if ! flock -n 9; then
+    if [ "${RUN_LOCK:-wait}" = stop ]; then
+        echo "run.sh: $dir: another process is training this run (it holds $lock); stopping (RUN_LOCK=stop)" >&2
+        exit 1
+    fi
+    echo "run.sh: $dir: another process is training this run (it holds $lock); waiting for it" >&2
+    waited_since=$(date +%s.%N)
+    flock 9
+    if [ -f "$dir/done.json" ] && [ "$(cat "$dir/inputs.sha256" 2>/dev/null)" = "$fingerprint" ] &&
+        awk -v a="$(stat -c %.9Y "$dir/done.json")" -v b="$waited_since" 'BEGIN { exit !(a >= b) }'; then
+        echo "run.sh: $dir: finished by the other process meanwhile; nothing to do"
+        exit 0
+    fi
+fi
 
 resume=0
 if [ -f "$dir/done.json" ]; then

@@ -232,11 +232,12 @@ def main():
                         rows.append({"row": e, "label": exps.get(e, {}).get("label", e), "seed": int(seeds[0])})
                         ins.append(p)
                 png = os.path.join(a.out, "strip-%s.png" % model)
-                cmd = [a.rnnreg, "strip", "--seq", "0", "--out", png]
+                raw = os.path.join(tmp, os.path.basename(png))      # drawn in the temp folder, then
+                cmd = [a.rnnreg, "strip", "--seq", "0", "--out", raw]
                 for p in ins:
                     cmd += ["--in", p]
                 subprocess.run(cmd, check=True, capture_output=True)
-                pl.recompress_png(png)
+                pl.recompress_png(raw, png)                          # renamed into place compressed
                 strips.append({"model": model, "file": os.path.basename(png), "rows": rows})
         finally:
             import shutil
