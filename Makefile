@@ -18,14 +18,16 @@ SANITIZE ?= 0
 # checks with one dpkg-query, installs what is missing with apt-get as root and says so in one line;
 # without root or apt-get make stops with one line naming the packages. Not under make -n/-q, nor
 # with DEPS=0. Groups: build (compiler, OpenBLAS unless BLAS=builtin), data (curl), test (Python
-# torch/scikit-image/scipy, bc), paper (gnuplot, TeX Live, poppler-utils).
+# torch/scikit-image/scipy, bc), paper (gnuplot, TeX Live, poppler-utils); test-slurm adds slurm
+# (slurm-wlm, munge).
 # ---------------------------------------------------------------------------------------------
 DEPS ?= 1
 DEPS_NONE  := help clean clean-paper pipeline-help pipeline-status deps test-bare
 DEPS_ALL   := test reproduce reproduce-pipeline runs run-stamps baselines results/%
-deps_goal   = $(if $(filter $(DEPS_NONE),$1),,$(if $(filter $(DEPS_ALL),$1),build data test paper,$(if \
+deps_goal   = $(if $(filter $(DEPS_NONE),$1),,$(if $(filter test-slurm,$1),build data test paper slurm,$(if \
+              $(filter $(DEPS_ALL),$1),build data test paper,$(if \
               $(filter check-artifacts,$1),build paper,$(if $(filter summary tables figures paper build/paper/%,$1),paper,$(if \
-              $(filter data data-strip data/%,$1),build data,$(if $(filter bench,$1),build test,build))))))
+              $(filter data data-strip data/%,$1),build data,$(if $(filter bench,$1),build test,build)))))))
 DEPS_GROUPS := $(sort $(foreach g,$(or $(MAKECMDGOALS),all),$(call deps_goal,$g)))
 ifeq ($(DEPS)$(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),1)
 ifneq ($(DEPS_GROUPS),)

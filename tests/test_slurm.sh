@@ -22,7 +22,7 @@ finish() { echo "$passed passed, $fails failed"; [ "$fails" -eq 0 ]; exit $?; }
 
 # Slurm and munge: installed when missing. The one line to change to `bash tools/deps.sh slurm` once
 # tools/deps.sh has that group.
-install_slurm() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm munge; }
+install_slurm() { bash tools/deps.sh slurm; }
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
     [ "$(id -u)" = 0 ] || { fail "slurm-wlm and munge are not installed and this is not root: apt-get install slurm-wlm munge"; finish; }
     echo "$T: installing slurm-wlm and munge (apt-get)"
