@@ -7,3 +7,15 @@ fail() { echo "FAIL $T: $*"; fails=$((fails + 1)); }
 skip() { echo "skip $T: $*"; }
 # check WHAT COMMAND...: one check line, ok when COMMAND succeeds
 check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+# trainer_scratch PREFIX — what the trainer tests share: a FAIL line and exit unless $RNNREG is built;
+# W, a scratch folder under $BUILD/tests removed on exit; DATA, 40 tiny generated sequences in it.
+trainer_scratch() {
+    if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
+    mkdir -p "$BUILD/tests"
+    W=$(mktemp -d "$BUILD/tests/$1.XXXXXX")
+    trap 'rm -rf "$W"' EXIT
+    DATA=$W/data.npy
+    if ! "$RNNREG" mmnist --digits tests/fixtures/digits_npm20.npy --count 40 --out "$DATA" >/dev/null 2>&1; then
+        fail "rnnreg mmnist could not generate the test data"; exit 1
+    fi
+}

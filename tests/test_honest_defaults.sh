@@ -14,13 +14,7 @@ cd "$(dirname "$0")/.."
 T=test_honest_defaults
 . tests/lib.sh
 
-if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
-mkdir -p "$BUILD/tests"
-W=$(mktemp -d "$BUILD/tests/bn_sd.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-DATA=$W/data.npy
-"$RNNREG" mmnist --digits tests/fixtures/digits_npm20.npy --count 40 --out "$DATA" >/dev/null 2>&1 ||
-    { fail "rnnreg mmnist could not generate the test data"; exit 1; }
+trainer_scratch bn_sd
 # (1) the default head
 printf '%s\n' "model = convlstm" "layers = 4" "kernels = 3" "cell_act = tanh" "batchnorm = 0" "patch = 4" \
     "n_train = 4" "n_val = 4" "n_test = 4" "split = ordered" "batch = 4" "epochs = 1" "threads = 1" \

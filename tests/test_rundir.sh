@@ -10,7 +10,7 @@
 #   mixing   a fresh run in a directory holding another run's outputs but no last.safetensors is
 #            refused (files untouched); the pipeline's own files (run.conf, inputs.sha256, train.log)
 #            do not count; the same run stopped before its first checkpoint starts again with --resume
-#   l2       l2 > 0 with checkpoint_every = 1: kill -9 at random moments (mostly mid-epoch) and
+#   l2       l2 > 0 with checkpoint_every = 1: kill -9 right after a mid-epoch checkpoint, then
 #            resume → log.jsonl (train_l2_penalty, train_loss_with_l2) and every file bit-identical
 #   frames   6 x 6 frames are refused before any training (one line: the data file and the size);
 #            7 x 7 frames (patch 7: 1 x 1 after patching) train and get their metrics
@@ -20,15 +20,8 @@ cd "$(dirname "$0")/.."
 T=test_rundir
 . tests/lib.sh
 
-if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
-mkdir -p "$BUILD/tests"
-W=$(mktemp -d "$BUILD/tests/rundir.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-DATA=$W/data.npy
+trainer_scratch rundir
 CONF=experiments/configs/convlstm_tiny.conf
-if ! "$RNNREG" mmnist --digits tests/fixtures/digits_npm20.npy --count 40 --out "$DATA" >/dev/null 2>&1; then
-    fail "rnnreg mmnist could not generate the test data"; exit 1
-fi
 HAVE_FLOCK=0; command -v flock >/dev/null && HAVE_FLOCK=1
 
 train() { local out=$1; shift; "$RNNREG" train --config "$CONF" --set data="$DATA" "$@" --out "$out"; }
@@ -159,14 +152,21 @@ start=$(now)
 train "$W/l2ref" "${L2[@]}" >/dev/null 2>&1
 dur=$(echo "$(now) - $start" | bc)
 check "l2: the log has train_l2_penalty and train_loss_with_l2" grep -q '"train_l2_penalty": [0-9]' "$W/l2ref/log.jsonl"
-# kills that leave a mid-epoch checkpoint are what this is about: try (up to 12 times) until 3 did;
-# every resumed run, whatever its kill left, must equal the uninterrupted one
+# kills that leave a mid-epoch checkpoint are what this is about. A timed kill can miss them on a loaded
+# machine, so the trainer is frozen (SIGSTOP) every 20 ms after a random delay and killed as soon as its
+# last.safetensors is a mid-epoch one (checkpoint files are renamed into place whole, so a frozen
+# trainer's file is a complete one); 3 such kills, up to 12 tries. Every resumed run, whatever its kill
+# left, must equal the uninterrupted one.
 same=0; mid=0; n=0
 while [ "$mid" -lt 3 ] && [ "$n" -lt 12 ]; do
     n=$((n + 1)); d=$W/l2k$n
-    frac=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.3f", 0.1 + 0.75 * rand()}')
+    frac=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.3f", 0.6 * rand()}')
     "$RNNREG" train --config "$CONF" --set data="$DATA" "${L2[@]}" --out "$d" >/dev/null 2>&1 & pid=$!
     sleep "$(echo "$dur * $frac" | bc -l)"
+    while kill -STOP "$pid" 2>/dev/null; do
+        if [ -e "$d/last.safetensors" ] && [ "$(meta batch_in_epoch "$d/last.safetensors")" != 0 ]; then break; fi
+        kill -CONT "$pid" 2>/dev/null; sleep 0.02
+    done
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     [ -e "$d/last.safetensors" ] && [ "$(meta batch_in_epoch "$d/last.safetensors")" != 0 ] && mid=$((mid + 1))

@@ -13,15 +13,8 @@ cd "$(dirname "$0")/.."
 T=test_train
 . tests/lib.sh
 
-if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
-mkdir -p "$BUILD/tests"
-W=$(mktemp -d "$BUILD/tests/train.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-DATA=$W/data.npy
+trainer_scratch train
 CONF=experiments/configs/convlstm_tiny.conf
-if ! "$RNNREG" mmnist --digits tests/fixtures/digits_npm20.npy --count 40 --out "$DATA" >/dev/null 2>&1; then
-    fail "rnnreg mmnist could not generate the test data"; exit 1
-fi
 HAVE_NUMPY=0; "$PYTHON" -c 'import numpy' 2>/dev/null && HAVE_NUMPY=1
 HAVE_TORCH=0; "$PYTHON" -c 'import torch, numpy' 2>/dev/null && HAVE_TORCH=1
 

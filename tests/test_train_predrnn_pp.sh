@@ -10,14 +10,8 @@ cd "$(dirname "$0")/.."
 T=test_train_predrnn_pp
 . tests/lib.sh
 
-if [ ! -x "$RNNREG" ]; then fail "no executable $RNNREG"; exit 1; fi
-mkdir -p "$BUILD/tests"
-W=$(mktemp -d "$BUILD/tests/train_pp.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-DATA=$W/data.npy
+trainer_scratch train_pp
 CONF=experiments/configs/predrnn_pp_tiny.conf
-"$RNNREG" mmnist --digits tests/fixtures/digits_npm20.npy --count 40 --out "$DATA" >/dev/null 2>&1 ||
-    { fail "rnnreg mmnist could not generate the test data"; exit 1; }
 train() { local out=$1; shift; "$RNNREG" train --config "$CONF" --set data="$DATA" --set checkpoint_every=2 "$@" --out "$out"; }
 untimed() { sed -E 's/, "seconds": [^,}]*//; s/, "seq_per_s": [^,}]*//' "$1"; }
 same_run() {
