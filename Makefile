@@ -1,4 +1,4 @@
-# Makefile — builds rnnreg (build/rnnreg), its tests, the data, and (later) the paper.
+# Makefile — builds rnnreg (build/rnnreg), its tests, the data, and the paper (pipeline.mk).
 # `make help` lists every target. Variables: BLAS=openblas|builtin, CUDA=0|1 (default: 1 when nvcc
 # is found), SANITIZE=1 (address + undefined behaviour sanitizers), THREADS=n.
 

@@ -1,5 +1,5 @@
 # pipeline.mk — the literate pipeline: experiment configs → training runs → summary → tables, macros
-# and figure data → gnuplot figures → the paper (issue 6). Included by the top Makefile, or used alone
+# and figure data → gnuplot figures → the paper. Included by the top Makefile, or used alone
 # with `make -f pipeline.mk ...` (tests/test_pipeline.sh does), given an existing build/rnnreg.
 #
 #   make reproduce-pipeline [SCALE=tiny|quick|paper] [-j N] [PIPE_NPROC=n] [RUNNER='srun --gres=gpu:1'] [RUN_SETS='backend=cuda']

@@ -2,7 +2,7 @@
  * pointwise stages of the Causal LSTM, the Gradient Highway Unit, and channel concatenation, forward
  * and backward side by side. Equations and split orders follow the official TensorFlow code
  * (Yunbo426/predrnn-pp @ 40764c5, layers/CausalLSTMCell.py and layers/GradientHighwayUnit.py; see
- * shared/notes/predrnn_pp.md §2.2–2.3). The convolutions and layer norms between the stages are
+ * docs/models.md §2.1–2.2). The convolutions and layer norms between the stages are
  * separate ops (ops.h conv2d, layernorm.h).
  *
  * Conventions as ops.h: NCHW float32 views, shapes checked (rr_die), forward outputs "=", input
@@ -43,7 +43,7 @@ void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor 
                                  Tensor *dm_cc);
 
 /* Stages 1 and 2 with Semeniuta recurrent dropout on the candidates (Semeniuta, Severyn & Barth,
- * "Recurrent dropout without memory loss", COLING 2016; notes regularizers.md (E5)): gmask / ggmask
+ * "Recurrent dropout without memory loss", COLING 2016; docs/regularizers.md (R3)): gmask / ggmask
  * (B, n, H, W) multiply the candidate where it enters the memory,
  *   stage 1: c = f ⊙ c_prev + i ⊙ (g ⊙ gmask)        stage 2: m = ff ⊙ tanh(m_m) + ii ⊙ (gg ⊙ ggmask)
  * and the gradients of i, g (ii, gg) by the same mask; gates1 / gates2 keep the UNmasked g / gg. A NULL

@@ -36,7 +36,7 @@ typedef struct {
 static const char ACTS[] = "tanh|relu|sigmoid|hard_sigmoid|identity";
 
 /* Defaults: the model of the Keras example (keras-io examples/vision/conv_lstm.py, see
- * /work/shared/notes/convlstm_and_moving_mnist.md §1.5) and PyTorch's torch.optim defaults. */
+ * docs/models.md §1) and PyTorch's torch.optim defaults. */
 static const Option options[] = {
     SECTION("model"),
     OPT("model", T_CHOICE, model, "convlstm", "convlstm|predrnn_pp", 0, 0, HASHED,
@@ -69,7 +69,7 @@ static const Option options[] = {
     OPT("ghu", T_BOOL, ghu, "1", NULL, 0, 0, HASHED,
         "predrnn_pp: gradient highway unit between layers 1 and 2 (0|1)"),
 
-    SECTION("regularizers (training only; shared/notes/regularizers.md)"),
+    SECTION("regularizers (training only; docs/regularizers.md)"),
     OPT("dropout", T_REAL, dropout, "0", NULL, 0, 0.999, HASHED,
         "Zaremba dropout rate on every layer's input and the top output, fresh mask per step"),
     OPT("rec_dropout", T_REAL, rec_dropout, "0", NULL, 0, 0.999, HASHED,

@@ -52,7 +52,7 @@
  * convolution operator), so conv_h is glorot uniform too. Element j of parameter i (in checkpoint
  * layout) is (2u - 1)·limit with u = rr_rand_uniform(seed, rr_stream(RR_TAG_INIT, i, 0, 0), j).
  *
- * Regularizers (training only; src/regularize.h, shared/notes/regularizers.md; reference
+ * Regularizers (training only; src/regularize.h, docs/regularizers.md; reference
  * tests/reference/convlstm_ref.py, test tests/test_regularize.c):
  *   dropout        Zaremba et al. 2014: every layer's input (layer 0: the frame or fed prediction; l > 0:
  *                  BN(h) of the layer below) and the top h before the head, fresh mask per step; the

@@ -2,7 +2,7 @@
  * the sequence axis, a seeded per-epoch shuffle of the training sequences, and batches of float32
  * frames in [0, 1] laid out time-major (T, B, C, Hp, Wp) after PredRNN's patch reshape
  * (space-to-depth; thuml/predrnn-pytorch core/utils/preprocess.py reshape_patch, see
- * /work/shared/notes/predrnn_pp.md §1.3).
+ * docs/models.md §4).
  *
  * Source array: (T, N, H, W) uint8, as in Srivastava et al.'s mnist_test_seq.npy (T = 20, N = 10000,
  * 64 × 64). Frame t of sequence n is data[t, n, :, :].

@@ -1,6 +1,6 @@
 /* metrics.h — frame-quality metrics of video prediction, following the test protocol of PredRNN /
  * PredRNN++ (thuml/predrnn-pytorch core/trainer.py:test + core/utils/metrics.py; Yunbo426/predrnn-pp
- * train.py + utils/metrics.py; see /work/shared/notes/predrnn_pp.md §4).
+ * train.py + utils/metrics.py; see docs/metrics.md).
  *
  * One frame is H × W float32 values; the truth is meant to be in [0, 1]. Per frame, with both frames
  * first clipped to [0, 1] (PredRNN clips the prediction only; clipping the truth changes nothing for

@@ -1,5 +1,5 @@
 /* model.h — the interface between the training engine (train.c) and a recurrent video model
- * (convlstm.c now; predrnn_pp.c later). A model owns its parameters, gradients, buffers and one
+ * (convlstm.c, predrnn_pp.c). A model owns its parameters, gradients, buffers and one
  * arena of activations planned for a batch size and sequence length; it never allocates in the time
  * loop. All tensors live on the model's device; the engine moves data only through ops.
  *
@@ -20,7 +20,7 @@
 typedef enum { HEAD_CONV2D = 0, HEAD_CONV3D_CAUSAL, HEAD_CONV3D_CENTERED, HEAD_LINEAR } HeadKind;
 
 typedef struct {
-    char model[32];              /* "convlstm" (later "predrnn_pp") */
+    char model[32];              /* "convlstm" or "predrnn_pp" */
     int num_layers;
     int hidden[MODEL_MAX_LAYERS];      /* hidden channels per layer */
     int kernel[MODEL_MAX_LAYERS];      /* kernel size per layer (odd) */
@@ -38,7 +38,7 @@ typedef struct {
                                   * al. LN of the input and recurrent gate pre-activations and of c on
                                   * its way to h (convlstm.c) */
     int ghu;                     /* PredRNN++: gradient highway unit between layers 1 and 2 */
-    /* Regularizers (training only; shared/notes/regularizers.md, src/regularize.h). Drop rates in
+    /* Regularizers (training only; docs/regularizers.md, src/regularize.h). Drop rates in
      * [0, 1); 0 = off. Masks are keyed by (reg_seed, iteration, layer, tensor, step). */
     float dropout;               /* Zaremba et al.: input of every layer and top output, per step */
     float rec_dropout;           /* Semeniuta et al.: cell candidate g (PredRNN++: g and gg) */

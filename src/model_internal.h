@@ -1,5 +1,5 @@
-/* model_internal.h — what the model kinds (convlstm.c, later predrnn_pp.c) share with the dispatcher
- * in model.c: the Model struct with its registry of parameters and buffers (names, tensors,
+/* model_internal.h — what the model kinds (convlstm.c; predrnn_pp.c through Model.pp) share with the
+ * dispatcher in model.c: the Model struct with its registry of parameters and buffers (names, tensors,
  * checkpoint layout) and the table of kind-specific functions. Not part of the public interface. */
 #ifndef RNNREG_MODEL_INTERNAL_H
 #define RNNREG_MODEL_INTERNAL_H

@@ -2,7 +2,7 @@
  * deep-in-time dilemma in spatiotemporal predictive learning", ICML 2018): stacked Causal LSTMs with a
  * zig-zag spatial memory and a Gradient Highway Unit between layers 1 and 2, as the official
  * TensorFlow code builds it (Yunbo426/predrnn-pp @ 40764c5, nets/predrnn_pp.py; equations in
- * causal_lstm_cell.h and shared/notes/predrnn_pp.md §2). The functions mirror model.h one to one
+ * causal_lstm_cell.h and docs/models.md §2). The functions mirror model.h one to one
  * (same semantics: time-major frames (T, B, C, H, W) in patch space with 2 <= T <= seq_len and
  * 1 <= B <= batch of predrnn_pp_create, MSE over all T-1 predictions, use_truth scheduled sampling
  * with gradient through fed-back predictions, -1 + rr_error on invalid frames / NULL use_truth / n_in
@@ -15,7 +15,7 @@
  * HEAD_LINEAR with head_kernel 0 or 1 and head_act = identity (the official 1×1 "back_to_pixel" conv,
  * no activation). cell_act, gate_act are not used (the cell fixes σ and tanh).
  *
- * Regularizers (training only unless said; src/regularize.h, shared/notes/regularizers.md; reference
+ * Regularizers (training only unless said; src/regularize.h, docs/regularizers.md; reference
  * tests/reference/predrnn_pp_ref.py, test tests/test_regularize.c; masks keyed by reg_seed, the
  * iteration of predrnn_pp_set_iteration, layer, REG_T_* and step):
  *   dropout        Zaremba: cell l's input x (frame / z / h^{l-1}) and the top h before the head, fresh

@@ -3,10 +3,10 @@
  * need, the per-gate ("blocked") masked convolution of variational dropout, a channel bias, and the
  * L2 penalty. Forward and backward side by side; conventions as ops.h (NCHW float32 views, forward
  * "=", backward "+=" unless a line says "=", shapes checked with rr_die). Equations and sources:
- * shared/notes/regularizers.md.
+ * docs/regularizers.md.
  *
- * Masks (inverted dropout, notes (E2)): m[i] = 1/(1-p) where rr_keep(seed, stream, i, p) else 0,
- * i = flat element index of the (B, C, H, W) mask (sample s, element e: s·C·H·W + e, so the first
+ * Masks (inverted dropout, docs/regularizers.md (R1)): m[i] = 1/(1-p) where rr_keep(seed, stream, i, p)
+ * else 0, i = flat element index of the (B, C, H, W) mask (sample s, element e: s·C·H·W + e, so the first
  * samples of a smaller batch get the same mask). Every mask comes from
  *   stream = rr_stream(RR_TAG_DROPOUT, iteration, layer*16 + tensor, step)
  * with the tensor ids below; per-sequence masks use step 0, except the per-gate variational masks,
@@ -44,7 +44,7 @@ void reg_mask_forward(const Tensor *x, const Tensor *mask, Tensor *y);
 void reg_mask_backward(const Tensor *mask, const Tensor *dy, Tensor *dx);
 
 /* ConvLSTM cell (ops.h lstm_cell) split in two so that the candidate can be masked (Semeniuta et al.
- * 2016, notes (E5)) and c layer-normed on its way to h (Ba et al. 2016, notes (E21)):
+ * 2016, docs/regularizers.md (R3)) and c layer-normed on its way to h (Ba et al. 2016, (R11)):
  *   state:  gates = [i, f, g, o] = act(pre) (g UNmasked);  c = f ⊙ c_prev + i ⊙ (g ⊙ gmask)
  *   output: h = o ⊙ cell_act(cs)        (cs = c, or LN(c))
  * c_prev NULL = zeros; gmask NULL = no mask. Backward:
@@ -60,8 +60,8 @@ void reg_lstm_state_backward(const Tensor *gates, const Tensor *c_prev, const Te
                              Activation cell_act);
 
 /* Per-gate masked convolution (variational dropout, Gal & Ghahramani 2016, Keras ConvLSTM2D
- * dropout/recurrent_dropout, notes (E8)): the weight w (K·n, Cin, k, k) is K row blocks (gates); block
- * j reads x ⊙ masks[j]:   y[:, j·n:(j+1)·n] (+)= conv(x ⊙ masks[j]; w_j) + b_j
+ * dropout/recurrent_dropout, docs/regularizers.md (R4)): the weight w (K·n, Cin, k, k) is K row blocks
+ * (gates); block j reads x ⊙ masks[j]:   y[:, j·n:(j+1)·n] (+)= conv(x ⊙ masks[j]; w_j) + b_j
  *   x (B, Cin, H, W)   masks (K, B, Cin, H, W) (only the first B samples of each are read)
  *   b (K·n) or NULL    y (B, K·n, H, W)
  * Workspace: xm (B·Cin·H·W floats), yb (B·n·H·W), and conv scratch (conv2d_scratch_floats(x, k)).
@@ -78,7 +78,7 @@ void reg_bias_forward(Tensor *y, const Tensor *b);
 void reg_bias_backward(const Tensor *dy, Tensor *db);
 
 /* Causal LSTM stages 1 and 2 (causal_lstm_cell.h, same layouts and saved tensors) with Semeniuta
- * dropout on the candidates (notes (E5)); gates1 / gates2 keep the UNmasked g / gg:
+ * dropout on the candidates (docs/regularizers.md (R3)); gates1 / gates2 keep the UNmasked g / gg:
  *   stage 1: c = f ⊙ c_prev + i ⊙ (g ⊙ gmask)        stage 2: m = ff ⊙ tanh(m_m) + ii ⊙ (gg ⊙ ggmask)
  * backward as causal_lstm_stage1/2_backward (blocks written "=", dc_prev +=). These are the fused
  * stages of causal_lstm_cell.c with a mask (causal_lstm_stage1/2_*_masked; NULL = no mask). */
@@ -91,7 +91,7 @@ void reg_causal_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Tens
 void reg_causal_stage2_backward(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm, Tensor *dx_cc,
                                 Tensor *dc2m, Tensor *dm_cc);
 
-/* Zoneout (Krueger et al. 2016, notes (E15)-(E18)). d = binary keep-the-old-value mask:
+/* Zoneout (Krueger et al. 2017, docs/regularizers.md (R6)-(R7)). d = binary keep-the-old-value mask:
  * d[i] = 1 where rr_rand_uniform(seed, stream, i) < p, else 0 (so p = 1 freezes the state).
  * forward: out = d ⊙ prev + (1 - d) ⊙ upd (training), out = p·prev + (1 - p)·upd (d NULL: evaluation,
  *   the expectation); prev NULL = zeros (the state before step 0).
@@ -101,7 +101,8 @@ void reg_zoneout_mask(Tensor *d, uint64_t seed, uint64_t stream, float p);
 void reg_zoneout_forward(const Tensor *prev, const Tensor *upd, const Tensor *d, float p, Tensor *out);
 void reg_zoneout_backward(const Tensor *d, const Tensor *dout, Tensor *dprev, Tensor *dupd);
 
-/* L2 penalty (Keras kernel_regularizer L2, notes (E25)): returns λ·Σ w² and adds 2λ·w to g. */
+/* L2 penalty (Keras kernel_regularizer L2, docs/regularizers.md (R8)): returns λ·Σ w² and adds 2λ·w
+ * to g. */
 double reg_l2_apply(const Tensor *w, Tensor *g, double lambda);
 /* Whether the L2 option l2_on = which ("input" | "recurrent" | "all") covers parameter `name` of ndim
  * axes: input = cells.L.conv_x.weight (Keras kernel_regularizer of the recurrent layers), recurrent =

@@ -47,8 +47,8 @@
 
 #include "config.h"
 
-/* Scheduled sampling (PredRNN, thuml/predrnn-pytorch run.py:schedule_sampling; notes predrnn_pp.md
- * §3.2): probability of feeding the ground truth at iteration (optimizer step, counted from 1):
+/* Scheduled sampling (PredRNN, thuml/predrnn-pytorch run.py:schedule_sampling; docs/regularizers.md
+ * §11): probability of feeding the ground truth at iteration (optimizer step, counted from 1):
  * eta = max(0, 1 - iteration / sampling_iters). */
 double sampling_eta(const Config *c, int64_t iteration);
 

@@ -1,6 +1,6 @@
 /* test_config.c — the run configuration: defaults, `key = value` files with comments and includes,
  * --set overrides, every error naming file:line and key, validation, the canonical resolved text
- * (round trip), the config hash and the `help train` listing; the faults of issue 11 (a FIFO, a
+ * (round trip), the config hash and the `help train` listing; bad input and faults (a FIFO, a
  * device or a huge file as include, a foreign file's content never echoed, a NUL byte, escape
  * sequences in lines and values). */
 #include <errno.h>
@@ -253,7 +253,7 @@ static void test_text(void) {
         missing += !ok;
     }
     CHECK(total >= 50 && missing == 0, "help lists all %d keys with their defaults (%d missing)", total, missing);
-    /* the leaking head is not the default, and `help train` warns about it (issue 11, honest defaults) */
+    /* the leaking head is not the default, and `help train` warns about it (honest defaults) */
     char *head_row = strstr(help, "\n    head ");
     char *row_end = head_row ? strchr(head_row + 1, '\n') : NULL;
     if (row_end) *row_end = 0; /* search the head row only */

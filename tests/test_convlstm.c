@@ -419,8 +419,8 @@ static void test_init(void) {
     model_free(b);
 }
 
-/* The Keras example's model (keras-io examples/vision/conv_lstm.py; shared/notes/convlstm_and_moving_mnist.md
- * §1.5): ConvLSTM2D 64 5x5, BN, 64 3x3, BN, 64 1x1, Conv3D 1 3x3x3 on 64x64x1 frames has 746,433
+/* The Keras example's model (keras-io examples/vision/conv_lstm.py; docs/models.md §1):
+ * ConvLSTM2D 64 5x5, BN, 64 3x3, BN, 64 1x1, Conv3D 1 3x3x3 on 64x64x1 frames has 746,433
  * trainable parameters (Keras' count: 416,256 + 295,168 + 33,024 + 2·128 BN gamma/beta + 1,729). */
 static void test_keras_param_count(void) {
     ModelConfig c = small_config(HEAD_CONV3D_CENTERED);

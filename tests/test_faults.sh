@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_faults.sh — bad input and faults of issue 11 through the real program (build/rnnreg): a FIFO
+# test_faults.sh — bad input and faults through the real program (build/rnnreg): a FIFO
 # as data file, config or include (refused at once, never waited on: each call has a time bound),
 # float32 / 3-D data (the message names the file, dtype and shape), escape sequences in a config
 # (never raw on the terminal), a NUL byte in a config, and the run directory's stale-temp cleanup

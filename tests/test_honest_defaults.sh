@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_honest_defaults.sh — issue 11's honest defaults, end to end. (1) A config that names no head
+# test_honest_defaults.sh — the honest defaults, end to end. (1) A config that names no head
 # trains the causal Conv3D head (resolved config: head = conv3d_causal) without a warning; naming the
 # Keras example's centred head, which sees the frame it predicts, trains with one warning line on stderr.
 # (2) Batch-norm state in rnnreg checkpoints against stock PyTorch: a ConvLSTM and a

@@ -1,7 +1,7 @@
 /* test_npy.c — .npy reading and writing against files numpy wrote (tests/fixtures/format_*.npy from
  * tests/reference/make_format_fixtures.py): values, shapes, byte-identical headers, round trips,
- * every malformed-file error, truncation/byte-flip fuzzing, and atomic failed writes; the faults of
- * issue 11 (a FIFO, escape sequences in a header, the loader's message, a symlink planted at a
+ * every malformed-file error, truncation/byte-flip fuzzing, and atomic failed writes; bad input and
+ * faults (a FIFO, escape sequences in a header, the loader's message, a symlink planted at a
  * temp name, stale-temp cleanup beside a live writer). Also writes
  * $BUILD/tests/npy_roundtrip*.npy for tests/test_formats_python.sh to read with numpy. */
 #include <errno.h>
@@ -314,7 +314,7 @@ static void test_failed_write(void) {
           "npy_save rejects a negative dimension and writes nothing");
 }
 
-/* Regression tests of the issue-11 faults that concern .npy reading and the atomic writer. */
+/* Regression tests of the faults that concern .npy reading and the atomic writer. */
 static void test_faults(void) {
     /* A FIFO as the data file: refused at once, not waited on (open blocked until a writer came). */
     const char *fifo = tmp("npy_fifo.npy");

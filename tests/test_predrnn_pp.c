@@ -787,7 +787,7 @@ static void test_init_and_counts(void) {
         free(a), free(b);
     }
 
-    /* parameter count and FLOPs from the closed form (notes §2.2: 6 k×k convs + a 1×1 per cell) */
+    /* parameter count and FLOPs from the closed form (docs/models.md §2.1: 6 k×k convs + a 1×1 per cell) */
     {
         const int L = 3, C = 16, S = 8, T = 7;
         int64_t params = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_rundir.sh — the trainer's run directory under faults (issue 11, "Bad input and faults"), on the
-# tiny ConvLSTM (experiments/configs/convlstm_tiny.conf) and 40 generated Moving MNIST sequences:
+# test_rundir.sh — the trainer's run directory under faults, on the tiny ConvLSTM
+# (experiments/configs/convlstm_tiny.conf) and 40 generated Moving MNIST sequences:
 #   lock     a second `train --out DIR` while a run works in DIR stops at once in one line naming DIR
 #            and the owner's pid, and the first run ends bit-identical to an undisturbed one; --wait
 #            waits for the holder; eval / predict writing into a locked run directory are refused

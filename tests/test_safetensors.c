@@ -2,7 +2,7 @@
  * pure Python from the spec (tests/fixtures/format_st_ref.safetensors, by
  * tests/reference/make_format_fixtures.py), the byte vectors of the reference implementation's own
  * serializer tests (huggingface/safetensors, safetensors/src/tensor.rs), round trips, every
- * malformed-file error, truncation/byte-flip fuzzing, atomic failed writes, and the faults of issue 11
+ * malformed-file error, truncation/byte-flip fuzzing, atomic failed writes, and bad input and faults
  * (a FIFO or a device as the file, escape sequences in tensor names and dtypes). Writes
  * $BUILD/tests/st_roundtrip.safetensors for tests/test_formats_python.sh to check in Python. */
 #include <errno.h>
@@ -351,7 +351,7 @@ static void test_json(void) {
     CHECK(json_quote("\xc3") == NULL, "json_quote: truncated UTF-8 gives NULL");
 }
 
-/* Regression tests of the issue-11 faults: non-regular files are refused at once, untrusted names
+/* Regression tests of bad input and faults: non-regular files are refused at once, untrusted names
  * and dtypes are printed escaped. */
 static void test_faults(void) {
     StFile f;

@@ -87,7 +87,7 @@ def iteration(dtype):
             out[f"optimizer.{s}.{n}"] = opt.state[p][s].double().numpy()
     return losses, out
 
-# Tolerances from the float32 error of the computation, not from one machine's run (issue 11: a 1e-5
+# Tolerances from the float32 error of the computation, not from one machine's run (a 1e-5
 # loss tolerance failed on another CPU kind, at 1.5e-5; torch's own float32 loss is off the float64
 # one by up to 1.7e-5 here).
 # Parameters and Adam moments: the same iteration in float64 is exact to ~1e-16, so

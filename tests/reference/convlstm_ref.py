@@ -20,7 +20,7 @@ fixtures were made with it and hold no such tensor); stock_bn=True uses torch.nn
 whose state_dict has exactly the tensors of an rnnreg checkpoint (which holds bns.L.num_batches_tracked),
 so load_state_dict(strict=True) takes a checkpoint as it is.
 
-Regularizers (src/regularize.h, shared/notes/regularizers.md; all off by default, training mode only,
+Regularizers (src/regularize.h, docs/regularizers.md; all off by default, training mode only,
 inverted masks m ∈ {0, 1/(1-p)} drawn by mask_fn(layer, tensor, step, shape, p), tensor ids as
 regularize.h REG_T_*; the fixture script injects rnnreg's Philox masks):
   dropout (Zaremba): x of every layer ⊙ mask(l, DROP_IN, t); the top h ⊙ mask(L-1, DROP_OUT, t) before

@@ -11,7 +11,7 @@ Writes (into tests/fixtures/, or the folder given as argv[1]):
   with <set> = "main" or "small".
 
 The reference follows the PredRNN test code (thuml/predrnn-pytorch core/trainer.py:test and
-core/utils/metrics.py:batch_psnr; /work/shared/notes/predrnn_pp.md §4) line by line:
+core/utils/metrics.py:batch_psnr; docs/metrics.md) line by line:
   gx = np.minimum(np.maximum(pred, 0), 1)            (float32; the truth is in [0, 1] and not clipped)
   mse = Σ (x − gx)²,  mae = Σ |x − gx|               (in float64 here; PredRNN sums in float32, which is
                                                       kept as the column mse_f32)

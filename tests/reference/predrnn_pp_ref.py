@@ -1,7 +1,7 @@
 """predrnn_pp_ref.py — PyTorch reference of rnnreg's PredRNN++ (src/predrnn_pp.c), written from the
 official TensorFlow code (Yunbo426/predrnn-pp @ 40764c5: layers/CausalLSTMCell.py,
 layers/GradientHighwayUnit.py, layers/TensorLayerNorm.py, nets/predrnn_pp.py; summarised in
-shared/notes/predrnn_pp.md §2), not from the C code and not from third-party ports.
+docs/models.md §2), not from the C code and not from third-party ports.
 
 Causal LSTM (layer with n hidden channels, incoming memory of n_in channels, input x of C_x channels;
 every conv k×k "same", stride 1, with bias; LN = tensor layer norm, applied when layer_norm is on):
@@ -37,7 +37,7 @@ State-dict names (= rnnreg checkpoint names), registration order = rnnreg parame
   ghu.conv_z / conv_x .weight, .bias; ghu.ln_z / ln_x .weight, .bias  (only with ghu; LN only with layer_norm)
   head.weight (C, hidden[-1], 1, 1), head.bias (C)
 
-Regularizers (src/regularize.h, shared/notes/regularizers.md; all off by default; masks only in training
+Regularizers (src/regularize.h, docs/regularizers.md; all off by default; masks only in training
 mode, drawn by mask_fn(layer, tensor, step, shape, p) -> inverted dropout mask {0, 1/(1-p)} and
 zone_fn(layer, tensor, step, shape, p) -> binary keep-the-old-value mask (1 with probability p); tensor
 ids as regularize.h REG_T_*; the fixture script injects rnnreg's Philox masks):
