@@ -171,5 +171,5 @@ help: ## list the targets
 
 # CUDA backend tests (make test-gpu) and the GPU test's place in `make test`.
 -include kernels/cuda.mk
-# make test-slurm: the cluster path on a one-node Slurm (tests/test_slurm.sh)
+# make test-slurm: the cluster path on a one-node Slurm (tools/slurm/test_slurm.sh)
 -include tools/slurm/slurm.mk

@@ -12,7 +12,7 @@
 # "N passed, M failed"; exits non-zero on a failure. Needs root (the daemons) and build/rnnreg.
 # Environment: RNNREG, PYTHON, BUILD (as tests/run.sh sets them).
 set -u
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 T=test_slurm
 . tests/lib.sh
 unset MAKEFLAGS MFLAGS MAKELEVEL
@@ -71,7 +71,7 @@ for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 cpus=$(getconf _NPROCESSORS_ONLN)
 cat >"$S/slurm.conf" <<EOF
-# slurm.conf — a one-node cluster on localhost for tests/test_slurm.sh (everything under $S)
+# slurm.conf — a one-node cluster on localhost for tools/slurm/test_slurm.sh (everything under $S)
 ClusterName=rnnregtest
 SlurmctldHost=localhost(127.0.0.1)
 SlurmUser=root
