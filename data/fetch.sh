@@ -51,10 +51,17 @@ npy_header() { # the dictionary of a .npy header, e.g. {'descr': '|u1', ..., 'sh
 
 # verify_existing: $out is there; it is used only when it is what its provenance $meta says it is: the
 # recorded size and npy header (cheap), uint8 (T, N, 64, 64) frames, and the recorded sha256. Hashing
-# 819 MB takes seconds, so a verified hash is remembered in $cache together with the file's size, mtime,
-# ctime, inode and device: any write to the file changes its ctime (which no tool can set back), and the
-# hash is then computed again. A file that does not match is refused, never deleted.
-cache=$DATA_DIR/.moving_mnist.verified
+# 819 MB takes seconds, so a verified hash is remembered in the trainer's own hash cache, "$out.sha256"
+# (src/sha256.h: one line "rnnreg-sha256-1 SIZE MTIME_NS CTIME_NS DEV INODE SHA256"), which the trainer
+# then trusts too instead of hashing the file again: any write to the file changes its ctime (which no
+# tool can set back), and the hash is then computed again. A file that does not match is refused, never
+# deleted.
+cache=$out.sha256
+stat_key() { # the cache's key of a file, as src/sha256.c writes it
+    local size mtime ctime dev ino
+    read -r size mtime ctime dev ino < <(stat -c '%s %.9Y %.9Z %d %i' "$1")
+    echo "rnnreg-sha256-1 $size ${mtime/./} ${ctime/./} $dev $ino"
+}
 verify_existing() {
     local fix="move it away (mv $out $out.mine) and run make data again" want_sha want_size want_hdr hdr st got
     [ -f "$meta" ] || die "$out has no provenance file $meta, so it cannot be checked: $fix"
@@ -71,7 +78,7 @@ verify_existing() {
         *"'descr': '|u1'"*"'shape': ("*", 64, 64)"*) ;;
         *) die "$out is not uint8 (T, N, 64, 64) Moving MNIST frames (npy header ${hdr:-missing}): $fix" ;;
     esac
-    st=$(stat -c '%s %.9Y %.9Z %i %d' "$out")
+    st=$(stat_key "$out")
     if [ "$(cat "$cache" 2>/dev/null)" = "$st $want_sha" ]; then
         say "$out is already there and unchanged since its sha256 matched $meta (delete both to download or generate again)"
         return 0
@@ -157,7 +164,7 @@ finish() {
     mv -f "$tmp" "$meta"
     mv -f "$1" "$out"
     # the sha256 just recorded is the file's: remembered, so the next make data need not hash it again
-    printf '%s %s\n' "$(stat -c '%s %.9Y %.9Z %i %d' "$out")" \
+    printf '%s %s\n' "$(stat_key "$out")" \
         "$(sed -nE 's/^[[:space:]]*"sha256": "([0-9a-f]{64})",?[[:space:]]*$/\1/p' "$meta" | head -n1)" >"$cache.tmp.$$" &&
         mv -f "$cache.tmp.$$" "$cache"
     say "wrote $out ($(size_of "$out") bytes) and $meta"
