@@ -169,13 +169,33 @@ double model_flops_per_sequence(const Model *m) { return m->ops->flops_per_seque
 
 void model_init(Model *m, uint64_t seed) { m->ops->init(m, seed); }
 
+/* frames (T, B, C, H, W) with 2 <= T <= seq_len and 1 <= B <= batch, C = img_channels·patch², H = W =
+ * image_size / patch, on the model's device; -1 + rr_error naming the caller `fn` otherwise. */
+static int check_frames(const Model *m, const Tensor *f, const char *fn) {
+    char buf[96];
+    const int c = m->cfg.img_channels * m->cfg.patch * m->cfg.patch, hw = m->cfg.image_size / m->cfg.patch;
+    if (!f || f->ndim != 5 || f->shape[0] < 2 || f->shape[0] > m->seq_len || f->shape[1] < 1 ||
+        f->shape[1] > m->batch || f->shape[2] != c || f->shape[3] != hw || f->shape[4] != hw)
+        return rr_error("%s: frames %s do not fit the model: want (T, B, %d, %d, %d) with 2 <= T <= %d, "
+                        "1 <= B <= %d", fn, f ? tensor_shape_str(f, buf, sizeof buf) : "NULL", c, hw, hw,
+                        m->seq_len, m->batch);
+    if (f->device != m->device)
+        return rr_error("%s: frames are on device %d, the model on %d", fn, f->device, m->device);
+    return 0;
+}
+
 double model_train_step(Model *m, const Tensor *frames, const unsigned char *use_truth, float *predictions) {
+    if (check_frames(m, frames, "model_train_step")) return -1.0;
+    if (!use_truth) return rr_error("model_train_step: use_truth is NULL");
     return m->ops->train_step(m, frames, use_truth, predictions);
 }
 
 void model_set_iteration(Model *m, int64_t iteration) { m->iteration = iteration; }
 
 double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out) {
+    if (check_frames(m, frames, "model_evaluate")) return -1.0;
+    const int steps = frames->shape[0] - 1;
+    if (n_in < 1 || n_in > steps) return rr_error("model_evaluate: n_in %d outside 1..%d", n_in, steps);
     return m->ops->evaluate(m, frames, n_in, out);
 }
 

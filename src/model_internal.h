@@ -18,6 +18,8 @@ typedef struct {
     int ckpt_perm[RR_MAX_DIMS];
 } ModelTensor;
 
+/* train_step and evaluate get arguments that model.c has checked: frames of a shape model.h allows,
+ * on the model's device, use_truth non-NULL, n_in in 1..T-1. */
 typedef struct {
     void (*init)(Model *m, uint64_t seed);
     double (*train_step)(Model *m, const Tensor *frames, const unsigned char *use_truth, float *predictions);

@@ -616,25 +616,15 @@ static void ghu_step_forward(PredRNNpp *m, int t) {
     ghu_forward(&zz, &zx, t > 0 ? &zp : NULL, &g->gates, &g->z);
 }
 
-/* Check frames (T, B, C, S, S) with 2 <= T <= T_max, 1 <= B <= B_max on the model's device, and lay
- * the activations out for that (B, T). -1 + rr_error on a mismatch. */
-static int use_frames(PredRNNpp *m, const Tensor *frames, const char *fn) {
-    char buf[96];
-    const Tensor *f = frames;
-    if (!f || f->ndim != 5 || f->shape[0] < 2 || f->shape[0] > m->T_max || f->shape[1] < 1 ||
-        f->shape[1] > m->B_max || f->shape[2] != m->C || f->shape[3] != m->S || f->shape[4] != m->S)
-        return rr_error("%s: frames %s do not fit the model: want (T, B, %d, %d, %d) with 2 <= T <= %d, "
-                        "1 <= B <= %d", fn, f ? tensor_shape_str(f, buf, sizeof buf) : "NULL", m->C, m->S,
-                        m->S, m->T_max, m->B_max);
-    if (f->device != m->device)
-        return rr_error("%s: frames are on device %d, the model on %d", fn, f->device, m->device);
-    if (f->shape[0] != m->T || f->shape[1] != m->B) {
-        m->T = f->shape[0];
-        m->B = f->shape[1];
+/* Lay the activations out for the (B, T) of frames (T, B, C, S, S); model.c has checked that
+ * 2 <= T <= T_max and 1 <= B <= B_max. */
+static void use_frames(PredRNNpp *m, const Tensor *frames) {
+    if (frames->shape[0] != m->T || frames->shape[1] != m->B) {
+        m->T = frames->shape[0];
+        m->B = frames->shape[1];
         arena_rewind(&m->work);
         layout_work(m);
     }
-    return 0;
 }
 
 /* Runs all T-1 steps; returns the mean squared error over all predictions. */
@@ -841,8 +831,7 @@ static void backward(PredRNNpp *m, const Tensor *frames, const unsigned char *us
 static double pp_train_step(Model *model, const Tensor *frames, const unsigned char *use_truth,
                             float *predictions) {
     PredRNNpp *m = model->impl;
-    if (use_frames(m, frames, "model_train_step")) return -1.0;
-    if (!use_truth) return rr_error("model_train_step: use_truth is NULL");
+    use_frames(m, frames);
     for (int i = 0; i < model->n_params; i++) op_fill(G(i), 0.0f);
     m->iteration = model->iteration;
     m->masking = 1;
@@ -858,8 +847,7 @@ static double pp_train_step(Model *model, const Tensor *frames, const unsigned c
 
 static double pp_evaluate(Model *model, const Tensor *frames, int n_in, float *out) {
     PredRNNpp *m = model->impl;
-    if (use_frames(m, frames, "model_evaluate")) return -1.0;
-    if (n_in < 1 || n_in > m->T - 1) return rr_error("model_evaluate: n_in %d outside 1..%d", n_in, m->T - 1);
+    use_frames(m, frames);
     for (int b = 0; b < m->B; b++)
         for (int t = 0; t < m->T; t++) m->eval_truth[b * m->T + t] = t < n_in;
     double loss = forward(m, frames, m->eval_truth);
