@@ -30,6 +30,7 @@ struct Model {
     ModelConfig cfg;
     int device, batch, seq_len;
     int64_t iteration;                 /* model_set_iteration: keys the regularizer masks */
+    int teacher_forced;                /* set during model_evaluate_teacher_forced only */
     struct PredRNNpp *pp;              /* model = "predrnn_pp": all calls forwarded to predrnn_pp.h */
     /* registry-based kinds (convlstm): */
     const ModelKindOps *ops;
