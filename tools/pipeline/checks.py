@@ -22,8 +22,8 @@ and exits 1 when a check failed.
                                          starts with %PDF- and ends with %%EOF, a PNG ends with its IEND
                                          chunk, JSON parses, text ends with its last newline, a figure's .tex
                                          ends as gnuplot ends it and has its drawing. --prune: remove the
-                                         damaged ones (and the tables stamp, or the summary's runs.csv,
-                                         when one of theirs is among them) so Make makes them again, one
+                                         damaged ones (and strips.tex for a strip, or the summary's
+                                         runs.csv for a summary file) so Make makes them again, one
                                          line each, and exit 0
 Environment for `configs`: ALL_RUNS, MODELS; for `runs`: OPT_SEEDS, MODELS; for `tex` and `pdf`:
 PAPER_SRC (the folder of paper.tex, default paper; the tests point it at altered copies)."""
@@ -388,12 +388,13 @@ def check_files(dirs, prune):
     if prune:
         for path, why in bad:
             os.remove(path)
-            # what Make must redo: the tables stamp for a table or figure datum; the summary's runs.csv
-            # (the file with the recipe) for any other summary file
-            d = os.path.dirname(path)
-            for stamp in ("tables.stamp", "runs.csv"):
-                sp = os.path.join(d, stamp)
-                if not os.path.basename(path).startswith(("fig-", "paper.")) and os.path.exists(sp):
+            # what Make must redo besides the file (a table or figure datum is a target of its own): the
+            # file whose rule writes it — strips.tex for a strip's picture or labels (tables.py), the
+            # summary's runs.csv (the file with the recipe) for any other summary file
+            d, name = os.path.dirname(path), os.path.basename(path)
+            for owner in ("strips.tex", "runs.csv") if name.startswith("strip-") else ("runs.csv",):
+                sp = os.path.join(d, owner)
+                if not name.startswith(("fig-", "paper.")) and os.path.exists(sp):
                     os.remove(sp)
             print("[pipeline] %s: %s; removed, to be made again" % (path, why))
         return
