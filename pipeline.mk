@@ -106,7 +106,7 @@ ifneq ($(filter $(TRAIN_GOALS) $(RESULTS)/%,$(MAKECMDGOALS)),)
 # run_rule ID STAGE — the rule of one run (STAGE: opt = no chosen optimizer, main = with it)
 define run_rule
 $(call stamp,$1): $(call conf_closure,experiments/$(call word_of,$1,1)/model.conf) \
-                  $(call conf_closure,experiments/$(call word_of,$1,1)/$(call word_of,$1,2).conf) \
+                  $(call conf_closure,$(call exp_conf,$(call word_of,$1,1),$(call word_of,$1,2))) \
                   $(call conf_closure,experiments/scales/$(SCALE)/$(call word_of,$1,1).conf) \
                   $(call exp_scale,$1) \
                   $(if $(filter main,$2),$(RESULTS)/$(call word_of,$1,1)/optimizer.conf) $(DATA) | $(RNNREG)
@@ -115,7 +115,7 @@ $(call stamp,$1): $(call conf_closure,experiments/$(call word_of,$1,1)/model.con
 	  bash $(PIPE)/run.sh --id $1 --dir $(RESULTS)/$1 --seed $(call word_of,$1,3) --data $(DATA) \
 	    --include experiments/$(call word_of,$1,1)/model.conf \
 	    $(if $(filter main,$2),--include $(RESULTS)/$(call word_of,$1,1)/optimizer.conf) \
-	    --include experiments/$(call word_of,$1,1)/$(call word_of,$1,2).conf \
+	    --include $(call exp_conf,$(call word_of,$1,1),$(call word_of,$1,2)) \
 	    --include experiments/scales/$(SCALE)/$(call word_of,$1,1).conf \
 	    $(addprefix --include ,$(call exp_scale,$1))
 endef

@@ -4,8 +4,9 @@ Each prints test-style lines "ok check-artifacts: ...", "FAIL check-artifacts: .
 and exits 1 when a check failed.
 
   checks.py configs                      experiment/scale configs: every listed experiment has its .conf
-                                         with a `# label:`; scale files set only size keys; experiment
-                                         files set no size key (a scale would silently override it)
+                                         (pipelib.experiment_conf) with a `# label:`; scale files set
+                                         only size keys; experiment files set no size key (a scale
+                                         would silently override it)
   checks.py tex PAPER_BUILD              no digit in the results parts of paper/*.tex (allow-list
                                          digit-allowlist.txt); every \\rv{key} used is defined in
                                          PAPER_BUILD/values.tex, each definition naming its source
@@ -84,10 +85,11 @@ def conf_keys(path):
 def check_configs():
     runs = os.environ.get("ALL_RUNS", "").split()
     exps = sorted({"/".join(r.split("/")[:2]) for r in runs})
-    missing = [e for e in exps if not os.path.exists("experiments/%s.conf" % e)]
-    (fail if missing else ok)("every listed experiment has experiments/<model>/<name>.conf (%d)%s" % (
-        len(exps), ": missing " + " ".join(missing) if missing else ""))
-    unlabeled = [e for e in exps if e not in missing and "label" not in pl.conf_tags("experiments/%s.conf" % e)]
+    conf = {e: pl.experiment_conf(*e.split("/")) for e in exps}
+    missing = [e for e in exps if not os.path.exists(conf[e])]
+    (fail if missing else ok)("every listed experiment has its config file (%d)%s" % (
+        len(exps), ": missing " + " ".join("%s (%s)" % (e, conf[e]) for e in missing) if missing else ""))
+    unlabeled = [e for e in exps if e not in missing and "label" not in pl.conf_tags(conf[e])]
     (fail if unlabeled else ok)("every experiment config has a '# label:' line%s" % (
         ": not " + " ".join(unlabeled) if unlabeled else ""))
     bad = []
@@ -97,8 +99,7 @@ def check_configs():
                 bad += ["%s/%s: %s" % (root, f, k) for k in conf_keys(os.path.join(root, f)) if k not in SCALE_KEYS]
     (fail if bad else ok)("scale files set only size keys%s" % (": " + ", ".join(bad) if bad else ""))
     bad = []
-    files = ["experiments/%s.conf" % e for e in exps if e not in missing]
-    files += ["experiments/optimizers/" + f for f in sorted(os.listdir("experiments/optimizers")) if f.endswith(".conf")]
+    files = sorted({conf[e] for e in exps if e not in missing})
     for f in files:
         bad += ["%s: %s" % (f, k) for k in conf_keys(f) if k in SCALE_KEYS]
     (fail if bad else ok)("experiment files set no size key (%d files)%s" % (len(files), ": " + ", ".join(bad) if bad else ""))
