@@ -263,7 +263,7 @@ def leak(s):
                      "head under the same protocol" % (num(pl_["test_mse"], MSE), num(pl_["test_psnr"], DECIMALS["psnr"]),
                                                        num(pl_["test_ssim"], DECIMALS["ssim"]), num(pb["test_mse"], MSE)))
     else:
-        parts.append("The report's teacher-forced evaluation was not computed at this scale (it needs PyTorch)")
+        parts.append("The report's teacher-forced evaluation was not computed at this scale")
     parts.append("evaluated autoregressively, like every other model here, its MSE per frame is %s against the "
                  "base model's %s" % (num(lm, MSE), num(bm, MSE)))
     sent = "; ".join(parts) + ". "
