@@ -37,11 +37,12 @@ FIRST_FRAME_TOL = 1e-5
 
 def rnnreg(args, run):
     """Runs `rnnreg ARGS` for the run directory RUN; on failure exits with one line naming the command
-    and the trainer's last message."""
+    and the trainer's message."""
     r = subprocess.run(args, capture_output=True, text=True)
     if r.returncode != 0:
-        last = (r.stderr.strip().splitlines() or ["exit status %d" % r.returncode])[-1]
-        sys.exit("report_protocol: %s: rnnreg %s failed: %s" % (run, " ".join(args[1:3]), last))
+        # the trainer's error is its first line starting "rnnreg" (a usage text may follow)
+        lines = [ln for ln in r.stderr.splitlines() if ln.startswith("rnnreg")] or ["exit status %d" % r.returncode]
+        sys.exit("report_protocol: %s: rnnreg %s failed: %s" % (run, " ".join(args[1:3]), lines[0]))
 
 
 def main():
