@@ -207,6 +207,21 @@ fi
 # ---------------------------------------------------------------------------------------------
 # 1b. the generated figure data and tables against the summary, recomputed here independently
 #     (Python's statistics module, not tools/pipeline/pipelib.py)
+# tables.py OUTPUT (pipeline.mk's rule of one output) makes that output only, equal to the one made
+# with all the others at once
+one=$W/tables-one
+"$PYTHON" tools/pipeline/tables.py --summary "$R/summary" --out "$one" tab-paired.tex >/dev/null
+check "tables.py tab-paired.tex makes tab-paired.tex alone, identical to the pipeline's ($(ls "$one" | tr '\n' ' '))" \
+    eval '[ "$(ls "$one")" = tab-paired.tex ] && cmp -s "$one/tab-paired.tex" "$P/tab-paired.tex"'
+"$PYTHON" tools/pipeline/tables.py --summary "$R/summary" --out "$W/tables-all" >/dev/null
+for f in "$W/tables-all"/*; do "$PYTHON" tools/pipeline/tables.py --summary "$R/summary" --out "$one" "$(basename "$f")" >/dev/null 2>&1; done
+n_same=0; n_all=0
+for f in "$W/tables-all"/*; do n_all=$((n_all + 1)); cmp -s "$f" "$one/$(basename "$f")" && n_same=$((n_same + 1)); done
+check "every output made alone (tables.py NAME) equals the same output made with all at once ($n_same of $n_all files)" \
+    [ "$n_same" -eq "$n_all" -a "$n_all" -ge 16 ]
+"$PYTHON" tools/pipeline/tables.py --summary "$R/summary" --out "$one" tab-nosuch.tex >"$W/nosuch.out" 2>&1; rc=$?
+check "tables.py rejects an unknown output in one line (exit $rc)" \
+    eval '[ "$rc" -ne 0 -a "$(wc -l <"$W/nosuch.out")" -eq 1 ] && grep -q "tab-nosuch.tex: no such output" "$W/nosuch.out"'
 if [ -s "$P/sweep.dat" ]; then
     check "the sweep figure's data (sweep.dat) = runs.csv: per model and sweep, every point's value, mean, sd and runs, and the mean over the seeds all points share" \
         "$PYTHON" - "$R/summary" "$P/sweep.dat" <<'EOF'
