@@ -60,6 +60,21 @@ BUILD   := build$(if $(VARIANT),/$(subst $(eval) ,-,$(VARIANT)))
 CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Isrc -Ikernels
 LDLIBS  := -fopenmp -lm -lpthread
 
+# The field's libraries (Debian packages, tools/deps.sh's build group): jansson reads JSON, libpng
+# writes the strips, Random123 (header only, no pkg-config file) is the Philox of src/rng.h. Flags
+# from pkg-config; without it, the plain names. build/gpu-deps/ (make gpu-bundle) holds copies of
+# their headers and shared libraries for a machine without the packages: used when present.
+GPU_DEPS  := build/gpu-deps
+LIB_PKGS  := jansson libpng
+LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) 2>/dev/null)
+LIB_LIBS  := $(or $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null),-ljansson -lpng16 -lz)
+ifneq ($(wildcard $(GPU_DEPS)/include/Random123/philox.h),)
+LIB_CFLAGS := -I$(abspath $(GPU_DEPS))/include
+LIB_LIBS  := -L$(abspath $(GPU_DEPS))/lib -Wl,-rpath,$(abspath $(GPU_DEPS))/lib -ljansson -lpng16 -lz
+endif
+CFLAGS  += $(LIB_CFLAGS)
+LDLIBS  += $(LIB_LIBS)
+
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS  += -fsanitize=address,undefined
@@ -81,7 +96,7 @@ CFLAGS  += -DRR_USE_CUDA
 # sm_80 (A100) and sm_90 (H100/H200) machine code plus compute_90 PTX for newer GPUs; -fmad=false:
 # no FMA contraction, so kernels round like the CPU code (kernels/cuda_common.cuh); -MMD: header deps.
 NVARCH  ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
-NVFLAGS := -O2 -std=c++17 -Isrc -Ikernels -DRR_USE_CUDA -fmad=false $(NVARCH) -MMD -MP -Xcompiler -Wall,-fopenmp
+NVFLAGS := -O2 -std=c++17 -Isrc -Ikernels $(LIB_CFLAGS) -DRR_USE_CUDA -fmad=false $(NVARCH) -MMD -MP -Xcompiler -Wall,-fopenmp
 LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 endif
 
