@@ -17,7 +17,7 @@ SANITIZE ?= 0
 # (pkg-config, python3, nvcc): tools/deps.sh with the groups of the goals given (none: build). It
 # checks with one dpkg-query, installs what is missing with apt-get as root and says so in one line;
 # without root or apt-get make stops with one line naming the packages. Not under make -n/-q, nor
-# with DEPS=0. Groups: build (compiler, OpenBLAS unless BLAS=builtin, Random123, jansson, libpng), data (curl), test (Python
+# with DEPS=0. Groups: build (compiler, OpenBLAS unless BLAS=builtin, Random123, jansson, libpng, nettle), data (curl), test (Python
 # torch/scikit-image/scipy, bc), paper (gnuplot, TeX Live, poppler-utils); test-slurm adds slurm
 # (slurm-wlm, munge).
 # ---------------------------------------------------------------------------------------------
@@ -61,19 +61,20 @@ CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Isrc -Ikernels
 LDLIBS  := -fopenmp -lm -lpthread
 
 # The field's libraries (Debian packages, tools/deps.sh's build group): jansson reads JSON, libpng
-# writes the strips, Random123 (header only, no pkg-config file) is the Philox of src/rng.h. Flags
+# writes the strips, nettle hashes the data file (SHA-256), Random123 (header only, no pkg-config
+# file) is the Philox of src/rng.h. Flags
 # from pkg-config; without it, the plain names. On a machine without the packages (the GPU machine
 # of tests/gpu/run.sh), build/gpu-deps/ from `make gpu-bundle` holds their headers and static
 # libraries: used when it is there and the packages are not.
 GPU_DEPS  := build/gpu-deps
-LIB_PKGS  := jansson libpng
+LIB_PKGS  := jansson libpng nettle
 HAVE_LIB_PKGS := $(and $(wildcard /usr/include/Random123/philox.h),$(shell pkg-config --exists $(LIB_PKGS) 2>/dev/null && echo yes))
 ifeq ($(if $(HAVE_LIB_PKGS),,$(wildcard $(GPU_DEPS)/include/Random123/philox.h)),)
 LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) 2>/dev/null)
-LIB_LIBS  := $(or $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null),-ljansson -lpng16 -lz)
+LIB_LIBS  := $(or $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null),-ljansson -lpng16 -lz -lnettle)
 else
 LIB_CFLAGS := -I$(GPU_DEPS)/include
-LIB_LIBS  := $(GPU_DEPS)/lib/libjansson.a $(GPU_DEPS)/lib/libpng16.a $(GPU_DEPS)/lib/libz.a
+LIB_LIBS  := $(GPU_DEPS)/lib/libjansson.a $(GPU_DEPS)/lib/libpng16.a $(GPU_DEPS)/lib/libz.a $(GPU_DEPS)/lib/libnettle.a
 endif
 CFLAGS  += $(LIB_CFLAGS)
 LDLIBS  += $(LIB_LIBS)
@@ -170,7 +171,7 @@ deps: ## install all that is missing at once (Debian/Ubuntu, apt-get); each targ
 	@RNNREG_BLAS='$(BLAS)' bash tools/deps.sh all
 
 .PHONY: gpu-bundle
-gpu-bundle: ## copy Random123/jansson/libpng headers and static libraries into build/gpu-deps/ for a machine without them (tests/gpu/run.sh)
+gpu-bundle: ## copy Random123/jansson/libpng/nettle headers and static libraries into build/gpu-deps/ for a machine without them (tests/gpu/run.sh)
 	@bash tools/gpu_bundle.sh $(GPU_DEPS)
 
 .PHONY: test-bare
