@@ -3,7 +3,7 @@
 # libraries (Random123's headers; jansson's, libpng's and nettle's headers and static libraries, with
 # zlib's that libpng needs) into build/gpu-deps/, for a machine that has a compiler (and nvcc) but
 # neither these packages nor a package registry: the GPU machine of tests/gpu/run.sh. The folder is
-# ignored by git; the device tool carries it (carry: ["build/gpu-deps"], about 2 MB), and there the
+# ignored by git; the device tool carries it (carry: ["build/gpu-deps"], about 2.3 MB), and there the
 # Makefile compiles with -Ibuild/gpu-deps/include and links the static libraries (no run-time
 # library path needed), and tools/deps.sh counts the four -dev packages as present. The packages'
 # copyright files go along (build/gpu-deps/licences/).

@@ -20,7 +20,7 @@
 #                               FP32 and TF32, quick and paper sizes, batch 5 and 16 (bench/README.md)
 #   OUTDIR/summary.txt          one line per step (status, seconds), the test totals, the bench table
 # Exit status: 0 all steps passed; 1 a step failed; 3 no GPU was visible (built, GPU steps skipped).
-# The build needs Random123, jansson and libpng (Debian packages here; a GPU machine without packages or
+# The build needs Random123, jansson, libpng and nettle (Debian packages here; a GPU machine without packages or
 # a registry lacks them): on the machine with the packages run `make gpu-bundle` (headers and static
 # libraries into build/gpu-deps/, ignored by git), then carry that folder along, e.g. with the device
 # tool: run(command="bash tests/gpu/run.sh $OUT/gpu", carry=["build/gpu-deps"]). The Makefile and
