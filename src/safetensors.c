@@ -107,8 +107,6 @@ static int read_entry(const char *path, const char *name, const JsonValue *v, En
 
 static int read_metadata(const char *path, const JsonValue *v, StFile *f) {
     if (v->type != JSON_OBJECT) return rr_error("%s: \"__metadata__\" is %s, not an object", path, a_type(v->type));
-    const char *dup = find_duplicate((const char *const *)v->keys, v->n);
-    if (dup) return rr_error("%s: duplicate key '%s' in \"__metadata__\"", path, rr_esc(dup));
     for (int i = 0; i < v->n; i++)
         if (v->items[i].type != JSON_STRING)
             return rr_error("%s: \"__metadata__\" value of '%s' is %s, not a string", path, rr_esc(v->keys[i]), a_type(v->items[i].type));
@@ -125,8 +123,6 @@ static int read_metadata(const char *path, const JsonValue *v, StFile *f) {
 /* Validate the parsed header against the buffer of data_len bytes; on success fills f. */
 static int load_header(const char *path, const JsonValue *root, size_t data_len, unsigned char *data, StFile *f) {
     if (root->type != JSON_OBJECT) return rr_error("%s: header is %s, not an object", path, a_type(root->type));
-    const char *dup = find_duplicate((const char *const *)root->keys, root->n);
-    if (dup) return rr_error("%s: duplicate tensor name '%s' in header", path, rr_esc(dup));
     Entry *entries = rr_calloc((size_t)root->n + 1, sizeof *entries);
     int n = 0, rc = -1;
     for (int i = 0; i < root->n; i++) {

@@ -1,4 +1,4 @@
-/* sha256.h — SHA-256 (FIPS 180-4) of memory and of files, and a cached file hash for the training
+/* sha256.h — SHA-256 (FIPS 180-4, computed by nettle) of memory and of files, and a cached file hash for the training
  * data (a run records the sha256 of its data file and refuses to resume on other content).
  *
  * Cache: hashing the 819 MB Moving MNIST file costs seconds (sha256_file_cached's comment has the
@@ -11,20 +11,19 @@
 #ifndef RNNREG_SHA256_H
 #define RNNREG_SHA256_H
 
+#include <nettle/sha2.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* SHA-256 of a stream of bytes, computed by nettle (Debian nettle-dev). */
 typedef struct {
-    uint32_t h[8];
-    uint64_t len;          /* bytes hashed so far */
-    unsigned char buf[64]; /* pending partial block */
-    size_t fill;
+    struct sha256_ctx ctx;
 } Sha256;
 
-void sha256_init(Sha256 *s);
-void sha256_update(Sha256 *s, const void *data, size_t n);
+void sha256_begin(Sha256 *s);
+void sha256_add(Sha256 *s, const void *data, size_t n);
 /* 32-byte digest; hex (65 bytes with the NUL) when hex is non-NULL. */
-void sha256_final(Sha256 *s, unsigned char digest[32], char *hex);
+void sha256_end(Sha256 *s, unsigned char digest[32], char *hex);
 
 /* The sha256 of a regular file's content as 64 lowercase hex digits (out[65]). Errors name the path. */
 int sha256_file(const char *path, char out[65]);

@@ -34,7 +34,7 @@ FUZZ_COV_FLAGS := -std=c11 -O1 -g -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,
 
 build/fuzzcov/fuzz_cov: tests/fuzz_cov.c $(FUZZ_COV_SRCS) $(wildcard src/*.h)
 	@mkdir -p $(@D)
-	clang $(FUZZ_COV_FLAGS) -o $@ tests/fuzz_cov.c $(FUZZ_COV_SRCS) -lm
+	clang $(FUZZ_COV_FLAGS) $(LIB_CFLAGS) -o $@ tests/fuzz_cov.c $(FUZZ_COV_SRCS) -lm $(LIB_LIBS)
 
 .PHONY: fuzz-cov
 fuzz-cov: ## coverage-guided fuzzing with clang's libFuzzer (FUZZ_COV_RUNS=100000 per format, at most FUZZ_COV_TIME=120 s each)

@@ -1,6 +1,6 @@
-/* test_image.c — CRC-32 / Adler-32 against published check values and closed forms, the PNG byte
- * layout, strip composition, and the images that tests/test_image.sh then decodes with Python
- * (zlib + struct, and PIL) : $BUILD/tests/test_image_{small,big}.png and test_image_small.pgm. */
+/* test_image.c — the PNG chunk layout, PGM bytes, strip composition, and the images that
+ * tests/test_image.sh then decodes with Python (zlib + struct, PIL and scikit-image):
+ * $BUILD/tests/test_image_{small,big}.png and test_image_small.pgm. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,30 +17,12 @@ static uint8_t *pattern(int64_t w, int64_t h) {
     return p;
 }
 
-static void test_checksums(void) {
-    CHECK(rr_crc32(0, "123456789", 9) == 0xCBF43926u, "CRC-32(\"123456789\") = 0xCBF43926 (got 0x%08X)",
-          rr_crc32(0, "123456789", 9));
-    CHECK(rr_crc32(rr_crc32(0, "1234", 4), "56789", 5) == 0xCBF43926u, "CRC-32 chains across calls");
-    CHECK(rr_crc32(0, "IEND", 4) == 0xAE426082u, "CRC-32(\"IEND\") = 0xAE426082, the PNG end chunk's CRC");
-    CHECK(rr_crc32(0, "", 0) == 0, "CRC-32 of nothing is 0");
-    CHECK(rr_adler32(1, "Wikipedia", 9) == 0x11E60398u, "Adler-32(\"Wikipedia\") = 0x11E60398 (got 0x%08X)",
-          rr_adler32(1, "Wikipedia", 9));
-    CHECK(rr_adler32(rr_adler32(1, "Wiki", 4), "pedia", 5) == 0x11E60398u, "Adler-32 chains across calls");
-    /* n bytes of 0xFF: s1 = 1 + 255 n, s2 = n + 255 n (n+1) / 2 (mod 65521); n large enough to cross
-     * the deferred-modulo runs of 5552 bytes many times. */
-    const uint64_t n = 200003;
-    uint8_t *ff = rr_malloc(n);
-    memset(ff, 0xFF, n);
-    uint64_t s1 = (1 + 255 * n) % 65521, s2 = (n + 255 * (n * (n + 1) / 2)) % 65521;
-    CHECK(rr_adler32(1, ff, n) == (uint32_t)((s2 << 16) | s1), "Adler-32 of 200003 x 0xFF matches the closed form");
-    free(ff);
-}
-
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 
+/* The chunk layout of a written PNG (PNG spec, "Chunk layout"); the pixels are checked by
+ * tests/test_image.sh with decoders of its own. */
 static void test_png_layout(const char *dir) {
     char path[512];
-    /* 300 x 250: 250 * 301 = 75250 raw bytes -> two stored blocks (65535 + 9715). */
     const int64_t w = 300, h = 250;
     uint8_t *img = pattern(w, h);
     snprintf(path, sizeof path, "%s/test_image_big.png", dir);
@@ -53,25 +35,20 @@ static void test_png_layout(const char *dir) {
         return;
     }
     const uint8_t *b = (const uint8_t *)f;
-    size_t raw = 250 * 301, idat = 2 + 5 * 2 + raw + 4;
-    CHECK(n == 8 + 25 + 12 + idat + 12, "file size %zu = signature + IHDR + IDAT(%zu) + IEND", n, idat);
-    CHECK(!memcmp(b, "\x89PNG\r\n\x1a\n", 8), "PNG signature");
+    CHECK(n > 8 + 25 + 12 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8), "PNG signature");
     CHECK(be32(b + 8) == 13 && !memcmp(b + 12, "IHDR", 4) && be32(b + 16) == 300 && be32(b + 20) == 250 &&
               b[24] == 8 && b[25] == 0 && b[26] == 0 && b[27] == 0 && b[28] == 0,
-          "IHDR: 300 x 250, depth 8, gray, deflate, filter 0, no interlace");
-    CHECK(be32(b + 29) == rr_crc32(0, b + 12, 17), "IHDR CRC covers type and data");
-    const uint8_t *z = b + 41;
-    CHECK(be32(b + 33) == idat && !memcmp(b + 37, "IDAT", 4), "IDAT length %zu", idat);
-    CHECK(z[0] == 0x78 && z[1] == 0x01 && (z[0] * 256 + z[1]) % 31 == 0, "zlib header 78 01 (check bits ok)");
-    CHECK(z[2] == 0 && z[3] == 0xFF && z[4] == 0xFF && z[5] == 0 && z[6] == 0,
-          "first stored block: not final, LEN 65535, NLEN 0");
-    const uint8_t *s2 = z + 2 + 5 + 65535;
-    CHECK(s2[0] == 1 && (s2[1] | s2[2] << 8) == 9715 && ((s2[3] | s2[4] << 8) ^ 0xFFFF) == 9715,
-          "second stored block: final, LEN 9715 = 75250 - 65535, NLEN its complement");
-    CHECK(z[7] == 0 && z[8] == img[0] && z[8 + 300] == 0 && z[9 + 300] == img[300],
-          "rows start with filter byte 0 followed by the pixels");
-    const uint8_t *end = b + n - 12;
-    CHECK(!memcmp(end, "\0\0\0\0IEND\xAE\x42\x60\x82", 12), "file ends with the standard IEND chunk");
+          "IHDR: 300 x 250, depth 8, gray, deflate, filter method 0, no interlace");
+    size_t pos = 33, idat = 0, chunks_ok = 1;
+    while (pos + 12 <= n && memcmp(b + pos + 4, "IEND", 4)) { /* walk the chunks up to IEND */
+        if (!memcmp(b + pos + 4, "IDAT", 4)) idat += be32(b + pos);
+        if (be32(b + pos) > n - pos - 12) chunks_ok = 0;
+        pos += 12 + (chunks_ok ? be32(b + pos) : n);
+    }
+    CHECK(chunks_ok && pos + 12 == n && !memcmp(b + pos, "\0\0\0\0IEND\xAE\x42\x60\x82", 12),
+          "chunks lie inside the file and it ends with the standard IEND chunk");
+    CHECK(idat > 0 && idat < (size_t)(h * (w + 1)), "IDAT holds %zu compressed bytes, fewer than the %lld raw",
+          idat, (long long)(h * (w + 1)));
     free(f);
     free(img);
 
@@ -150,7 +127,6 @@ int main(void) {
     char dir[400];
     snprintf(dir, sizeof dir, "%s/tests", build && *build ? build : "build");
     if (rr_mkdir_p(dir)) printf("    %s\n", rr_last_error());
-    test_checksums();
     test_png_layout(dir);
     test_strip();
     return tests_exit();

@@ -1,4 +1,4 @@
-/* test_sha256.c — SHA-256 against the FIPS 180-4 / NIST example digests (fed whole and in uneven
+/* test_sha256.c — SHA-256 (nettle, through sha256.h) against the FIPS 180-4 / NIST example digests (fed whole and in uneven
  * pieces, so the block-buffering path is covered), and the sidecar cache of sha256_file_cached:
  * a hit only while size, mtime, ctime, device and inode all match; a forged or stale entry is ignored. */
 #include <stdio.h>
@@ -14,10 +14,10 @@
 static void digest_of(const void *p, size_t n, size_t piece, char hex[65]) {
     Sha256 s;
     unsigned char d[32];
-    sha256_init(&s);
+    sha256_begin(&s);
     const unsigned char *c = p;
-    for (size_t off = 0; off < n; off += piece) sha256_update(&s, c + off, n - off < piece ? n - off : piece);
-    sha256_final(&s, d, hex);
+    for (size_t off = 0; off < n; off += piece) sha256_add(&s, c + off, n - off < piece ? n - off : piece);
+    sha256_end(&s, d, hex);
 }
 
 int main(void) {

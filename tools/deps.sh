@@ -2,20 +2,24 @@
 # deps.sh — installs what rnnreg needs on Debian/Ubuntu with apt-get, only what is missing; the Makefile
 # runs it for the groups each target needs (build, data, test, paper), before it parses its flags.
 # Usage: tools/deps.sh GROUP...   groups: build data test paper all (= those four), bare, slurm
-#   build   compiler, make, libc headers, pkg-config, OpenBLAS (not with RNNREG_BLAS=builtin)
+#   build   compiler, make, libc headers, pkg-config, OpenBLAS (not with RNNREG_BLAS=builtin), and the
+#           libraries the trainer is built on: Random123 (Philox), jansson (JSON), libpng (strips),
+#           nettle (SHA-256)
 #   data    curl and CA certificates (make data; the npm digits are fetched with curl)
 #   test    Python with numpy/scipy/torch/scikit-image (the reference checks), bc, curl (test_download)
 #   paper   gnuplot, latexmk, TeX Live, poppler-utils, Python with numpy (tables)
 #   bare    debootstrap and zstd (make test-bare);  slurm  slurm-wlm and munge (make test-slurm)
 # A package counts as present when dpkg says it is installed, or else when what the build uses from it
-# works (OpenBLAS: a program calling openblas_get_parallel() compiles and links with -lopenblas; a tool:
+# works (OpenBLAS: a program calling openblas_get_parallel() compiles and links with -lopenblas; Random123,
+# jansson, libpng, nettle: a program using each compiles, links and runs, with build/gpu-deps/ when present; a tool:
 # it is on PATH; a Python module: it imports; a LaTeX package: kpsewhich finds it) — never "some
 # cblas.h exists". Installing prints one line naming the packages. Without root, apt-get or dpkg, it
 # prints ONE line naming the missing packages and exits 1. With --quiet-fail the failure line goes to
 # stdout instead of stderr (the Makefile turns it into its error message).
 set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
 
-pkgs_build="gcc g++ make libc6-dev pkg-config libopenblas-dev"
+pkgs_build="gcc g++ make libc6-dev pkg-config libopenblas-dev librandom123-dev libjansson-dev libpng-dev nettle-dev"
 pkgs_data="curl ca-certificates"
 pkgs_test="python3 python3-numpy python3-scipy python3-torch python3-skimage bc curl ca-certificates"
 pkgs_paper="python3 python3-numpy gnuplot-nox latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended poppler-utils"
@@ -49,6 +53,32 @@ done
 want=$(printf '%s\n' $want | awk '!seen[$0]++' | tr '\n' ' ')
 
 py() { local p; for p in /usr/bin/python3 python3; do command -v "$p" >/dev/null 2>&1 && { "$p" "$@"; return; }; done; return 1; }
+# links PKG: a program using what the build uses from the library of PKG compiles and links
+links() {
+    local tmp rc prog flags
+    case "$1" in
+        librandom123-dev) prog='#include <Random123/philox.h>
+int main(void) { philox4x32_ctr_t c = {{0}}; philox4x32_key_t k = {{0}}; return philox4x32(c, k).v[0] != 0x6627e8d5u; }'; flags="" ;;
+        libjansson-dev) prog='#include <jansson.h>
+int main(void) { json_t *j = json_loads("[1]", 0, NULL); int bad = !json_is_array(j); json_decref(j); return bad; }'
+            flags=$(pkg-config --cflags --libs jansson 2>/dev/null || echo -ljansson) ;;
+        libpng-dev) prog='#include <png.h>
+int main(void) { return png_access_version_number() == 0; }'
+            flags=$(pkg-config --cflags --libs libpng 2>/dev/null || echo -lpng16) ;;
+        nettle-dev) prog='#include <nettle/sha2.h>
+int main(void) { struct sha256_ctx c; unsigned char d[32]; sha256_init(&c); sha256_digest(&c, 32, d); return d[0] != 0xe3; }'
+            flags=$(pkg-config --cflags --libs nettle 2>/dev/null || echo -lnettle) ;;
+    esac
+    # on a machine without the packages, `make gpu-bundle`'s copies count (the Makefile uses them)
+    if [ -f "$repo/build/gpu-deps/include/Random123/philox.h" ]; then
+        flags="-I$repo/build/gpu-deps/include $repo/build/gpu-deps/lib/libjansson.a $repo/build/gpu-deps/lib/libpng16.a $repo/build/gpu-deps/lib/libz.a $repo/build/gpu-deps/lib/libnettle.a -lm"
+    fi
+    tmp=$(mktemp -d) || return 1
+    printf '%s\n' "$prog" > "$tmp/p.c"
+    # shellcheck disable=SC2086
+    cc -o "$tmp/p" "$tmp/p.c" $flags >/dev/null 2>&1 && "$tmp/p"
+    rc=$?; rm -rf "$tmp"; return $rc
+}
 # works PKG: does what the build uses from PKG work here (for a system without dpkg, or a tool
 # installed outside the package manager)?
 works() {
@@ -65,6 +95,7 @@ works() {
             # shellcheck disable=SC2046
             cc -o "$tmp/p" "$tmp/p.c" $(pkg-config --cflags --libs openblas 2>/dev/null || echo -lopenblas) >/dev/null 2>&1
             rc=$?; rm -rf "$tmp"; return $rc ;;
+        librandom123-dev|libjansson-dev|libpng-dev|nettle-dev) links "$1" ;;
         ca-certificates) [ -s /etc/ssl/certs/ca-certificates.crt ] ;;
         python3) command -v python3 >/dev/null 2>&1 ;;
         python3-numpy) py -c 'import numpy' >/dev/null 2>&1 ;;

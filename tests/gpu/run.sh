@@ -20,6 +20,11 @@
 #                               FP32 and TF32, quick and paper sizes, batch 5 and 16 (bench/README.md)
 #   OUTDIR/summary.txt          one line per step (status, seconds), the test totals, the bench table
 # Exit status: 0 all steps passed; 1 a step failed; 3 no GPU was visible (built, GPU steps skipped).
+# The build needs Random123, jansson, libpng and nettle (Debian packages here; a GPU machine without packages or
+# a registry lacks them): on the machine with the packages run `make gpu-bundle` (headers and static
+# libraries into build/gpu-deps/, ignored by git), then carry that folder along, e.g. with the device
+# tool: run(command="bash tests/gpu/run.sh $OUT/gpu", carry=["build/gpu-deps"]). The Makefile and
+# tools/deps.sh use build/gpu-deps/ where the packages are missing.
 set -u
 out="${1:?usage: tests/gpu/run.sh OUTDIR}"
 mkdir -p "$out"
@@ -73,6 +78,9 @@ step() {
         echo "$p: $(tail -n 1 "$out/py.txt")"
     done
     echo "nproc $jobs; RUN_BUDGET ${BUDGET}s"
+    if [ -f build/gpu-deps/include/Random123/philox.h ]; then echo "libraries: build/gpu-deps/ (make gpu-bundle) where packages lack"
+    elif [ -f /usr/include/Random123/philox.h ]; then echo "libraries: system packages"
+    else echo "libraries: NEITHER Random123 headers nor build/gpu-deps/: run make gpu-bundle where the packages are and carry build/gpu-deps"; fi
 } > "$out/env.txt" 2>&1
 rm -f "$out/py.txt"
 
