@@ -307,6 +307,9 @@ Tensor reg_plan_recurrent(RegPlan *p, int l, int t, const Tensor *h_prev) {
     float *mask = recurrent_mask(p, l, t);
     return mask ? masked_forward(p, mask, step_at(p, l, t)->rec_val, h_prev) : *h_prev;
 }
+Tensor reg_plan_recurrent_value(const RegPlan *p, int l, int t, const Tensor *h_prev) {
+    return recurrent_mask(p, l, t) ? view(p, step_at(p, l, t)->rec_val, h_prev->shape[1]) : *h_prev;
+}
 Tensor *reg_plan_recurrent_grad(RegPlan *p, int l, int t, Tensor *dh_prev) {
     return grad_target(p, recurrent_mask(p, l, t) != NULL, dh_prev);
 }

@@ -76,6 +76,7 @@ void reg_plan_input_backward(const RegPlan *p, int l, int t, const Tensor *dxr, 
 /* h_{t-1} of layer l as its recurrent conv reads it (gate_blocks 1: the variational h mask; t = 0
  * reads zeros and is never masked). Same shape of twins as the input hook. */
 Tensor reg_plan_recurrent(RegPlan *p, int l, int t, const Tensor *h_prev);
+Tensor reg_plan_recurrent_value(const RegPlan *p, int l, int t, const Tensor *h_prev);
 Tensor *reg_plan_recurrent_grad(RegPlan *p, int l, int t, Tensor *dh_prev);
 void reg_plan_recurrent_backward(const RegPlan *p, int l, int t, const Tensor *dhr, Tensor *dh_prev);
 
