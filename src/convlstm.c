@@ -469,26 +469,11 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
 /* ------------------------------------------------------------------------------------------------ */
 /* Training step and evaluation */
 
-static int check_frames(const Model *m, const ConvLSTM *n, const Tensor *frames, const char *fn) {
-    char buf[96];
-    const Tensor *f = frames;
-    if (!f || f->ndim != 5 || f->shape[0] < 2 || f->shape[0] > n->S + 1 || f->shape[1] < 1 ||
-        f->shape[1] > n->B || f->shape[2] != n->C || f->shape[3] != n->H || f->shape[4] != n->W)
-        return rr_error("%s: frames %s do not fit the model: want (T, B, %d, %d, %d) with 2 <= T <= %d, "
-                        "1 <= B <= %d", fn, f ? tensor_shape_str(f, buf, sizeof buf) : "NULL", n->C, n->H,
-                        n->W, n->S + 1, n->B);
-    if (f->device != m->device)
-        return rr_error("%s: frames are on device %d, the model on %d", fn, f->device, m->device);
-    return 0;
-}
-
 static double convlstm_train_step(Model *m, const Tensor *frames, const unsigned char *use_truth,
                                   float *predictions) {
     ConvLSTM *n = m->impl;
-    if (check_frames(m, n, frames, "model_train_step")) return -1.0;
     const int T = frames->shape[0], S = T - 1, centered = m->cfg.head == HEAD_CONV3D_CENTERED;
     n->b = frames->shape[1];
-    if (!use_truth) return rr_error("model_train_step: use_truth is NULL");
     if (centered)
         for (int b = 0; b < n->b; b++)
             for (int t = 1; t < T; t++)
@@ -554,9 +539,7 @@ static double convlstm_train_step(Model *m, const Tensor *frames, const unsigned
 
 static double convlstm_evaluate(Model *m, const Tensor *frames, int n_in, float *out) {
     ConvLSTM *n = m->impl;
-    if (check_frames(m, n, frames, "model_evaluate")) return -1.0;
     const int T = frames->shape[0], S = T - 1;
-    if (n_in < 1 || n_in > S) return rr_error("model_evaluate: n_in %d outside 1..%d", n_in, S);
     n->b = frames->shape[1];
     const int64_t frame_elems = (int64_t)n->b * n->C * n->H * n->W;
     double sse = 0.0;

@@ -1,14 +1,12 @@
-/* model.c — the model.h interface: the backend → device choice, dispatch over model kinds, the
- * registry of parameters and buffers that registry-based kinds fill ("convlstm", src/convlstm.c), and
- * the conversion between a parameter's internal layout and its checkpoint (PyTorch state_dict) layout. "predrnn_pp"
- * (src/predrnn_pp.c) keeps its own parameters; every call is forwarded to its predrnn_pp_* twin, and
- * its checkpoint layout is its internal one. */
+/* model.c — the model.h interface: the backend → device choice, the registry of model kinds (name →
+ * constructor) and the dispatch through each kind's ModelKindOps table, the registry of parameters,
+ * buffers and counters that every kind fills (src/convlstm.c, src/predrnn_pp.c), and the conversion
+ * between a parameter's internal layout and its checkpoint (PyTorch state_dict) layout. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 #include "model_internal.h"
-#include "predrnn_pp.h"
 #ifdef RR_USE_CUDA
 #include "cuda_backend.h"
 #endif
@@ -35,6 +33,27 @@ int model_backend_device(const char *backend, int tf32, int strict_tf32, int *de
 #endif
 }
 
+/* The model kinds: config value `model` → constructor (model_internal.h). A new kind is one file with its
+ * constructor and one line here. */
+static const struct {
+    const char *name;
+    int (*create)(Model *m);
+} model_kinds[] = {
+    {"convlstm", convlstm_create},
+    {"predrnn_pp", predrnn_pp_create},
+};
+#define N_MODEL_KINDS ((int)(sizeof model_kinds / sizeof model_kinds[0]))
+
+/* -1 + rr_error naming the `model` value and listing the registered kinds. */
+static int unknown_model(const char *name) {
+    char names[256] = "";
+    for (int k = 0; k < N_MODEL_KINDS; k++) {
+        if (k) strncat(names, ", ", sizeof names - strlen(names) - 1);
+        strncat(names, model_kinds[k].name, sizeof names - strlen(names) - 1);
+    }
+    return rr_error("model: '%s' is unknown (%s)", name, names);
+}
+
 int model_create(const ModelConfig *cfg, int batch, int seq_len, int device, Model **out) {
     *out = NULL;
     if (batch < 1) return rr_error("batch: %d (must be >= 1)", batch);
@@ -46,13 +65,9 @@ int model_create(const ModelConfig *cfg, int batch, int seq_len, int device, Mod
     m->batch = batch;
     m->seq_len = seq_len;
     arena_init_plan(&m->param_arena, device);
-    int rc;
-    if (strcmp(m->cfg.model, "convlstm") == 0)
-        rc = convlstm_create(m);
-    else if (strcmp(m->cfg.model, "predrnn_pp") == 0)
-        rc = predrnn_pp_create(&m->cfg, batch, seq_len, device, &m->pp);
-    else
-        rc = rr_error("model: '%s' is unknown (convlstm, predrnn_pp)", m->cfg.model);
+    int k = 0;
+    while (k < N_MODEL_KINDS && strcmp(m->cfg.model, model_kinds[k].name)) k++;
+    const int rc = k < N_MODEL_KINDS ? model_kinds[k].create(m) : unknown_model(m->cfg.model);
     if (rc) {
         model_free(m);
         return -1;
@@ -63,7 +78,6 @@ int model_create(const ModelConfig *cfg, int batch, int seq_len, int device, Mod
 
 void model_free(Model *m) {
     if (!m) return;
-    if (m->pp) predrnn_pp_free(m->pp);
     if (m->ops && m->impl) m->ops->destroy(m->impl);
     arena_free(&m->param_arena);
     free(m->params);
@@ -123,74 +137,65 @@ int model_allocate_tensors(Model *m) {
 /* ------------------------------------------------------------------------------------------------ */
 /* Accessors */
 
-int model_num_params(const Model *m) { return m->pp ? predrnn_pp_num_params(m->pp) : m->n_params; }
-Tensor *model_param(Model *m, int i) {
-    if (m->pp) return predrnn_pp_param(m->pp, i);
-    return (i >= 0 && i < m->n_params) ? &m->params[i].value : NULL;
-}
-Tensor *model_grad(Model *m, int i) {
-    if (m->pp) return predrnn_pp_grad(m->pp, i);
-    return (i >= 0 && i < m->n_params) ? &m->params[i].grad : NULL;
-}
+int model_num_params(const Model *m) { return m->n_params; }
+Tensor *model_param(Model *m, int i) { return (i >= 0 && i < m->n_params) ? &m->params[i].value : NULL; }
+Tensor *model_grad(Model *m, int i) { return (i >= 0 && i < m->n_params) ? &m->params[i].grad : NULL; }
 const char *model_param_name(const Model *m, int i) {
-    if (m->pp) return predrnn_pp_param_name(m->pp, i);
     return (i >= 0 && i < m->n_params) ? m->params[i].name : NULL;
 }
-int model_num_buffers(const Model *m) { return m->pp ? predrnn_pp_num_buffers(m->pp) : m->n_buffers; }
-Tensor *model_buffer(Model *m, int i) {
-    if (m->pp) return predrnn_pp_buffer(m->pp, i);
-    return (i >= 0 && i < m->n_buffers) ? &m->buffers[i].value : NULL;
-}
+int model_num_buffers(const Model *m) { return m->n_buffers; }
+Tensor *model_buffer(Model *m, int i) { return (i >= 0 && i < m->n_buffers) ? &m->buffers[i].value : NULL; }
 const char *model_buffer_name(const Model *m, int i) {
-    if (m->pp) return predrnn_pp_buffer_name(m->pp, i);
     return (i >= 0 && i < m->n_buffers) ? m->buffers[i].name : NULL;
 }
 
-int model_num_counters(const Model *m) { return m->pp ? predrnn_pp_num_counters(m->pp) : m->n_counters; }
-int64_t *model_counter(Model *m, int i) {
-    if (m->pp) return predrnn_pp_counter(m->pp, i);
-    return (i >= 0 && i < m->n_counters) ? &m->counters[i] : NULL;
-}
+int model_num_counters(const Model *m) { return m->n_counters; }
+int64_t *model_counter(Model *m, int i) { return (i >= 0 && i < m->n_counters) ? &m->counters[i] : NULL; }
 const char *model_counter_name(const Model *m, int i) {
-    if (m->pp) return predrnn_pp_counter_name(m->pp, i);
     return (i >= 0 && i < m->n_counters) ? m->counter_names[i] : NULL;
 }
 
 int64_t model_param_count(const Model *m) {
-    if (m->pp) return predrnn_pp_param_count(m->pp);
     int64_t n = 0;
     for (int i = 0; i < m->n_params; i++) n += m->params[i].value.count;
     return n;
 }
 
 size_t model_arena_bytes(const Model *m) {
-    if (m->pp) return predrnn_pp_arena_bytes(m->pp);
     return m->param_arena.size + (m->ops->arena_bytes ? m->ops->arena_bytes(m) : 0);
 }
 
-double model_flops_per_sequence(const Model *m) {
-    return m->pp ? predrnn_pp_flops_per_sequence(m->pp) : m->ops->flops_per_sequence(m);
-}
+double model_flops_per_sequence(const Model *m) { return m->ops->flops_per_sequence(m); }
 
-void model_init(Model *m, uint64_t seed) {
-    if (m->pp)
-        predrnn_pp_init(m->pp, seed);
-    else
-        m->ops->init(m, seed);
+void model_init(Model *m, uint64_t seed) { m->ops->init(m, seed); }
+
+/* frames (T, B, C, H, W) with 2 <= T <= seq_len and 1 <= B <= batch, C = img_channels·patch², H = W =
+ * image_size / patch, on the model's device; -1 + rr_error naming the caller `fn` otherwise. */
+static int check_frames(const Model *m, const Tensor *f, const char *fn) {
+    char buf[96];
+    const int c = m->cfg.img_channels * m->cfg.patch * m->cfg.patch, hw = m->cfg.image_size / m->cfg.patch;
+    if (!f || f->ndim != 5 || f->shape[0] < 2 || f->shape[0] > m->seq_len || f->shape[1] < 1 ||
+        f->shape[1] > m->batch || f->shape[2] != c || f->shape[3] != hw || f->shape[4] != hw)
+        return rr_error("%s: frames %s do not fit the model: want (T, B, %d, %d, %d) with 2 <= T <= %d, "
+                        "1 <= B <= %d", fn, f ? tensor_shape_str(f, buf, sizeof buf) : "NULL", c, hw, hw,
+                        m->seq_len, m->batch);
+    if (f->device != m->device)
+        return rr_error("%s: frames are on device %d, the model on %d", fn, f->device, m->device);
+    return 0;
 }
 
 double model_train_step(Model *m, const Tensor *frames, const unsigned char *use_truth, float *predictions) {
-    if (m->pp) return predrnn_pp_train_step(m->pp, frames, use_truth, predictions);
+    if (check_frames(m, frames, "model_train_step")) return -1.0;
+    if (!use_truth) return rr_error("model_train_step: use_truth is NULL");
     return m->ops->train_step(m, frames, use_truth, predictions);
 }
 
-void model_set_iteration(Model *m, int64_t iteration) {
-    m->iteration = iteration;
-    if (m->pp) predrnn_pp_set_iteration(m->pp, iteration);
-}
+void model_set_iteration(Model *m, int64_t iteration) { m->iteration = iteration; }
 
 double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out) {
-    if (m->pp) return predrnn_pp_evaluate(m->pp, frames, n_in, out);
+    if (check_frames(m, frames, "model_evaluate")) return -1.0;
+    const int steps = frames->shape[0] - 1;
+    if (n_in < 1 || n_in > steps) return rr_error("model_evaluate: n_in %d outside 1..%d", n_in, steps);
     return m->ops->evaluate(m, frames, n_in, out);
 }
 
@@ -198,12 +203,6 @@ double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out) {
 /* Checkpoint layout */
 
 int model_param_ckpt_shape(const Model *m, int i, int shape[RR_MAX_DIMS]) {
-    if (m->pp) {
-        const Tensor *t = predrnn_pp_param(m->pp, i);
-        if (!t) rr_die("model_param_ckpt_shape: no parameter %d", i);
-        for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
-        return t->ndim;
-    }
     if (i < 0 || i >= m->n_params) rr_die("model_param_ckpt_shape: no parameter %d", i);
     const ModelTensor *t = &m->params[i];
     for (int d = 0; d < t->value.ndim; d++) shape[d] = t->value.shape[t->ckpt_perm[d]];
@@ -239,27 +238,12 @@ static void permute(const ModelTensor *t, const float *src, float *dst, int to_c
     }
 }
 
-/* PredRNN++: identity layout. */
-static void copy_pp(const Model *m, int i, const float *src, float *dst) {
-    const Tensor *t = predrnn_pp_param(m->pp, i);
-    if (!t) rr_die("model checkpoint layout: no parameter %d", i);
-    memcpy(dst, src, sizeof(float) * (size_t)t->count);
-}
-
 void model_param_to_ckpt(const Model *m, int i, const float *internal, float *ckpt) {
-    if (m->pp) {
-        copy_pp(m, i, internal, ckpt);
-        return;
-    }
     if (i < 0 || i >= m->n_params) rr_die("model_param_to_ckpt: no parameter %d", i);
     permute(&m->params[i], internal, ckpt, 1);
 }
 
 void model_param_from_ckpt(const Model *m, int i, const float *ckpt, float *internal) {
-    if (m->pp) {
-        copy_pp(m, i, ckpt, internal);
-        return;
-    }
     if (i < 0 || i >= m->n_params) rr_die("model_param_from_ckpt: no parameter %d", i);
     permute(&m->params[i], ckpt, internal, 0);
 }

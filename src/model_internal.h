@@ -1,6 +1,7 @@
-/* model_internal.h — what the model kinds (convlstm.c; predrnn_pp.c through Model.pp) share with the
- * dispatcher in model.c: the Model struct with its registry of parameters and buffers (names, tensors,
- * checkpoint layout) and the table of kind-specific functions. Not part of the public interface. */
+/* model_internal.h — what the model kinds (convlstm.c, predrnn_pp.c) share with the dispatcher in
+ * model.c: the Model struct with its registry of parameters, buffers and counters (names, tensors,
+ * checkpoint layout), the table of kind-specific functions, and the kinds' constructors. Not part of the
+ * public interface. */
 #ifndef RNNREG_MODEL_INTERNAL_H
 #define RNNREG_MODEL_INTERNAL_H
 
@@ -17,6 +18,8 @@ typedef struct {
     int ckpt_perm[RR_MAX_DIMS];
 } ModelTensor;
 
+/* train_step and evaluate get arguments that model.c has checked: frames of a shape model.h allows,
+ * on the model's device, use_truth non-NULL, n_in in 1..T-1. */
 typedef struct {
     void (*init)(Model *m, uint64_t seed);
     double (*train_step)(Model *m, const Tensor *frames, const unsigned char *use_truth, float *predictions);
@@ -30,8 +33,6 @@ struct Model {
     ModelConfig cfg;
     int device, batch, seq_len;
     int64_t iteration;                 /* model_set_iteration: keys the regularizer masks */
-    struct PredRNNpp *pp;              /* model = "predrnn_pp": all calls forwarded to predrnn_pp.h */
-    /* registry-based kinds (convlstm): */
     const ModelKindOps *ops;
     void *impl;                        /* the kind's own state */
     int n_params, n_buffers;
@@ -49,8 +50,11 @@ int model_add_buffer(Model *m, const char *name, int ndim, const int *shape);
 int model_add_counter(Model *m, const char *name); /* an int64 counter, 0 */
 int model_allocate_tensors(Model *m);
 
-/* Kind constructors: fill m (cfg, device, batch, seq_len are set; ops, impl, registry to do).
- * -1 + rr_error naming the config key on a bad configuration. */
-int convlstm_create(Model *m);
+/* Kind constructors, one per entry of model.c's registry of kinds: fill m (cfg, device, batch, seq_len
+ * are set; ops, impl, registry to do). -1 + rr_error naming the config key on a bad configuration; on
+ * failure model_free still calls ops->destroy(impl) when both are set, so set them before anything
+ * can fail. */
+int convlstm_create(Model *m);   /* convlstm.c */
+int predrnn_pp_create(Model *m); /* predrnn_pp.c, documented in predrnn_pp.h */
 
 #endif

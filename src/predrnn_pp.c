@@ -1,6 +1,7 @@
-/* predrnn_pp.c — the PredRNN++ model (predrnn_pp.h): parameters, one planned activation arena, and the
- * forward / backward passes through time built only from ops (ops.h conv2d, layernorm.h,
- * causal_lstm_cell.h, loss and elementwise ops). Structure of one step t (official
+/* predrnn_pp.c — the PredRNN++ model kind (model = "predrnn_pp", predrnn_pp.h): its parameters in the
+ * model registry (model_internal.h), one planned activation arena, and the forward / backward passes
+ * through time built only from ops (ops.h conv2d, layernorm.h, causal_lstm_cell.h, loss and elementwise
+ * ops), behind the ModelKindOps table that model.c dispatches to. Structure of one step t (official
  * Yunbo426/predrnn-pp nets/predrnn_pp.py):
  *   x_0 = frame t (or the model's own prediction of it)     layer 0: (h, c, m) = cell_0(x_0, h, c, m_top(t-1))
  *   z_t = GHU(h^0_t, z_{t-1})                                layer 1: cell_1(z_t, h, c, m^0_t)
@@ -23,12 +24,10 @@
 #include "causal_lstm_cell.h"
 #include "common.h"
 #include "layernorm.h"
+#include "model_internal.h"
 #include "ops.h"
 #include "regularizers.h"
 #include "rng.h"
-
-#define PP_MAX_PARAMS (MODEL_MAX_LAYERS * 26 + 8 + 2)
-#define PP_NAME 64
 
 /* The cell's convolutions, in parameter order; CELL_LN of them (all but memory_reduce) have an LN. */
 enum { CX, CH, CC, CM, CC2M, COM, CMR, CELL_CONVS };
@@ -39,12 +38,11 @@ static const char *const cell_ln_name[CELL_LN] = {"ln_x", "ln_h", "ln_c", "ln_m"
 static const int cell_conv_blocks[CELL_CONVS] = {7, 4, 3, 3, 4, 1, 1}; /* output channels / n */
 enum { GZ, GX };                                                      /* GHU convs: conv_z, conv_x */
 
-typedef enum { INIT_ZERO, INIT_ONE, INIT_UNIFORM } InitKind;
-
 typedef struct {
-    int w, b;          /* parameter indices of kernel and bias */
+    int w, b;          /* registry indices of kernel and bias */
     int g, o;          /* LN gain and offset, -1 without LN */
     int cin, cout, k;
+    float bound;       /* init: the kernel is uniform in ±bound, the bias 0 */
 } ConvUnit;
 
 /* What one cell keeps of step t for the backward pass. */
@@ -64,22 +62,18 @@ typedef struct {
     Tensor gates, z;
 } GhuStep;
 
-struct PredRNNpp {
+typedef struct {
+    Model *model;      /* the owner: parameters, gradients, buffers and counters live in its registry */
     ModelConfig cfg;
     int B, T;          /* batch and sequence length of the current activation layout */
     int B_max, T_max;  /* those of predrnn_pp_create: the arena is planned for them */
     int C, S, L, device;
     int n[MODEL_MAX_LAYERS], n_in[MODEL_MAX_LAYERS], cx[MODEL_MAX_LAYERS], nmax;
-    /* parameters */
-    int np;
-    Tensor param[PP_MAX_PARAMS], grad[PP_MAX_PARAMS];
-    char name[PP_MAX_PARAMS][PP_NAME];
-    InitKind init_kind[PP_MAX_PARAMS];
-    float init_bound[PP_MAX_PARAMS];
+    /* parameters (registry indices) */
     ConvUnit cell[MODEL_MAX_LAYERS][CELL_CONVS];
     ConvUnit ghu[2];
     ConvUnit head;
-    Arena params, work;
+    Arena work;
     /* activations (work arena) */
     CellStep *steps;   /* [(T-1) · L], step t layer l at t·L + l */
     GhuStep *gsteps;   /* [T-1] */
@@ -98,38 +92,34 @@ struct PredRNNpp {
     /* host */
     unsigned char *col;        /* (B) use_truth column of one step */
     unsigned char *eval_truth; /* (B·T) */
-    int64_t iteration;         /* predrnn_pp_set_iteration: keys the regularizer masks */
+    int64_t iteration;         /* Model.iteration of the current training call: keys the regularizer masks */
     RegPlan *reg;              /* the regularizers: masks and hooks (regularizers.h) */
     int zone[3];               /* zoneout of c, h, m: the cell's new values kept apart (hat) */
     int training;              /* the current call trains (batch norm's statistics) */
-    /* batch norm between layers: parameters bns.L.weight / .bias, buffers running_mean / running_var */
+    /* batch norm between layers: registry indices of the parameters bns.L.weight / .bias, the buffers
+     * running_mean / running_var and the counter num_batches_tracked */
     int has_bn[MODEL_MAX_LAYERS], p_gamma[MODEL_MAX_LAYERS], p_beta[MODEL_MAX_LAYERS];
-    int nbuf;
-    Tensor buf[2 * MODEL_MAX_LAYERS];
-    char bufname[2 * MODEL_MAX_LAYERS][PP_NAME];
-    int64_t bn_batches[MODEL_MAX_LAYERS]; /* num_batches_tracked of the i-th BN layer (model.h counters) */
-    char cntname[MODEL_MAX_LAYERS][PP_NAME];
+    int b_mean[MODEL_MAX_LAYERS], b_var[MODEL_MAX_LAYERS], b_count[MODEL_MAX_LAYERS];
     float *dbn;                /* gradient of one BN output (B, max n) */
-};
+} PredRNNpp;
+
+/* Views of registry tensors by index: value, gradient, buffer. */
+#define P(i) (&m->model->params[i].value)
+#define G(i) (&m->model->params[i].grad)
+#define BUF(i) (&m->model->buffers[i].value)
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Parameters */
 
-static int add_param(PredRNNpp *m, InitKind kind, float bound, int ndim, const int *shape, const char *fmt,
-                     ...) RR_PRINTF(6, 7);
-static int add_param(PredRNNpp *m, InitKind kind, float bound, int ndim, const int *shape, const char *fmt,
-                     ...) {
-    if (m->np >= PP_MAX_PARAMS) rr_die("predrnn_pp: more than %d parameters", PP_MAX_PARAMS);
-    int i = m->np++;
+/* A parameter named by a printf format, in the model's registry; returns its index. */
+static int add_param(PredRNNpp *m, int ndim, const int *shape, const char *fmt, ...) RR_PRINTF(4, 5);
+static int add_param(PredRNNpp *m, int ndim, const int *shape, const char *fmt, ...) {
+    char name[MODEL_NAME_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(m->name[i], PP_NAME, fmt, ap);
+    vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    m->param[i] = tensor_make(NULL, m->device, ndim, shape);
-    m->grad[i] = m->param[i];
-    m->init_kind[i] = kind;
-    m->init_bound[i] = bound;
-    return i;
+    return model_add_param(m->model, name, ndim, shape, NULL);
 }
 
 /* A convolution: kernel `base.weight` (cout, cin, k, k) and bias `base.bias` (cout). */
@@ -138,16 +128,16 @@ static ConvUnit add_conv(PredRNNpp *m, const char *base, int cin, int cout, int 
     int wshape[4] = {cout, cin, k, k};
     /* official: tf.layers.conv2d(kernel_initializer=uniform(-0.001, 0.001)) in the cells and the GHU,
      * the default glorot_uniform for memory_reduce and back_to_pixel; fans include the receptive field */
-    float bound = glorot ? sqrtf(6.0f / (float)((cin + cout) * k * k)) : 0.001f;
-    u.w = add_param(m, INIT_UNIFORM, bound, 4, wshape, "%s.weight", base);
-    u.b = add_param(m, INIT_ZERO, 0.0f, 1, &cout, "%s.bias", base);
+    u.bound = glorot ? sqrtf(6.0f / (float)((cin + cout) * k * k)) : 0.001f;
+    u.w = add_param(m, 4, wshape, "%s.weight", base);
+    u.b = add_param(m, 1, &cout, "%s.bias", base);
     return u;
 }
 
 /* The layer norm after a convolution: gain `base.weight` and offset `base.bias` (cout). */
 static void add_ln(PredRNNpp *m, ConvUnit *u, const char *base) {
-    u->g = add_param(m, INIT_ONE, 0.0f, 1, &u->cout, "%s.weight", base);
-    u->o = add_param(m, INIT_ZERO, 0.0f, 1, &u->cout, "%s.bias", base);
+    u->g = add_param(m, 1, &u->cout, "%s.weight", base);
+    u->o = add_param(m, 1, &u->cout, "%s.bias", base);
 }
 
 /* Parameter list in the reference module's registration order (predrnn_pp.h). */
@@ -179,13 +169,15 @@ static void build_params(PredRNNpp *m) {
     for (int l = 0; l < m->L; l++) {
         m->has_bn[l] = m->cfg.batchnorm && l < m->L - 1;
         if (!m->has_bn[l]) continue;
-        m->p_gamma[l] = add_param(m, INIT_ONE, 0.0f, 1, &m->n[l], "bns.%d.weight", l);
-        m->p_beta[l] = add_param(m, INIT_ZERO, 0.0f, 1, &m->n[l], "bns.%d.bias", l);
-        for (int j = 0; j < 2; j++) {
-            m->buf[m->nbuf] = tensor_make(NULL, m->device, 1, &m->n[l]);
-            snprintf(m->bufname[m->nbuf++], PP_NAME, "bns.%d.%s", l, j ? "running_var" : "running_mean");
-        }
-        snprintf(m->cntname[m->nbuf / 2 - 1], PP_NAME, "bns.%d.num_batches_tracked", l);
+        m->p_gamma[l] = add_param(m, 1, &m->n[l], "bns.%d.weight", l);
+        m->p_beta[l] = add_param(m, 1, &m->n[l], "bns.%d.bias", l);
+        char name[MODEL_NAME_LEN];
+        snprintf(name, sizeof name, "bns.%d.running_mean", l);
+        m->b_mean[l] = model_add_buffer(m->model, name, 1, &m->n[l]);
+        snprintf(name, sizeof name, "bns.%d.running_var", l);
+        m->b_var[l] = model_add_buffer(m->model, name, 1, &m->n[l]);
+        snprintf(name, sizeof name, "bns.%d.num_batches_tracked", l);
+        m->b_count[l] = model_add_counter(m->model, name);
     }
     /* back_to_pixel: tf.layers.conv2d(h, filters=C, kernel_size=1), bias, linear */
     m->head = add_conv(m, "head", m->n[m->L - 1], m->C, 1, 1);
@@ -262,8 +254,8 @@ static void layout_work(PredRNNpp *m) {
     m->dxin = take4(a, B, m->C, S);
     /* im2col scratch: the largest Cin·k·k·S² over all convolutions */
     int64_t scratch = 0;
-    for (int i = 0; i < m->np; i++) {
-        const Tensor *w = &m->param[i];
+    for (int i = 0; i < m->model->n_params; i++) {
+        const Tensor *w = P(i);
         if (w->ndim == 4) {
             Tensor x = tensor4(NULL, m->device, B, w->shape[1], S, S); /* shape only */
             int64_t s = conv2d_scratch_floats(&x, w->shape[2]);
@@ -276,9 +268,7 @@ static void layout_work(PredRNNpp *m) {
 /* ------------------------------------------------------------------------------------------------ */
 /* Creation */
 
-static int check_config(const ModelConfig *cfg, int batch, int seq_len) {
-    if (strcmp(cfg->model, "predrnn_pp") != 0)
-        return rr_error("model: predrnn_pp_create called for model '%s'", cfg->model);
+static int check_config(const ModelConfig *cfg) {
     if (cfg->num_layers < 1 || cfg->num_layers > MODEL_MAX_LAYERS)
         return rr_error("layers: predrnn_pp needs 1 to %d layers, got %d", MODEL_MAX_LAYERS, cfg->num_layers);
     for (int l = 0; l < cfg->num_layers; l++) {
@@ -321,20 +311,32 @@ static int check_config(const ModelConfig *cfg, int batch, int seq_len) {
         return rr_error("patch: image size %d is not a positive multiple of patch %d", cfg->image_size,
                         cfg->patch);
     if (cfg->img_channels < 1) return rr_error("img_channels: must be positive, got %d", cfg->img_channels);
-    if (batch < 1) return rr_error("batch: must be positive, got %d", batch);
-    if (seq_len < 2) return rr_error("seq_len: needs at least 2 frames, got %d", seq_len);
     return 0;
 }
 
-int predrnn_pp_create(const ModelConfig *cfg, int batch, int seq_len, int device, PredRNNpp **out) {
-    *out = NULL;
-    if (check_config(cfg, batch, seq_len)) return -1;
+/* The kind's functions for model.c (defined below). */
+static void pp_init(Model *model, uint64_t seed);
+static double pp_train_step(Model *model, const Tensor *frames, const unsigned char *use_truth,
+                            float *predictions);
+static double pp_evaluate(Model *model, const Tensor *frames, int n_in, float *out);
+static double pp_flops(const Model *model);
+static size_t pp_arena_bytes(const Model *model);
+static void pp_destroy(void *impl);
+static const ModelKindOps predrnn_pp_ops = {pp_init, pp_train_step, pp_evaluate, pp_flops, pp_arena_bytes,
+                                            pp_destroy};
+
+int predrnn_pp_create(Model *model) {
+    const ModelConfig *cfg = &model->cfg;
+    if (check_config(cfg)) return -1;
     PredRNNpp *m = rr_calloc(1, sizeof *m);
+    model->impl = m;
+    model->ops = &predrnn_pp_ops;
+    m->model = model;
     m->cfg = *cfg;
-    m->B = m->B_max = batch;
-    m->T = m->T_max = seq_len;
+    m->B = m->B_max = model->batch;
+    m->T = m->T_max = model->seq_len;
     m->L = cfg->num_layers;
-    m->device = device;
+    m->device = model->device;
     m->C = cfg->patch * cfg->patch * cfg->img_channels;
     m->S = cfg->image_size / cfg->patch;
     for (int l = 0; l < m->L; l++) {
@@ -346,125 +348,87 @@ int predrnn_pp_create(const ModelConfig *cfg, int batch, int seq_len, int device
         m->cx[l] = l == 0 ? m->C : cfg->hidden[l - 1];
     }
     build_params(m);
-
-    arena_init_plan(&m->params, device);
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            if (arena_allocate(&m->params)) goto fail;
-            arena_rewind(&m->params);
-        }
-        for (int i = 0; i < m->np; i++) {
-            m->param[i].data = arena_take(&m->params, m->param[i].count);
-            m->grad[i].data = arena_take(&m->params, m->grad[i].count);
-        }
-        for (int i = 0; i < m->nbuf; i++) m->buf[i].data = arena_take(&m->params, m->buf[i].count);
-    }
+    if (model_allocate_tensors(model)) return -1; /* zeroed: model_init gives the initial values */
     RegPlanShape rs = {.layers = m->L, .steps = m->T_max - 1, .batch = m->B_max, .height = m->S, .width = m->S,
                        .gate_blocks = 1, .candidates = 2};
     for (int l = 0; l < m->L; l++) {
         rs.in_channels[l] = m->cx[l], rs.hidden[l] = m->n[l];
-        rs.kernel[l] = &m->param[m->cell[l][CH].w], rs.kernel_grad[l] = &m->grad[m->cell[l][CH].w];
+        rs.kernel[l] = P(m->cell[l][CH].w), rs.kernel_grad[l] = G(m->cell[l][CH].w);
     }
-    if (!(m->reg = reg_plan_create(cfg, &rs, device))) goto fail;
+    if (!(m->reg = reg_plan_create(cfg, &rs, m->device))) return -1;
     for (int z = 0; z < 3; z++) m->zone[z] = reg_plan_uses(m->reg, REG_USE_ZONEOUT_C + z);
+
     m->steps = rr_calloc((size_t)(m->T - 1) * m->L, sizeof *m->steps);
     m->gsteps = rr_calloc((size_t)(m->T - 1), sizeof *m->gsteps);
-    arena_init_plan(&m->work, device);
+    arena_init_plan(&m->work, m->device);
     layout_work(m);
-    if (arena_allocate(&m->work)) goto fail;
+    if (arena_allocate(&m->work)) return -1;
     arena_rewind(&m->work);
     layout_work(m);
-    m->col = rr_calloc((size_t)batch, 1);
-    m->eval_truth = rr_calloc((size_t)batch * seq_len, 1);
-    *out = m;
+    m->col = rr_calloc((size_t)m->B_max, 1);
+    m->eval_truth = rr_calloc((size_t)m->B_max * m->T_max, 1);
     return 0;
-fail:
-    predrnn_pp_free(m);
-    return -1;
-}
-
-void predrnn_pp_free(PredRNNpp *m) {
-    if (!m) return;
-    arena_free(&m->params);
-    arena_free(&m->work);
-    reg_plan_free(m->reg);
-    free(m->steps);
-    free(m->gsteps);
-    free(m->col);
-    free(m->eval_truth);
-    free(m);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Accessors */
+/* Initialisation and cost */
 
-int predrnn_pp_num_params(const PredRNNpp *m) { return m->np; }
-Tensor *predrnn_pp_param(PredRNNpp *m, int i) { return i >= 0 && i < m->np ? &m->param[i] : NULL; }
-Tensor *predrnn_pp_grad(PredRNNpp *m, int i) { return i >= 0 && i < m->np ? &m->grad[i] : NULL; }
-const char *predrnn_pp_param_name(const PredRNNpp *m, int i) {
-    return i >= 0 && i < m->np ? m->name[i] : NULL;
+/* A convolution unit's init: kernel uniform in ±bound (stream = its registry index), bias 0, LN gain 1
+ * and offset 0. `host` holds at least the kernel's count floats. */
+static void init_conv(PredRNNpp *m, const ConvUnit *u, uint64_t seed, float *host) {
+    Tensor *w = P(u->w);
+    const uint64_t stream = rr_stream(RR_TAG_INIT, (uint32_t)u->w, 0, 0);
+    const float a = u->bound;
+    for (int64_t j = 0; j < w->count; j++) host[j] = -a + 2.0f * a * rr_rand_uniform(seed, stream, (uint64_t)j);
+    op_from_host(host, w);
+    op_fill(P(u->b), 0.0f);
+    if (u->g >= 0) {
+        op_fill(P(u->g), 1.0f);
+        op_fill(P(u->o), 0.0f);
+    }
 }
-int predrnn_pp_num_buffers(const PredRNNpp *m) { return m->nbuf; }
-Tensor *predrnn_pp_buffer(PredRNNpp *m, int i) { return i >= 0 && i < m->nbuf ? &m->buf[i] : NULL; }
-const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i) {
-    return i >= 0 && i < m->nbuf ? m->bufname[i] : NULL;
-}
-int predrnn_pp_num_counters(const PredRNNpp *m) { return m->nbuf / 2; }
-int64_t *predrnn_pp_counter(PredRNNpp *m, int i) { return i >= 0 && i < m->nbuf / 2 ? &m->bn_batches[i] : NULL; }
-const char *predrnn_pp_counter_name(const PredRNNpp *m, int i) {
-    return i >= 0 && i < m->nbuf / 2 ? m->cntname[i] : NULL;
-}
-int64_t predrnn_pp_param_count(const PredRNNpp *m) {
-    int64_t s = 0;
-    for (int i = 0; i < m->np; i++) s += m->param[i].count;
-    return s;
-}
-size_t predrnn_pp_arena_bytes(const PredRNNpp *m) { return m->work.size + m->params.size + reg_plan_bytes(m->reg); }
 
-double predrnn_pp_flops_per_sequence(const PredRNNpp *m) {
+static void pp_init(Model *model, uint64_t seed) {
+    PredRNNpp *m = model->impl;
+    int64_t maxc = 0;
+    for (int i = 0; i < model->n_params; i++) maxc = P(i)->count > maxc ? P(i)->count : maxc;
+    float *host = rr_malloc(sizeof(float) * (size_t)maxc);
+    for (int l = 0; l < m->L; l++)
+        for (int j = 0; j < CELL_CONVS; j++) init_conv(m, &m->cell[l][j], seed, host);
+    for (int j = 0; m->cfg.ghu && j < 2; j++) init_conv(m, &m->ghu[j], seed, host);
+    init_conv(m, &m->head, seed, host);
+    for (int l = 0; l < m->L; l++) {
+        if (!m->has_bn[l]) continue;
+        op_fill(P(m->p_gamma[l]), 1.0f);
+        op_fill(P(m->p_beta[l]), 0.0f);
+        op_fill(BUF(m->b_mean[l]), 0.0f);
+        op_fill(BUF(m->b_var[l]), 1.0f);
+        model->counters[m->b_count[l]] = 0;
+    }
+    for (int i = 0; i < model->n_params; i++) op_fill(G(i), 0.0f);
+    free(host);
+}
+
+/* 2 × the multiply-adds of all convolutions (cells, GHU, memory_reduce, head) over the T-1 steps of
+ * one sequence of seq_len frames; pointwise work and layer norms are not counted. */
+static double pp_flops(const Model *model) {
+    const PredRNNpp *m = model->impl;
     double macs = 0.0; /* per step, one sequence */
     const double px = (double)m->S * m->S;
-    for (int i = 0; i < m->np; i++) {
-        const Tensor *w = &m->param[i];
+    for (int i = 0; i < model->n_params; i++) {
+        const Tensor *w = P(i);
         if (w->ndim == 4) macs += (double)w->count * px; /* Cout·Cin·k·k per pixel */
     }
     return 2.0 * macs * (m->T_max - 1);
 }
 
-/* ------------------------------------------------------------------------------------------------ */
-/* Initialisation */
-
-void predrnn_pp_init(PredRNNpp *m, uint64_t seed) {
-    int64_t maxc = 0;
-    for (int i = 0; i < m->np; i++)
-        if (m->param[i].count > maxc) maxc = m->param[i].count;
-    float *host = rr_malloc(sizeof(float) * (size_t)maxc);
-    for (int i = 0; i < m->np; i++) {
-        Tensor *p = &m->param[i];
-        switch (m->init_kind[i]) {
-        case INIT_ZERO: op_fill(p, 0.0f); break;
-        case INIT_ONE: op_fill(p, 1.0f); break;
-        case INIT_UNIFORM: {
-            const uint64_t stream = rr_stream(RR_TAG_INIT, (uint32_t)i, 0, 0);
-            const float a = m->init_bound[i];
-            for (int64_t j = 0; j < p->count; j++)
-                host[j] = -a + 2.0f * a * rr_rand_uniform(seed, stream, (uint64_t)j);
-            op_from_host(host, p);
-            break;
-        }
-        }
-        op_fill(&m->grad[i], 0.0f);
-    }
-    for (int i = 0; i < m->nbuf; i++) op_fill(&m->buf[i], i % 2 ? 1.0f : 0.0f); /* running mean 0, var 1 */
-    for (int i = 0; i < m->nbuf / 2; i++) m->bn_batches[i] = 0;
-    free(host);
+static size_t pp_arena_bytes(const Model *model) {
+    const PredRNNpp *m = model->impl;
+    return m->work.size + (m->reg ? reg_plan_bytes(m->reg) : 0);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Views */
-
-#define P(i) (&m->param[i])
-#define G(i) (&m->grad[i])
 
 static Tensor v4(const PredRNNpp *m, float *p, int c) { return tensor4(p, m->device, m->B, c, m->S, m->S); }
 
@@ -506,8 +470,8 @@ static Tensor ghu_zprev(PredRNNpp *m, int t) { return t > 0 ? m->gsteps[t - 1].z
  * (weight drop; the gradient still goes to the parameter's slot and reg_plan_end masks it). */
 static Tensor unit_w(const PredRNNpp *m, const ConvUnit *u) {
     for (int l = 0; l < m->L; l++)
-        if (u == &m->cell[l][CH]) return reg_plan_kernel(m->reg, l, &m->param[u->w]);
-    return m->param[u->w];
+        if (u == &m->cell[l][CH]) return reg_plan_kernel(m->reg, l, P(u->w));
+    return *P(u->w);
 }
 
 /* pre = conv(x) + b; returns LN(pre) in ln_buf (or pre itself without LN). */
@@ -577,32 +541,15 @@ static void ghu_step_forward(PredRNNpp *m, int t) {
     ghu_forward(&zz, &zx, t > 0 ? &zp : NULL, &g->gates, &g->z);
 }
 
-/* Check frames (T, B, C, S, S) with 2 <= T <= T_max, 1 <= B <= B_max on the model's device, and lay
- * the activations out for that (B, T). -1 + rr_error on a mismatch. */
-static int use_frames(PredRNNpp *m, const Tensor *frames, const char *fn) {
-    char buf[96];
-    const Tensor *f = frames;
-    if (!f || f->ndim != 5 || f->shape[0] < 2 || f->shape[0] > m->T_max || f->shape[1] < 1 ||
-        f->shape[1] > m->B_max || f->shape[2] != m->C || f->shape[3] != m->S || f->shape[4] != m->S)
-        return rr_error("%s: frames %s do not fit the model: want (T, B, %d, %d, %d) with 2 <= T <= %d, "
-                        "1 <= B <= %d", fn, f ? tensor_shape_str(f, buf, sizeof buf) : "NULL", m->C, m->S,
-                        m->S, m->T_max, m->B_max);
-    if (f->device != m->device)
-        return rr_error("%s: frames are on device %d, the model on %d", fn, f->device, m->device);
-    if (f->shape[0] != m->T || f->shape[1] != m->B) {
-        m->T = f->shape[0];
-        m->B = f->shape[1];
+/* Lay the activations out for the (B, T) of frames (T, B, C, S, S); model.c has checked that
+ * 2 <= T <= T_max and 1 <= B <= B_max. */
+static void use_frames(PredRNNpp *m, const Tensor *frames) {
+    if (frames->shape[0] != m->T || frames->shape[1] != m->B) {
+        m->T = frames->shape[0];
+        m->B = frames->shape[1];
         arena_rewind(&m->work);
         layout_work(m);
     }
-    return 0;
-}
-
-/* Index of layer l's BN among the BN layers (its buffers are buf[2i], buf[2i+1]). */
-static int bn_index(const PredRNNpp *m, int l) {
-    int i = 0;
-    for (int j = 0; j < l; j++) i += m->has_bn[j];
-    return i;
 }
 
 /* Runs all T-1 steps; returns the mean squared error over all predictions. */
@@ -625,11 +572,11 @@ static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *u
             cell_forward(m, l, t);
             if (m->has_bn[l]) { /* per-step statistics over (B, H, W) while training, running ones after */
                 CellStep *s = &m->steps[t * m->L + l];
-                Tensor *rm = &m->buf[2 * bn_index(m, l)], *rv = rm + 1;
+                Tensor *rm = BUF(m->b_mean[l]), *rv = BUF(m->b_var[l]);
                 if (m->training) {
                     batchnorm_forward_train(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, &s->bn_mean,
                                             &s->bn_invstd, rm, rv, m->cfg.bn_momentum, m->cfg.bn_eps);
-                    m->bn_batches[bn_index(m, l)]++; /* PyTorch: num_batches_tracked += 1 per training-mode call */
+                    m->model->counters[m->b_count[l]]++; /* PyTorch: num_batches_tracked += 1 per training-mode call */
                 } else
                     batchnorm_forward_eval(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, rm, rv, m->cfg.bn_eps);
             }
@@ -785,11 +732,12 @@ static void backward(PredRNNpp *m, const Tensor *frames, const unsigned char *us
 
 /* ------------------------------------------------------------------------------------------------ */
 
-double predrnn_pp_train_step(PredRNNpp *m, const Tensor *frames, const unsigned char *use_truth,
-                             float *predictions) {
-    if (use_frames(m, frames, "model_train_step")) return -1.0;
-    if (!use_truth) return rr_error("model_train_step: use_truth is NULL");
-    for (int i = 0; i < m->np; i++) op_fill(&m->grad[i], 0.0f);
+static double pp_train_step(Model *model, const Tensor *frames, const unsigned char *use_truth,
+                            float *predictions) {
+    PredRNNpp *m = model->impl;
+    use_frames(m, frames);
+    for (int i = 0; i < model->n_params; i++) op_fill(G(i), 0.0f);
+    m->iteration = model->iteration;
     m->training = 1;
     reg_plan_begin(m->reg, m->iteration, m->B, m->T - 1); /* every mask of this call */
     double loss = forward(m, frames, use_truth);
@@ -800,14 +748,23 @@ double predrnn_pp_train_step(PredRNNpp *m, const Tensor *frames, const unsigned 
     return loss;
 }
 
-void predrnn_pp_set_iteration(PredRNNpp *m, int64_t iteration) { m->iteration = iteration; }
-
-double predrnn_pp_evaluate(PredRNNpp *m, const Tensor *frames, int n_in, float *out) {
-    if (use_frames(m, frames, "model_evaluate")) return -1.0;
-    if (n_in < 1 || n_in > m->T - 1) return rr_error("model_evaluate: n_in %d outside 1..%d", n_in, m->T - 1);
+static double pp_evaluate(Model *model, const Tensor *frames, int n_in, float *out) {
+    PredRNNpp *m = model->impl;
+    use_frames(m, frames);
     for (int b = 0; b < m->B; b++)
         for (int t = 0; t < m->T; t++) m->eval_truth[b * m->T + t] = t < n_in;
     double loss = forward(m, frames, m->eval_truth);
     if (out) op_to_host(&m->pred, out);
     return loss;
+}
+
+static void pp_destroy(void *impl) {
+    PredRNNpp *m = impl;
+    arena_free(&m->work);
+    reg_plan_free(m->reg);
+    free(m->steps);
+    free(m->gsteps);
+    free(m->col);
+    free(m->eval_truth);
+    free(m);
 }

@@ -2,11 +2,12 @@
  * deep-in-time dilemma in spatiotemporal predictive learning", ICML 2018): stacked Causal LSTMs with a
  * zig-zag spatial memory and a Gradient Highway Unit between layers 1 and 2, as the official
  * TensorFlow code builds it (Yunbo426/predrnn-pp @ 40764c5, nets/predrnn_pp.py; equations in
- * causal_lstm_cell.h and docs/models.md §2). The functions mirror model.h one to one
- * (same semantics: time-major frames (T, B, C, H, W) in patch space with 2 <= T <= seq_len and
- * 1 <= B <= batch of predrnn_pp_create, MSE over all T-1 predictions, use_truth scheduled sampling
- * with gradient through fed-back predictions, -1 + rr_error on invalid frames / NULL use_truth / n_in
- * outside 1..T-1); the model dispatcher maps model = "predrnn_pp" onto them.
+ * causal_lstm_cell.h and docs/models.md §2). It is the model kind "predrnn_pp" of model.h: model_create
+ * calls predrnn_pp_create (model_internal.h), which registers the parameters below in the model's
+ * registry and installs the kind's ModelKindOps; everything else goes through the model_* interface
+ * (time-major frames (T, B, C, H, W) in patch space with 2 <= T <= seq_len and 1 <= B <= batch of
+ * model_create, MSE over all T-1 predictions, use_truth scheduled sampling with gradient through
+ * fed-back predictions, -1 + rr_error on invalid frames / NULL use_truth / n_in outside 1..T-1).
  *
  * ModelConfig fields used: num_layers, hidden[] (channels per layer; official 128,64,64,64),
  * kernel[] (filter size per layer, odd; official 5; the GHU uses kernel[0]), layer_norm (tensor layer
@@ -17,7 +18,7 @@
  *
  * Regularizers (training only unless said; src/regularize.h, docs/regularizers.md; reference
  * tests/reference/predrnn_pp_ref.py, test tests/test_regularize.c; masks keyed by reg_seed, the
- * iteration of predrnn_pp_set_iteration, layer, REG_T_* and step):
+ * iteration of model_set_iteration, layer, REG_T_* and step):
  *   dropout        Zaremba: cell l's input x (frame / z / h^{l-1}) and the top h before the head, fresh
  *                  per step; the carried h, c, m, z and the GHU's input are never masked
  *   rec_dropout    Semeniuta: c = f c_prev + i (g ⊙ mask), m = ff tanh(m_m) + ii (gg ⊙ mask'), per step or
@@ -50,11 +51,15 @@
  *     (2n, n, k, k) .bias, with layer_norm ghu.ln_z / ghu.ln_x .weight, .bias (2n)
  *   with batchnorm (layers L < num_layers-1): bns.L.weight, bns.L.bias (hidden[L])
  *   head.weight (C, hidden[-1], 1, 1), head.bias (C)
- * Buffers (batchnorm only): bns.L.running_mean, bns.L.running_var (hidden[L]). Init (official code): cell and GHU convolution kernels uniform ±0.001 (the TF
+ * Buffers (batchnorm only): bns.L.running_mean, bns.L.running_var (hidden[L]); counters (model.h):
+ * bns.L.num_batches_tracked. The checkpoint layout of every parameter is its internal layout.
+ * Init (official code): cell and GHU convolution kernels uniform ±0.001 (the TF
  * `initializer=0.001`), memory_reduce and head kernels Glorot uniform (TF default,
  * limit sqrt(6 / ((Cin + Cout)·k²))), all biases 0, LN gains 1 and offsets 0; parameter i draws
  * element j as rr_rand_uniform(seed, rr_stream(RR_TAG_INIT, i, 0, 0), j). BN: gain 1, offset 0, running mean 0,
- * running var 1.
+ * running var 1. model_flops_per_sequence: 2 × the multiply-adds of all convolutions (cells, GHU,
+ * memory_reduce, head) over the seq_len-1 steps of one sequence; pointwise work and layer norms are not
+ * counted. model_arena_bytes: the activation arena + parameters, gradients and buffers.
  *
  * Not part of the model: the official trainer's reverse-input augmentation (a second update per
  * iteration on the time-reversed sequence) and its l2_loss scale (0.5·sum instead of the mean) belong
@@ -62,38 +67,6 @@
 #ifndef RNNREG_PREDRNN_PP_H
 #define RNNREG_PREDRNN_PP_H
 
-#include <stdint.h>
-
-#include "model.h"
-
-typedef struct PredRNNpp PredRNNpp;
-
-int predrnn_pp_create(const ModelConfig *cfg, int batch, int seq_len, int device, PredRNNpp **out);
-void predrnn_pp_free(PredRNNpp *m);
-
-int predrnn_pp_num_params(const PredRNNpp *m);
-Tensor *predrnn_pp_param(PredRNNpp *m, int i);
-Tensor *predrnn_pp_grad(PredRNNpp *m, int i);
-const char *predrnn_pp_param_name(const PredRNNpp *m, int i);
-int predrnn_pp_num_buffers(const PredRNNpp *m);              /* BN running statistics (0 without) */
-Tensor *predrnn_pp_buffer(PredRNNpp *m, int i);              /* NULL outside 0..num_buffers-1 */
-const char *predrnn_pp_buffer_name(const PredRNNpp *m, int i);
-int predrnn_pp_num_counters(const PredRNNpp *m);             /* BN num_batches_tracked (model.h) */
-int64_t *predrnn_pp_counter(PredRNNpp *m, int i);
-const char *predrnn_pp_counter_name(const PredRNNpp *m, int i);
-int64_t predrnn_pp_param_count(const PredRNNpp *m);
-/* 2 × the multiply-adds of all convolutions (cells, GHU, memory_reduce, head) over the T-1 steps of
- * one sequence; pointwise work and layer norms are not counted. */
-double predrnn_pp_flops_per_sequence(const PredRNNpp *m);
-
-void predrnn_pp_init(PredRNNpp *m, uint64_t seed);
-
-double predrnn_pp_train_step(PredRNNpp *m, const Tensor *frames, const unsigned char *use_truth,
-                             float *predictions);
-void predrnn_pp_set_iteration(PredRNNpp *m, int64_t iteration); /* keys the regularizer masks */
-double predrnn_pp_evaluate(PredRNNpp *m, const Tensor *frames, int n_in, float *out);
-
-/* Bytes planned: activation arena + parameters and gradients (model_arena_bytes). */
-size_t predrnn_pp_arena_bytes(const PredRNNpp *m);
+#include "model_internal.h" /* predrnn_pp_create, beside the other kinds' constructors */
 
 #endif

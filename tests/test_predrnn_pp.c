@@ -8,8 +8,10 @@
  *   3. finite differences of the model loss on a few weights, through the zig-zag memory, the GHU and
  *      scheduled sampling;
  *   4. initialisation (official distributions, Philox streams), parameter names/order, parameter and
- *      FLOP counts from closed forms, configuration errors, BN num_batches_tracked (+1 per training step
- *      and BN layer, as PyTorch's BatchNorm2d called once per step; names bns.L.num_batches_tracked).
+ *      FLOP counts from closed forms, configuration errors (and the kind registry's unknown-model error),
+ *      BN num_batches_tracked (+1 per training step and BN layer, as PyTorch's BatchNorm2d called once
+ *      per step; names bns.L.num_batches_tracked).
+ * The model is driven through model.h (model_create with model = "predrnn_pp"), as the trainer does.
  * `build/tests/test_predrnn_pp --bench B [threads]` times one training step of the official size
  * (128,64,64,64, k 5, GHU, LN, 16×16×16 patches, 20 frames) instead. Run it with
  * OMP_WAIT_POLICY=passive: otherwise idle OpenMP threads spin while OpenBLAS's own threads run the
@@ -26,7 +28,7 @@
 #include "common.h"
 #include "layernorm.h"
 #include "ops.h"
-#include "predrnn_pp.h"
+#include "model.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "test.h"
@@ -434,13 +436,13 @@ static void test_fixture(const char *tag) {
     ModelConfig cfg;
     config_from_meta(&f, &cfg);
     const int B = meta_int(&f, "batch"), T = meta_int(&f, "seq_len"), n_in = meta_int(&f, "n_in");
-    PredRNNpp *m = NULL;
-    if (predrnn_pp_create(&cfg, B, T, RR_CPU, &m)) {
+    Model *m = NULL;
+    if (model_create(&cfg, B, T, RR_CPU, &m)) {
         CHECK(0, "[%s] create: %s", tag, rr_last_error());
         st_free(&f);
         return;
     }
-    const int np = predrnn_pp_num_params(m);
+    const int np = model_num_params(m);
 
     /* names, order and shapes against the PyTorch module (strict both ways) */
     {
@@ -448,7 +450,7 @@ static void test_fixture(const char *tag) {
         snprintf(order, sizeof order, "%s", st_meta(&f, "param_order") ? st_meta(&f, "param_order") : "");
         int idx = 0, order_ok = 1, shapes_ok = 1, count = 0;
         for (char *tok = strtok(order, ","); tok; tok = strtok(NULL, ","), idx++) {
-            const char *mine = predrnn_pp_param_name(m, idx);
+            const char *mine = model_param_name(m, idx);
             if (!mine || strcmp(mine, tok) != 0) {
                 if (order_ok) printf("    param %d: ours %s, PyTorch %s\n", idx, mine ? mine : "(none)", tok);
                 order_ok = 0;
@@ -457,9 +459,9 @@ static void test_fixture(const char *tag) {
         for (int i = 0; i < f.n; i++) count += strncmp(f.tensors[i].name, "init.", 5) == 0;
         for (int i = 0; i < np; i++) {
             char key[96];
-            snprintf(key, sizeof key, "init.%s", predrnn_pp_param_name(m, i));
+            snprintf(key, sizeof key, "init.%s", model_param_name(m, i));
             const StTensor *t = st_find(&f, key);
-            const Tensor *p = predrnn_pp_param(m, i);
+            const Tensor *p = model_param(m, i);
             int same = t && t->ndim == p->ndim;
             for (int d = 0; same && d < p->ndim; d++) same = t->shape[d] == p->shape[d];
             if (!same && shapes_ok) printf("    %s: missing or shape differs\n", key);
@@ -470,17 +472,17 @@ static void test_fixture(const char *tag) {
         int64_t total = 0;
         for (int i = 0; i < f.n; i++)
             if (strncmp(f.tensors[i].name, "init.", 5) == 0) total += f.tensors[i].count;
-        CHECK(predrnn_pp_param_count(m) == total, "[%s] param_count %lld = PyTorch %lld", tag,
-              (long long)predrnn_pp_param_count(m), (long long)total);
-        CHECK(predrnn_pp_num_buffers(m) == 0, "[%s] no buffers", tag);
+        CHECK(model_param_count(m) == total, "[%s] param_count %lld = PyTorch %lld", tag,
+              (long long)model_param_count(m), (long long)total);
+        CHECK(model_num_buffers(m) == 0, "[%s] no buffers", tag);
     }
 
     /* load weights, frames, use_truth */
     for (int i = 0; i < np; i++) {
         char key[96];
-        snprintf(key, sizeof key, "init.%s", predrnn_pp_param_name(m, i));
+        snprintf(key, sizeof key, "init.%s", model_param_name(m, i));
         const StTensor *t = st_find(&f, key);
-        if (t) op_from_host(t->data, predrnn_pp_param(m, i));
+        if (t) op_from_host(t->data, model_param(m, i));
     }
     const StTensor *fr = need(&f, "frames"), *ut = need(&f, "use_truth");
     if (!fr || !ut) goto done;
@@ -492,21 +494,21 @@ static void test_fixture(const char *tag) {
     float *pred = falloc(out_count);
 
     /* one training step */
-    double loss = predrnn_pp_train_step(m, &frames, use, pred);
+    double loss = model_train_step(m, &frames, use, pred);
     char what[160];
     snprintf(what, sizeof what, "[%s] outputs of the training step", tag);
     const StTensor *w = need(&f, "out");
     if (w) compare_tensor(what, pred, w, OUT_TOL);
     w = need(&f, "loss");
     if (w) CHECK_NEAR(loss, w->data[0], 5e-5 * w->data[0], 0, "[%s] loss %.8f = PyTorch %.8f", tag, loss, w->data[0]);
-    float *buf = falloc(predrnn_pp_param_count(m));
+    float *buf = falloc(model_param_count(m));
     worst_rel = 0;
     for (int i = 0; i < np; i++) {
         char key[96];
-        snprintf(key, sizeof key, "grad.%s", predrnn_pp_param_name(m, i));
+        snprintf(key, sizeof key, "grad.%s", model_param_name(m, i));
         w = need(&f, key);
         if (!w) continue;
-        host_of(predrnn_pp_grad(m, i), buf);
+        host_of(model_grad(m, i), buf);
         snprintf(what, sizeof what, "[%s] %s", tag, key);
         compare_tensor(what, buf, w, GRAD_TOL);
     }
@@ -516,19 +518,19 @@ static void test_fixture(const char *tag) {
 
     /* determinism: a second identical step gives bit-identical gradients */
     {
-        float *g1 = falloc(predrnn_pp_param_count(m));
+        float *g1 = falloc(model_param_count(m));
         int64_t off = 0;
         for (int i = 0; i < np; i++) {
-            host_of(predrnn_pp_grad(m, i), g1 + off);
-            off += predrnn_pp_grad(m, i)->count;
+            host_of(model_grad(m, i), g1 + off);
+            off += model_grad(m, i)->count;
         }
-        double loss2 = predrnn_pp_train_step(m, &frames, use, NULL);
+        double loss2 = model_train_step(m, &frames, use, NULL);
         int same = loss2 == loss;
         off = 0;
         for (int i = 0; i < np; i++) {
-            host_of(predrnn_pp_grad(m, i), buf);
-            same &= memcmp(buf, g1 + off, sizeof(float) * (size_t)predrnn_pp_grad(m, i)->count) == 0;
-            off += predrnn_pp_grad(m, i)->count;
+            host_of(model_grad(m, i), buf);
+            same &= memcmp(buf, g1 + off, sizeof(float) * (size_t)model_grad(m, i)->count) == 0;
+            off += model_grad(m, i)->count;
         }
         CHECK(same, "[%s] a repeated step gives bit-identical loss and gradients (grads are zeroed first)", tag);
         free(g1);
@@ -547,7 +549,7 @@ static void test_fixture(const char *tag) {
             subuse[t] = use[t];
         }
         Tensor subf = tensor_make(sub, RR_CPU, 5, (int[]){Tp, 1, shape5[2], shape5[3], shape5[4]});
-        predrnn_pp_train_step(m, &subf, subuse, subpred);
+        model_train_step(m, &subf, subuse, subpred);
         w = st_find(&f, "out");
         double d = 0;
         for (int t = 0; w && t < Tp - 1; t++)
@@ -555,16 +557,16 @@ static void test_fixture(const char *tag) {
                 d = fmax(d, fabs(subpred[t * fe + i] - w->data[(int64_t)t * B * fe + i]));
         CHECK(w && d < OUT_TOL * max_abs(w->data, w->count), "[%s] batch 1, %d frames: outputs = the full run's "
               "sample 0, steps < %d (max diff %.2g)", tag, Tp, Tp - 1, d);
-        double bad = predrnn_pp_train_step(m, &frames, NULL, NULL);
+        double bad = model_train_step(m, &frames, NULL, NULL);
         CHECK(bad == -1.0 && strstr(rr_last_error(), "use_truth"), "[%s] use_truth NULL is an error", tag);
         Tensor big = frames;
         big.shape[1] = B + 1;
-        bad = predrnn_pp_evaluate(m, &big, 1, NULL);
+        bad = model_evaluate(m, &big, 1, NULL);
         CHECK(bad == -1.0 && strstr(rr_last_error(), "frames"), "[%s] a batch above the planned one is an error "
               "naming frames", tag);
-        bad = predrnn_pp_evaluate(m, &frames, 0, NULL);
+        bad = model_evaluate(m, &frames, 0, NULL);
         CHECK(bad == -1.0 && strstr(rr_last_error(), "n_in"), "[%s] evaluate with n_in 0 is an error", tag);
-        bad = predrnn_pp_evaluate(m, &frames, T, NULL);
+        bad = model_evaluate(m, &frames, T, NULL);
         CHECK(bad == -1.0 && strstr(rr_last_error(), "n_in"), "[%s] evaluate with n_in = T is an error", tag);
         free(sub), free(subpred), free(subuse);
     }
@@ -574,27 +576,27 @@ static void test_fixture(const char *tag) {
         AdamHyper h = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.0f, .decoupled = 0};
         Tensor *mom = rr_calloc((size_t)np, sizeof *mom), *var = rr_calloc((size_t)np, sizeof *var);
         for (int i = 0; i < np; i++) {
-            const Tensor *p = predrnn_pp_param(m, i);
+            const Tensor *p = model_param(m, i);
             mom[i] = tensor_make(falloc(p->count), RR_CPU, p->ndim, p->shape);
             var[i] = tensor_make(falloc(p->count), RR_CPU, p->ndim, p->shape);
         }
         const StTensor *losses = need(&f, "losses");
         int losses_ok = 1;
         for (int step = 1; step <= 3; step++) {
-            double l = predrnn_pp_train_step(m, &frames, use, NULL);
+            double l = model_train_step(m, &frames, use, NULL);
             if (losses && fabs(l - losses->data[step - 1]) > 5e-5 * losses->data[step - 1]) {
                 losses_ok = 0;
                 printf("    step %d loss %.9g want %.9g\n", step, l, losses->data[step - 1]);
             }
-            for (int i = 0; i < np; i++) adam_update(predrnn_pp_param(m, i), predrnn_pp_grad(m, i), &mom[i], &var[i], &h, step);
+            for (int i = 0; i < np; i++) adam_update(model_param(m, i), model_grad(m, i), &mom[i], &var[i], &h, step);
         }
         CHECK(losses_ok, "[%s] losses of the 3 Adam steps = PyTorch", tag);
         for (int i = 0; i < np; i++) {
             char key[96];
-            snprintf(key, sizeof key, "adam3.%s", predrnn_pp_param_name(m, i));
+            snprintf(key, sizeof key, "adam3.%s", model_param_name(m, i));
             w = need(&f, key);
             if (!w) continue;
-            host_of(predrnn_pp_param(m, i), buf);
+            host_of(model_param(m, i), buf);
             snprintf(what, sizeof what, "[%s] %s", tag, key);
             check_close_f32(what, buf, w->data, w->count, ADAM_ATOL, 0);
         }
@@ -604,7 +606,7 @@ static void test_fixture(const char *tag) {
 
     /* evaluation rollout from the adam3 weights */
     {
-        double el = predrnn_pp_evaluate(m, &frames, n_in, pred);
+        double el = model_evaluate(m, &frames, n_in, pred);
         snprintf(what, sizeof what, "[%s] evaluation outputs (frames < %d true, then own predictions)", tag, n_in);
         w = need(&f, "eval.out");
         if (w) compare_tensor(what, pred, w, OUT_TOL);
@@ -615,7 +617,7 @@ static void test_fixture(const char *tag) {
     free(pred);
     free(use);
 done:
-    predrnn_pp_free(m);
+    model_free(m);
     st_free(&f);
 }
 
@@ -631,18 +633,18 @@ static void test_model_fd(void) {
     ModelConfig cfg;
     config_from_meta(&f, &cfg);
     const int B = meta_int(&f, "batch"), T = meta_int(&f, "seq_len");
-    PredRNNpp *m = NULL;
-    if (predrnn_pp_create(&cfg, B, T, RR_CPU, &m)) {
+    Model *m = NULL;
+    if (model_create(&cfg, B, T, RR_CPU, &m)) {
         CHECK(0, "create: %s", rr_last_error());
         st_free(&f);
         return;
     }
-    const int np = predrnn_pp_num_params(m);
+    const int np = model_num_params(m);
     for (int i = 0; i < np; i++) {
         char key[96];
-        snprintf(key, sizeof key, "init.%s", predrnn_pp_param_name(m, i));
+        snprintf(key, sizeof key, "init.%s", model_param_name(m, i));
         const StTensor *t = st_find(&f, key);
-        if (t) op_from_host(t->data, predrnn_pp_param(m, i));
+        if (t) op_from_host(t->data, model_param(m, i));
     }
     const StTensor *fr = st_find(&f, "frames"), *ut = st_find(&f, "use_truth");
     int shape5[5] = {(int)fr->shape[0], (int)fr->shape[1], (int)fr->shape[2], (int)fr->shape[3], (int)fr->shape[4]};
@@ -658,15 +660,15 @@ static void test_model_fd(void) {
     for (size_t q = 0; q < sizeof names / sizeof *names; q++) {
         int i = -1;
         for (int j = 0; j < np; j++)
-            if (strcmp(predrnn_pp_param_name(m, j), names[q]) == 0) i = j;
+            if (strcmp(model_param_name(m, j), names[q]) == 0) i = j;
         if (i < 0) {
             CHECK(0, "model FD: parameter %s exists", names[q]);
             continue;
         }
-        Tensor *p = predrnn_pp_param(m, i);
+        Tensor *p = model_param(m, i);
         float *g = falloc(p->count), *v = falloc(p->count);
-        predrnn_pp_train_step(m, &frames, use, NULL); /* gradients at the unperturbed weights */
-        op_to_host(predrnn_pp_grad(m, i), g);
+        model_train_step(m, &frames, use, NULL); /* gradients at the unperturbed weights */
+        op_to_host(model_grad(m, i), g);
         op_to_host(p, v);
         int64_t k = 0; /* the element with the largest gradient */
         for (int64_t j = 0; j < p->count; j++)
@@ -674,11 +676,11 @@ static void test_model_fd(void) {
         const float v0 = v[k], h = 3e-3f;
         v[k] = v0 + h;
         op_from_host(v, p);
-        const double lp = predrnn_pp_train_step(m, &frames, use, NULL);
+        const double lp = model_train_step(m, &frames, use, NULL);
         const float vp = v[k];
         v[k] = v0 - h;
         op_from_host(v, p);
-        const double lm = predrnn_pp_train_step(m, &frames, use, NULL);
+        const double lm = model_train_step(m, &frames, use, NULL);
         const float vm = v[k];
         v[k] = v0;
         op_from_host(v, p);
@@ -693,7 +695,7 @@ static void test_model_fd(void) {
         free(g), free(v);
     }
     free(use);
-    predrnn_pp_free(m);
+    model_free(m);
     st_free(&f);
 }
 
@@ -720,18 +722,18 @@ static ModelConfig small_config(void) {
 
 static void test_init_and_counts(void) {
     ModelConfig c = small_config();
-    PredRNNpp *m = NULL;
-    if (predrnn_pp_create(&c, 2, 7, RR_CPU, &m)) {
+    Model *m = NULL;
+    if (model_create(&c, 2, 7, RR_CPU, &m)) {
         CHECK(0, "create small: %s", rr_last_error());
         return;
     }
     const uint64_t seed = 20240611;
-    predrnn_pp_init(m, seed);
-    const int np = predrnn_pp_num_params(m);
+    model_init(m, seed);
+    const int np = model_num_params(m);
     int ok_small = 1, ok_glorot = 1, ok_zero = 1, ok_one = 1, ok_stats = 1, ok_stream = 1, n_small = 0, n_glorot = 0;
     for (int i = 0; i < np; i++) {
-        const char *name = predrnn_pp_param_name(m, i);
-        Tensor *p = predrnn_pp_param(m, i);
+        const char *name = model_param_name(m, i);
+        Tensor *p = model_param(m, i);
         float *v = falloc(p->count);
         op_to_host(p, v);
         const int is_w = strstr(name, ".weight") != NULL, is_ln = strstr(name, ".ln_") != NULL;
@@ -774,13 +776,13 @@ static void test_init_and_counts(void) {
 
     /* same seed → same weights, other seed → different */
     {
-        Tensor *p = predrnn_pp_param(m, 0);
+        Tensor *p = model_param(m, 0);
         float *a = falloc(p->count), *b = falloc(p->count);
         op_to_host(p, a);
-        predrnn_pp_init(m, seed);
+        model_init(m, seed);
         op_to_host(p, b);
         int same = memcmp(a, b, sizeof(float) * (size_t)p->count) == 0;
-        predrnn_pp_init(m, seed + 1);
+        model_init(m, seed + 1);
         op_to_host(p, b);
         int differ = memcmp(a, b, sizeof(float) * (size_t)p->count) != 0;
         CHECK(same && differ, "init is a function of the seed");
@@ -804,12 +806,12 @@ static void test_init_and_counts(void) {
         macs += (double)g;
         params += (int64_t)C * c.hidden[L - 1] + C;
         macs += (double)C * c.hidden[L - 1];
-        CHECK(predrnn_pp_param_count(m) == params, "param_count %lld = closed form %lld",
-              (long long)predrnn_pp_param_count(m), (long long)params);
+        CHECK(model_param_count(m) == params, "param_count %lld = closed form %lld",
+              (long long)model_param_count(m), (long long)params);
         const double flops = 2 * macs * S * S * (T - 1);
-        CHECK_NEAR(predrnn_pp_flops_per_sequence(m), flops, 0, 1e-12, "flops_per_sequence = 2·conv MACs·S²·(T-1)");
+        CHECK_NEAR(model_flops_per_sequence(m), flops, 0, 1e-12, "flops_per_sequence = 2·conv MACs·S²·(T-1)");
     }
-    predrnn_pp_free(m);
+    model_free(m);
 
     /* the official size: 128,64,64,64, k 5, patch 4 on 64×64 */
     {
@@ -818,12 +820,12 @@ static void test_init_and_counts(void) {
         o.hidden[0] = 128, o.hidden[1] = o.hidden[2] = o.hidden[3] = 64;
         for (int l = 0; l < 4; l++) o.kernel[l] = 5;
         o.image_size = 64;
-        PredRNNpp *om = NULL;
-        if (predrnn_pp_create(&o, 1, 2, RR_CPU, &om) == 0) {
+        Model *om = NULL;
+        if (model_create(&o, 1, 2, RR_CPU, &om) == 0) {
             printf("# official size: %lld parameters, %.3g GFLOP per 20-frame sequence forward\n",
-                   (long long)predrnn_pp_param_count(om), predrnn_pp_flops_per_sequence(om) * 19 / 1e9);
-            CHECK(predrnn_pp_param_count(om) > 0, "official size builds");
-            predrnn_pp_free(om);
+                   (long long)model_param_count(om), model_flops_per_sequence(om) * 19 / 1e9);
+            CHECK(model_param_count(om) > 0, "official size builds");
+            model_free(om);
         } else {
             CHECK(0, "official size builds: %s", rr_last_error());
         }
@@ -831,8 +833,8 @@ static void test_init_and_counts(void) {
 }
 
 static void expect_error(ModelConfig c, const char *key, const char *what) {
-    PredRNNpp *m = (PredRNNpp *)1;
-    int rc = predrnn_pp_create(&c, 2, 5, RR_CPU, &m);
+    Model *m = (Model *)1;
+    int rc = model_create(&c, 2, 5, RR_CPU, &m);
     CHECK(rc == -1 && m == NULL, "create rejects %s", what);
     CHECK_ERR_CONTAINS(rr_last_error(), key, "error for %s names '%s'", what, key);
 }
@@ -861,11 +863,11 @@ static void test_errors(void) {
     c.hidden[2] = 0;
     expect_error(c, "layers", "a zero-width layer");
     c = small_config();
-    snprintf(c.model, sizeof c.model, "convlstm");
-    expect_error(c, "model", "another model kind");
+    snprintf(c.model, sizeof c.model, "mim"); /* not registered: the error lists the registry's kinds */
+    expect_error(c, "model: 'mim' is unknown (convlstm, predrnn_pp)", "an unregistered model kind");
     c = small_config();
-    PredRNNpp *m = NULL;
-    CHECK(predrnn_pp_create(&c, 2, 1, RR_CPU, &m) == -1 && strstr(rr_last_error(), "seq_len"),
+    Model *m = NULL;
+    CHECK(model_create(&c, 2, 1, RR_CPU, &m) == -1 && strstr(rr_last_error(), "seq_len"),
           "create rejects a 1-frame sequence (seq_len)");
 }
 
@@ -890,37 +892,37 @@ static int bench(int B, int threads) {
     o.patch = 4, o.image_size = 64, o.img_channels = 1;
     o.head = HEAD_LINEAR, o.head_kernel = 1, o.head_act = ACT_IDENTITY;
     const int T = 20;
-    PredRNNpp *m = NULL;
-    if (predrnn_pp_create(&o, B, T, RR_CPU, &m)) {
+    Model *m = NULL;
+    if (model_create(&o, B, T, RR_CPU, &m)) {
         fprintf(stderr, "bench: %s\n", rr_last_error());
         return 1;
     }
-    predrnn_pp_init(m, 1);
+    model_init(m, 1);
     Tensor frames = tensor_make(falloc((int64_t)T * B * 16 * 16 * 16), RR_CPU, 5, (int[]){T, B, 16, 16, 16});
     fill_uniform(&frames, 0.0f, 1.0f, 77);
     unsigned char *use = rr_malloc((size_t)B * T);
     for (int i = 0; i < B * T; i++) use[i] = (i % T) < 10 || (i % 3 == 0);
     printf("bench: PredRNN++ 128,64,64,64 k5 GHU LN, B=%d, T=%d, 16x16x16, %d threads (%s), arena %.2f GB, "
-           "%lld params\n", B, T, threads, rr_blas_name(), predrnn_pp_arena_bytes(m) / 1e9,
-           (long long)predrnn_pp_param_count(m));
+           "%lld params\n", B, T, threads, rr_blas_name(), model_arena_bytes(m) / 1e9,
+           (long long)model_param_count(m));
     double best = 1e30;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = rr_now(), c0 = cpu_seconds();
-        double loss = predrnn_pp_train_step(m, &frames, use, NULL);
+        double loss = model_train_step(m, &frames, use, NULL);
         double dt = rr_now() - t0, dc = cpu_seconds() - c0;
         if (dt < best) best = dt;
         printf("bench: train step %d: %.3f s wall, %.3f s CPU (loss %.5f)\n", rep, dt, dc, loss);
         fflush(stdout);
     }
     double t0 = rr_now();
-    predrnn_pp_evaluate(m, &frames, 10, NULL);
+    model_evaluate(m, &frames, 10, NULL);
     double de = rr_now() - t0;
-    const double fl = predrnn_pp_flops_per_sequence(m) * B;
+    const double fl = model_flops_per_sequence(m) * B;
     printf("bench: best train step %.3f s (%.1f GFLOP/s counting forward+backward as 3x forward); "
            "evaluate %.3f s\n", best, 3 * fl / best / 1e9, de);
     free(frames.data);
     free(use);
-    predrnn_pp_free(m);
+    model_free(m);
     return 0;
 }
 
@@ -929,32 +931,32 @@ static int bench(int B, int threads) {
 static void test_bn_counter(void) {
     ModelConfig c = small_config(); /* 3 layers: BN after layers 0 and 1 */
     c.batchnorm = 1, c.bn_momentum = 0.1f, c.bn_eps = 1e-5f;
-    PredRNNpp *m = NULL;
-    if (predrnn_pp_create(&c, 2, 4, RR_CPU, &m)) {
+    Model *m = NULL;
+    if (model_create(&c, 2, 4, RR_CPU, &m)) {
         CHECK(0, "bn counter: create: %s", rr_last_error());
         return;
     }
-    predrnn_pp_init(m, 3);
+    model_init(m, 3);
     const int64_t n = 4 * 2 * 16 * 8 * 8;
     float *data = falloc(n), *out = falloc(n);
     for (int64_t j = 0; j < n; j++) data[j] = rr_rand_uniform(6, rr_stream(RR_TAG_TEST, 11, 0, 0), (uint64_t)j);
     Tensor frames = tensor_make(data, RR_CPU, 5, (int[]){4, 2, 16, 8, 8});
     unsigned char ut[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    predrnn_pp_train_step(m, &frames, ut, NULL);
-    predrnn_pp_train_step(m, &frames, ut, NULL);
-    predrnn_pp_evaluate(m, &frames, 2, out);
-    const char *n0 = predrnn_pp_counter_name(m, 0), *n1 = predrnn_pp_counter_name(m, 1);
-    CHECK(predrnn_pp_num_counters(m) == 2 && n0 && n1 && !strcmp(n0, "bns.0.num_batches_tracked") &&
+    model_train_step(m, &frames, ut, NULL);
+    model_train_step(m, &frames, ut, NULL);
+    model_evaluate(m, &frames, 2, out);
+    const char *n0 = model_counter_name(m, 0), *n1 = model_counter_name(m, 1);
+    CHECK(model_num_counters(m) == 2 && n0 && n1 && !strcmp(n0, "bns.0.num_batches_tracked") &&
               !strcmp(n1, "bns.1.num_batches_tracked"),
           "bn counter: bns.0 / bns.1.num_batches_tracked");
-    CHECK(*predrnn_pp_counter(m, 0) == 6 && *predrnn_pp_counter(m, 1) == 6,
+    CHECK(*model_counter(m, 0) == 6 && *model_counter(m, 1) == 6,
           "bn counter: 2 training steps over 4 frames = 2 x 3 BN calls per layer, evaluation none (got %lld, %lld)",
-          (long long)*predrnn_pp_counter(m, 0), (long long)*predrnn_pp_counter(m, 1));
-    predrnn_pp_init(m, 3);
-    CHECK(*predrnn_pp_counter(m, 0) == 0 && *predrnn_pp_counter(m, 1) == 0, "bn counter: 0 after init");
+          (long long)*model_counter(m, 0), (long long)*model_counter(m, 1));
+    model_init(m, 3);
+    CHECK(*model_counter(m, 0) == 0 && *model_counter(m, 1) == 0, "bn counter: 0 after init");
     free(data);
     free(out);
-    predrnn_pp_free(m);
+    model_free(m);
 }
 
 int main(int argc, char **argv) {
