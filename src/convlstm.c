@@ -428,7 +428,8 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
         dy_x = &dlnx;
         dbx = NULL;
     } else if (prev) {
-        reg_plan_gate_conv_backward(n->reg, l, REG_CONV_H, &h_prev, &wh, &dpre, &dh, G(m, n->p_wh[l]), NULL, n->scratch);
+        reg_plan_gate_conv_backward(n->reg, l, REG_CONV_H, &h_prev, &wh, &dpre, &dh, G(m, n->p_wh[l]), NULL,
+                                    n->scratch);
     }
 
     if (l > 0) {

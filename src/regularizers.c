@@ -3,27 +3,30 @@
  * side by side. The arithmetic is the op library's (regularize.h); the equations are
  * docs/regularizers.md (R1)-(R8).
  *
- * Where each regularizer happens:
+ * Where each regularizer happens (equations: docs/regularizers.md):
  *
- *   regularizer        equation  hook (this file)                     ConvLSTM (convlstm.c)        PredRNN++ (predrnn_pp.c)
- *   dropout (input)    (R2)      reg_plan_input / _input_backward     layer_forward,               cell_forward,
- *                                                                     input_conv_backward          cell_backward
- *   dropout (output)   (R2)      reg_plan_output / _output_backward   layer_forward, head_*,       forward, backward
- *                                                                     layer_backward
- *   rec_dropout        (R3)      reg_plan_candidate → masked cell ops layer_forward/_backward      cell_forward/_backward
- *   var_dropout_x/_h   (R4)      4 masks per gate: reg_plan_gate_conv gate_conv(_backward)         —
- *                                1 shared mask: reg_plan_input,       —                            cell_forward/_backward
- *                                reg_plan_recurrent
- *   weight_drop        (R5)      reg_plan_kernel; reg_plan_end masks  wh_of                        unit_w
- *                                the gradient (reg_plan_kernel_backward)
- *   zoneout_c/_h/_m    (R6)-(R7) reg_plan_state / _state_backward     layer_forward/_backward      cell_forward/_backward
- *   l2, l2_on          (R8)      reg_l2_penalty                       train.c after model_train_step (both models)
+ *   regularizer       eq.     hook (here), forward / backward             convlstm.c                 predrnn_pp.c
+ *   dropout, input    (R2)    reg_plan_input / reg_plan_input_backward    layer_forward /            cell_forward /
+ *                                                                         input_conv_backward        cell_backward
+ *   dropout, output   (R2)    reg_plan_output / reg_plan_output_backward  layer_forward, top_h /     forward, top_h /
+ *                                                                         layer_backward             backward
+ *   rec_dropout       (R3)    reg_plan_candidate (the masked cell ops of  layer_forward /            cell_forward /
+ *                             regularize.h take it both ways)             layer_backward             cell_backward
+ *   var_dropout_x/_h  (R4)    per gate: reg_plan_gate_conv / _backward    layer_forward /            —
+ *                                                                         layer_backward
+ *                             shared: reg_plan_input, reg_plan_recurrent  —                          cell_forward /
+ *                             and their backward twins                                               cell_backward
+ *   weight_drop       (R5)    reg_plan_kernel / reg_plan_kernel_backward  wh_of                      unit_w
+ *                             (reg_plan_end)
+ *   zoneout_c/_h/_m   (R6-7)  reg_plan_state / reg_plan_state_backward    layer_forward /            cell_forward /
+ *                             (_deferred + reg_plan_state_carry)          layer_backward             cell_backward
+ *   l2, l2_on         (R8)    reg_l2_penalty                              src/train.c after model_train_step
  *
  * Masks: all of one training call are drawn in reg_plan_begin, from the streams
  * reg_stream(iteration, layer, REG_T_*, step) of regularize.h over the flat elements of the mask at
  * the call's batch (per step: step = t; per sequence: step = 0, or the gate for the per-gate
- * variational masks). Philox is counter-based, so when a mask is drawn does not change it: these are
- * the masks the models drew inside their time loops before, bit for bit. The memory (one arena) is
+ * variational masks). Philox is counter-based, so drawing them all at the call's start gives the same
+ * masks, bit for bit, as drawing each where it is used. The memory (one arena) is
  * planned for the model's largest batch and sequence; a smaller call views it with its own batch. */
 #include "regularizers.h"
 
@@ -248,7 +251,8 @@ void reg_plan_begin(RegPlan *p, int64_t iteration, int batch, int steps) {
 }
 
 void reg_plan_end(RegPlan *p) {
-    for (int l = 0; p->training && p->wd_rate > 0.0f && l < p->L; l++) reg_plan_kernel_backward(p, l, p->shape.kernel_grad[l]);
+    for (int l = 0; p->training && p->wd_rate > 0.0f && l < p->L; l++)
+        reg_plan_kernel_backward(p, l, p->shape.kernel_grad[l]);
     p->training = 0;
 }
 
