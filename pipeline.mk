@@ -106,7 +106,7 @@ ifneq ($(filter $(TRAIN_GOALS) $(RESULTS)/%,$(MAKECMDGOALS)),)
 # run_rule ID STAGE — the rule of one run (STAGE: opt = no chosen optimizer, main = with it)
 define run_rule
 $(call stamp,$1): $(call conf_closure,experiments/$(call word_of,$1,1)/model.conf) \
-                  $(call conf_closure,experiments/$(call word_of,$1,1)/$(call word_of,$1,2).conf) \
+                  $(call conf_closure,$(call exp_conf,$(call word_of,$1,1),$(call word_of,$1,2))) \
                   $(call conf_closure,experiments/scales/$(SCALE)/$(call word_of,$1,1).conf) \
                   $(call exp_scale,$1) \
                   $(if $(filter main,$2),$(RESULTS)/$(call word_of,$1,1)/optimizer.conf) $(DATA) | $(RNNREG)
@@ -115,7 +115,7 @@ $(call stamp,$1): $(call conf_closure,experiments/$(call word_of,$1,1)/model.con
 	  bash $(PIPE)/run.sh --id $1 --dir $(RESULTS)/$1 --seed $(call word_of,$1,3) --data $(DATA) \
 	    --include experiments/$(call word_of,$1,1)/model.conf \
 	    $(if $(filter main,$2),--include $(RESULTS)/$(call word_of,$1,1)/optimizer.conf) \
-	    --include experiments/$(call word_of,$1,1)/$(call word_of,$1,2).conf \
+	    --include $(call exp_conf,$(call word_of,$1,1),$(call word_of,$1,2)) \
 	    --include experiments/scales/$(SCALE)/$(call word_of,$1,1).conf \
 	    $(addprefix --include ,$(call exp_scale,$1))
 endef
@@ -163,29 +163,37 @@ $(filter-out $(SUMMARY)/runs.csv,$(SUMMARY_FILES)): $(SUMMARY)/runs.csv
 # ---------------------------------------------------------------------------------------------
 # Tables, macros, figure data → figures → paper (all under $(PAPER_BUILD))
 # ---------------------------------------------------------------------------------------------
-TABLES_STAMP := $(PAPER_BUILD)/tables.stamp
+# tables.py makes each output with its own rule (tables.py --summary S --out P OUTPUT; its OUTPUTS):
+# the values and sentences of the text, the tables, the strips' floats (strips.tex, which writes the
+# strips' pictures beside it) and the figures' data. Every output reads the whole summary (paperdata.py).
+PAPER_TABLES := values.tex tab-setup.tex tab-optim.tex tab-main.tex tab-paired.tex tab-methods.tex tab-report.tex \
+                tab-protocol.tex strips.tex
+FIGURE_DATA  := figdata.gp frames.dat final.dat gap.dat curves.dat optim.dat sweep.dat
+TABLE_FILES  := $(addprefix $(PAPER_BUILD)/,$(PAPER_TABLES) $(FIGURE_DATA))
+TABLES_PY    := $(PIPE)/tables.py $(PIPE)/paperdata.py $(PIPE)/sentences.py $(PIPE)/pipelib.py
 FIGURES      := $(patsubst figures/%.gp,%,$(filter-out figures/style.gp,$(wildcard figures/*.gp)))
 FIGURE_TEX   := $(patsubst %,$(PAPER_BUILD)/fig-%.tex,$(FIGURES))
 PAPER_PDF    := $(PAPER_BUILD)/paper.pdf
 
-$(TABLES_STAMP): $(SUMMARY_FILES) $(PIPE)/tables.py $(PIPE)/pipelib.py experiments/report/original.csv \
-                 experiments/experiments.mk
-	@mkdir -p $(PAPER_BUILD)
-	@$(PYTHON) $(PIPE)/tables.py --summary $(SUMMARY) --out $(PAPER_BUILD)
-	@touch $@
+$(TABLE_FILES): $(PAPER_BUILD)/%: $(SUMMARY_FILES) $(TABLES_PY) experiments/report/original.csv experiments/experiments.mk
+	@$(PYTHON) $(PIPE)/tables.py --summary $(SUMMARY) --out $(PAPER_BUILD) $* >/dev/null
+
+# a figure needs figdata.gp and the data files its script names (figures/<fig>.gp: 'X.dat')
+$(foreach f,$(FIGURES),$(eval $(PAPER_BUILD)/fig-$f.tex: $(addprefix $(PAPER_BUILD)/,figdata.gp \
+  $(sort $(shell grep -oE '[a-z_]+\.dat' figures/$f.gp)))))
 
 # cairolatex: fig-X.tex (the text, set by LaTeX) + fig-X.pdf (the drawing). gnuplot runs in a fresh temp
 # folder inside $(PAPER_BUILD) (the figure data found through its loadpath), so the .tex names its
 # drawing without a path and nothing half-written ever has a final name: the drawing, then the .tex
 # (Make's target) are renamed into place only once gnuplot succeeded; the folder goes in any case.
-$(PAPER_BUILD)/fig-%.tex: figures/%.gp figures/style.gp $(TABLES_STAMP)
+$(PAPER_BUILD)/fig-%.tex: figures/%.gp figures/style.gp
 	@t=$$(mktemp -d '$(PAPER_BUILD)/.fig-$*.XXXXXX') && trap 'rm -rf "$$t"' EXIT && cd "$$t" && \
 	  $(GNUPLOT) -e "set loadpath '$(abspath $(PAPER_BUILD))'; style='$(abspath figures/style.gp)'; out='fig-$*'" \
 	    $(abspath $<) && mv -f fig-$*.pdf ../fig-$*.pdf && mv -f fig-$*.tex ../fig-$*.tex
 
 # latexmk works in $(PAPER_BUILD)/latex/ (its aux files, locked against a second make; pdflatex writes the PDF as it goes); the PDF
 # and its log are copied out through temp names and renamed, the PDF last
-$(PAPER_PDF): paper/paper.tex paper/references.tex $(TABLES_STAMP) $(FIGURE_TEX)
+$(PAPER_PDF): paper/paper.tex paper/references.tex $(addprefix $(PAPER_BUILD)/,$(PAPER_TABLES)) $(FIGURE_TEX)
 	@mkdir -p '$(PAPER_BUILD)/latex'
 	@cd paper && TEXINPUTS='$(abspath $(PAPER_BUILD)):' flock '$(abspath $(PAPER_BUILD))/latex/.lock' $(LATEXMK) -pdf -silent -interaction=nonstopmode \
 	    -halt-on-error -file-line-error -outdir='$(abspath $(PAPER_BUILD))/latex' paper.tex >/dev/null \
@@ -218,7 +226,7 @@ baselines: $(BASELINE_STAMP) ## all-zero and copy-last-frame test metrics of SCA
 
 summary: $(SUMMARY)/runs.csv ## finished runs of SCALE → results/SCALE/summary (small CSV/JSON; no training)
 
-tables: $(TABLES_STAMP) ## summary → macros, tables, figure data in build/paper/SCALE (no training)
+tables: $(TABLE_FILES) ## summary → macros, tables, figure data in build/paper/SCALE (no training)
 
 figures: $(FIGURE_TEX) ## gnuplot figures (cairolatex) from the summary (no training)
 

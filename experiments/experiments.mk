@@ -1,16 +1,25 @@
 # experiments/experiments.mk — WHICH experiments the pipeline runs (pipeline.mk includes it).
 #
-# An experiment is <model>/<name>: the file experiments/<model>/<name>.conf holds what it changes
-# relative to experiments/<model>/model.conf (its first lines `# label: ...` and `# about: ...` name it
-# in the paper), and its runs land in results/<scale>/<model>/<name>/<seed>/. A run's configuration is
-# model.conf, then the optimizer chosen by stage 1 (stage 2 only), then <name>.conf, then the scale's
-# experiments/scales/<scale>/<model>.conf (sizes only). ADDING AN EXPERIMENT = writing its .conf and
-# putting <model>/<name> in one list below; the tables, figures and paper pick it up.
+# An experiment is <model>/<name>; its runs land in results/<scale>/<model>/<name>/<seed>/. Its file —
+# what it changes relative to experiments/<model>/model.conf, with the lines `# label: ...` and
+# `# about: ...` that name it in the paper — is exp_conf below: the model's own
+# experiments/<model>/<name>.conf where only that model runs it (convlstm/leak, convlstm/no_batchnorm,
+# predrnn_pp/batchnorm), else one file that every model shares: experiments/base.conf,
+# experiments/optimizers/<optimizer>.conf for opt-<optimizer>, experiments/regularizers/<name>.conf.
+# A run's configuration is model.conf, then the optimizer chosen by stage 1 (stage 2 only), then the
+# experiment's file, then the scale's experiments/scales/<scale>/<model>.conf (sizes only). ADDING AN
+# EXPERIMENT = writing its .conf and putting <model>/<name> in one list below; the tables, figures and
+# paper pick it up.
+
+# exp_conf MODEL NAME — the file of experiment MODEL/NAME (tools/pipeline/pipelib.py experiment_conf
+# is the same rule for the scripts; tests/test_pipeline.sh checks that the two agree)
+exp_conf = $(or $(wildcard experiments/$1/$2.conf),$(if $(filter base,$2),experiments/base.conf,$(if \
+             $(filter opt-%,$2),experiments/optimizers/$(patsubst opt-%,%,$2).conf,experiments/regularizers/$2.conf)))
 
 MODELS := convlstm predrnn_pp
 
-# Stage 1 — the optimizer study: <model>/opt-<optimizer> (experiments/<model>/opt-<optimizer>.conf,
-# which includes experiments/optimizers/<optimizer>.conf) for every model, with the seeds OPT_SEEDS.
+# Stage 1 — the optimizer study: <model>/opt-<optimizer> (experiments/optimizers/<optimizer>.conf) for
+# every model, with the seeds OPT_SEEDS.
 # tools/pipeline/choose_optimizer.py picks per model the one with the lowest mean best validation loss
 # and writes results/<scale>/<model>/optimizer.conf, which every stage-2 run includes.
 OPTIMIZERS := adam adamw rmsprop sgd
@@ -20,9 +29,10 @@ OPTIMIZERS := adam adamw rmsprop sgd
 MAIN_EXPERIMENTS := convlstm/base predrnn_pp/base
 
 # Regularizers — stage 2 as well, every seed, each compared with its <model>/base. Each
-# experiments/<model>/<name>.conf gives the label and includes experiments/regularizers/<name>.conf,
-# which holds the keys and cites the method's paper. The ConvLSTM's base has batch norm (the Keras
-# example), so its batch-norm experiment removes it; the PredRNN++'s base has none, so its adds it.
+# experiments/regularizers/<name>.conf holds the keys, the label and the paper of the method, for every
+# model. The ConvLSTM's base has batch norm (the Keras example), so its batch-norm experiment removes
+# it (convlstm/no_batchnorm.conf); the PredRNN++'s base has none, so its adds it (predrnn_pp/batchnorm.conf):
+# each model's own file names and includes regularizers/no_batchnorm.conf or batchnorm.conf.
 REGULARIZERS := $(foreach m,$(MODELS),$m/layernorm $m/dropout $m/rec_dropout $m/var_dropout $m/zoneout \
                   $m/weight_drop $m/l2 $m/adamw) convlstm/no_batchnorm predrnn_pp/batchnorm
 

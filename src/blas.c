@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common.h"
 
@@ -144,7 +145,40 @@ const char *rr_blas_name(void) {
 
 #ifdef RR_USE_CBLAS
 void openblas_set_num_threads(int);
+char *openblas_get_corename(void);
 #endif
+
+const char *rr_blas_core(void) {
+#ifdef RR_USE_CBLAS
+    return openblas_get_corename();
+#else
+    return "builtin";
+#endif
+}
+
+/* Whether the space-separated flag list holds `flag` as a whole word. */
+static int has_flag(const char *flags, const char *flag) {
+    const size_t n = strlen(flag);
+    for (const char *p = flags; (p = strstr(p, flag)) != NULL; p += n)
+        if ((p == flags || p[-1] == ' ' || p[-1] == '\t') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\t' || p[n] == '\n'))
+            return 1;
+    return 0;
+}
+
+/* OpenBLAS's x86-64 core names whose sgemm kernels use AVX2 / FMA or AVX-512 (driver/others/dynamic.c
+ * of OpenBLAS 0.3.21: corename[]); every other name is an SSE-era or generic kernel set. */
+static const char *const avx2_cores[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"};
+
+const char *rr_blas_core_advice(const char *core, const char *flags) {
+    if (!core || !flags || !strcmp(core, "builtin")) return NULL;
+    for (size_t i = 0; i < sizeof avx2_cores / sizeof avx2_cores[0]; i++)
+        if (!strcasecmp(core, avx2_cores[i])) return NULL;
+    if (!has_flag(flags, "avx2") || !has_flag(flags, "fma")) return NULL;
+    if (has_flag(flags, "avx512f") && has_flag(flags, "avx512bw") && has_flag(flags, "avx512dq") &&
+        has_flag(flags, "avx512vl"))
+        return "SkylakeX";
+    return "Haswell";
+}
 
 void rr_set_threads(int n) {
     if (n < 1) n = 1;

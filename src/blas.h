@@ -16,6 +16,18 @@ void rr_sgemm_builtin(int trans_a, int trans_b, int M, int N, int K, float alpha
 
 /* "openblas" or "builtin". */
 const char *rr_blas_name(void);
+/* The kernel set the BLAS runs on: OpenBLAS's openblas_get_corename() (a DYNAMIC_ARCH build picks
+ * one when the library loads, from the CPU's model number), "builtin" without OpenBLAS. */
+const char *rr_blas_core(void);
+/* The core type OpenBLAS should have chosen, or NULL when `core` is right for a CPU with these
+ * /proc/cpuinfo `flags` (space-separated). Only a generic fallback counts: a core without AVX2 kernels
+ * (OpenBLAS 0.3.21 picks its SSE3 "Prescott" set on CPUs newer than its tables, e.g. Intel Xeon with
+ * AMX: sgemm 48 GFLOP/s on 2 threads against 216 with SkylakeX) on a CPU that has AVX2 and FMA. The
+ * answer is "SkylakeX" when the CPU has AVX-512 F, BW, DQ and VL (the instructions OpenBLAS's SkylakeX
+ * kernels use), else "Haswell". A core with AVX2 kernels (Haswell, Zen, SkylakeX, Cooperlake, ...) is
+ * never second-guessed. */
+const char *rr_blas_core_advice(const char *core, const char *flags);
+
 /* Set the number of threads the matrix products may use (OpenMP and OpenBLAS). */
 void rr_set_threads(int n);
 

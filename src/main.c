@@ -42,6 +42,12 @@ int cmd_info(int argc, char **argv) {
     (void)argc;
     (void)argv;
     printf("blas: %s\n", rr_blas_name());
+    const char *fallback = getenv("RNNREG_BLAS_FALLBACK");
+    if (fallback)
+        printf("blas core: %s (OpenBLAS picked %s; OPENBLAS_CORETYPE=%s set by rnnreg)\n", rr_blas_core(), fallback,
+               getenv("OPENBLAS_CORETYPE"));
+    else
+        printf("blas core: %s\n", rr_blas_core());
 #ifdef _OPENMP
     printf("openmp threads: %d\n", omp_get_max_threads());
 #endif
@@ -54,19 +60,69 @@ int cmd_info(int argc, char **argv) {
     return 0;
 }
 
-/* libgomp reads OMP_WAIT_POLICY when it loads, before main(). Its default lets idle OpenMP threads
- * spin after every parallel region, and on a 2-core machine they then fight OpenBLAS's own threads
- * for the cores (measured: training 8x slower). So unless the user chose a policy, re-run ourselves
- * once with the passive policy. */
-static void ensure_passive_openmp(char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
+/* The CPU's feature flags: the first "flags" line of /proc/cpuinfo ("" when there is none). */
+static void cpu_flags(char *buf, size_t n) {
+    buf[0] = '\0';
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    if (!fp) return;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, fp) > 0)
+        if (!strncmp(line, "flags", 5)) {
+            const char *colon = strchr(line, ':');
+            snprintf(buf, n, "%s", colon ? colon + 1 : "");
+            break;
+        }
+    free(line);
+    fclose(fp);
+}
+
+/* Two libraries read their settings from the environment when they load, before main(), so a wrong
+ * choice can only be undone by running ourselves again with the setting made:
+ * - libgomp's OMP_WAIT_POLICY: its default lets idle OpenMP threads spin after every parallel region,
+ *   and on a 2-core machine they then fight OpenBLAS's own threads for the cores (measured: training
+ *   8x slower). Unless the user chose a policy: passive.
+ * - OpenBLAS's OPENBLAS_CORETYPE: a DYNAMIC_ARCH OpenBLAS picks its kernels from the CPU's model number
+ *   and falls back to generic SSE3 ones on a CPU newer than its tables (blas.h rr_blas_core_advice).
+ *   Unless the user chose a core: the one the CPU's flags call for; RNNREG_BLAS_FALLBACK keeps the
+ *   core OpenBLAS had picked, for the note below. (RNNREG_TEST_BLAS_CORE stands in for OpenBLAS's pick
+ *   in tests/test_blas_core.sh: on a CPU that OpenBLAS knows, the fallback cannot happen by itself.)
+ * One exec for both; when exec fails (no /proc) we carry on as we are. */
+static void reexec_with_library_settings(char **argv) {
+    int again = 0;
+    if (!getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        again = 1;
+    }
+    if (!getenv("OPENBLAS_CORETYPE")) {
+        const char *core = getenv("RNNREG_TEST_BLAS_CORE");
+        char flags[8192];
+        cpu_flags(flags, sizeof flags);
+        const char *better = rr_blas_core_advice(core ? core : rr_blas_core(), flags);
+        if (better) {
+            setenv("RNNREG_BLAS_FALLBACK", core ? core : rr_blas_core(), 1);
+            setenv("OPENBLAS_CORETYPE", better, 1);
+            again = 1;
+        }
+    }
+    if (!again) return;
     execv("/proc/self/exe", argv);
-    /* exec failed (no /proc): carry on with the default policy */
+    unsetenv("RNNREG_BLAS_FALLBACK"); /* exec failed: the library runs the core it picked */
+}
+
+/* One line on stderr (so in a run's train.log) when the BLAS core was chosen by the re-exec above. */
+static void note_blas_core(void) {
+    const char *fallback = getenv("RNNREG_BLAS_FALLBACK");
+    if (fallback)
+        fprintf(stderr, "rnnreg: OpenBLAS picked its generic %s kernels on a CPU with AVX2%s; running on %s "
+                        "(OPENBLAS_CORETYPE=%s set by rnnreg)\n",
+                fallback, strstr(getenv("OPENBLAS_CORETYPE"), "SkylakeX") ? " and AVX-512" : "", rr_blas_core(),
+                getenv("OPENBLAS_CORETYPE"));
 }
 
 int main(int argc, char **argv) {
-    ensure_passive_openmp(argv);
+    reexec_with_library_settings(argv);
+    if (argc >= 2 && strcmp(argv[1], "info")) note_blas_core();
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

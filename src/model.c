@@ -199,6 +199,14 @@ double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out) {
     return m->ops->evaluate(m, frames, n_in, out);
 }
 
+double model_evaluate_teacher_forced(Model *m, const Tensor *frames, float *out) {
+    if (frames->ndim != 5) return rr_error("model_evaluate: frames have %d dimensions, not 5", frames->ndim);
+    m->teacher_forced = 1;
+    const double loss = model_evaluate(m, frames, frames->shape[0] - 1, out);
+    m->teacher_forced = 0;
+    return loss;
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Checkpoint layout */
 

@@ -1,4 +1,4 @@
-/* model.h — the interface between the training engine (train.c) and a recurrent video model
+/* model.h — the interface between the training engine (run.c) and a recurrent video model
  * (convlstm.c, predrnn_pp.c). A model owns its parameters, gradients, buffers and one
  * arena of activations planned for a batch size and sequence length; it never allocates in the time
  * loop. All tensors live on the model's device; the engine moves data only through ops.
@@ -118,5 +118,11 @@ void model_set_iteration(Model *m, int64_t iteration);
  * (host, (T-1, B, C, H, W)) and returns the loss against the true frames (mean over all T-1 outputs);
  * -1 with rr_error on invalid input (frames' shape as for model_train_step; n_in outside 1..T-1). */
 double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out);
+
+/* model_evaluate with every input the true frame (n_in = T-1), computed as one teacher-forced
+ * forward over the whole sequence (the Keras example's model.predict): unlike model_evaluate with
+ * n_in = T-1, whose outputs are those of the rollout (each from its own prefix), the conv3d_centered
+ * head's tap on step t+1 reads step t+1, as in training — the output for frame t+1 sees frame t+1. */
+double model_evaluate_teacher_forced(Model *m, const Tensor *frames, float *out);
 
 #endif

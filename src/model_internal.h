@@ -33,6 +33,7 @@ struct Model {
     ModelConfig cfg;
     int device, batch, seq_len;
     int64_t iteration;                 /* model_set_iteration: keys the regularizer masks */
+    int teacher_forced;                /* set during model_evaluate_teacher_forced only */
     const ModelKindOps *ops;
     void *impl;                        /* the kind's own state */
     int n_params, n_buffers;

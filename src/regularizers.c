@@ -20,7 +20,7 @@
  *                             (reg_plan_end)
  *   zoneout_c/_h/_m   (R6-7)  reg_plan_state / reg_plan_state_backward    layer_forward /            cell_forward /
  *                             (_deferred + reg_plan_state_carry)          layer_backward             cell_backward
- *   l2, l2_on         (R8)    reg_l2_penalty                              src/train.c after model_train_step
+ *   l2, l2_on         (R8)    reg_l2_penalty                              train_step (src/run.c), after model_train_step
  *
  * Masks: all of one training call are drawn in reg_plan_begin, from the streams
  * reg_stream(iteration, layer, REG_T_*, step) of regularize.h over the flat elements of the mask at
@@ -116,7 +116,8 @@ static void layout(RegPlan *p) {
         p->dxm = arena_take(a, px * cmax);
         p->yb = arena_take(a, px * nmax);
     }
-    p->dscratch = arena_take(a, px * cmax);
+    if (input_masked(p) || p->drop > 0.0f || (p->K == 1 && p->var_on[REG_CONV_H])) /* a masked copy's gradient */
+        p->dscratch = arena_take(a, px * cmax);
     for (int z = 0; z < 3; z++)
         if (p->zone_on[z]) p->keep[z] = arena_take(a, px * nmax);
 }

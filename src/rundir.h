@@ -9,7 +9,7 @@
  * takes the same lock.
  *
  * Trainer outputs: config, log.jsonl, last.safetensors, best.safetensors, metrics.json,
- * predictions.npy, truth.npy (train.h). Other files (the pipeline's run.conf, inputs.sha256,
+ * predictions.npy, truth.npy (run.h). Other files (the pipeline's run.conf, inputs.sha256,
  * train.log, done.json) are not the trainer's and are left alone. */
 #ifndef RNNREG_RUNDIR_H
 #define RNNREG_RUNDIR_H

@@ -1,7 +1,8 @@
 /* test_blas.c — checks rr_sgemm (OpenBLAS or builtin) and rr_sgemm_builtin against a plain
  * triple loop in double precision, for every transpose combination, odd sizes that cross the block
  * edges, leading dimensions larger than the width, and alpha/beta; and that the builtin sgemm gives
- * bit-identical results with 1 and 2 threads. */
+ * bit-identical results with 1 and 2 threads; and the rule that decides when OpenBLAS's own core
+ * choice is a generic fallback to be overridden (rr_blas_core_advice), on flag lists of real CPUs. */
 #include <stdlib.h>
 
 #include "blas.h"
@@ -52,8 +53,41 @@ static void run_case(const char *impl, Gemm gemm, int ta, int tb, int M, int N, 
     free(A), free(B), free(C), free(R);
 }
 
+/* rr_blas_core_advice on /proc/cpuinfo flag lists (abridged, the words that matter kept in place):
+ * the cases come from OpenBLAS 0.3.21's dynamic.c (which names have AVX2 kernels) and Intel's and AMD's
+ * manuals (which CPUs have which flags), not from the function. */
+static void check_core_advice(void) {
+    const char *xeon_amx = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx fma avx2 avx512f avx512dq avx512cd avx512bw "
+                           "avx512vl avx512_bf16 amx_bf16 amx_tile";
+    const char *haswell = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx fma avx2 bmi2";
+    const char *sandy = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx";
+    const char *fp16_only = "fpu sse2 avx fma avx2 avx512fp16 avx512bwx avx512dqx avx512vlx"; /* no whole words */
+    struct { const char *core, *flags, *want; } cases[] = {
+        {"Prescott", xeon_amx, "SkylakeX"},   /* 0.3.21 on a Sapphire Rapids Xeon: the fallback */
+        {"Nehalem", xeon_amx, "SkylakeX"},
+        {"Prescott", haswell, "Haswell"},
+        {"Core2", haswell, "Haswell"},
+        {"Prescott", fp16_only, "Haswell"},  /* avx512fp16 is not avx512f */
+        {"Prescott", sandy, NULL},           /* no AVX2: nothing better to choose */
+        {"Sandybridge", haswell, "Haswell"},
+        {"Haswell", xeon_amx, NULL},         /* AVX2 kernels are a choice, not a fallback */
+        {"Zen", xeon_amx, NULL},
+        {"SkylakeX", xeon_amx, NULL},
+        {"Cooperlake", xeon_amx, NULL},
+        {"builtin", xeon_amx, NULL},
+        {"Prescott", "", NULL},              /* flags unreadable */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = rr_blas_core_advice(cases[i].core, cases[i].flags);
+        CHECK((got == NULL && cases[i].want == NULL) || (got && cases[i].want && !strcmp(got, cases[i].want)),
+              "core advice: %s on flags \"%.40s...\" -> %s (want %s)", cases[i].core, cases[i].flags,
+              got ? got : "keep", cases[i].want ? cases[i].want : "keep");
+    }
+}
+
 int main(void) {
     TEST_BEGIN("blas");
+    check_core_advice();
     const int sizes[][3] = {{1, 1, 1}, {5, 7, 3}, {67, 45, 300}, {130, 33, 17}, {4, 600, 9}};
     for (int s = 0; s < 5; s++)
         for (int ta = 0; ta < 2; ta++)

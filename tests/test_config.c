@@ -16,7 +16,7 @@
 #include "rng.h"
 #include "test.h"
 #include "test_files.h"
-#include "train.h"
+#include "run.h"
 
 static char dir[256];
 

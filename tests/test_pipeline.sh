@@ -35,7 +35,6 @@ RNNREG=$(realpath "$RNNREG")
 mkdir -p "$W/repo/tests/fixtures"
 cp -r pipeline.mk experiments tools figures paper "$W/repo/"
 cp tests/fixtures/digits_npm20.npy "$W/repo/tests/fixtures/"
-cp -r tests/reference "$W/repo/tests/"     # the PyTorch twin used by tools/pipeline/report_protocol.py
 cd "$W/repo"
 M=(make --no-print-directory -f pipeline.mk SCALE=tiny RNNREG="$RNNREG" PYTHON="$PYTHON"
    RESULTS_DIR="$W/results" PAPER_DIR="$W/paper" RUNNER="$W/runner.sh")
@@ -127,21 +126,20 @@ got = json.load(open("%s/%s/optimizer.json" % (r, m)))["chosen"]
 conf = open("%s/%s/optimizer.conf" % (r, m)).read()
 base = open("%s/%s/base/1/config" % (r, m)).read()
 opt = open("%s/%s/opt-%s/1/config" % (r, m, want)).read()
-sys.exit(not (got == want and ("opt-%s.conf" % want) in conf and base == opt))
+sys.exit(not (got == want and ("experiments/optimizers/%s.conf" % want) in conf and base == opt))
 EOF
 done
-if "$PYTHON" -c 'import torch' 2>/dev/null; then
-    check "the report's protocol (teacher forcing) was computed for the leak and the base ConvLSTM, and the PyTorch twin reproduces rnnreg's first predicted frame of the causal model" \
-        "$PYTHON" -c '
+check "the report's protocol (rnnreg eval/predict --teacher-forced) was computed for the leak and the base ConvLSTM; for the causal head its first future frame equals the run's own prediction, and its test MSE of that frame the run's metrics.json" \
+    "$PYTHON" -c '
 import json, sys
-r = sys.argv[1] + "/protocol/convlstm/"
-leak, base = json.load(open(r + "leak/1.json")), json.load(open(r + "base/1.json"))
+r = sys.argv[1]
+leak, base = json.load(open(r + "/protocol/convlstm/leak/1.json")), json.load(open(r + "/protocol/convlstm/base/1.json"))
 assert leak["status"] == base["status"] == "ok" and leak["head"] == "conv3d_centered" and base["head"] == "conv2d"
-assert base["first_frame_max_diff_vs_rnnreg"] <= 1e-4, base["first_frame_max_diff_vs_rnnreg"]
-assert leak["metrics"]["sequences"] == base["metrics"]["sequences"] == 8' "$R"
-else
-    skip "report protocol: PyTorch is not installed"
-fi
+assert base["first_frame_max_diff_vs_rnnreg"] <= 1e-5, base["first_frame_max_diff_vs_rnnreg"]
+assert leak["metrics"]["sequences"] == base["metrics"]["sequences"] == leak["sequences"] == 8
+own = json.load(open(r + "/convlstm/base/1/metrics.json"))     # autoregressive, the same weights
+a, b = base["metrics"]["mse"][0], own["mse"][0]
+assert abs(a - b) <= 1e-5 * max(1.0, abs(b)), (a, b)' "$R"
 check "the baselines match numpy (zero and copy-last MSE per frame)" "$PYTHON" - "$R" "$RNNREG" <<'EOF'
 import json, subprocess, sys, tempfile
 import numpy as np
@@ -209,6 +207,21 @@ fi
 # ---------------------------------------------------------------------------------------------
 # 1b. the generated figure data and tables against the summary, recomputed here independently
 #     (Python's statistics module, not tools/pipeline/pipelib.py)
+# tables.py OUTPUT (pipeline.mk's rule of one output) makes that output only, equal to the one made
+# with all the others at once
+one=$W/tables-one
+"$PYTHON" tools/pipeline/tables.py --summary "$R/summary" --out "$one" tab-paired.tex >/dev/null
+check "tables.py tab-paired.tex makes tab-paired.tex alone, identical to the pipeline's ($(ls "$one" | tr '\n' ' '))" \
+    eval '[ "$(ls "$one")" = tab-paired.tex ] && cmp -s "$one/tab-paired.tex" "$P/tab-paired.tex"'
+"$PYTHON" tools/pipeline/tables.py --summary "$R/summary" --out "$W/tables-all" >/dev/null
+for f in "$W/tables-all"/*; do "$PYTHON" tools/pipeline/tables.py --summary "$R/summary" --out "$one" "$(basename "$f")" >/dev/null 2>&1; done
+n_same=0; n_all=0
+for f in "$W/tables-all"/*; do n_all=$((n_all + 1)); cmp -s "$f" "$one/$(basename "$f")" && n_same=$((n_same + 1)); done
+check "every output made alone (tables.py NAME) equals the same output made with all at once ($n_same of $n_all files)" \
+    [ "$n_same" -eq "$n_all" -a "$n_all" -ge 16 ]
+"$PYTHON" tools/pipeline/tables.py --summary "$R/summary" --out "$one" tab-nosuch.tex >"$W/nosuch.out" 2>&1; rc=$?
+check "tables.py rejects an unknown output in one line (exit $rc)" \
+    eval '[ "$rc" -ne 0 -a "$(wc -l <"$W/nosuch.out")" -eq 1 ] && grep -q "tab-nosuch.tex: no such output" "$W/nosuch.out"'
 if [ -s "$P/sweep.dat" ]; then
     check "the sweep figure's data (sweep.dat) = runs.csv: per model and sweep, every point's value, mean, sd and runs, and the mean over the seeds all points share" \
         "$PYTHON" - "$R/summary" "$P/sweep.dat" <<'EOF'
@@ -415,6 +428,29 @@ EOF
 else
     skip "t quantiles against scipy: scipy is not installed"
 fi
+# ---------------------------------------------------------------------------------------------
+# 6a. an experiment's config file: experiments.mk's exp_conf (the runs' rules) and pipelib's
+#     experiment_conf (the labels of summarize.py, checks.py, choose_optimizer.py) name the same file
+#     for every experiment, a model's own file where it has one and a shared one otherwise
+"${M[@]}" --eval 'print-exp-confs: ; @$(foreach e,$(sort $(foreach r,$(ALL_RUNS),$(call word_of,$r,1)/$(call word_of,$r,2))),echo $e $(call exp_conf,$(call word_of,$e,1),$(call word_of,$e,2));)' \
+    print-exp-confs > "$W/exp-confs.txt"
+check "exp_conf (Make) = experiment_conf (Python) for all $(wc -l <"$W/exp-confs.txt") experiments; leak, no_batchnorm, batchnorm are a model's own" \
+    "$PYTHON" - "$W/exp-confs.txt" <<'EOF'
+import sys
+sys.path.insert(0, "tools/pipeline")
+import pipelib as pl
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) > 30, rows
+for eid, path in rows:
+    assert pl.experiment_conf(*eid.split("/")) == path, (eid, path, pl.experiment_conf(*eid.split("/")))
+want = {"convlstm/leak": "experiments/convlstm/leak.conf", "convlstm/base": "experiments/base.conf",
+        "convlstm/no_batchnorm": "experiments/convlstm/no_batchnorm.conf",
+        "predrnn_pp/batchnorm": "experiments/predrnn_pp/batchnorm.conf", "predrnn_pp/opt-sgd": "experiments/optimizers/sgd.conf",
+        "predrnn_pp/zoneout": "experiments/regularizers/zoneout.conf", "convlstm/zoneout": "experiments/regularizers/zoneout.conf"}
+got = dict(rows)
+assert all(got[e] == p for e, p in want.items()), [(e, got.get(e)) for e in want]
+EOF
+
 # ---------------------------------------------------------------------------------------------
 # 6. tools/pipeline/conf_deps.sh (Make's prerequisites of a run) resolves includes as the trainer does:
 #    relative to the including file, an absolute path as it is, blanks around the path trimmed

@@ -4,8 +4,9 @@ Each prints test-style lines "ok check-artifacts: ...", "FAIL check-artifacts: .
 and exits 1 when a check failed.
 
   checks.py configs                      experiment/scale configs: every listed experiment has its .conf
-                                         with a `# label:`; scale files set only size keys; experiment
-                                         files set no size key (a scale would silently override it)
+                                         (pipelib.experiment_conf) with a `# label:`; scale files set
+                                         only size keys; experiment files set no size key (a scale
+                                         would silently override it)
   checks.py tex PAPER_BUILD              no digit in the results parts of paper/*.tex (allow-list
                                          digit-allowlist.txt); every \\rv{key} used is defined in
                                          PAPER_BUILD/values.tex, each definition naming its source
@@ -22,8 +23,8 @@ and exits 1 when a check failed.
                                          starts with %PDF- and ends with %%EOF, a PNG ends with its IEND
                                          chunk, JSON parses, text ends with its last newline, a figure's .tex
                                          ends as gnuplot ends it and has its drawing. --prune: remove the
-                                         damaged ones (and the tables stamp, or the summary's runs.csv,
-                                         when one of theirs is among them) so Make makes them again, one
+                                         damaged ones (and strips.tex for a strip, or the summary's
+                                         runs.csv for a summary file) so Make makes them again, one
                                          line each, and exit 0
 Environment for `configs`: ALL_RUNS, MODELS; for `runs`: OPT_SEEDS, MODELS; for `tex` and `pdf`:
 PAPER_SRC (the folder of paper.tex, default paper; the tests point it at altered copies)."""
@@ -84,10 +85,11 @@ def conf_keys(path):
 def check_configs():
     runs = os.environ.get("ALL_RUNS", "").split()
     exps = sorted({"/".join(r.split("/")[:2]) for r in runs})
-    missing = [e for e in exps if not os.path.exists("experiments/%s.conf" % e)]
-    (fail if missing else ok)("every listed experiment has experiments/<model>/<name>.conf (%d)%s" % (
-        len(exps), ": missing " + " ".join(missing) if missing else ""))
-    unlabeled = [e for e in exps if e not in missing and "label" not in pl.conf_tags("experiments/%s.conf" % e)]
+    conf = {e: pl.experiment_conf(*e.split("/")) for e in exps}
+    missing = [e for e in exps if not os.path.exists(conf[e])]
+    (fail if missing else ok)("every listed experiment has its config file (%d)%s" % (
+        len(exps), ": missing " + " ".join("%s (%s)" % (e, conf[e]) for e in missing) if missing else ""))
+    unlabeled = [e for e in exps if e not in missing and "label" not in pl.conf_tags(conf[e])]
     (fail if unlabeled else ok)("every experiment config has a '# label:' line%s" % (
         ": not " + " ".join(unlabeled) if unlabeled else ""))
     bad = []
@@ -97,8 +99,7 @@ def check_configs():
                 bad += ["%s/%s: %s" % (root, f, k) for k in conf_keys(os.path.join(root, f)) if k not in SCALE_KEYS]
     (fail if bad else ok)("scale files set only size keys%s" % (": " + ", ".join(bad) if bad else ""))
     bad = []
-    files = ["experiments/%s.conf" % e for e in exps if e not in missing]
-    files += ["experiments/optimizers/" + f for f in sorted(os.listdir("experiments/optimizers")) if f.endswith(".conf")]
+    files = sorted({conf[e] for e in exps if e not in missing})
     for f in files:
         bad += ["%s: %s" % (f, k) for k in conf_keys(f) if k in SCALE_KEYS]
     (fail if bad else ok)("experiment files set no size key (%d files)%s" % (len(files), ": " + ", ".join(bad) if bad else ""))
@@ -388,12 +389,13 @@ def check_files(dirs, prune):
     if prune:
         for path, why in bad:
             os.remove(path)
-            # what Make must redo: the tables stamp for a table or figure datum; the summary's runs.csv
-            # (the file with the recipe) for any other summary file
-            d = os.path.dirname(path)
-            for stamp in ("tables.stamp", "runs.csv"):
-                sp = os.path.join(d, stamp)
-                if not os.path.basename(path).startswith(("fig-", "paper.")) and os.path.exists(sp):
+            # what Make must redo besides the file (a table or figure datum is a target of its own): the
+            # file whose rule writes it — strips.tex for a strip's picture or labels (tables.py), the
+            # summary's runs.csv (the file with the recipe) for any other summary file
+            d, name = os.path.dirname(path), os.path.basename(path)
+            for owner in ("strips.tex", "runs.csv") if name.startswith("strip-") else ("runs.csv",):
+                sp = os.path.join(d, owner)
+                if not name.startswith(("fig-", "paper.")) and os.path.exists(sp):
                     os.remove(sp)
             print("[pipeline] %s: %s; removed, to be made again" % (path, why))
         return

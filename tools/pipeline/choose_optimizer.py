@@ -9,7 +9,8 @@ results/<scale>/<model>/opt-<optimizer>/<seed>/log.jsonl. A diverged run (done.j
 counts as +infinity; ties go to the optimizer listed first. Never the test split.
 
 Writes (only when the content changes, so that Make reruns stage 2 only when the choice changes):
-  --out results/<scale>/<model>/optimizer.conf   `include = <experiments/<model>/opt-<best>.conf>`,
+  --out results/<scale>/<model>/optimizer.conf   `include = <the file of <model>/opt-<best>>` (pipelib
+        experiment_conf: experiments/optimizers/<best>.conf),
         with the sha256 of the chosen files' text in a comment (editing them changes this file)
   results/<scale>/<model>/optimizer.json         the scores and the choice, for the paper
 Usage: choose_optimizer.py --results results/quick --model convlstm --optimizers 'adam sgd' --seeds '1' --out FILE"""
@@ -55,7 +56,7 @@ def main():
     if not math.isfinite(scores[best]):
         sys.exit("choose_optimizer: %s: every optimizer diverged; nothing to choose" % a.model)
 
-    chosen = os.path.join("experiments", a.model, "opt-%s.conf" % best)
+    chosen = pipelib.experiment_conf(a.model, "opt-" + best)
     files = subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "conf_deps.sh"), chosen],
                            check=True, capture_output=True, text=True).stdout.split()
     h = hashlib.sha256()

@@ -1,6 +1,6 @@
 """pipelib.py — helpers shared by the pipeline scripts (tools/pipeline/*.py): atomic writes, reading a
-run directory (resolved config, log.jsonl, metrics.json, done.json), experiment labels from the
-`# label:` / `# about:` lines of experiments/<model>/<name>.conf, and the statistics of the paper
+run directory (resolved config, log.jsonl, metrics.json, done.json), an experiment's config file and
+its labels (the `# label:` / `# about:` lines), and the statistics of the paper
 (mean, sample standard deviation, Student-t interval of a paired difference).
 
 Only the Python standard library and numpy; the system /usr/bin/python3 runs these scripts."""
@@ -78,6 +78,20 @@ def read_config(path):
                 k, v = line.split("=", 1)
                 out[k.strip()] = v.strip()
     return out
+
+
+def experiment_conf(model, name, root="experiments"):
+    """The config file of experiment <model>/<name> (experiments/experiments.mk exp_conf, the same rule):
+    the model's own experiments/<model>/<name>.conf where it has one, else the file every model shares —
+    experiments/base.conf, experiments/optimizers/<o>.conf for opt-<o>, experiments/regularizers/<name>.conf."""
+    own = os.path.join(root, model, name + ".conf")
+    if os.path.exists(own):
+        return own
+    if name == "base":
+        return os.path.join(root, "base.conf")
+    if name.startswith("opt-"):
+        return os.path.join(root, "optimizers", name[len("opt-"):] + ".conf")
+    return os.path.join(root, "regularizers", name + ".conf")
 
 
 def conf_tags(path):

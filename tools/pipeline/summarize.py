@@ -169,7 +169,7 @@ def main():
     exps = {}
     for order, e in enumerate(opt_exps + seeded + sweep_exps + once):
         model, name = e.split("/")
-        tags = pl.conf_tags(os.path.join("experiments", model, name + ".conf"))
+        tags = pl.conf_tags(pl.experiment_conf(model, name))
         cfg = {k: v for k, v in configs.get(e, {}).items() if k != "seed"}
         base = {k: v for k, v in configs.get(model + "/base", {}).items() if k != "seed"}
         delta = {k: v for k, v in cfg.items() if base and base.get(k) != v}

@@ -1,7 +1,6 @@
-/* train.h — the run layer of the training engine: `rnnreg train` (config → data split → model →
- * epochs of optimizer steps with validation, checkpoints, log, test metrics and predictions),
- * `rnnreg eval` and `rnnreg predict` from a checkpoint. The commands themselves are declared in
- * commands.h (cmd_train, cmd_eval, cmd_predict).
+/* run.h — the run layer of the training engine: a run's data, model and batch buffers (run_open), one
+ * optimizer step, the evaluation of a split, the log line of an epoch and the whole `rnnreg train`
+ * loop (train_run). The command lines of train, eval and predict (train.c) sit on top of it.
  *
  * Output directory of `train --out DIR`:
  *   config             every resolved option (config.h), written at the start
@@ -40,12 +39,16 @@
  * reduction has a fixed order, so the same config, seed and thread count give bit-identical losses,
  * metrics and checkpoints, and a run killed at any point and resumed ends bit-identical to an
  * uninterrupted one. */
-#ifndef RNNREG_TRAIN_H
-#define RNNREG_TRAIN_H
+#ifndef RNNREG_RUN_H
+#define RNNREG_RUN_H
 
 #include <stdint.h>
 
 #include "config.h"
+#include "loader.h"
+#include "metrics.h"
+#include "model.h"
+#include "tensor.h"
 
 /* Scheduled sampling (PredRNN, thuml/predrnn-pytorch run.py:schedule_sampling; docs/regularizers.md
  * §11): probability of feeding the ground truth at iteration (optimizer step, counted from 1):
@@ -56,6 +59,56 @@ double sampling_eta(const Config *c, int64_t iteration);
  *   t < input_frames: 1;  later t: teacher 1, free 0, scheduled 1 iff
  *   rr_rand_uniform(seed, rr_stream(RR_TAG_SAMPLING, iteration, 0, 0), b*T + t) < eta. */
 void sampling_mask(const Config *c, int64_t iteration, int B, int T, unsigned char *use_truth);
+
+/* A run: data, model and the buffers of one batch. */
+typedef struct {
+    Config cfg;
+    Loader loader;
+    int have_loader;
+    Model *model;
+    int threads;               /* the resolved thread count (config threads, 0 = all cores) */
+    int T, B, F, p;            /* frames used, batch, future frames, patch */
+    int64_t H, W, fs;          /* frame size, floats of one patched frame (C·Hp·Wp) */
+    float *batch_host;         /* loader batch (T_src, B, C, Hp, Wp) */
+    Arena frames_arena;        /* frames on the model's device */
+    Tensor frames;             /* (T, B, C, Hp, Wp) */
+    Tensor frames_rev;         /* reverse_input: the same frames reversed in time (else empty) */
+    float *out_host;           /* (T-1, B, C, Hp, Wp) model outputs */
+    float *img_pred, *img_truth; /* (B, H, W) un-patched frames */
+    unsigned char *use_truth;  /* (B, T) */
+} Run;
+
+/* Open the data of c->data, build the model on `device` (model_backend_device, resolved once by the
+ * caller) and the batch buffers; sets the thread count. -1 + rr_error (one line naming the file or
+ * key); run_close frees what was made either way. */
+int run_open(Run *r, const Config *c, int device);
+void run_close(Run *r);
+
+/* How evaluate_split feeds the model:
+ *   EVAL_AUTOREGRESSIVE  input_frames true frames in, then the model's own predictions (the
+ *                        validation and test protocol of every run);
+ *   EVAL_TEACHER_FORCED  every input the true frame (the report's Keras protocol, model.predict on
+ *                        whole sequences: model_evaluate_teacher_forced). With head = conv3d_centered
+ *                        the output for frame t+1 then sees frame t+1 itself (keras-io issue 1003). */
+typedef enum { EVAL_AUTOREGRESSIVE = 0, EVAL_TEACHER_FORCED } EvalMode;
+
+typedef struct {
+    double loss;               /* mean squared error per element over all T-1 outputs */
+    int64_t sequences;         /* real sequences evaluated */
+    MetricsResult metrics;     /* per-frame metrics of the F future frames */
+} EvalResult;
+
+/* Evaluate the first batches of a split covering at least max_seqs sequences (all: -1): the loss
+ * over all T-1 outputs of the real sequences (zero-filled batch slots excluded), per-frame metrics of
+ * the F future frames (outputs input_frames-1 .. T-2) on un-patched frames, and optionally the
+ * clipped predictions of the first n_pred sequences into pred (F, n_pred, H, W). The caller frees
+ * res->metrics (metrics_result_free) after a 0 return. */
+int evaluate_split(Run *r, Split which, EvalMode mode, int64_t max_seqs, EvalResult *res, float *pred,
+                   int64_t n_pred);
+
+/* The true frames 0..seq_len-1 of the first n sequences of a split as (seq_len, n, H, W) uint8 —
+ * the sequences evaluate_split predicted, in the same order — for picture strips. */
+int write_truth(const Run *r, Split which, int64_t n, const char *path);
 
 /* The whole `train` command on a validated config; resume: continue from DIR/last.safetensors if it
  * exists; wait: when another process holds DIR's lock (rundir.h), wait for it instead of failing.
