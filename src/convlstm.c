@@ -52,25 +52,20 @@
  * convolution operator), so conv_h is glorot uniform too. Element j of parameter i (in checkpoint
  * layout) is (2u - 1)·limit with u = rr_rand_uniform(seed, rr_stream(RR_TAG_INIT, i, 0, 0), j).
  *
- * Regularizers (training only; src/regularize.h, docs/regularizers.md; reference
- * tests/reference/convlstm_ref.py, test tests/test_regularize.c):
- *   dropout        Zaremba et al. 2014: every layer's input (layer 0: the frame or fed prediction; l > 0:
- *                  BN(h) of the layer below) and the top h before the head, fresh mask per step; the
- *                  carried h, c are never masked
- *   rec_dropout    Semeniuta et al. 2016: c = f c_prev + i (g ⊙ m), m per step or per sequence
- *   var_dropout_*  Gal & Ghahramani 2016 = Keras ConvLSTM2D(dropout, recurrent_dropout): gate j's rows
- *                  of conv_x / conv_h read x ⊙ mx_j / h_prev ⊙ mh_j, 4 + 4 masks per layer and sequence
- *                  (one conv per gate block, reg_blocked_conv_*)
+ * Regularizers (training only): the plan of src/regularizers.c owns every mask and applies them
+ * through hooks; this file calls them where the cell reads its input (reg_plan_input, dropout), runs
+ * its gate convolutions (reg_plan_gate_conv, per-gate variational dropout, 4 + 4 masks per layer as
+ * Keras ConvLSTM2D), masks the candidate g (reg_plan_candidate, rec_dropout), carries c and h
+ * (reg_plan_state, zoneout_c / zoneout_h), convolves with conv_h's kernel (reg_plan_kernel,
+ * weight_drop) and hands the top h to the head (reg_plan_output, dropout). Equations:
+ * docs/regularizers.md; reference tests/reference/convlstm_ref.py, test tests/test_regularize.c.
+ * Layer norm (a normalisation, not a mask) is cell math and stays here:
  *   layer_norm     Ba et al. 2016: pre = LN_x(conv_x(x)) + LN_h(conv_h(h_prev)) + b (conv_x.bias is b,
  *                  added after the LNs; at t = 0 h_prev = 0 so LN_h gives its offset), h = o act(LN_c(c)),
  *                  c carried unnormalised; tensor layer norm (layernorm.h), gains 1, offsets 0, params
  *                  cells.L.ln_x / ln_h (4n) / ln_c (n) .weight, .bias after cells.L.conv_h.weight
- *   zoneout_c/_h  Krueger et al. 2016: c = d c_prev + (1-d) c_hat, h = d' h_prev + (1-d') h_hat (h_hat from
- *                  the un-zoned c_hat; zeros before step 0), keep masks d per step (reg_zoneout_mask);
- *                  evaluation uses the expectation p·old + (1-p)·new
- *   weight_drop    Merity et al. 2017 (WeightDrop on weight_hh): conv_h's kernel ⊙ one inverted mask per
- *                  training call (all steps and samples); evaluation uses the raw kernel
- * Mask streams: reg_stream(iteration, layer, REG_T_*, step) with the iteration of model_set_iteration.
+ * With zoneout the cell's own c_hat, h_hat (h_hat from the un-zoned c_hat) are kept apart from the
+ * carried c, h.
  *
  * Memory: one activation arena per (batch, seq_len), planned in convlstm_create: per step and layer
  * the gates, c, h (and BN output and saved mean/invstd); per step the layer-0 input (scheduled
@@ -85,20 +80,16 @@
 #include "model_internal.h"
 #include "layernorm.h"
 #include "regularize.h"
+#include "regularizers.h"
 #include "rng.h"
 
 typedef struct {
     float *gates, *c, *h;                /* (B, 4n, H, W), (B, n, H, W), (B, n, H, W) */
     float *bn_out, *bn_mean, *bn_invstd; /* (B, n, H, W), (n), (n); layers with batch norm only */
-    /* regularizers (only when configured) */
-    float *xmask, *xdrop;                /* dropout: mask and masked input (B, Cin, H, W) */
-    float *gmask;                        /* rec_dropout: mask of g (B, n, H, W) (per step; per
-                                          * sequence: all steps point at the layer's one mask) */
     float *px, *ph;                      /* layer_norm: conv_x(x) (no bias), conv_h(h) (B, 4n, H, W) */
     float *cn;                           /* layer_norm: LN_c(c) (B, n, H, W) */
     float *ln_mean[3], *ln_invstd[3];    /* layer_norm statistics (B) of px, ph, c */
     float *chat, *hhat;                  /* zoneout: the cell's new c, h before zoneout (= c, h without) */
-    float *zc, *zh;                      /* zoneout keep masks of c, h (B, n, H, W) */
 } LayerStep;
 
 typedef struct {
@@ -107,7 +98,6 @@ typedef struct {
     int device;
     int hidden[MODEL_MAX_LAYERS], kernel[MODEL_MAX_LAYERS], cin[MODEL_MAX_LAYERS];
     int has_bn[MODEL_MAX_LAYERS];
-    int rec_seq;              /* rec_dropout mask per sequence */
     int ntaps;                /* head time taps: 1 (conv2d) or 3 */
     int head_k;               /* head spatial kernel */
     /* registry indices */
@@ -125,17 +115,11 @@ typedef struct {
     float *dh[MODEL_MAX_LAYERS], *dc[MODEL_MAX_LAYERS][2]; /* (B, n, H, W); dc ping-pong over steps */
     float *dpre, *dbn, *dx_in, *dy, *dz;
     unsigned char *use_step;  /* host (B): the use_truth column of one step */
-    /* regularizers (src/regularize.h): configured switches, and `masking` = this call trains */
-    int drop, rec, var, ln, split_cell, masking;
+    RegPlan *reg;             /* the regularizers: masks and hooks (regularizers.h) */
+    int zone_c, zone_h;       /* zoneout of c / h: the cell's c_hat, h_hat kept apart */
+    int ln, split_cell;       /* layer norm; the split cell (rec_dropout, layer norm, zoneout) */
     int p_ln_g[MODEL_MAX_LAYERS][3], p_ln_b[MODEL_MAX_LAYERS][3]; /* LN of conv_x, conv_h, c */
-    float **omask, **hdrop;   /* [t] dropout of the top output: mask, masked h (B, n_top, H, W) */
-    float *vx[MODEL_MAX_LAYERS], *vh[MODEL_MAX_LAYERS]; /* var dropout: (4, B, Cin|n, H, W) */
-    float *xm, *yb, *dxm;     /* blocked conv workspace: (B, max Cin|n, H, W), (B, max n, ..), as xm */
-    float *dxd;               /* dropout: gradient of a masked input (B, max Cin, H, W) */
     float *lnbuf, *dln, *dcs, *dctot; /* (B, 4·max n, H, W) ×2, (B, max n, H, W) ×2 */
-    int zone_c, zone_h, wd;   /* zoneout of c / h, weight drop of conv_h */
-    float *zkc, *zkh;         /* zoneout backward: kept gradient shares for c_{t-1}, h_{t-1} (B, max n, H, W) */
-    float *weff[MODEL_MAX_LAYERS], *wmask[MODEL_MAX_LAYERS]; /* weight drop: masked conv_h kernel, mask */
 } ConvLSTM;
 
 static Tensor *P(Model *m, int i) { return &m->params[i].value; }
@@ -181,11 +165,6 @@ static void plan(ConvLSTM *n) {
                 s->bn_mean = arena_take(a, hid);
                 s->bn_invstd = arena_take(a, hid);
             }
-            if (n->drop) {
-                s->xmask = arena_take(a, px * n->cin[l]);
-                s->xdrop = arena_take(a, px * n->cin[l]);
-            }
-            if (n->rec) s->gmask = t == 0 || !n->rec_seq ? arena_take(a, px * hid) : step_of(n, 0, l)->gmask;
             if (n->ln) {
                 s->px = arena_take(a, px * 4 * hid);
                 s->ph = arena_take(a, px * 4 * hid);
@@ -196,35 +175,8 @@ static void plan(ConvLSTM *n) {
                 }
             }
             s->chat = n->zone_c ? arena_take(a, px * hid) : s->c;
-            s->zc = n->zone_c ? arena_take(a, px * hid) : NULL;
             s->hhat = n->zone_h ? arena_take(a, px * hid) : s->h;
-            s->zh = n->zone_h ? arena_take(a, px * hid) : NULL;
         }
-    for (int l = 0; n->wd && l < n->L; l++) {
-        const int64_t wcount = 4LL * n->hidden[l] * n->hidden[l] * n->kernel[l] * n->kernel[l];
-        n->weff[l] = arena_take(a, wcount);
-        n->wmask[l] = arena_take(a, wcount);
-    }
-    if (n->zone_c) n->zkc = arena_take(a, px * nmax);
-    if (n->zone_h) n->zkh = arena_take(a, px * nmax);
-    int cmax = n->C;
-    for (int l = 0; l < n->L; l++) cmax = n->hidden[l] > cmax ? n->hidden[l] : cmax;
-    if (n->drop)
-        for (int t = 0; t < n->S; t++) {
-            n->omask[t] = arena_take(a, px * ntop);
-            n->hdrop[t] = arena_take(a, px * ntop);
-        }
-    if (n->var)
-        for (int l = 0; l < n->L; l++) {
-            n->vx[l] = arena_take(a, 4 * px * n->cin[l]);
-            n->vh[l] = arena_take(a, 4 * px * n->hidden[l]);
-        }
-    if (n->drop) n->dxd = arena_take(a, px * cmax);
-    if (n->drop || n->var) {
-        n->xm = arena_take(a, px * cmax);
-        n->dxm = arena_take(a, px * cmax);
-        n->yb = arena_take(a, px * nmax);
-    }
     if (n->ln) {
         n->lnbuf = arena_take(a, px * 4 * nmax);
         n->dln = arena_take(a, px * 4 * nmax);
@@ -273,78 +225,17 @@ static Tensor layer_input(const ConvLSTM *n, int l, int t, const Tensor *x0) {
     return T4(n, n->has_bn[l - 1] ? below->bn_out : below->h, n->hidden[l - 1]);
 }
 
-static uint64_t seed_of(const Model *m) { return m->cfg.reg_seed; }
-
-/* x conv (input weights) or h conv (recurrent weights) into y: per-gate masked when variational
- * dropout is on in this call, plain otherwise. */
-static void gate_conv(ConvLSTM *n, const Tensor *x, const float *vmask, const Tensor *w, const Tensor *b,
-                      Tensor *y, int accumulate) {
-    if (vmask) {
-        Tensor masks = tensor_make((float *)vmask, n->device, 5,
-                                   (int[]){4, n->b, x->shape[1], n->H, n->W});
-        reg_blocked_conv_forward(x, &masks, w, b, y, accumulate, n->xm, n->yb, n->scratch);
-    } else {
-        conv2d_forward(x, w, b, y, accumulate, n->scratch);
-    }
-}
-
-static void gate_conv_backward(ConvLSTM *n, const Tensor *x, const float *vmask, const Tensor *w,
-                               const Tensor *dy, Tensor *dx, Tensor *dw, Tensor *db) {
-    if (vmask) {
-        Tensor masks = tensor_make((float *)vmask, n->device, 5,
-                                   (int[]){4, n->b, x->shape[1], n->H, n->W});
-        reg_blocked_conv_backward(x, &masks, w, dy, dx, dw, db, n->xm, n->yb, n->dxm, n->scratch);
-    } else {
-        conv2d_backward(x, w, dy, dx, dw, db, n->scratch);
-    }
-}
-
-/* Per-sequence masks of one training call (variational dropout; rec_dropout per sequence), drawn
- * before the first step. */
-static void sequence_masks(Model *m, ConvLSTM *n) {
-    const int64_t px = (int64_t)n->b * n->H * n->W;
-    for (int l = 0; l < n->L; l++) {
-        if (n->var)
-            for (int j = 0; j < 4; j++) {
-                Tensor mx = tensor1(n->vx[l] + j * px * n->cin[l], n->device, (int)(px * n->cin[l]));
-                Tensor mh = tensor1(n->vh[l] + j * px * n->hidden[l], n->device, (int)(px * n->hidden[l]));
-                reg_dropout_mask(&mx, seed_of(m), reg_stream(m->iteration, l, REG_T_VAR_X, j), m->cfg.var_dropout_x);
-                reg_dropout_mask(&mh, seed_of(m), reg_stream(m->iteration, l, REG_T_VAR_H, j), m->cfg.var_dropout_h);
-            }
-        if (n->rec && n->rec_seq) {
-            Tensor g = T4(n, step_of(n, 0, l)->gmask, n->hidden[l]);
-            reg_dropout_mask(&g, seed_of(m), reg_stream(m->iteration, l, REG_T_REC_G, 0), m->cfg.rec_dropout);
-        }
-        if (n->wd) { /* Merity et al.: one DropConnect mask of conv_h's kernel for the whole call */
-            const Tensor *w = P(m, n->p_wh[l]);
-            Tensor mask = tensor_make(n->wmask[l], n->device, 4, w->shape), weff = tensor_make(n->weff[l], n->device, 4, w->shape);
-            reg_dropout_mask(&mask, seed_of(m), reg_stream(m->iteration, l, REG_T_WDROP, 0), m->cfg.weight_drop);
-            op_mul(w, &mask, &weff);
-        }
-    }
-}
-
 /* conv_h's kernel in this call: the parameter, or while training with weight drop its masked copy
- * (the gradient goes to the parameter's slot and convlstm_train_step masks it at the end). */
-static Tensor wh_of(Model *m, ConvLSTM *n, int l) {
-    const Tensor *w = P(m, n->p_wh[l]);
-    return n->masking && n->wd ? tensor_make(n->weff[l], n->device, 4, w->shape) : *w;
-}
+ * (the gradient goes to the parameter's slot; reg_plan_end masks it). */
+static Tensor wh_of(Model *m, ConvLSTM *n, int l) { return reg_plan_kernel(n->reg, l, P(m, n->p_wh[l])); }
 
 static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0, int train) {
     const ModelConfig *cfg = &m->cfg;
-    const int hid = n->hidden[l], masking = n->masking;
+    const int hid = n->hidden[l];
     LayerStep *s = step_of(n, t, l), *prev = t > 0 ? step_of(n, t - 1, l) : NULL;
-    Tensor x = layer_input(n, l, t, x0);
+    Tensor in = layer_input(n, l, t, x0), x = reg_plan_input(n->reg, l, t, &in);
     Tensor pre = T4(n, n->pre, 4 * hid), gates = T4(n, s->gates, 4 * hid);
     Tensor c = T4(n, s->c, hid), h = T4(n, s->h, hid);
-    if (masking && n->drop) { /* Zaremba: dropout on the layer's input, a fresh mask every step */
-        Tensor mask = T4(n, s->xmask, n->cin[l]), xd = T4(n, s->xdrop, n->cin[l]);
-        reg_dropout_mask(&mask, seed_of(m), reg_stream(m->iteration, l, REG_T_DROP_IN, t), cfg->dropout);
-        reg_mask_forward(&x, &mask, &xd);
-        x = xd;
-    }
-    const float *vx = masking && n->var ? n->vx[l] : NULL, *vh = masking && n->var ? n->vh[l] : NULL;
     const Tensor wh = wh_of(m, n, l);
     Tensor h_prev, c_prev;
     if (prev) {
@@ -353,11 +244,11 @@ static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0,
     }
     if (n->ln) { /* Ba et al.: pre = LN_x(conv_x(x)) + LN_h(conv_h(h_prev)) + b   (h_{-1} = 0: LN_h = beta_h) */
         Tensor px = T4(n, s->px, 4 * hid), ph = T4(n, s->ph, 4 * hid), lnh = T4(n, n->lnbuf, 4 * hid);
-        gate_conv(n, &x, vx, P(m, n->p_wx[l]), NULL, &px, 0);
+        reg_plan_gate_conv(n->reg, l, REG_CONV_X, &x, P(m, n->p_wx[l]), NULL, &px, 0, n->scratch);
         Tensor mean0 = T1(n, s->ln_mean[0], n->b), inv0 = T1(n, s->ln_invstd[0], n->b);
         tensor_layernorm_forward(&px, P(m, n->p_ln_g[l][0]), P(m, n->p_ln_b[l][0]), &pre, &mean0, &inv0, TENSOR_LN_EPS);
         if (prev) {
-            gate_conv(n, &h_prev, vh, &wh, NULL, &ph, 0);
+            reg_plan_gate_conv(n->reg, l, REG_CONV_H, &h_prev, &wh, NULL, &ph, 0, n->scratch);
             Tensor mean1 = T1(n, s->ln_mean[1], n->b), inv1 = T1(n, s->ln_invstd[1], n->b);
             tensor_layernorm_forward(&ph, P(m, n->p_ln_g[l][1]), P(m, n->p_ln_b[l][1]), &lnh, &mean1, &inv1,
                                      TENSOR_LN_EPS);
@@ -367,18 +258,11 @@ static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0,
         }
         reg_bias_forward(&pre, P(m, n->p_bx[l]));
     } else {
-        gate_conv(n, &x, vx, P(m, n->p_wx[l]), P(m, n->p_bx[l]), &pre, 0);
-        if (prev) gate_conv(n, &h_prev, vh, &wh, NULL, &pre, 1);
+        reg_plan_gate_conv(n->reg, l, REG_CONV_X, &x, P(m, n->p_wx[l]), P(m, n->p_bx[l]), &pre, 0, n->scratch);
+        if (prev) reg_plan_gate_conv(n->reg, l, REG_CONV_H, &h_prev, &wh, NULL, &pre, 1, n->scratch);
     }
     if (n->split_cell) {
-        const Tensor *gm = NULL;
-        Tensor gmask;
-        if (masking && n->rec) { /* Semeniuta: dropout on the candidate g */
-            gmask = T4(n, s->gmask, hid);
-            if (!n->rec_seq)
-                reg_dropout_mask(&gmask, seed_of(m), reg_stream(m->iteration, l, REG_T_REC_G, t), cfg->rec_dropout);
-            gm = &gmask;
-        }
+        const Tensor *gm = reg_plan_candidate(n->reg, l, t, 0);
         Tensor chat = T4(n, s->chat, hid), hhat = T4(n, s->hhat, hid);
         reg_lstm_state_forward(&pre, prev ? &c_prev : NULL, gm, &gates, &chat, cfg->gate_act, cfg->cell_act);
         Tensor cs = chat;
@@ -389,26 +273,13 @@ static void layer_forward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x0,
                                      TENSOR_LN_EPS);
         }
         reg_lstm_output_forward(&gates, &cs, &hhat, cfg->cell_act);
-        /* zoneout (Krueger et al.): keep c_{t-1}, h_{t-1} (zeros before step 0) where the mask is 1;
-         * h_hat used the un-zoned c_hat; evaluation takes the expectation */
-        if (n->zone_c) {
-            Tensor d = T4(n, s->zc, hid);
-            if (masking) reg_zoneout_mask(&d, seed_of(m), reg_stream(m->iteration, l, REG_T_ZONE_C, t), cfg->zoneout_c);
-            reg_zoneout_forward(prev ? &c_prev : NULL, &chat, masking ? &d : NULL, cfg->zoneout_c, &c);
-        }
-        if (n->zone_h) {
-            Tensor d = T4(n, s->zh, hid);
-            if (masking) reg_zoneout_mask(&d, seed_of(m), reg_stream(m->iteration, l, REG_T_ZONE_H, t), cfg->zoneout_h);
-            reg_zoneout_forward(prev ? &h_prev : NULL, &hhat, masking ? &d : NULL, cfg->zoneout_h, &h);
-        }
+        /* the carried c, h from the cell's c_hat, h_hat (zoneout; zeros before step 0) */
+        if (n->zone_c) reg_plan_state(n->reg, l, t, REG_STATE_C, prev ? &c_prev : NULL, &chat, &c);
+        if (n->zone_h) reg_plan_state(n->reg, l, t, REG_STATE_H, prev ? &h_prev : NULL, &hhat, &h);
     } else {
         lstm_cell_forward(&pre, prev ? &c_prev : NULL, &gates, &c, &h, cfg->gate_act, cfg->cell_act);
     }
-    if (masking && n->drop && l == n->L - 1) { /* Zaremba: dropout on the top output before the head */
-        Tensor mask = T4(n, n->omask[t], hid), hd = T4(n, n->hdrop[t], hid);
-        reg_dropout_mask(&mask, seed_of(m), reg_stream(m->iteration, l, REG_T_DROP_OUT, t), cfg->dropout);
-        reg_mask_forward(&h, &mask, &hd);
-    }
+    if (l == n->L - 1) reg_plan_output(n->reg, t, &h); /* what the head reads (top_h) */
     if (!n->has_bn[l]) return;
     Tensor out = T4(n, s->bn_out, hid);
     if (train) {
@@ -431,19 +302,19 @@ static int head_source(const Model *m, int t, int tau, int S, int future) {
     return s;
 }
 
-/* The top output the head reads: h, or its dropout-masked copy while training with dropout. */
-static float *top_h(const ConvLSTM *n, int t) {
-    return n->masking && n->drop ? n->hdrop[t] : step_of(n, t, n->L - 1)->h;
+/* The top output the head reads at step t: h, or what reg_plan_output made of it. */
+static Tensor top_h(const ConvLSTM *n, int t) {
+    Tensor h = T4(n, step_of(n, t, n->L - 1)->h, n->hidden[n->L - 1]);
+    return reg_plan_output_value(n->reg, t, &h);
 }
 
 static void head_forward(Model *m, ConvLSTM *n, int t, int S, int future) {
-    const int ntop = n->hidden[n->L - 1];
     Tensor z = T4(n, n->z, n->C), y = T4(n, n->y[t], n->C);
     int first = 1;
     for (int tau = 0; tau < n->ntaps; tau++) {
         int s = head_source(m, t, tau, S, future);
         if (s < 0) continue;
-        Tensor h = T4(n, top_h(n, s), ntop), w = head_tap(P(m, n->p_head_w), tau);
+        Tensor h = top_h(n, s), w = head_tap(P(m, n->p_head_w), tau);
         conv2d_forward(&h, &w, first ? P(m, n->p_head_b) : NULL, &z, !first, n->scratch);
         first = 0;
     }
@@ -461,7 +332,7 @@ static void head_backward(Model *m, ConvLSTM *n, int t, int S, int future) {
     for (int tau = 0; tau < n->ntaps; tau++) {
         int s = head_source(m, t, tau, S, future);
         if (s < 0) continue;
-        Tensor h = T4(n, top_h(n, s), ntop), dh = T4(n, n->dh_top + s * per_step, ntop);
+        Tensor h = top_h(n, s), dh = T4(n, n->dh_top + s * per_step, ntop);
         Tensor w = head_tap(P(m, n->p_head_w), tau), dw = head_tap(G(m, n->p_head_w), tau);
         conv2d_backward(&h, &w, &dz, &dh, &dw, first ? G(m, n->p_head_b) : NULL, n->scratch);
         first = 0;
@@ -477,22 +348,11 @@ static void head_backward(Model *m, ConvLSTM *n, int t, int S, int future) {
  * be NULL) receives the gradient of the layer's (unmasked) input. */
 static void input_conv_backward(Model *m, ConvLSTM *n, int l, int t, const Tensor *x, const Tensor *dy_x,
                                 Tensor *dbias, Tensor *dx) {
-    LayerStep *s = step_of(n, t, l);
-    const float *vx = n->masking && n->var ? n->vx[l] : NULL;
-    Tensor *wx = P(m, n->p_wx[l]), *dwx = G(m, n->p_wx[l]);
-    if (!(n->masking && n->drop)) {
-        gate_conv_backward(n, x, vx, wx, dy_x, dx, dwx, dbias);
-        return;
-    }
-    Tensor xd = T4(n, s->xdrop, n->cin[l]), mask = T4(n, s->xmask, n->cin[l]);
-    if (!dx) {
-        gate_conv_backward(n, &xd, vx, wx, dy_x, NULL, dwx, dbias);
-        return;
-    }
-    Tensor tmp = T4(n, n->dxd, n->cin[l]);
-    op_fill(&tmp, 0.0f);
-    gate_conv_backward(n, &xd, vx, wx, dy_x, &tmp, dwx, dbias);
-    reg_mask_backward(&mask, &tmp, dx);
+    Tensor xr = reg_plan_input_value(n->reg, l, t, x); /* what the conv read */
+    Tensor *dxr = reg_plan_input_grad(n->reg, l, t, dx);
+    reg_plan_gate_conv_backward(n->reg, l, REG_CONV_X, &xr, P(m, n->p_wx[l]), dy_x, dxr, G(m, n->p_wx[l]), dbias,
+                                n->scratch);
+    reg_plan_input_backward(n->reg, l, t, dxr, dx);
 }
 
 static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Tensor *frames,
@@ -503,18 +363,10 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
     Tensor dh = T4(n, n->dh[l], hid);
     if (l == n->L - 1) {
         Tensor dtop = T4(n, n->dh_top + (int64_t)t * n->b * hid * n->H * n->W, hid);
-        if (n->masking && n->drop) {
-            Tensor mask = T4(n, n->omask[t], hid);
-            reg_mask_backward(&mask, &dtop, &dh);
-        } else {
-            op_axpy(1.0f, &dtop, &dh);
-        }
+        reg_plan_output_backward(n->reg, t, &dtop, &dh);
     }
-    if (n->zone_h) { /* zoneout: the kept share goes to h_{t-1} (added after dh is cleared below) */
-        Tensor d = T4(n, s->zh, hid), keep = T4(n, n->zkh, hid);
-        op_fill(&keep, 0.0f);
-        reg_zoneout_backward(&d, &dh, &keep, &dh);
-    }
+    /* zoneout: the kept share goes to h_{t-1} (added after dh is cleared below) */
+    if (n->zone_h) reg_plan_state_backward_deferred(n->reg, l, t, REG_STATE_H, &dh);
     /* c: the cell's own (un-zoned) c_hat, which h_hat was computed from */
     Tensor gates = T4(n, s->gates, 4 * hid), c = T4(n, s->chat, hid), dpre = T4(n, n->dpre, 4 * hid);
     Tensor dc_in = T4(n, n->dc[l][(t + 1) & 1], hid), dc_out = T4(n, n->dc[l][t & 1], hid);
@@ -529,11 +381,7 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
             op_copy(&dc_in, &dct);
         else
             op_fill(&dct, 0.0f);
-        if (n->zone_c) {
-            Tensor d = T4(n, s->zc, hid), keep = T4(n, n->zkc, hid);
-            op_fill(&keep, 0.0f);
-            reg_zoneout_backward(&d, &dct, &keep, &dct);
-        }
+        if (n->zone_c) reg_plan_state_backward_deferred(n->reg, l, t, REG_STATE_C, &dct);
         if (n->ln) {
             Tensor cs = T4(n, s->cn, hid), dcs = T4(n, n->dcs, hid);
             Tensor mean2 = T1(n, s->ln_mean[2], n->b), inv2 = T1(n, s->ln_invstd[2], n->b);
@@ -544,24 +392,15 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
         } else {
             reg_lstm_output_backward(&gates, &c, &dh, &dpre, &dct, cfg->gate_act, cfg->cell_act);
         }
-        Tensor gmask;
-        if (n->masking && n->rec) gmask = T4(n, s->gmask, hid);
-        reg_lstm_state_backward(&gates, prev ? &c_prev : NULL, n->masking && n->rec ? &gmask : NULL, &dct, &dpre,
+        reg_lstm_state_backward(&gates, prev ? &c_prev : NULL, reg_plan_candidate(n->reg, l, t, 0), &dct, &dpre,
                                 prev ? &dc_out : NULL, cfg->gate_act, cfg->cell_act);
-        if (n->zone_c && prev) {
-            Tensor keep = T4(n, n->zkc, hid);
-            op_axpy(1.0f, &keep, &dc_out);
-        }
+        if (n->zone_c && prev) reg_plan_state_carry(n->reg, REG_STATE_C, &dc_out);
     } else {
         lstm_cell_backward(&gates, prev ? &c_prev : NULL, &c, &dh, t < S - 1 ? &dc_in : NULL, &dpre,
                            prev ? &dc_out : NULL, cfg->gate_act, cfg->cell_act);
     }
     op_fill(&dh, 0.0f);
-    if (n->zone_h && prev) {
-        Tensor keep = T4(n, n->zkh, hid);
-        op_axpy(1.0f, &keep, &dh);
-    }
-    const float *vh = n->masking && n->var ? n->vh[l] : NULL;
+    if (n->zone_h && prev) reg_plan_state_carry(n->reg, REG_STATE_H, &dh);
     const Tensor wh = wh_of(m, n, l);
     Tensor *dy_x = &dpre, *dbx = G(m, n->p_bx[l]);
     Tensor dlnx;
@@ -573,7 +412,8 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
             op_fill(&dph, 0.0f);
             tensor_layernorm_backward(&ph, P(m, n->p_ln_g[l][1]), &mean1, &inv1, &dpre, &dph, G(m, n->p_ln_g[l][1]),
                                       G(m, n->p_ln_b[l][1]));
-            gate_conv_backward(n, &h_prev, vh, &wh, &dph, &dh, G(m, n->p_wh[l]), NULL);
+            reg_plan_gate_conv_backward(n->reg, l, REG_CONV_H, &h_prev, &wh, &dph, &dh, G(m, n->p_wh[l]), NULL,
+                                        n->scratch);
         } else {
             reg_bias_backward(&dpre, G(m, n->p_ln_b[l][1]));
         }
@@ -588,7 +428,8 @@ static void layer_backward(Model *m, ConvLSTM *n, int l, int t, int S, const Ten
         dy_x = &dlnx;
         dbx = NULL;
     } else if (prev) {
-        gate_conv_backward(n, &h_prev, vh, &wh, &dpre, &dh, G(m, n->p_wh[l]), NULL);
+        reg_plan_gate_conv_backward(n->reg, l, REG_CONV_H, &h_prev, &wh, &dpre, &dh, G(m, n->p_wh[l]), NULL,
+                                    n->scratch);
     }
 
     if (l > 0) {
@@ -642,8 +483,7 @@ static double convlstm_train_step(Model *m, const Tensor *frames, const unsigned
                                     "step t+1), but use_truth is 0 for sample %d, step %d; use "
                                     "conv3d_causal or conv2d with scheduled sampling", b, t);
     for (int i = 0; i < m->n_params; i++) op_fill(G(m, i), 0.0f);
-    n->masking = 1;
-    sequence_masks(m, n);
+    reg_plan_begin(n->reg, m->iteration, n->b, S); /* every mask of this call */
     const int64_t frame_elems = (int64_t)n->b * n->C * n->H * n->W;
     const double divisor = (double)S * (double)frame_elems;
 
@@ -694,10 +534,7 @@ static double convlstm_train_step(Model *m, const Tensor *frames, const unsigned
         }
         for (int l = n->L - 1; l >= 0; l--) layer_backward(m, n, l, t, S, frames, use_truth);
     }
-    for (int l = 0; n->wd && l < n->L; l++) { /* dL/dW = dL/dW_eff ⊙ mask (the 1/(1-p) included) */
-        Tensor mask = tensor_make(n->wmask[l], n->device, 4, P(m, n->p_wh[l])->shape);
-        op_mul(G(m, n->p_wh[l]), &mask, G(m, n->p_wh[l]));
-    }
+    reg_plan_end(n->reg); /* weight drop: dL/dW = dL/dW̃ ⊙ M */
     return sse / divisor;
 }
 
@@ -705,7 +542,6 @@ static double convlstm_evaluate(Model *m, const Tensor *frames, int n_in, float 
     ConvLSTM *n = m->impl;
     const int T = frames->shape[0], S = T - 1;
     n->b = frames->shape[1];
-    n->masking = 0;
     const int64_t frame_elems = (int64_t)n->b * n->C * n->H * n->W;
     /* model_evaluate_teacher_forced (n_in = S): every step first, then the heads with the future tap,
      * as convlstm_train_step; else each output from its prefix (the Keras example's rollout) */
@@ -788,7 +624,10 @@ static double convlstm_flops(const Model *m) {
     return 2.0 * f * n->S;
 }
 
-static size_t convlstm_arena_bytes(const Model *m) { return ((const ConvLSTM *)m->impl)->act.size; }
+static size_t convlstm_arena_bytes(const Model *m) {
+    const ConvLSTM *n = m->impl;
+    return n->act.size + (n->reg ? reg_plan_bytes(n->reg) : 0);
+}
 
 static void convlstm_destroy(void *impl) {
     ConvLSTM *n = impl;
@@ -797,8 +636,7 @@ static void convlstm_destroy(void *impl) {
     free(n->xin);
     free(n->y);
     free(n->use_step);
-    free(n->omask);
-    free(n->hdrop);
+    reg_plan_free(n->reg);
     free(n);
 }
 
@@ -866,15 +704,7 @@ int convlstm_create(Model *m) {
     n->device = m->device;
     n->ntaps = cfg->head == HEAD_CONV2D ? 1 : 3;
     n->head_k = cfg->head_kernel;
-    n->drop = cfg->dropout > 0.0f;
-    n->rec = cfg->rec_dropout > 0.0f;
-    n->rec_seq = cfg->rec_dropout_seq != 0;
-    n->var = cfg->var_dropout_x > 0.0f || cfg->var_dropout_h > 0.0f;
     n->ln = cfg->layer_norm != 0;
-    n->zone_c = cfg->zoneout_c > 0.0f;
-    n->zone_h = cfg->zoneout_h > 0.0f;
-    n->wd = cfg->weight_drop > 0.0f;
-    n->split_cell = n->rec || n->ln || n->zone_c || n->zone_h;
 
     char name[MODEL_NAME_LEN];
     static const char *const ln_names[3] = {"ln_x", "ln_h", "ln_c"};
@@ -920,13 +750,21 @@ int convlstm_create(Model *m) {
     }
     n->p_head_b = model_add_param(m, "head.bias", 1, &n->C, NULL);
     if (model_allocate_tensors(m)) return -1;
+    RegPlanShape rs = {.layers = n->L, .steps = n->S, .batch = n->B, .height = n->H, .width = n->W,
+                       .gate_blocks = 4, .candidates = 1};
+    for (int l = 0; l < n->L; l++) {
+        rs.in_channels[l] = n->cin[l], rs.hidden[l] = n->hidden[l];
+        rs.kernel[l] = P(m, n->p_wh[l]), rs.kernel_grad[l] = G(m, n->p_wh[l]);
+    }
+    if (!(n->reg = reg_plan_create(cfg, &rs, n->device))) return -1;
+    n->zone_c = reg_plan_uses(n->reg, REG_USE_ZONEOUT_C);
+    n->zone_h = reg_plan_uses(n->reg, REG_USE_ZONEOUT_H);
+    n->split_cell = reg_plan_uses(n->reg, REG_USE_CANDIDATE) || n->ln || n->zone_c || n->zone_h;
 
     n->ls = rr_calloc((size_t)n->S * n->L, sizeof *n->ls);
     n->xin = rr_calloc((size_t)n->S, sizeof *n->xin);
     n->y = rr_calloc((size_t)n->S, sizeof *n->y);
     n->use_step = rr_calloc((size_t)n->B, 1);
-    n->omask = rr_calloc((size_t)n->S, sizeof *n->omask);
-    n->hdrop = rr_calloc((size_t)n->S, sizeof *n->hdrop);
     arena_init_plan(&n->act, n->device);
     plan(n);
     if (arena_allocate(&n->act)) return -1;

@@ -8,7 +8,11 @@
  *   layer l ≥ 2: cell_l(h^{l-1}_t, h, c, m^{l-1}_t)          prediction of frame t+1 = head(h^{L-1}_t)
  * Backward runs the steps in reverse; gradients that flow into "previous step" states are collected
  * in a second set of carrier buffers (dH, dC, dZ swap each step) and the zig-zag memory gradient runs
- * in one chain through two buffers (dM), in exactly the reverse order of the forward memory path. */
+ * in one chain through two buffers (dM), in exactly the reverse order of the forward memory path.
+ * Regularizers: the plan of src/regularizers.c (masks and hooks); the cell calls its hooks where it
+ * reads x and h_{t-1} (reg_plan_input, reg_plan_recurrent: dropout and one variational mask per conv
+ * input), masks g and gg (reg_plan_candidate), carries c, h, m (reg_plan_state, zoneout), convolves
+ * with conv_h's kernel (reg_plan_kernel, weight drop), and the head reads reg_plan_output. */
 #include "predrnn_pp.h"
 
 #include <math.h>
@@ -22,7 +26,7 @@
 #include "layernorm.h"
 #include "model_internal.h"
 #include "ops.h"
-#include "regularize.h"
+#include "regularizers.h"
 #include "rng.h"
 
 /* The cell's convolutions, in parameter order; CELL_LN of them (all but memory_reduce) have an LN. */
@@ -46,11 +50,7 @@ typedef struct {
     Tensor pre[CELL_LN];                    /* conv outputs before LN: x 7n, h 4n, c 3n, m 3n, c2m 4n, om n */
     Tensor mean[CELL_LN], invstd[CELL_LN];  /* LN statistics (B) (empty without LN) */
     Tensor gates1, c, gates2, m, gates3, h; /* causal_lstm_cell.h saved tensors and the new states */
-    /* regularizers (empty views unless configured) */
     Tensor hat[3];     /* zoneout: the cell's new c, h, m before zoneout (= c, h, m without it) */
-    Tensor zmask[3];   /* zoneout keep masks of c, h, m (training) */
-    Tensor xmask;      /* (B, C_x): Zaremba mask ⊙ variational x mask of the input */
-    Tensor gmask, ggmask; /* Semeniuta masks of g and gg (per sequence: views of step 0's) */
     Tensor bn_out, bn_mean, bn_invstd; /* batchnorm (layers but the last): BN(h) (B, n), statistics (n) */
 } CellStep;
 
@@ -93,13 +93,9 @@ typedef struct {
     unsigned char *col;        /* (B) use_truth column of one step */
     unsigned char *eval_truth; /* (B·T) */
     int64_t iteration;         /* Model.iteration of the current training call: keys the regularizer masks */
-    /* regularizers: switches, and masking = the current call trains */
-    int drop, rec, vx_on, vh_on, zone[3], wd, masking;
-    float zrate[3];
-    Tensor vx[MODEL_MAX_LAYERS], vh[MODEL_MAX_LAYERS];      /* variational masks (B, C_x | n) */
-    Tensor weff[MODEL_MAX_LAYERS], wmask[MODEL_MAX_LAYERS]; /* weight drop: masked conv_h kernel, mask */
-    Tensor omask, hdrop;       /* dropout of the top output (T-1, B, n_top, S, S): mask, masked h */
-    float *xm, *hm, *dxm;      /* masked x / h of one cell, gradient of a masked input */
+    RegPlan *reg;              /* the regularizers: masks and hooks (regularizers.h) */
+    int zone[3];               /* zoneout of c, h, m: the cell's new values kept apart (hat) */
+    int training;              /* the current call trains (batch norm's statistics) */
     /* batch norm between layers: registry indices of the parameters bns.L.weight / .bias, the buffers
      * running_mean / running_var and the counter num_batches_tracked */
     int has_bn[MODEL_MAX_LAYERS], p_gamma[MODEL_MAX_LAYERS], p_beta[MODEL_MAX_LAYERS];
@@ -217,32 +213,11 @@ static void layout_work(PredRNNpp *m) {
             s->gates3 = take4(a, B, 2 * n, S);
             s->h = take4(a, B, n, S);
             const Tensor *state[3] = {&s->c, &s->h, &s->m};
-            for (int z = 0; z < 3; z++) {
-                s->hat[z] = m->zone[z] ? take4(a, B, n, S) : *state[z];
-                s->zmask[z] = m->zone[z] ? take4(a, B, n, S) : take4(a, 0, 0, 0);
-            }
-            s->xmask = m->drop || m->vx_on ? take4(a, B, m->cx[l], S) : take4(a, 0, 0, 0);
-            const int rec_new = m->rec && (t == 0 || !m->cfg.rec_dropout_seq);
-            s->gmask = rec_new ? take4(a, B, n, S) : m->rec ? m->steps[l].gmask : take4(a, 0, 0, 0);
-            s->ggmask = rec_new ? take4(a, B, n, S) : m->rec ? m->steps[l].ggmask : take4(a, 0, 0, 0);
+            for (int z = 0; z < 3; z++) s->hat[z] = m->zone[z] ? take4(a, B, n, S) : *state[z];
             s->bn_out = take4(a, m->has_bn[l] ? B : 0, n, S);
             s->bn_mean = arena_tensor(a, 1, (int[]){m->has_bn[l] ? n : 0});
             s->bn_invstd = arena_tensor(a, 1, (int[]){m->has_bn[l] ? n : 0});
         }
-    for (int l = 0; l < m->L; l++) {
-        m->vx[l] = take4(a, m->vx_on ? B : 0, m->cx[l], S);
-        m->vh[l] = take4(a, m->vh_on ? B : 0, m->n[l], S);
-        const Tensor *w = P(m->cell[l][CH].w);
-        m->weff[l] = arena_tensor(a, 4, m->wd ? w->shape : (int[]){0, 0, 0, 0});
-        m->wmask[l] = arena_tensor(a, 4, m->wd ? w->shape : (int[]){0, 0, 0, 0});
-    }
-    int oshape[5] = {m->drop ? T1 : 0, B, m->n[m->L - 1], S, S};
-    m->omask = arena_tensor(a, 5, oshape);
-    m->hdrop = arena_tensor(a, 5, oshape);
-    const int64_t xmax = m->C > nmax ? m->C : nmax;
-    m->xm = arena_take(a, m->drop || m->vx_on ? plane * xmax : 0);
-    m->hm = arena_take(a, m->vh_on ? plane * nmax : 0);
-    m->dxm = arena_take(a, m->drop || m->vx_on || m->vh_on ? plane * xmax : 0);
     m->dbn = arena_take(a, m->cfg.batchnorm ? plane * nmax : 0);
     if (m->cfg.ghu)
         for (int t = 0; t < T1; t++) {
@@ -373,14 +348,15 @@ int predrnn_pp_create(Model *model) {
         m->cx[l] = l == 0 ? m->C : cfg->hidden[l - 1];
     }
     build_params(m);
-    m->drop = cfg->dropout > 0.0f;
-    m->rec = cfg->rec_dropout > 0.0f;
-    m->vx_on = cfg->var_dropout_x > 0.0f;
-    m->vh_on = cfg->var_dropout_h > 0.0f;
-    m->wd = cfg->weight_drop > 0.0f;
-    m->zrate[ZC] = cfg->zoneout_c, m->zrate[ZH] = cfg->zoneout_h, m->zrate[ZM] = cfg->zoneout_m;
-    for (int z = 0; z < 3; z++) m->zone[z] = m->zrate[z] > 0.0f;
     if (model_allocate_tensors(model)) return -1; /* zeroed: model_init gives the initial values */
+    RegPlanShape rs = {.layers = m->L, .steps = m->T_max - 1, .batch = m->B_max, .height = m->S, .width = m->S,
+                       .gate_blocks = 1, .candidates = 2};
+    for (int l = 0; l < m->L; l++) {
+        rs.in_channels[l] = m->cx[l], rs.hidden[l] = m->n[l];
+        rs.kernel[l] = P(m->cell[l][CH].w), rs.kernel_grad[l] = G(m->cell[l][CH].w);
+    }
+    if (!(m->reg = reg_plan_create(cfg, &rs, m->device))) return -1;
+    for (int z = 0; z < 3; z++) m->zone[z] = reg_plan_uses(m->reg, REG_USE_ZONEOUT_C + z);
 
     m->steps = rr_calloc((size_t)(m->T - 1) * m->L, sizeof *m->steps);
     m->gsteps = rr_calloc((size_t)(m->T - 1), sizeof *m->gsteps);
@@ -446,7 +422,10 @@ static double pp_flops(const Model *model) {
     return 2.0 * macs * (m->T_max - 1);
 }
 
-static size_t pp_arena_bytes(const Model *model) { return ((const PredRNNpp *)model->impl)->work.size; }
+static size_t pp_arena_bytes(const Model *model) {
+    const PredRNNpp *m = model->impl;
+    return m->work.size + (m->reg ? reg_plan_bytes(m->reg) : 0);
+}
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Views */
@@ -487,19 +466,19 @@ static Tensor ghu_zprev(PredRNNpp *m, int t) { return t > 0 ? m->gsteps[t - 1].z
 /* ------------------------------------------------------------------------------------------------ */
 /* Convolution (+ LN) units */
 
-/* The kernel a unit convolves with: its parameter, or while training with weight drop, the masked
- * copy of conv_h's kernel (the gradient still goes to the parameter's slot; train_step masks it). */
-static const Tensor *unit_w(const PredRNNpp *m, const ConvUnit *u) {
-    if (m->masking && m->wd)
-        for (int l = 0; l < m->L; l++)
-            if (u == &m->cell[l][CH]) return &m->weff[l];
-    return P(u->w);
+/* The kernel a unit convolves with: its parameter, or for conv_h what reg_plan_kernel makes of it
+ * (weight drop; the gradient still goes to the parameter's slot and reg_plan_end masks it). */
+static Tensor unit_w(const PredRNNpp *m, const ConvUnit *u) {
+    for (int l = 0; l < m->L; l++)
+        if (u == &m->cell[l][CH]) return reg_plan_kernel(m->reg, l, P(u->w));
+    return *P(u->w);
 }
 
 /* pre = conv(x) + b; returns LN(pre) in ln_buf (or pre itself without LN). */
 static Tensor unit_forward(PredRNNpp *m, const ConvUnit *u, const Tensor *x, Tensor *pre, Tensor *mean,
                            Tensor *invstd, float *ln_buf) {
-    conv2d_forward(x, unit_w(m, u), P(u->b), pre, 0, m->conv_scratch);
+    const Tensor w = unit_w(m, u);
+    conv2d_forward(x, &w, P(u->b), pre, 0, m->conv_scratch);
     if (u->g < 0) return *pre;
     Tensor y = v4(m, ln_buf, u->cout);
     tensor_layernorm_forward(pre, P(u->g), P(u->o), &y, mean, invstd, TENSOR_LN_EPS);
@@ -516,96 +495,42 @@ static void unit_backward(PredRNNpp *m, const ConvUnit *u, const Tensor *x, cons
         tensor_layernorm_backward(pre, P(u->g), mean, invstd, dy, &dpre, G(u->g), G(u->o));
         dy = &dpre;
     }
-    conv2d_backward(x, unit_w(m, u), dy, dx, G(u->w), G(u->b), m->conv_scratch);
+    const Tensor w = unit_w(m, u);
+    conv2d_backward(x, &w, dy, dx, G(u->w), G(u->b), m->conv_scratch);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Forward */
 
-/* What conv_x / conv_h of cell l read at step t: the input (hidden state) itself, or while training
- * with its dropout masks the masked copy in m->xm (m->hm); x is written by cell_forward, h here. */
-static Tensor masked_x(PredRNNpp *m, int l, int t, const Tensor *x) {
-    (void)t;
-    return m->masking && (m->drop || m->vx_on) ? v4(m, m->xm, m->cx[l]) : *x;
-}
-static Tensor masked_h(PredRNNpp *m, int l, int t, const Tensor *hp) {
-    if (!(m->masking && m->vh_on && t > 0)) return *hp;
-    Tensor hm = v4(m, m->hm, m->n[l]);
-    op_mul(hp, &m->vh[l], &hm);
-    return hm;
-}
-
-/* Per-sequence masks of one training call, drawn before step 0: variational x / h (one mask per conv
- * input, the same for all its gate blocks), per-sequence Semeniuta masks, the weight-drop mask of
- * every conv_h kernel and the masked kernel. */
-static void sequence_masks(PredRNNpp *m) {
-    const uint64_t seed = m->cfg.reg_seed;
-    for (int l = 0; l < m->L; l++) {
-        if (m->vx_on) reg_dropout_mask(&m->vx[l], seed, reg_stream(m->iteration, l, REG_T_VAR_X, 0), m->cfg.var_dropout_x);
-        if (m->vh_on) reg_dropout_mask(&m->vh[l], seed, reg_stream(m->iteration, l, REG_T_VAR_H, 0), m->cfg.var_dropout_h);
-        if (m->rec && m->cfg.rec_dropout_seq) {
-            CellStep *s = &m->steps[l];
-            reg_dropout_mask(&s->gmask, seed, reg_stream(m->iteration, l, REG_T_REC_G, 0), m->cfg.rec_dropout);
-            reg_dropout_mask(&s->ggmask, seed, reg_stream(m->iteration, l, REG_T_REC_GG, 0), m->cfg.rec_dropout);
-        }
-        if (m->wd) {
-            reg_dropout_mask(&m->wmask[l], seed, reg_stream(m->iteration, l, REG_T_WDROP, 0), m->cfg.weight_drop);
-            op_mul(P(m->cell[l][CH].w), &m->wmask[l], &m->weff[l]);
-        }
-    }
-}
-
-/* The top h the head reads at step t: h, or its dropout-masked copy while training with dropout. */
-static Tensor top_h(PredRNNpp *m, int t) {
-    return m->masking && m->drop ? step_of(&m->hdrop, t) : m->steps[t * m->L + m->L - 1].h;
-}
+/* The top h the head reads at step t: h, or what reg_plan_output made of it (dropout). */
+static Tensor top_h(PredRNNpp *m, int t) { return reg_plan_output_value(m->reg, t, &m->steps[t * m->L + m->L - 1].h); }
 
 static void cell_forward(PredRNNpp *m, int l, int t) {
     CellStep *s = &m->steps[t * m->L + l];
     const ConvUnit *u = m->cell[l];
     const int n = m->n[l];
     Tensor x = cell_x(m, l, t), hp = cell_hprev(m, l, t), cp = cell_cprev(m, l, t), mi = cell_min(m, l, t);
-    Tensor xin = masked_x(m, l, t, &x), hin = masked_h(m, l, t, &hp);
-    const uint64_t seed = m->cfg.reg_seed;
-    const int rec = m->masking && m->rec;
-    if (m->masking && (m->drop || m->vx_on)) { /* Zaremba: fresh per step; variational: the sequence's */
-        if (m->drop) {
-            reg_dropout_mask(&s->xmask, seed, reg_stream(m->iteration, l, REG_T_DROP_IN, t), m->cfg.dropout);
-            if (m->vx_on) op_mul(&s->xmask, &m->vx[l], &s->xmask);
-        } else {
-            op_copy(&m->vx[l], &s->xmask);
-        }
-        op_mul(&x, &s->xmask, &xin);
-    }
-    if (rec && !m->cfg.rec_dropout_seq) { /* Semeniuta, fresh per step */
-        reg_dropout_mask(&s->gmask, seed, reg_stream(m->iteration, l, REG_T_REC_G, t), m->cfg.rec_dropout);
-        reg_dropout_mask(&s->ggmask, seed, reg_stream(m->iteration, l, REG_T_REC_GG, t), m->cfg.rec_dropout);
-    }
+    Tensor xin = reg_plan_input(m->reg, l, t, &x), hin = reg_plan_recurrent(m->reg, l, t, &hp);
+    const Tensor *gmask = reg_plan_candidate(m->reg, l, t, 0), *ggmask = reg_plan_candidate(m->reg, l, t, 1);
     Tensor cc[CELL_LN];
     const Tensor *in[4] = {&xin, &hin, &cp, &mi};
     for (int j = CX; j <= CM; j++)
         cc[j] = unit_forward(m, &u[j], in[j], &s->pre[j], &s->mean[j], &s->invstd[j], m->ln_out[j]);
     Tensor *c = &s->hat[ZC], *mn = &s->hat[ZM], *h = &s->hat[ZH];
-    /* Semeniuta: the candidates g and gg are masked while training with rec_dropout (NULL: no mask) */
-    causal_lstm_stage1_forward_masked(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, rec ? &s->gmask : NULL,
-                                      &s->gates1, c);
+    causal_lstm_stage1_forward_masked(&cc[CX], &cc[CH], &cc[CC], t > 0 ? &cp : NULL, gmask, &s->gates1, c);
     cc[CC2M] = unit_forward(m, &u[CC2M], c, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M], m->ln_out[CC2M]);
-    causal_lstm_stage2_forward_masked(&cc[CX], &cc[CC2M], &cc[CM], rec ? &s->ggmask : NULL, &s->gates2, mn);
+    causal_lstm_stage2_forward_masked(&cc[CX], &cc[CC2M], &cc[CM], ggmask, &s->gates2, mn);
     cc[COM] = unit_forward(m, &u[COM], mn, &s->pre[COM], &s->mean[COM], &s->invstd[COM], m->ln_out[COM]);
     Tensor cm = v4(m, m->cm, 2 * n), cell = v4(m, m->cell_out, n);
     concat_channels_forward(c, mn, &cm);
     conv2d_forward(&cm, P(u[CMR].w), P(u[CMR].b), &cell, 0, m->conv_scratch);
     causal_lstm_stage3_forward(&cc[CX], &cc[CH], &cc[CC2M], &cc[COM], &cell, &s->gates3, h);
-    /* zoneout: the carried state keeps its previous value (zeros before step 0; the incoming memory for
-     * m) where the mask is 1; evaluation takes the expectation */
+    /* the carried c, h, m from the cell's new values (zoneout; the previous value of m is the incoming
+     * memory) */
     const Tensor *old[3] = {&cp, &hp, &mi};
     Tensor *state[3] = {&s->c, &s->h, &s->m};
-    static const int zone_tensor[3] = {REG_T_ZONE_C, REG_T_ZONE_H, REG_T_ZONE_M};
-    for (int z = 0; z < 3; z++) {
-        if (!m->zone[z]) continue;
-        if (m->masking) reg_zoneout_mask(&s->zmask[z], seed, reg_stream(m->iteration, l, zone_tensor[z], t), m->zrate[z]);
-        reg_zoneout_forward(old[z], &s->hat[z], m->masking ? &s->zmask[z] : NULL, m->zrate[z], state[z]);
-    }
+    for (int z = 0; z < 3; z++)
+        if (m->zone[z]) reg_plan_state(m->reg, l, t, REG_STATE_C + z, old[z], &s->hat[z], state[z]);
 }
 
 static void ghu_step_forward(PredRNNpp *m, int t) {
@@ -648,7 +573,7 @@ static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *u
             if (m->has_bn[l]) { /* per-step statistics over (B, H, W) while training, running ones after */
                 CellStep *s = &m->steps[t * m->L + l];
                 Tensor *rm = BUF(m->b_mean[l]), *rv = BUF(m->b_var[l]);
-                if (m->masking) {
+                if (m->training) {
                     batchnorm_forward_train(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, &s->bn_mean,
                                             &s->bn_invstd, rm, rv, m->cfg.bn_momentum, m->cfg.bn_eps);
                     m->model->counters[m->b_count[l]]++; /* PyTorch: num_batches_tracked += 1 per training-mode call */
@@ -656,13 +581,7 @@ static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *u
                     batchnorm_forward_eval(&s->h, P(m->p_gamma[l]), P(m->p_beta[l]), &s->bn_out, rm, rv, m->cfg.bn_eps);
             }
         }
-        Tensor yt = step_of(&m->pred, t), top = top_h(m, t);
-        if (m->masking && m->drop) { /* Zaremba: the top output before the head, fresh mask per step */
-            Tensor mask = step_of(&m->omask, t), h = m->steps[t * m->L + m->L - 1].h;
-            reg_dropout_mask(&mask, m->cfg.reg_seed, reg_stream(m->iteration, m->L - 1, REG_T_DROP_OUT, t),
-                             m->cfg.dropout);
-            op_mul(&h, &mask, &top);
-        }
+        Tensor yt = step_of(&m->pred, t), top = reg_plan_output(m->reg, t, &m->steps[t * m->L + m->L - 1].h);
         conv2d_forward(&top, P(m->head.w), P(m->head.b), &yt, 0, m->conv_scratch);
     }
     /* the loss after the time loop: on a GPU each sum waits for the device, so the loop itself never does */
@@ -692,13 +611,13 @@ static void cell_backward(PredRNNpp *m, int l, int t, int cur, int *mo, Tensor *
     for (int j = 0; j < CELL_LN; j++) dcc[j] = v4(m, m->dcc[j], cell_conv_blocks[j] * n);
     Tensor dcell = v4(m, m->dcell, n), dcm = v4(m, m->dcm, 2 * n), cm = v4(m, m->cm, 2 * n);
     const Tensor *chat = &s->hat[ZC], *mhat = &s->hat[ZM];
-    const int rec = m->masking && m->rec;
+    const Tensor *gmask = reg_plan_candidate(m->reg, l, t, 0), *ggmask = reg_plan_candidate(m->reg, l, t, 1);
     if (has_min) op_fill(&dmi, 0.0f);
     /* zoneout: the kept share of each state's gradient flows straight to its previous value, the rest
      * into the cell's new value (dh, dc, dmo become gradients of ĥ, ĉ, m̂) */
-    if (m->zone[ZH]) reg_zoneout_backward(&s->zmask[ZH], &dh, first ? NULL : &dhp, &dh);
-    if (m->zone[ZC]) reg_zoneout_backward(&s->zmask[ZC], &dc, first ? NULL : &dcp, &dc);
-    if (m->zone[ZM]) reg_zoneout_backward(&s->zmask[ZM], &dmo, has_min ? &dmi : NULL, &dmo);
+    if (m->zone[ZH]) reg_plan_state_backward(m->reg, l, t, REG_STATE_H, &dh, first ? NULL : &dhp);
+    if (m->zone[ZC]) reg_plan_state_backward(m->reg, l, t, REG_STATE_C, &dc, first ? NULL : &dcp);
+    if (m->zone[ZM]) reg_plan_state_backward(m->reg, l, t, REG_STATE_M, &dmo, has_min ? &dmi : NULL);
 
     causal_lstm_stage3_backward(&s->gates3, &dh, &dcc[CX], &dcc[CH], &dcc[CC2M], &dcc[COM], &dcell);
     concat_channels_forward(chat, mhat, &cm); /* memory_reduce's input, recomputed */
@@ -706,28 +625,18 @@ static void cell_backward(PredRNNpp *m, int l, int t, int cur, int *mo, Tensor *
     conv2d_backward(&cm, P(u[CMR].w), &dcell, &dcm, G(u[CMR].w), G(u[CMR].b), m->conv_scratch);
     concat_channels_backward(&dcm, &dc, &dmo);
     unit_backward(m, &u[COM], mhat, &s->pre[COM], &s->mean[COM], &s->invstd[COM], &dcc[COM], &dmo);
-    causal_lstm_stage2_backward_masked(&s->gates2, rec ? &s->ggmask : NULL, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
+    causal_lstm_stage2_backward_masked(&s->gates2, ggmask, &dmo, &dcc[CX], &dcc[CC2M], &dcc[CM]);
     unit_backward(m, &u[CC2M], chat, &s->pre[CC2M], &s->mean[CC2M], &s->invstd[CC2M], &dcc[CC2M], &dc);
-    causal_lstm_stage1_backward_masked(&s->gates1, first ? NULL : &cp, rec ? &s->gmask : NULL, &dc, &dcc[CX],
-                                       &dcc[CH], &dcc[CC], first ? NULL : &dcp);
-    if (m->masking && (m->drop || m->vx_on)) { /* conv_x read x ⊙ xmask */
-        Tensor xin = v4(m, m->xm, m->cx[l]), tmp = v4(m, m->dxm, m->cx[l]);
-        op_mul(&x, &s->xmask, &xin);
-        if (dx) op_fill(&tmp, 0.0f);
-        unit_backward(m, &u[CX], &xin, &s->pre[CX], &s->mean[CX], &s->invstd[CX], &dcc[CX], dx ? &tmp : NULL);
-        if (dx) reg_mask_backward(&s->xmask, &tmp, dx);
-    } else {
-        unit_backward(m, &u[CX], &x, &s->pre[CX], &s->mean[CX], &s->invstd[CX], &dcc[CX], dx);
-    }
-    Tensor hin = masked_h(m, l, t, &hp);
-    if (m->masking && m->vh_on && !first) { /* conv_h read h_prev ⊙ vh */
-        Tensor tmp = v4(m, m->dxm, n);
-        op_fill(&tmp, 0.0f);
-        unit_backward(m, &u[CH], &hin, &s->pre[CH], &s->mean[CH], &s->invstd[CH], &dcc[CH], &tmp);
-        reg_mask_backward(&m->vh[l], &tmp, &dhp);
-    } else {
-        unit_backward(m, &u[CH], &hin, &s->pre[CH], &s->mean[CH], &s->invstd[CH], &dcc[CH], first ? NULL : &dhp);
-    }
+    causal_lstm_stage1_backward_masked(&s->gates1, first ? NULL : &cp, gmask, &dc, &dcc[CX], &dcc[CH], &dcc[CC],
+                                       first ? NULL : &dcp);
+    /* conv_x and conv_h read what reg_plan_input / reg_plan_recurrent made of x and h_{t-1} */
+    Tensor xin = reg_plan_input_value(m->reg, l, t, &x), hin = reg_plan_recurrent_value(m->reg, l, t, &hp);
+    Tensor *dxr = reg_plan_input_grad(m->reg, l, t, dx);
+    unit_backward(m, &u[CX], &xin, &s->pre[CX], &s->mean[CX], &s->invstd[CX], &dcc[CX], dxr);
+    reg_plan_input_backward(m->reg, l, t, dxr, dx);
+    Tensor *dhr = reg_plan_recurrent_grad(m->reg, l, t, first ? NULL : &dhp);
+    unit_backward(m, &u[CH], &hin, &s->pre[CH], &s->mean[CH], &s->invstd[CH], &dcc[CH], dhr);
+    reg_plan_recurrent_backward(m->reg, l, t, dhr, first ? NULL : &dhp);
     unit_backward(m, &u[CC], &cp, &s->pre[CC], &s->mean[CC], &s->invstd[CC], &dcc[CC], first ? NULL : &dcp);
     unit_backward(m, &u[CM], &mi, &s->pre[CM], &s->mean[CM], &s->invstd[CM], &dcc[CM], has_min ? &dmi : NULL);
     *mo = 1 - *mo;
@@ -792,14 +701,9 @@ static void backward(PredRNNpp *m, const Tensor *frames, const unsigned char *us
         Tensor yt = step_of(&m->pred, t), target = step_of(frames, t + 1);
         mse_sum_backward(&yt, &target, count, &m->dpred);
         Tensor dtop = v4(m, m->dH[cur][L - 1], m->n[L - 1]), top = top_h(m, t);
-        if (m->masking && m->drop) {
-            Tensor tmp = v4(m, m->dxm, m->n[L - 1]), mask = step_of(&m->omask, t);
-            op_fill(&tmp, 0.0f);
-            conv2d_backward(&top, P(m->head.w), &m->dpred, &tmp, G(m->head.w), G(m->head.b), m->conv_scratch);
-            reg_mask_backward(&mask, &tmp, &dtop);
-        } else {
-            conv2d_backward(&top, P(m->head.w), &m->dpred, &dtop, G(m->head.w), G(m->head.b), m->conv_scratch);
-        }
+        Tensor *dtr = reg_plan_output_grad(m->reg, t, &dtop);
+        conv2d_backward(&top, P(m->head.w), &m->dpred, dtr, G(m->head.w), G(m->head.b), m->conv_scratch);
+        reg_plan_output_backward(m->reg, t, dtr, &dtop);
         for (int l = L - 1; l >= 0; l--) {
             Tensor dx, *dxp = NULL;
             if (l == 0) {
@@ -834,13 +738,12 @@ static double pp_train_step(Model *model, const Tensor *frames, const unsigned c
     use_frames(m, frames);
     for (int i = 0; i < model->n_params; i++) op_fill(G(i), 0.0f);
     m->iteration = model->iteration;
-    m->masking = 1;
-    sequence_masks(m);
+    m->training = 1;
+    reg_plan_begin(m->reg, m->iteration, m->B, m->T - 1); /* every mask of this call */
     double loss = forward(m, frames, use_truth);
     backward(m, frames, use_truth);
-    for (int l = 0; m->wd && l < m->L; l++) /* dL/dW = dL/dW_eff ⊙ mask (inverted scale included) */
-        op_mul(G(m->cell[l][CH].w), &m->wmask[l], G(m->cell[l][CH].w));
-    m->masking = 0;
+    reg_plan_end(m->reg); /* weight drop: dL/dW = dL/dW̃ ⊙ M */
+    m->training = 0;
     if (predictions) op_to_host(&m->pred, predictions);
     return loss;
 }
@@ -858,6 +761,7 @@ static double pp_evaluate(Model *model, const Tensor *frames, int n_in, float *o
 static void pp_destroy(void *impl) {
     PredRNNpp *m = impl;
     arena_free(&m->work);
+    reg_plan_free(m->reg);
     free(m->steps);
     free(m->gsteps);
     free(m->col);

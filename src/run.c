@@ -22,25 +22,13 @@
 #include "npy.h"
 #include "ops.h"
 #include "optimizer.h"
-#include "regularize.h"
+#include "regularizers.h"
 #include "rng.h"
 #include "rundir.h"
 #include "sha256.h"
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Scheduled sampling */
-
-/* L2 penalty (config l2, l2_on; regularize.h): adds 2·l2·w to the gradients of the selected weights
- * and returns l2·Σw² over them (0 when l2 = 0). */
-static double l2_penalty(Model *m, const Config *c) {
-    if (!(c->l2 > 0)) return 0.0;
-    double pen = 0.0;
-    for (int i = 0; i < model_num_params(m); i++) {
-        Tensor *w = model_param(m, i);
-        if (reg_l2_selects(model_param_name(m, i), w->ndim, c->l2_on)) pen += reg_l2_apply(w, model_grad(m, i), c->l2);
-    }
-    return pen;
-}
 
 double sampling_eta(const Config *c, int64_t iteration) {
     double eta = 1.0 - (double)iteration / (double)c->sampling_iters;
@@ -605,7 +593,8 @@ static int train_step(Trainer *tr, int epoch, int64_t bi, double lr) {
         model_set_iteration(r->model, iteration);
         double pass_loss = model_train_step(r->model, pass ? &r->frames_rev : &r->frames, r->use_truth, NULL);
         if (pass_loss == -1.0) return -1;
-        if (isfinite(pass_loss)) st->l2_penalty_sum += l2_penalty(r->model, c) / (c->reverse_input ? 2 : 1);
+        if (isfinite(pass_loss)) /* L2 (regularizers.h), before clipping and the optimizer */
+            st->l2_penalty_sum += reg_l2_penalty(r->model, c->l2, c->l2_on) / (c->reverse_input ? 2 : 1);
         double pass_norm = isfinite(pass_loss) ? grad_global_norm(r->model) : NAN;
         if (!isfinite(pass_loss) || !isfinite(pass_norm))
             return stop_not_finite(tr, epoch, iteration, bi, pass, pass_loss, pass_norm);
