@@ -29,6 +29,7 @@ typedef struct {
     const char *doc;
 } Option;
 
+#define MODEL_KINDS "" /* the model kinds of model.c's registry (choices_of) */
 #define OPT(k, t, field, def, choices, lo, hi, flags, doc) \
     {k, t, offsetof(Config, field), sizeof(((Config *)0)->field), def, choices, lo, hi, flags, doc}
 #define SECTION(title) {NULL, T_INT, 0, 0, NULL, NULL, 0, 0, 0, title}
@@ -39,7 +40,7 @@ static const char ACTS[] = "tanh|relu|sigmoid|hard_sigmoid|identity";
  * docs/models.md §1) and PyTorch's torch.optim defaults. */
 static const Option options[] = {
     SECTION("model"),
-    OPT("model", T_CHOICE, model, "convlstm", "convlstm|predrnn_pp", 0, 0, HASHED,
+    OPT("model", T_CHOICE, model, "convlstm", MODEL_KINDS, 0, 0, HASHED,
         "recurrent model"),
     OPT("layers", T_LIST, layers, "64,64,64", NULL, 1, 4096, HASHED,
         "hidden channels per layer (comma list, at most 8 layers)"),
@@ -173,6 +174,9 @@ static const Option *find_option(const char *key) {
     return NULL;
 }
 
+/* An option's choices; MODEL_KINDS ("", for `model`) stands for the registry of model kinds (model.c). */
+static const char *choices_of(const Option *o) { return o->choices[0] ? o->choices : model_kind_choices(); }
+
 static int choice_index(const char *choices, const char *value) {
     size_t n = strlen(value);
     int index = 0;
@@ -236,8 +240,8 @@ static int set_option(Config *c, const Option *o, const char *value, const char 
         return rr_error("%s: %s: '%s' is not a boolean (0|1|true|false)", where, o->key, rr_esc(value));
     }
     case T_CHOICE:
-        if (choice_index(o->choices, value) < 0)
-            return rr_error("%s: %s: '%s' is not one of %s", where, o->key, rr_esc(value), o->choices);
+        if (choice_index(choices_of(o), value) < 0)
+            return rr_error("%s: %s: '%s' is not one of %s", where, o->key, rr_esc(value), choices_of(o));
         snprintf(field, o->size, "%s", value);
         return 0;
     case T_STR:
@@ -575,7 +579,7 @@ void config_print_help(FILE *out) {
         char def[64];
         snprintf(def, sizeof def, "%s", o->def);
         fprintf(out, "    %-24s %-22s %s", o->key, def, o->doc);
-        if (o->type == T_CHOICE) fprintf(out, " [%s]", o->choices);
+        if (o->type == T_CHOICE) fprintf(out, " [%s]", choices_of(o));
         fprintf(out, "\n");
     }
 }

@@ -44,6 +44,16 @@ static const struct {
 };
 #define N_MODEL_KINDS ((int)(sizeof model_kinds / sizeof model_kinds[0]))
 
+const char *model_kind_choices(void) {
+    static char names[256];
+    if (!names[0])
+        for (int k = 0; k < N_MODEL_KINDS; k++) {
+            if (k) strncat(names, "|", sizeof names - strlen(names) - 1);
+            strncat(names, model_kinds[k].name, sizeof names - strlen(names) - 1);
+        }
+    return names;
+}
+
 /* -1 + rr_error naming the `model` value and listing the registered kinds. */
 static int unknown_model(const char *name) {
     char names[256] = "";

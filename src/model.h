@@ -61,6 +61,10 @@ typedef struct Model Model;
  * the option would have no effect; evaluation of a TF32-trained run on the CPU passes 0). */
 int model_backend_device(const char *backend, int tf32, int strict_tf32, int *device);
 
+/* The registered model kinds as the `model` option's choices, "convlstm|predrnn_pp" (model.c's registry:
+ * a new kind is one file and one line there). */
+const char *model_kind_choices(void);
+
 /* Build a model for batches of `batch` sequences of `seq_len` frames on `device`. -1 + rr_error on a
  * bad configuration (the message names the key). */
 int model_create(const ModelConfig *cfg, int batch, int seq_len, int device, Model **out);
