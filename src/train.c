@@ -125,7 +125,7 @@ static int run_open(Run *r, const Config *c, int strict_tf32) {
     memset(r, 0, sizeof *r);
     r->cfg = *c;
     int device;
-    if (model_backend_device(c->backend, c->tf32, strict_tf32, &device)) return -1;
+    if (device_select(c->backend, c->tf32, strict_tf32, &device)) return -1;
     rr_set_threads(resolved_threads(c));
     LoaderConfig lc = {c->n_train, c->n_val, c->n_test,
                        strcmp(c->split, "ordered") ? LOADER_SPLIT_RANDOM : LOADER_SPLIT_ORDERED,
@@ -445,7 +445,7 @@ int train_run(const Config *c, const char *dir, int resume, int wait) {
                         "example's leak): its scores are not forecasts\n");
 
     int device;
-    if (model_backend_device(c->backend, c->tf32, 1, &device)) goto out; /* before the directory is made */
+    if (device_select(c->backend, c->tf32, 1, &device)) goto out; /* before the directory is made */
     if (rr_mkdir_p(dir)) goto out;
     /* the directory is ours until the run ends: no other trainer (or eval / predict) writes here, and
      * the stale temps removed below are a dead run's, never a live one's */
