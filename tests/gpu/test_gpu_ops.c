@@ -34,8 +34,7 @@
 #include "test.h"
 #include "gpu_device.h"
 #ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#include "cuda_ops.h"
+#include "cuda_ops.h" /* rr_cuda_conv_chunk_floats */
 #endif
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -712,16 +711,11 @@ static const Case cases[] = {
 /* --bench: CPU vs GPU time of the ops of one ConvLSTM step at the report's scale (not a check). */
 
 static double bench_time(void (*fn)(void *), void *ctx, int gpu, int reps) {
-    (void)gpu;
     fn(ctx); /* warm-up (cuBLAS handle, kernel loading) */
-#ifdef RR_USE_CUDA
-    if (gpu) rr_cuda_synchronize();
-#endif
+    device_synchronize(gpu ? RR_CUDA : RR_CPU);
     const double t0 = rr_now();
     for (int r = 0; r < reps; r++) fn(ctx);
-#ifdef RR_USE_CUDA
-    if (gpu) rr_cuda_synchronize();
-#endif
+    device_synchronize(gpu ? RR_CUDA : RR_CPU);
     return (rr_now() - t0) / reps;
 }
 
