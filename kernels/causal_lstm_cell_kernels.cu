@@ -170,26 +170,26 @@ __global__ void concat_backward_kernel(const float *dy, float *da, float *db, in
 
 #define NHW(t) ((int64_t)(t)->shape[1] * (t)->shape[2] * (t)->shape[3])
 
-extern "C" void causal_lstm_stage1_forward_cuda(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
+extern "C" void causal_lstm_stage1_forward_masked_cuda(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
                                                 const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c) {
     LAUNCH(stage1_forward_kernel, c->count, x_cc->data, h_cc->data, c_cc->data, D(c_prev), D(gmask), gates1->data,
            c->data, NHW(c), c->count);
 }
 
-extern "C" void causal_lstm_stage1_backward_cuda(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
+extern "C" void causal_lstm_stage1_backward_masked_cuda(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
                                                  const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
                                                  Tensor *dc_prev) {
     LAUNCH(stage1_backward_kernel, dc->count, gates1->data, D(c_prev), D(gmask), dc->data, D(dx_cc), D(dh_cc),
            D(dc_cc), D(dc_prev), NHW(dc), dc->count);
 }
 
-extern "C" void causal_lstm_stage2_forward_cuda(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
+extern "C" void causal_lstm_stage2_forward_masked_cuda(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
                                                 const Tensor *ggmask, Tensor *gates2, Tensor *m) {
     LAUNCH(stage2_forward_kernel, m->count, x_cc->data, c2m->data, m_cc->data, D(ggmask), gates2->data, m->data,
            NHW(m), m->count);
 }
 
-extern "C" void causal_lstm_stage2_backward_cuda(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
+extern "C" void causal_lstm_stage2_backward_masked_cuda(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
                                                  Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc) {
     LAUNCH(stage2_backward_kernel, dm->count, gates2->data, D(ggmask), dm->data, D(dx_cc), D(dc2m), D(dm_cc),
            NHW(dm), dm->count);

@@ -14,11 +14,12 @@ extern "C" {
 int rr_cuda_device_count(void);
 /* "NVIDIA H100 80GB HBM3" etc. into buf, or "" when there is no device. */
 void rr_cuda_device_name(int device, char *buf, int n);
-/* rr_cuda_device_count() > 0, asked once and remembered (the ops' dispatch asks it every call). */
+/* rr_cuda_device_count() > 0, asked once and remembered (src/device.c asks it for every op on CUDA). */
 int rr_cuda_available(void);
 
 /* Matrix products (conv2d) in TF32 on tensor cores (1) or in plain FP32 (0, the default, which
- * agrees with the CPU backend to float rounding). Set by the --tf32 / config option. */
+ * agrees with the CPU backend to float rounding). Set once per run by src/device.c's device_select
+ * (the --tf32 / config option). */
 void rr_cuda_set_tf32(int on);
 int rr_cuda_tf32(void);
 

@@ -123,7 +123,7 @@ __global__ void sum_slots_kernel(const double *slots, int n, double *out) {
     out[0] = acc;
 }
 
-extern "C" double op_sum_squares_many_cuda(const Tensor *const *xs, int n) {
+static double sum_squares_slots(const Tensor *const *xs, int n) {
     if (n <= 0) return 0.0;
     double *partial = (double *)rr_cuda_workspace(sizeof(double) * ((size_t)REDUCE_BLOCKS + (size_t)n + 1));
     double *slots = partial + REDUCE_BLOCKS, *out = slots + n;
@@ -142,6 +142,13 @@ extern "C" double op_sum_squares_many_cuda(const Tensor *const *xs, int n) {
     double result = 0.0;
     CUDA_CHECK(cudaMemcpy(&result, out, sizeof result, cudaMemcpyDeviceToHost)); /* waits for the kernels */
     return result;
+}
+
+/* Chunks of 128 tensors (one wait for the device each), their sums added on the host in order. */
+extern "C" double op_sum_squares_many_cuda(const Tensor *const *xs, int n) {
+    double sum = 0.0;
+    for (int i0 = 0; i0 < n; i0 += 128) sum += sum_squares_slots(xs + i0, n - i0 < 128 ? n - i0 : 128);
+    return sum;
 }
 
 extern "C" void op_to_host_cuda(const Tensor *x, float *host) {

@@ -24,17 +24,15 @@ int activation_parse(const char *name, Activation *a) {
     return rr_error("activation '%s': unknown (identity|linear, sigmoid, tanh, relu, hard_sigmoid)", name);
 }
 
-void activation_forward(Activation a, const Tensor *x, Tensor *y) {
+int activation_forward_check(Activation a, const Tensor *x, Tensor *y) {
     require_device("activation_forward", x);
     require_device("activation_forward", y);
     require_same_count("activation_forward", x, y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("activation_forward", x, y)) {
-        require_activation("activation_forward", a);
-        activation_forward_cuda(a, x, y);
-        return;
-    }
-#endif
+    require_activation("activation_forward", a);
+    return ops_device("activation_forward", x, y);
+}
+
+void cpu_activation_forward(Activation a, const Tensor *x, Tensor *y) {
     const float *xs = x->data;
     float *ys = y->data;
     const int64_t n = x->count;
@@ -62,19 +60,17 @@ void activation_forward(Activation a, const Tensor *x, Tensor *y) {
     }
 }
 
-void activation_backward(Activation a, const Tensor *y, const Tensor *dy, Tensor *dx) {
+int activation_backward_check(Activation a, const Tensor *y, const Tensor *dy, Tensor *dx) {
     require_device("activation_backward", y);
     require_device("activation_backward", dy);
     require_device("activation_backward", dx);
     require_same_count("activation_backward (dy vs y)", dy, y);
     require_same_count("activation_backward (dx vs y)", dx, y);
     require_activation("activation_backward", a);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("activation_backward", y, dy, dx)) {
-        activation_backward_cuda(a, y, dy, dx);
-        return;
-    }
-#endif
+    return ops_device("activation_backward", y, dy, dx);
+}
+
+void cpu_activation_backward(Activation a, const Tensor *y, const Tensor *dy, Tensor *dx) {
     const float *ys = y->data, *dys = dy->data;
     float *dxs = dx->data;
     const int64_t n = y->count;

@@ -38,23 +38,25 @@ static void bn_apply(const Tensor *x, Tensor *y, int ch, float mean, float scale
     }
 }
 
-void batchnorm_forward_train(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
-                             Tensor *save_mean, Tensor *save_invstd, Tensor *running_mean,
-                             Tensor *running_var, float momentum, float eps) {
+int batchnorm_forward_train_check(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
+                                  Tensor *save_mean, Tensor *save_invstd, Tensor *running_mean,
+                                  Tensor *running_var, float momentum, float eps) {
+    (void)momentum, (void)eps; /* not checked */
     const char *op = "batchnorm_forward_train";
     const Tensor *pc[] = {gamma, beta, save_mean, save_invstd, running_mean, running_var};
     bn_check(op, x, y, pc, 6);
     if (!save_mean || !save_invstd) rr_die("%s: save_mean and save_invstd are required", op);
-    const int B = x->shape[0], C = x->shape[1];
-    const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = (int64_t)B * HW;
+    const int64_t N = (int64_t)x->shape[0] * x->shape[2] * x->shape[3];
     if (N < 2) rr_die("%s: expected more than 1 value per channel when training, got x of %lld per channel", op,
                       (long long)N);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("batchnorm_forward_train", x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var)) {
-        batchnorm_forward_train_cuda(x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var, momentum, eps);
-        return;
-    }
-#endif
+    return ops_device("batchnorm_forward_train", x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var);
+}
+
+void cpu_batchnorm_forward_train(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
+                                 Tensor *save_mean, Tensor *save_invstd, Tensor *running_mean,
+                                 Tensor *running_var, float momentum, float eps) {
+    const int B = x->shape[0], C = x->shape[1];
+    const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = (int64_t)B * HW;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && N * C > 16384)
     for (int ch = 0; ch < C; ch++) {
         double sum = 0.0, sq = 0.0;
@@ -84,18 +86,18 @@ void batchnorm_forward_train(const Tensor *x, const Tensor *gamma, const Tensor 
     }
 }
 
-void batchnorm_forward_eval(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
-                            const Tensor *running_mean, const Tensor *running_var, float eps) {
+int batchnorm_forward_eval_check(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
+                                 const Tensor *running_mean, const Tensor *running_var, float eps) {
+    (void)eps; /* not checked */
     const char *op = "batchnorm_forward_eval";
     const Tensor *pc[] = {gamma, beta, running_mean, running_var};
     bn_check(op, x, y, pc, 4);
     if (!running_mean || !running_var) rr_die("%s: running_mean and running_var are required", op);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("batchnorm_forward_eval", x, gamma, beta, y, running_mean, running_var)) {
-        batchnorm_forward_eval_cuda(x, gamma, beta, y, running_mean, running_var, eps);
-        return;
-    }
-#endif
+    return ops_device("batchnorm_forward_eval", x, gamma, beta, y, running_mean, running_var);
+}
+
+void cpu_batchnorm_forward_eval(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
+                                const Tensor *running_mean, const Tensor *running_var, float eps) {
     const int C = x->shape[1];
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && x->count > 16384)
     for (int ch = 0; ch < C; ch++) {
@@ -105,9 +107,9 @@ void batchnorm_forward_eval(const Tensor *x, const Tensor *gamma, const Tensor *
     }
 }
 
-void batchnorm_backward(const Tensor *x, const Tensor *gamma, const Tensor *save_mean,
-                        const Tensor *save_invstd, const Tensor *dy, Tensor *dx, Tensor *dgamma,
-                        Tensor *dbeta) {
+int batchnorm_backward_check(const Tensor *x, const Tensor *gamma, const Tensor *save_mean,
+                             const Tensor *save_invstd, const Tensor *dy, Tensor *dx, Tensor *dgamma,
+                             Tensor *dbeta) {
     const char *op = "batchnorm_backward";
     const Tensor *pc[] = {gamma, save_mean, save_invstd, dgamma, dbeta};
     bn_check(op, x, dy, pc, 5);
@@ -116,12 +118,12 @@ void batchnorm_backward(const Tensor *x, const Tensor *gamma, const Tensor *save
         require_same_shape(op, x, dx);
     }
     if (!save_mean || !save_invstd) rr_die("%s: save_mean and save_invstd are required", op);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("batchnorm_backward", x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta)) {
-        batchnorm_backward_cuda(x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
-        return;
-    }
-#endif
+    return ops_device("batchnorm_backward", x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
+}
+
+void cpu_batchnorm_backward(const Tensor *x, const Tensor *gamma, const Tensor *save_mean,
+                            const Tensor *save_invstd, const Tensor *dy, Tensor *dx, Tensor *dgamma,
+                            Tensor *dbeta) {
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = (int64_t)B * HW;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && N * C > 16384)

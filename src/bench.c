@@ -25,13 +25,10 @@
 #include <string.h>
 
 #include "blas.h"
-#ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#include "cuda_ops.h"
-#endif
 #include "commands.h"
 #include "common.h"
 #include "config.h"
+#include "device.h"
 #include "json.h"
 #include "model.h"
 #include "ops.h"
@@ -128,8 +125,8 @@ static int bench_sgemm(int n, int repeats, int threads, int json) {
     return 0;
 }
 
-#ifdef RR_USE_CUDA
-/* The same on the GPU: cuBLAS sgemm (FP32, or TF32 tensor cores) on device matrices. */
+/* The same on the GPU: cuBLAS sgemm (FP32, or TF32 tensor cores as device_select set it) on device
+ * matrices. */
 static int bench_sgemm_cuda(int n, int repeats, int tf32, int json) {
     const size_t nn = (size_t)n * n;
     Arena a;
@@ -149,20 +146,19 @@ static int bench_sgemm_cuda(int n, int repeats, int tf32, int json) {
     op_from_host(host, &ta);
     op_from_host(host, &tb);
     free(host);
-    rr_cuda_set_tf32(tf32);
-    rr_cuda_sgemm(0, 0, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n); /* untimed: handle, kernel selection */
-    rr_cuda_synchronize();
+    device_sgemm(RR_CUDA, 0, 0, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n); /* untimed: handle, kernel selection */
+    device_synchronize(RR_CUDA);
     double best = INFINITY;
     for (int r = 0; r < repeats; r++) {
         double t0 = rr_now();
-        rr_cuda_sgemm(0, 0, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
-        rr_cuda_synchronize();
+        device_sgemm(RR_CUDA, 0, 0, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
+        device_synchronize(RR_CUDA);
         double dt = rr_now() - t0;
         if (dt < best) best = dt;
     }
     arena_free(&a);
     char dev[256];
-    rr_cuda_device_name(0, dev, sizeof dev);
+    device_name(RR_CUDA, dev, sizeof dev);
     const double gflops = 2.0 * n * (double)n * n / best * 1e-9;
     if (json)
         printf("{\"bench\": \"sgemm\", \"n\": %d, \"repeats\": %d, \"backend\": \"cuda\", \"tf32\": %d, "
@@ -173,7 +169,6 @@ static int bench_sgemm_cuda(int n, int repeats, int tf32, int json) {
                gflops, repeats, best);
     return 0;
 }
-#endif
 
 /* ------------------------------------------------------------------------------------------------ */
 /* training step */
@@ -245,11 +240,9 @@ static int bench_train(const TrainBenchArgs *a) {
     if (threads == 0) threads = all_cores();
     rr_set_threads(threads);
     int device;
-    if (model_backend_device(cfg.backend, cfg.tf32, 1, &device)) return -1;
-    char device_name[256] = "cpu";
-#ifdef RR_USE_CUDA
-    if (device == RR_CUDA) rr_cuda_device_name(0, device_name, sizeof device_name);
-#endif
+    if (device_select(cfg.backend, cfg.tf32, 1, &device)) return -1;
+    char device_label[256];
+    device_name(device, device_label, sizeof device_label);
 
     Model *model;
     if (model_create(&mc, batch, seq_len, device, &model)) return -1;
@@ -336,7 +329,7 @@ static int bench_train(const TrainBenchArgs *a) {
                    "\"seq_per_s\": %.4f, \"gflops\": %.3f, \"loss_first\": %.8g, \"loss_last\": %.8g, "
                    "\"adam\": {\"lr\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
                    "\"weight_decay\": %.17g}, \"spec\": ",
-                   config_json, cfg.backend, cfg.tf32, device_name, threads, rr_blas_name(), batch, seq_len, a->warmup,
+                   config_json, cfg.backend, cfg.tf32, device_label, threads, rr_blas_name(), batch, seq_len, a->warmup,
                    warmup_frames, timed,
                    a->max_seconds, (long long)model_param_count(model), fwd, med, t_min, t_max, seq_s, gflops,
                    loss_first, loss_last, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay);
@@ -346,7 +339,7 @@ static int bench_train(const TrainBenchArgs *a) {
             printf("%s (%s, %lld parameters), batch %d, %d frames, %s: %.3f s/step (median of %d),"
                    " %.3f seq/s, %.2f GFLOP/s (3 x %.3g forward FLOP/seq); loss %.5g -> %.5g\n",
                    a->config_path, mc.model, (long long)model_param_count(model), batch, seq_len,
-                   device == RR_CPU ? "cpu" : device_name, med, timed, seq_s, gflops, fwd, loss_first, loss_last);
+                   device == RR_CPU ? "cpu" : device_label, med, timed, seq_s, gflops, fwd, loss_first, loss_last);
         }
         if (!isfinite(loss_last) || !isfinite(loss_first))
             fprintf(stderr, "rnnreg bench: warning: loss is not finite (%g, %g)\n", loss_first, loss_last);
@@ -439,11 +432,10 @@ int cmd_bench(int argc, char **argv) {
     }
     if (sgemm_n) {
         int device;
-        if (model_backend_device(a.backend ? a.backend : "cpu", a.tf32, 1, &device)) {
+        if (device_select(a.backend ? a.backend : "cpu", a.tf32, 1, &device)) {
             fprintf(stderr, "rnnreg bench: %s\n", rr_last_error());
             return 1;
         }
-#ifdef RR_USE_CUDA
         if (device == RR_CUDA) {
             if (bench_sgemm_cuda(sgemm_n, repeats, a.tf32, a.json)) {
                 fprintf(stderr, "rnnreg bench: %s\n", rr_last_error());
@@ -451,7 +443,6 @@ int cmd_bench(int argc, char **argv) {
             }
             return 0;
         }
-#endif
         int threads = a.threads > 0 ? a.threads : all_cores();
         rr_set_threads(threads);
         return bench_sgemm(sgemm_n, repeats, threads, a.json) ? 1 : 0;

@@ -1,7 +1,8 @@
 /* causal_lstm_cell.c — CPU implementation of the PredRNN++ pointwise ops (causal_lstm_cell.h): the
  * three Causal LSTM stages (stages 1 and 2 with an optional candidate dropout mask), the gradient
- * highway unit and channel concatenation, each dispatching to its CUDA twin
- * (kernels/causal_lstm_cell_kernels.cu) when its tensors are on the GPU. Every loop runs over rows
+ * highway unit and channel concatenation: each op's check (<op>_check) and CPU loop (cpu_<op>); the
+ * entry (ops_dispatch.c) picks this or the CUDA twin (kernels/causal_lstm_cell_kernels.cu). The
+ * unmasked stages 1 and 2 are the masked ones with NULL. Every loop runs over rows
  * (sample b, channel j) of H·W pixels, in parallel with OpenMP; each output element is written by one
  * thread, so results do not depend on the thread count. */
 #include "causal_lstm_cell.h"
@@ -31,8 +32,8 @@ static inline float *blk(const Tensor *t, int K, int b, int k, int64_t nhw) {
 
 /* ------------------------------------------------------------------------------------------------ */
 
-void causal_lstm_stage1_forward_masked(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
-                                       const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c) {
+int causal_lstm_stage1_forward_masked_check(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
+                                            const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c) {
     const char *op = "causal_lstm_stage1_forward";
     require_4d(op, "c", c);
     require_blocks(op, "c", c, c, 1);
@@ -42,12 +43,11 @@ void causal_lstm_stage1_forward_masked(const Tensor *x_cc, const Tensor *h_cc, c
     require_blocks(op, "c_prev", c_prev, c, 1);
     require_blocks(op, "gmask", gmask, c, 1);
     require_blocks(op, "gates1", gates1, c, 3);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage1_forward", x_cc, h_cc, c_cc, c_prev, gmask, gates1, c)) {
-        causal_lstm_stage1_forward_cuda(x_cc, h_cc, c_cc, c_prev, gmask, gates1, c);
-        return;
-    }
-#endif
+    return ops_device("causal_lstm_stage1_forward", x_cc, h_cc, c_cc, c_prev, gmask, gates1, c);
+}
+
+void cpu_causal_lstm_stage1_forward_masked(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
+                                           const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c) {
     const int B = c->shape[0], n = c->shape[1];
     const int64_t HW = (int64_t)c->shape[2] * c->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -82,9 +82,9 @@ void causal_lstm_stage1_forward(const Tensor *x_cc, const Tensor *h_cc, const Te
     causal_lstm_stage1_forward_masked(x_cc, h_cc, c_cc, c_prev, NULL, gates1, c);
 }
 
-void causal_lstm_stage1_backward_masked(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
-                                        const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
-                                        Tensor *dc_prev) {
+int causal_lstm_stage1_backward_masked_check(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
+                                             const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
+                                             Tensor *dc_prev) {
     const char *op = "causal_lstm_stage1_backward";
     require_4d(op, "dc", dc);
     require_blocks(op, "dc", dc, dc, 1);
@@ -95,12 +95,12 @@ void causal_lstm_stage1_backward_masked(const Tensor *gates1, const Tensor *c_pr
     require_blocks(op, "dh_cc", dh_cc, dc, 4);
     require_blocks(op, "dc_cc", dc_cc, dc, 3);
     require_blocks(op, "dc_prev", dc_prev, dc, 1);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage1_backward", gates1, c_prev, gmask, dc, dx_cc, dh_cc, dc_cc, dc_prev)) {
-        causal_lstm_stage1_backward_cuda(gates1, c_prev, gmask, dc, dx_cc, dh_cc, dc_cc, dc_prev);
-        return;
-    }
-#endif
+    return ops_device("causal_lstm_stage1_backward", gates1, c_prev, gmask, dc, dx_cc, dh_cc, dc_cc, dc_prev);
+}
+
+void cpu_causal_lstm_stage1_backward_masked(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
+                                            const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
+                                            Tensor *dc_prev) {
     const int B = dc->shape[0], n = dc->shape[1];
     const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -148,8 +148,8 @@ void causal_lstm_stage1_backward(const Tensor *gates1, const Tensor *c_prev, con
 
 /* ------------------------------------------------------------------------------------------------ */
 
-void causal_lstm_stage2_forward_masked(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
-                                       const Tensor *ggmask, Tensor *gates2, Tensor *m) {
+int causal_lstm_stage2_forward_masked_check(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
+                                            const Tensor *ggmask, Tensor *gates2, Tensor *m) {
     const char *op = "causal_lstm_stage2_forward";
     require_4d(op, "m", m);
     require_blocks(op, "m", m, m, 1);
@@ -158,12 +158,11 @@ void causal_lstm_stage2_forward_masked(const Tensor *x_cc, const Tensor *c2m, co
     require_blocks(op, "m_cc", m_cc, m, 3);
     require_blocks(op, "ggmask", ggmask, m, 1);
     require_blocks(op, "gates2", gates2, m, 4);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage2_forward", x_cc, c2m, m_cc, ggmask, gates2, m)) {
-        causal_lstm_stage2_forward_cuda(x_cc, c2m, m_cc, ggmask, gates2, m);
-        return;
-    }
-#endif
+    return ops_device("causal_lstm_stage2_forward", x_cc, c2m, m_cc, ggmask, gates2, m);
+}
+
+void cpu_causal_lstm_stage2_forward_masked(const Tensor *x_cc, const Tensor *c2m, const Tensor *m_cc,
+                                           const Tensor *ggmask, Tensor *gates2, Tensor *m) {
     const int B = m->shape[0], n = m->shape[1];
     const int64_t HW = (int64_t)m->shape[2] * m->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -199,8 +198,8 @@ void causal_lstm_stage2_forward(const Tensor *x_cc, const Tensor *c2m, const Ten
     causal_lstm_stage2_forward_masked(x_cc, c2m, m_cc, NULL, gates2, m);
 }
 
-void causal_lstm_stage2_backward_masked(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
-                                        Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc) {
+int causal_lstm_stage2_backward_masked_check(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
+                                             Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc) {
     const char *op = "causal_lstm_stage2_backward";
     require_4d(op, "dm", dm);
     require_blocks(op, "dm", dm, dm, 1);
@@ -209,12 +208,11 @@ void causal_lstm_stage2_backward_masked(const Tensor *gates2, const Tensor *ggma
     require_blocks(op, "dx_cc", dx_cc, dm, 7);
     require_blocks(op, "dc2m", dc2m, dm, 4);
     require_blocks(op, "dm_cc", dm_cc, dm, 3);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage2_backward", gates2, ggmask, dm, dx_cc, dc2m, dm_cc)) {
-        causal_lstm_stage2_backward_cuda(gates2, ggmask, dm, dx_cc, dc2m, dm_cc);
-        return;
-    }
-#endif
+    return ops_device("causal_lstm_stage2_backward", gates2, ggmask, dm, dx_cc, dc2m, dm_cc);
+}
+
+void cpu_causal_lstm_stage2_backward_masked(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
+                                            Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc) {
     const int B = dm->shape[0], n = dm->shape[1];
     const int64_t HW = (int64_t)dm->shape[2] * dm->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -258,8 +256,8 @@ void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor 
 
 /* ------------------------------------------------------------------------------------------------ */
 
-void causal_lstm_stage3_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c2m, const Tensor *o_m,
-                                const Tensor *cell, Tensor *gates3, Tensor *h) {
+int causal_lstm_stage3_forward_check(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c2m, const Tensor *o_m,
+                                     const Tensor *cell, Tensor *gates3, Tensor *h) {
     const char *op = "causal_lstm_stage3_forward";
     require_4d(op, "h", h);
     require_blocks(op, "h", h, h, 1);
@@ -269,12 +267,11 @@ void causal_lstm_stage3_forward(const Tensor *x_cc, const Tensor *h_cc, const Te
     require_blocks(op, "o_m", o_m, h, 1);
     require_blocks(op, "cell", cell, h, 1);
     require_blocks(op, "gates3", gates3, h, 2);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage3_forward", x_cc, h_cc, c2m, o_m, cell, gates3, h)) {
-        causal_lstm_stage3_forward_cuda(x_cc, h_cc, c2m, o_m, cell, gates3, h);
-        return;
-    }
-#endif
+    return ops_device("causal_lstm_stage3_forward", x_cc, h_cc, c2m, o_m, cell, gates3, h);
+}
+
+void cpu_causal_lstm_stage3_forward(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c2m, const Tensor *o_m,
+                                    const Tensor *cell, Tensor *gates3, Tensor *h) {
     const int B = h->shape[0], n = h->shape[1];
     const int64_t HW = (int64_t)h->shape[2] * h->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -296,8 +293,8 @@ void causal_lstm_stage3_forward(const Tensor *x_cc, const Tensor *h_cc, const Te
     }
 }
 
-void causal_lstm_stage3_backward(const Tensor *gates3, const Tensor *dh, Tensor *dx_cc, Tensor *dh_cc,
-                                 Tensor *dc2m, Tensor *do_m, Tensor *dcell) {
+int causal_lstm_stage3_backward_check(const Tensor *gates3, const Tensor *dh, Tensor *dx_cc, Tensor *dh_cc,
+                                      Tensor *dc2m, Tensor *do_m, Tensor *dcell) {
     const char *op = "causal_lstm_stage3_backward";
     require_4d(op, "dh", dh);
     require_blocks(op, "dh", dh, dh, 1);
@@ -307,12 +304,11 @@ void causal_lstm_stage3_backward(const Tensor *gates3, const Tensor *dh, Tensor 
     require_blocks(op, "dc2m", dc2m, dh, 4);
     require_blocks(op, "do_m", do_m, dh, 1);
     require_blocks(op, "dcell", dcell, dh, 1);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("causal_lstm_stage3_backward", gates3, dh, dx_cc, dh_cc, dc2m, do_m, dcell)) {
-        causal_lstm_stage3_backward_cuda(gates3, dh, dx_cc, dh_cc, dc2m, do_m, dcell);
-        return;
-    }
-#endif
+    return ops_device("causal_lstm_stage3_backward", gates3, dh, dx_cc, dh_cc, dc2m, do_m, dcell);
+}
+
+void cpu_causal_lstm_stage3_backward(const Tensor *gates3, const Tensor *dh, Tensor *dx_cc, Tensor *dh_cc,
+                                     Tensor *dc2m, Tensor *do_m, Tensor *dcell) {
     const int B = dh->shape[0], n = dh->shape[1];
     const int64_t HW = (int64_t)dh->shape[2] * dh->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -335,7 +331,7 @@ void causal_lstm_stage3_backward(const Tensor *gates3, const Tensor *dh, Tensor 
 
 /* ------------------------------------------------------------------------------------------------ */
 
-void ghu_forward(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, Tensor *gates, Tensor *z) {
+int ghu_forward_check(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, Tensor *gates, Tensor *z) {
     const char *op = "ghu_forward";
     require_4d(op, "z", z);
     require_blocks(op, "z", z, z, 1);
@@ -343,12 +339,10 @@ void ghu_forward(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, Tenso
     require_blocks(op, "zx", zx, z, 2);
     require_blocks(op, "z_prev", z_prev, z, 1);
     require_blocks(op, "gates", gates, z, 2);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("ghu_forward", zz, zx, z_prev, gates, z)) {
-        ghu_forward_cuda(zz, zx, z_prev, gates, z);
-        return;
-    }
-#endif
+    return ops_device("ghu_forward", zz, zx, z_prev, gates, z);
+}
+
+void cpu_ghu_forward(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, Tensor *gates, Tensor *z) {
     const int B = z->shape[0], n = z->shape[1];
     const int64_t HW = (int64_t)z->shape[2] * z->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -370,8 +364,8 @@ void ghu_forward(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, Tenso
     }
 }
 
-void ghu_backward(const Tensor *gates, const Tensor *z_prev, const Tensor *dz, Tensor *dpre,
-                  Tensor *dz_prev) {
+int ghu_backward_check(const Tensor *gates, const Tensor *z_prev, const Tensor *dz, Tensor *dpre,
+                       Tensor *dz_prev) {
     const char *op = "ghu_backward";
     require_4d(op, "dz", dz);
     require_blocks(op, "dz", dz, dz, 1);
@@ -379,12 +373,11 @@ void ghu_backward(const Tensor *gates, const Tensor *z_prev, const Tensor *dz, T
     require_blocks(op, "z_prev", z_prev, dz, 1);
     require_blocks(op, "dpre", dpre, dz, 2);
     require_blocks(op, "dz_prev", dz_prev, dz, 1);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("ghu_backward", gates, z_prev, dz, dpre, dz_prev)) {
-        ghu_backward_cuda(gates, z_prev, dz, dpre, dz_prev);
-        return;
-    }
-#endif
+    return ops_device("ghu_backward", gates, z_prev, dz, dpre, dz_prev);
+}
+
+void cpu_ghu_backward(const Tensor *gates, const Tensor *z_prev, const Tensor *dz, Tensor *dpre,
+                      Tensor *dz_prev) {
     const int B = dz->shape[0], n = dz->shape[1];
     const int64_t HW = (int64_t)dz->shape[2] * dz->shape[3], nhw = n * HW;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
@@ -426,14 +419,12 @@ static void concat_check(const char *op, const Tensor *a, const Tensor *b, const
     }
 }
 
-void concat_channels_forward(const Tensor *a, const Tensor *b, Tensor *y) {
+int concat_channels_forward_check(const Tensor *a, const Tensor *b, Tensor *y) {
     concat_check("concat_channels_forward", a, b, y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("concat_channels_forward", a, b, y)) {
-        concat_channels_forward_cuda(a, b, y);
-        return;
-    }
-#endif
+    return ops_device("concat_channels_forward", a, b, y);
+}
+
+void cpu_concat_channels_forward(const Tensor *a, const Tensor *b, Tensor *y) {
     const int B = y->shape[0];
     const int64_t na = a->count / B, nb = b->count / B;
     for (int s = 0; s < B; s++) {
@@ -442,12 +433,12 @@ void concat_channels_forward(const Tensor *a, const Tensor *b, Tensor *y) {
     }
 }
 
-void concat_channels_backward(const Tensor *dy, Tensor *da, Tensor *db) {
+int concat_channels_backward_check(const Tensor *dy, Tensor *da, Tensor *db) {
     const char *op = "concat_channels_backward";
     if (!da || !db) {
         /* shapes of the missing side follow from dy and the present side */
         const Tensor *t = da ? da : db;
-        if (!t) return;
+        if (!t) return RR_CPU; /* nothing to compute: the CPU entry returns at once */
         require_4d(op, "dy", dy);
         require_4d(op, da ? "da" : "db", t);
         if (t->shape[0] != dy->shape[0] || t->shape[1] > dy->shape[1] || t->shape[2] != dy->shape[2] ||
@@ -461,12 +452,11 @@ void concat_channels_backward(const Tensor *dy, Tensor *da, Tensor *db) {
     } else {
         concat_check(op, da, db, dy);
     }
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("concat_channels_backward", dy, da, db)) {
-        concat_channels_backward_cuda(dy, da, db);
-        return;
-    }
-#endif
+    return ops_device("concat_channels_backward", dy, da, db);
+}
+
+void cpu_concat_channels_backward(const Tensor *dy, Tensor *da, Tensor *db) {
+    if (!da && !db) return;
     const int B = dy->shape[0];
     const int64_t ny = dy->count / B, na = da ? da->count / B : ny - db->count / B, nb = ny - na;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && dy->count > 65536)

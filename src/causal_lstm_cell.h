@@ -47,7 +47,7 @@ void causal_lstm_stage2_backward(const Tensor *gates2, const Tensor *dm, Tensor 
  * (B, n, H, W) multiply the candidate where it enters the memory,
  *   stage 1: c = f ⊙ c_prev + i ⊙ (g ⊙ gmask)        stage 2: m = ff ⊙ tanh(m_m) + ii ⊙ (gg ⊙ ggmask)
  * and the gradients of i, g (ii, gg) by the same mask; gates1 / gates2 keep the UNmasked g / gg. A NULL
- * mask means none: the four functions above are these with NULL (one loop and one CUDA dispatch per
+ * mask means none: the four functions above are these with NULL (one loop and one CUDA twin per
  * stage), and regularize.h's reg_causal_stage* call them with the mask. */
 void causal_lstm_stage1_forward_masked(const Tensor *x_cc, const Tensor *h_cc, const Tensor *c_cc,
                                        const Tensor *c_prev, const Tensor *gmask, Tensor *gates1, Tensor *c);

@@ -47,10 +47,14 @@ static void conv_check(const char *op, const Tensor *x, const Tensor *w, const T
     }
 }
 
-int64_t conv2d_scratch_floats(const Tensor *x, int k) {
-#ifdef RR_USE_CUDA
-    if (x->device == RR_CUDA) return conv2d_scratch_floats_cuda(x, k); /* chunked layout (conv_kernels.cu) */
-#endif
+/* The workspace follows the device x will run on: the CUDA twin's is chunked (conv_kernels.cu). No
+ * other checks: planning passes tensors without data. */
+int conv2d_scratch_floats_check(const Tensor *x, int k) {
+    (void)k;
+    return x->device == RR_CUDA && device_cuda_compiled() ? RR_CUDA : RR_CPU;
+}
+
+int64_t cpu_conv2d_scratch_floats(const Tensor *x, int k) {
     if (k <= 1) return 0;
     return (int64_t)x->shape[1] * k * k * x->shape[2] * x->shape[3];
 }
@@ -103,18 +107,19 @@ static void col2im_add(const float *dcol, int C, int H, int W, int k, int64_t ld
     }
 }
 
-void conv2d_forward(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
-                    float *scratch) {
+int conv2d_forward_check(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
+                         float *scratch) {
+    (void)accumulate;
     conv_check("conv2d_forward", x, w, b, y);
+    const int k = w->shape[2];
+    if (k > 1 && !scratch) rr_die("conv2d_forward: k = %d needs scratch", k);
+    return ops_device("conv2d_forward", x, w, b, y);
+}
+
+void cpu_conv2d_forward(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
+                        float *scratch) {
     const int B = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int Cout = w->shape[0], k = w->shape[2], K = Cin * k * k, HW = H * W;
-    if (k > 1 && !scratch) rr_die("conv2d_forward: k = %d needs scratch", k);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("conv2d_forward", x, w, b, y)) {
-        conv2d_forward_cuda(x, w, b, y, accumulate, scratch);
-        return;
-    }
-#endif
     const float beta = (accumulate || b) ? 1.0f : 0.0f;
     for (int s = 0; s < B; s++) {
         const float *xs = x->data + (int64_t)s * Cin * HW;
@@ -136,8 +141,8 @@ void conv2d_forward(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y
     }
 }
 
-void conv2d_backward(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw, Tensor *db,
-                     float *scratch) {
+int conv2d_backward_check(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw, Tensor *db,
+                          float *scratch) {
     conv_check("conv2d_backward", x, w, NULL, dy);
     if (dx) {
         require_device("conv2d_backward", dx);
@@ -152,16 +157,15 @@ void conv2d_backward(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor 
         if (db->count != w->shape[0]) rr_die("conv2d_backward: db has %lld elements, Cout is %d",
                                              (long long)db->count, w->shape[0]);
     }
+    const int k = w->shape[2];
+    if (k > 1 && (dx || dw) && !scratch) rr_die("conv2d_backward: k = %d needs scratch", k);
+    return ops_device("conv2d_backward", x, w, dy, dx, dw, db);
+}
+
+void cpu_conv2d_backward(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw, Tensor *db,
+                         float *scratch) {
     const int B = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int Cout = w->shape[0], k = w->shape[2], K = Cin * k * k, HW = H * W;
-    if (k > 1 && (dx || dw) && !scratch) rr_die("conv2d_backward: k = %d needs scratch", k);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("conv2d_backward", x, w, dy, dx, dw, db)) {
-        conv2d_backward_cuda(x, w, dy, dx, dw, db, scratch);
-        return;
-    }
-#endif
-
     if (db) { /* per channel, double sum over (b, h, w) in a fixed order */
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && (int64_t)B * Cout * HW > 65536)
         for (int co = 0; co < Cout; co++) {

@@ -19,45 +19,40 @@ int ops_use_openmp(void) {
 #endif
 }
 
-void op_fill(Tensor *y, float value) {
+int op_fill_check(Tensor *y, float value) {
+    (void)value; /* not checked */
     require_device("op_fill", y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_fill", y)) {
-        op_fill_cuda(y, value);
-        return;
-    }
-#endif
+    return ops_device("op_fill", y);
+}
+
+void cpu_op_fill(Tensor *y, float value) {
     float *ys = y->data;
     const int64_t n = y->count;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && n > PAR_MIN)
     for (int64_t i = 0; i < n; i++) ys[i] = value;
 }
 
-void op_copy(const Tensor *x, Tensor *y) {
+int op_copy_check(const Tensor *x, Tensor *y) {
     require_device("op_copy", x);
     require_device("op_copy", y);
     require_same_count("op_copy", x, y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_copy", x, y)) {
-        op_copy_cuda(x, y);
-        return;
-    }
-#endif
+    return ops_device("op_copy", x, y);
+}
+
+void cpu_op_copy(const Tensor *x, Tensor *y) {
     if (x->data != y->data && x->count) memmove(y->data, x->data, sizeof(float) * (size_t)x->count);
 }
 
-void op_add(const Tensor *a, const Tensor *b, Tensor *y) {
+int op_add_check(const Tensor *a, const Tensor *b, Tensor *y) {
     require_device("op_add", a);
     require_device("op_add", b);
     require_device("op_add", y);
     require_same_count("op_add", a, b);
     require_same_count("op_add", a, y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_add", a, b, y)) {
-        op_add_cuda(a, b, y);
-        return;
-    }
-#endif
+    return ops_device("op_add", a, b, y);
+}
+
+void cpu_op_add(const Tensor *a, const Tensor *b, Tensor *y) {
     const float *as = a->data, *bs = b->data;
     float *ys = y->data;
     const int64_t n = y->count;
@@ -65,16 +60,15 @@ void op_add(const Tensor *a, const Tensor *b, Tensor *y) {
     for (int64_t i = 0; i < n; i++) ys[i] = as[i] + bs[i];
 }
 
-void op_axpy(float alpha, const Tensor *x, Tensor *y) {
+int op_axpy_check(float alpha, const Tensor *x, Tensor *y) {
+    (void)alpha; /* not checked */
     require_device("op_axpy", x);
     require_device("op_axpy", y);
     require_same_count("op_axpy", x, y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_axpy", x, y)) {
-        op_axpy_cuda(alpha, x, y);
-        return;
-    }
-#endif
+    return ops_device("op_axpy", x, y);
+}
+
+void cpu_op_axpy(float alpha, const Tensor *x, Tensor *y) {
     const float *xs = x->data;
     float *ys = y->data;
     const int64_t n = y->count;
@@ -82,32 +76,29 @@ void op_axpy(float alpha, const Tensor *x, Tensor *y) {
     for (int64_t i = 0; i < n; i++) ys[i] += alpha * xs[i];
 }
 
-void op_scale(Tensor *y, float alpha) {
+int op_scale_check(Tensor *y, float alpha) {
+    (void)alpha; /* not checked */
     require_device("op_scale", y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_scale", y)) {
-        op_scale_cuda(y, alpha);
-        return;
-    }
-#endif
+    return ops_device("op_scale", y);
+}
+
+void cpu_op_scale(Tensor *y, float alpha) {
     float *ys = y->data;
     const int64_t n = y->count;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && n > PAR_MIN)
     for (int64_t i = 0; i < n; i++) ys[i] *= alpha;
 }
 
-void op_mul(const Tensor *a, const Tensor *b, Tensor *y) {
+int op_mul_check(const Tensor *a, const Tensor *b, Tensor *y) {
     require_device("op_mul", a);
     require_device("op_mul", b);
     require_device("op_mul", y);
     require_same_count("op_mul", a, b);
     require_same_count("op_mul", a, y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_mul", a, b, y)) {
-        op_mul_cuda(a, b, y);
-        return;
-    }
-#endif
+    return ops_device("op_mul", a, b, y);
+}
+
+void cpu_op_mul(const Tensor *a, const Tensor *b, Tensor *y) {
     const float *as = a->data, *bs = b->data;
     float *ys = y->data;
     const int64_t n = y->count;
@@ -124,35 +115,34 @@ static int64_t per_sample(const char *op, const Tensor *ref, const Tensor *other
     return ref->shape[0] ? ref->count / ref->shape[0] : 0;
 }
 
-void op_select_samples(const unsigned char *use_a, const Tensor *a, const Tensor *b, Tensor *y) {
+int op_select_samples_check(const unsigned char *use_a, const Tensor *a, const Tensor *b, Tensor *y) {
+    (void)use_a; /* not checked */
     const char *op = "op_select_samples";
     require_device(op, y);
     per_sample(op, y, a);
-    const int64_t m = per_sample(op, y, b);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_select_samples", a, b, y)) {
-        op_select_samples_cuda(use_a, a, b, y);
-        return;
-    }
-#endif
+    per_sample(op, y, b);
+    return ops_device("op_select_samples", a, b, y);
+}
+
+void cpu_op_select_samples(const unsigned char *use_a, const Tensor *a, const Tensor *b, Tensor *y) {
+    const int64_t m = b && y->shape[0] ? y->count / y->shape[0] : 0;
     for (int s = 0; s < y->shape[0]; s++) {
         const float *src = (use_a[s] ? a->data : b->data) + s * m;
         if (src != y->data + s * m) memmove(y->data + s * m, src, sizeof(float) * (size_t)m);
     }
 }
 
-void op_select_samples_backward(const unsigned char *use_a, const Tensor *dy, Tensor *da, Tensor *db) {
+int op_select_samples_backward_check(const unsigned char *use_a, const Tensor *dy, Tensor *da, Tensor *db) {
+    (void)use_a; /* not checked */
     const char *op = "op_select_samples_backward";
     require_device(op, dy);
     if (dy->ndim < 1) rr_die("%s: tensors need an outer (sample) axis", op);
     per_sample(op, dy, da);
     per_sample(op, dy, db);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_select_samples_backward", dy, da, db)) {
-        op_select_samples_backward_cuda(use_a, dy, da, db);
-        return;
-    }
-#endif
+    return ops_device("op_select_samples_backward", dy, da, db);
+}
+
+void cpu_op_select_samples_backward(const unsigned char *use_a, const Tensor *dy, Tensor *da, Tensor *db) {
     const int64_t m = dy->shape[0] ? dy->count / dy->shape[0] : 0;
     for (int s = 0; s < dy->shape[0]; s++) {
         Tensor *dst = use_a[s] ? da : db;
@@ -163,34 +153,51 @@ void op_select_samples_backward(const unsigned char *use_a, const Tensor *dy, Te
     }
 }
 
-double op_sum_squares(const Tensor *x) {
+int op_sum_squares_check(const Tensor *x) {
     require_device("op_sum_squares", x);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_sum_squares", x)) return op_sum_squares_cuda(x);
-#endif
+    return ops_device("op_sum_squares", x);
+}
+
+double cpu_op_sum_squares(const Tensor *x) {
     double acc = 0.0;
     for (int64_t i = 0; i < x->count; i++) acc += (double)x->data[i] * x->data[i];
     return acc;
 }
 
-void op_to_host(const Tensor *x, float *host) {
-    require_device("op_to_host", x);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_to_host", x)) {
-        op_to_host_cuda(x, host);
-        return;
+int op_sum_squares_many_check(const Tensor *const *xs, int n) {
+    const char *op = "op_sum_squares_many";
+    if (n < 0) rr_die("%s: %d tensors", op, n);
+    int device = RR_CPU;
+    for (int i = 0; i < n; i++) {
+        require_device(op, xs[i]);
+        const int d = ops_device(op, xs[0], xs[i]);
+        if (i == 0) device = d;
     }
-#endif
+    return device;
+}
+
+double cpu_op_sum_squares_many(const Tensor *const *xs, int n) {
+    double acc = 0.0;
+    for (int i = 0; i < n; i++) acc += cpu_op_sum_squares(xs[i]);
+    return acc;
+}
+
+int op_to_host_check(const Tensor *x, float *host) {
+    (void)host; /* not checked */
+    require_device("op_to_host", x);
+    return ops_device("op_to_host", x);
+}
+
+void cpu_op_to_host(const Tensor *x, float *host) {
     if (x->count) memcpy(host, x->data, sizeof(float) * (size_t)x->count);
 }
 
-void op_from_host(const float *host, Tensor *y) {
+int op_from_host_check(const float *host, Tensor *y) {
+    (void)host; /* not checked */
     require_device("op_from_host", y);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("op_from_host", y)) {
-        op_from_host_cuda(host, y);
-        return;
-    }
-#endif
+    return ops_device("op_from_host", y);
+}
+
+void cpu_op_from_host(const float *host, Tensor *y) {
     if (y->count) memcpy(y->data, host, sizeof(float) * (size_t)y->count);
 }

@@ -24,19 +24,19 @@ static void ln_check(const char *op, const Tensor *x, const Tensor *gamma, const
     }
 }
 
-void tensor_layernorm_forward(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
-                              Tensor *save_mean, Tensor *save_invstd, float eps) {
+int tensor_layernorm_forward_check(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
+                                   Tensor *save_mean, Tensor *save_invstd, float eps) {
+    (void)eps; /* not checked */
     const char *op = "tensor_layernorm_forward";
     ln_check(op, x, gamma, beta, save_mean, save_invstd);
     require_same_shape(op, x, y);
     require_device(op, y);
     require_same_count(op, gamma, beta);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("tensor_layernorm_forward", x, gamma, beta, y, save_mean, save_invstd)) {
-        tensor_layernorm_forward_cuda(x, gamma, beta, y, save_mean, save_invstd, eps);
-        return;
-    }
-#endif
+    return ops_device("tensor_layernorm_forward", x, gamma, beta, y, save_mean, save_invstd);
+}
+
+void cpu_tensor_layernorm_forward(const Tensor *x, const Tensor *gamma, const Tensor *beta, Tensor *y,
+                                  Tensor *save_mean, Tensor *save_invstd, float eps) {
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = C * HW;
     /* two passes per sample (mean, then mean squared deviation), as tf.nn.moments */
@@ -65,9 +65,9 @@ void tensor_layernorm_forward(const Tensor *x, const Tensor *gamma, const Tensor
     }
 }
 
-void tensor_layernorm_backward(const Tensor *x, const Tensor *gamma, const Tensor *save_mean,
-                               const Tensor *save_invstd, const Tensor *dy, Tensor *dx, Tensor *dgamma,
-                               Tensor *dbeta) {
+int tensor_layernorm_backward_check(const Tensor *x, const Tensor *gamma, const Tensor *save_mean,
+                                    const Tensor *save_invstd, const Tensor *dy, Tensor *dx, Tensor *dgamma,
+                                    Tensor *dbeta) {
     const char *op = "tensor_layernorm_backward";
     ln_check(op, x, gamma, NULL, save_mean, save_invstd);
     require_same_shape(op, x, dy);
@@ -84,12 +84,12 @@ void tensor_layernorm_backward(const Tensor *x, const Tensor *gamma, const Tenso
         require_device(op, dbeta);
         require_same_count(op, gamma, dbeta);
     }
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("tensor_layernorm_backward", x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta)) {
-        tensor_layernorm_backward_cuda(x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
-        return;
-    }
-#endif
+    return ops_device("tensor_layernorm_backward", x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
+}
+
+void cpu_tensor_layernorm_backward(const Tensor *x, const Tensor *gamma, const Tensor *save_mean,
+                                   const Tensor *save_invstd, const Tensor *dy, Tensor *dx, Tensor *dgamma,
+                                   Tensor *dbeta) {
     const int B = x->shape[0], C = x->shape[1];
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = C * HW;
 

@@ -3,13 +3,14 @@
  * the element count of the whole sequence, so the total is PyTorch's nn.MSELoss(reduction='mean'). */
 #include "ops_internal.h"
 
-double mse_sum_forward(const Tensor *pred, const Tensor *target) {
+int mse_sum_forward_check(const Tensor *pred, const Tensor *target) {
     require_device("mse_sum_forward", pred);
     require_device("mse_sum_forward", target);
     require_same_count("mse_sum_forward", pred, target);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("mse_sum_forward", pred, target)) return mse_sum_forward_cuda(pred, target);
-#endif
+    return ops_device("mse_sum_forward", pred, target);
+}
+
+double cpu_mse_sum_forward(const Tensor *pred, const Tensor *target) {
     double acc = 0.0;
     for (int64_t i = 0; i < pred->count; i++) {
         double d = (double)pred->data[i] - (double)target->data[i];
@@ -18,19 +19,17 @@ double mse_sum_forward(const Tensor *pred, const Tensor *target) {
     return acc;
 }
 
-void mse_sum_backward(const Tensor *pred, const Tensor *target, double divisor, Tensor *dpred) {
+int mse_sum_backward_check(const Tensor *pred, const Tensor *target, double divisor, Tensor *dpred) {
     require_device("mse_sum_backward", pred);
     require_device("mse_sum_backward", target);
     require_device("mse_sum_backward", dpred);
     require_same_count("mse_sum_backward", pred, target);
     require_same_count("mse_sum_backward", pred, dpred);
     if (!(divisor > 0)) rr_die("mse_sum_backward: divisor must be positive, got %g", divisor);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("mse_sum_backward", pred, target, dpred)) {
-        mse_sum_backward_cuda(pred, target, divisor, dpred);
-        return;
-    }
-#endif
+    return ops_device("mse_sum_backward", pred, target, dpred);
+}
+
+void cpu_mse_sum_backward(const Tensor *pred, const Tensor *target, double divisor, Tensor *dpred) {
     const float scale = (float)(2.0 / divisor);
     const float *p = pred->data, *t = target->data;
     float *d = dpred->data;

@@ -29,19 +29,18 @@ static void lstm_check(const char *op, const Tensor *four, const Tensor *c_prev,
     }
 }
 
-void lstm_cell_forward(const Tensor *pre, const Tensor *c_prev, Tensor *gates, Tensor *c, Tensor *h,
-                       Activation gate_act, Activation cell_act) {
+int lstm_cell_forward_check(const Tensor *pre, const Tensor *c_prev, Tensor *gates, Tensor *c, Tensor *h,
+                            Activation gate_act, Activation cell_act) {
     lstm_check("lstm_cell_forward", pre, c_prev, c, h);
     require_device("lstm_cell_forward", gates);
     require_activation("lstm_cell_forward", gate_act);
     require_activation("lstm_cell_forward", cell_act);
     require_same_shape("lstm_cell_forward (gates vs pre)", gates, pre);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("lstm_cell_forward", pre, c_prev, gates, c, h)) {
-        lstm_cell_forward_cuda(pre, c_prev, gates, c, h, gate_act, cell_act);
-        return;
-    }
-#endif
+    return ops_device("lstm_cell_forward", pre, c_prev, gates, c, h);
+}
+
+void cpu_lstm_cell_forward(const Tensor *pre, const Tensor *c_prev, Tensor *gates, Tensor *c, Tensor *h,
+                           Activation gate_act, Activation cell_act) {
     const int B = c->shape[0], n = c->shape[1];
     const int64_t HW = (int64_t)c->shape[2] * c->shape[3], blocks = (int64_t)B * n;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && blocks * HW > 16384)
@@ -62,9 +61,9 @@ void lstm_cell_forward(const Tensor *pre, const Tensor *c_prev, Tensor *gates, T
     }
 }
 
-void lstm_cell_backward(const Tensor *gates, const Tensor *c_prev, const Tensor *c, const Tensor *dh,
-                        const Tensor *dc, Tensor *dpre, Tensor *dc_prev, Activation gate_act,
-                        Activation cell_act) {
+int lstm_cell_backward_check(const Tensor *gates, const Tensor *c_prev, const Tensor *c, const Tensor *dh,
+                             const Tensor *dc, Tensor *dpre, Tensor *dc_prev, Activation gate_act,
+                             Activation cell_act) {
     lstm_check("lstm_cell_backward", gates, c_prev, c, dh);
     require_activation("lstm_cell_backward", gate_act);
     require_activation("lstm_cell_backward", cell_act);
@@ -74,12 +73,12 @@ void lstm_cell_backward(const Tensor *gates, const Tensor *c_prev, const Tensor 
     require_same_shape("lstm_cell_backward (dpre vs gates)", dpre, gates);
     if (dc) require_same_shape("lstm_cell_backward (dc vs c)", dc, c);
     if (dc_prev) require_same_shape("lstm_cell_backward (dc_prev vs c)", dc_prev, c);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("lstm_cell_backward", gates, c_prev, c, dh, dc, dpre, dc_prev)) {
-        lstm_cell_backward_cuda(gates, c_prev, c, dh, dc, dpre, dc_prev, gate_act, cell_act);
-        return;
-    }
-#endif
+    return ops_device("lstm_cell_backward", gates, c_prev, c, dh, dc, dpre, dc_prev);
+}
+
+void cpu_lstm_cell_backward(const Tensor *gates, const Tensor *c_prev, const Tensor *c, const Tensor *dh,
+                            const Tensor *dc, Tensor *dpre, Tensor *dc_prev, Activation gate_act,
+                            Activation cell_act) {
     const int B = c->shape[0], n = c->shape[1];
     const int64_t HW = (int64_t)c->shape[2] * c->shape[3], blocks = (int64_t)B * n;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && blocks * HW > 16384)

@@ -7,12 +7,10 @@
 #include "blas.h"
 #include "commands.h"
 #include "common.h"
+#include "device.h"
 
 #ifdef _OPENMP
 #include <omp.h>
-#endif
-#ifdef RR_USE_CUDA
-#include "cuda_backend.h"
 #endif
 
 typedef struct {
@@ -51,12 +49,10 @@ int cmd_info(int argc, char **argv) {
 #ifdef _OPENMP
     printf("openmp threads: %d\n", omp_get_max_threads());
 #endif
-#ifdef RR_USE_CUDA
-    int n = rr_cuda_device_count();
-    printf("cuda: compiled in; %d device(s) visible\n", n);
-#else
-    printf("cuda: not compiled in\n");
-#endif
+    if (device_cuda_compiled())
+        printf("cuda: compiled in; %d device(s) visible\n", device_cuda_count());
+    else
+        printf("cuda: not compiled in\n");
     return 0;
 }
 

@@ -1,4 +1,4 @@
-/* model.c — the model.h interface: the backend → device choice, the registry of model kinds (name →
+/* model.c — the model.h interface: the registry of model kinds (name →
  * constructor) and the dispatch through each kind's ModelKindOps table, the registry of parameters,
  * buffers and counters that every kind fills (src/convlstm.c, src/predrnn_pp.c), and the conversion
  * between a parameter's internal layout and its checkpoint (PyTorch state_dict) layout. */
@@ -7,31 +7,6 @@
 
 #include "common.h"
 #include "model_internal.h"
-#ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#endif
-
-int model_backend_device(const char *backend, int tf32, int strict_tf32, int *device) {
-    *device = RR_CPU;
-    if (!strcmp(backend, "cpu")) {
-        if (tf32 && strict_tf32)
-            return rr_error("tf32: 1 needs backend = cuda (TF32 is a cuBLAS tensor-core mode; the cpu backend "
-                            "computes in FP32)");
-        return 0;
-    }
-    if (strcmp(backend, "cuda")) return rr_error("backend: '%s' is unknown (cpu, cuda)", backend);
-#ifdef RR_USE_CUDA
-    if (!rr_cuda_available())
-        return rr_error("backend: cuda: no CUDA device is visible here (this build has the CUDA backend, but "
-                        "cudaGetDeviceCount finds no GPU): run on a machine with a GPU, or use backend = cpu");
-    rr_cuda_set_tf32(tf32);
-    *device = RR_CUDA;
-    return 0;
-#else
-    return rr_error("backend: cuda: this build has no CUDA backend (built without nvcc, or with CUDA=0): rebuild "
-                    "with CUDA=1 where the CUDA toolkit is installed, or use backend = cpu");
-#endif
-}
 
 /* The model kinds: config value `model` → constructor (model_internal.h). A new kind is one file with its
  * constructor and one line here. */

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "device.h"
 #include "ops.h"
 #include "tensor.h"
 
@@ -54,19 +55,12 @@ typedef struct {
 
 typedef struct Model Model;
 
-/* The device of a `backend` config value ("cpu" → RR_CPU, "cuda" → RR_CUDA) for model_create, after
- * checking that it can run here; for cuda also sets the cuBLAS math mode (tf32 1: TF32 tensor cores,
- * 0: FP32). -1 + rr_error with one line naming the key on "cuda" in a build without the CUDA backend
- * or on a machine where no GPU is visible, and on tf32 = 1 with backend cpu when strict_tf32 (training:
- * the option would have no effect; evaluation of a TF32-trained run on the CPU passes 0). */
-int model_backend_device(const char *backend, int tf32, int strict_tf32, int *device);
-
 /* The registered model kinds as the `model` option's choices, "convlstm|predrnn_pp" (model.c's registry:
  * a new kind is one file and one line there). */
 const char *model_kind_choices(void);
 
-/* Build a model for batches of `batch` sequences of `seq_len` frames on `device`. -1 + rr_error on a
- * bad configuration (the message names the key). */
+/* Build a model for batches of `batch` sequences of `seq_len` frames on `device` (device.h's
+ * device_select). -1 + rr_error on a bad configuration (the message names the key). */
 int model_create(const ModelConfig *cfg, int batch, int seq_len, int device, Model **out);
 void model_free(Model *m);
 

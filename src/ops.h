@@ -1,8 +1,9 @@
 /* ops.h — every operation the models are built from, forward and backward side by side.
  *
  * Conventions (all ops):
- * - Tensors are contiguous NCHW float32 views (tensor.h). An op dispatches on the tensors' device:
- *   the CPU implementation lives in src/<family>.c, the CUDA twin in kernels/<family>_kernels.cu.
+ * - Tensors are contiguous NCHW float32 views (tensor.h). An op dispatches on the tensors' device,
+ *   once, in its entry generated from ops_list.h (ops_dispatch.c): the check and the CPU
+ *   implementation live in src/<family>.c, the CUDA twin in kernels/<family>_kernels.cu.
  * - Forward outputs are overwritten ("="), except where an argument says `accumulate`.
  * - Backward: parameter gradients are ACCUMULATED ("+="), so gradients of weights shared over time
  *   steps add up; input gradients are accumulated into dx when dx is non-NULL ("+=") — the caller zeroes
@@ -84,6 +85,9 @@ void op_select_samples(const unsigned char *use_a, const Tensor *a, const Tensor
 void op_select_samples_backward(const unsigned char *use_a, const Tensor *dy, Tensor *da, Tensor *db);
 /* Sum of squares of x (double accumulation, fixed order). */
 double op_sum_squares(const Tensor *x);
+/* Σ_i op_sum_squares(xs[i]) over n tensors on one device, added in order of i (the global gradient
+ * norm; on the GPU with one device → host copy per 128 tensors). */
+double op_sum_squares_many(const Tensor *const *xs, int n);
 /* Copy a tensor to/from host memory (for I/O; the only way model code moves data). */
 void op_to_host(const Tensor *x, float *host);
 void op_from_host(const float *host, Tensor *y);

@@ -1,71 +1,56 @@
-/* ops_internal.h — helpers shared by the CPU op files (src/conv.c, activation.c, lstm_cell.c,
- * batchnorm.c, elementwise.c, loss.c, optim_update.c, layernorm.c, causal_lstm_cell.c, regularize.c):
- * device checks and the CUDA dispatch test, shape checks that abort with the
- * op's name (ops.h: a mismatch is a programming error), and the scalar activation formulas. Not part
- * of the public interface. */
+/* ops_internal.h — what the CPU op files (src/conv.c, activation.c, lstm_cell.c, batchnorm.c,
+ * elementwise.c, loss.c, optim_update.c, layernorm.c, causal_lstm_cell.c, regularize.c) share: the
+ * declarations of each op's check and CPU implementation (generated from ops_list.h), the device
+ * checks, shape checks that abort with the op's name (ops.h: a mismatch is a programming error), and
+ * the scalar activation formulas. Not part of the public interface. */
 #ifndef RNNREG_OPS_INTERNAL_H
 #define RNNREG_OPS_INTERNAL_H
 
 #include <math.h>
 
 #include "common.h"
+#include "device.h"
 #include "ops.h"
+#include "ops_list.h"
 
-#ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#include "cuda_ops.h"
-#endif
+/* Each op of ops_list.h has, besides its public entry (ops_dispatch.c):
+ *   int <name>_check(...)  the device and shape checks; returns the device the op runs on, as
+ *                          `return ops_device("<name>", <the tensors that decide>);`
+ *   cpu_<name>(...)        the CPU implementation, called only after the check. */
+#define RR_OPS_DECLARE_VOID(name, params, args) int name##_check params; void cpu_##name params;
+#define RR_OPS_DECLARE_VALUE(type, name, params, args) int name##_check params; type cpu_##name params;
+RR_OPS(RR_OPS_DECLARE_VOID, RR_OPS_DECLARE_VALUE)
+#undef RR_OPS_DECLARE_VOID
+#undef RR_OPS_DECLARE_VALUE
 
-/* require_device: the tensor's device is one this op can run on — RR_CPU, and with CUDA compiled in
- * (-DRR_USE_CUDA) RR_CUDA too. Used by the op families that have a CUDA twin (kernels/cuda_ops.h);
- * each such op, after its shape checks, dispatches to the twin when its tensors are on the GPU:
- *   #ifdef RR_USE_CUDA  if (ops_on_cuda(op, x, y, ...)) { <op>_cuda(...); return; }  #endif
- * require_cpu: the tensor is on the CPU — for ops without a CUDA twin, which would otherwise read
- * device pointers on the host. NULL tensors (optional arguments) pass both. */
+/* The backend table of a device (device.c): the CPU's (ops_dispatch.c) or the CUDA's
+ * (kernels/cuda_ops_table.cu). */
+const OpsTable *device_ops(int device);
+extern const OpsTable ops_cpu;
+
+/* An op of ops_list.h used only inside the CPU op files (regularize.c's per-gate convolution): channel
+ * block j (n channels) of big (B, K·n, H, W) <-> small (B, n, H, W); to_big 1: big (+)= small (add:
+ * +=, else =); to_big 0: small = big block. */
+void reg_block_copy(Tensor *big, Tensor *small, int j, int to_big, int add);
+
+/* require_device: the tensor's device is one this op can run on — RR_CPU, and with the CUDA backend
+ * compiled in RR_CUDA too (every op of ops_list.h has a CUDA twin). NULL tensors (optional arguments)
+ * pass. */
 static inline void require_device(const char *op, const Tensor *t) {
-#ifdef RR_USE_CUDA
-    if (t && t->device != RR_CPU && t->device != RR_CUDA)
-        rr_die("%s: a tensor is on device %d (unknown)", op, t->device);
-#else
-    if (t && t->device != RR_CPU)
+    if (t && t->device != RR_CPU && !(t->device == RR_CUDA && device_cuda_compiled())) {
+        if (device_cuda_compiled()) rr_die("%s: a tensor is on device %d (unknown)", op, t->device);
         rr_die("%s: a tensor is on device %d (%s), but this build has only the CPU implementation", op,
                t->device, t->device == RR_CUDA ? "CUDA" : "unknown");
-#endif
-    if (t && t->count > 0 && !t->data) rr_die("%s: tensor has no data (arena not allocated?)", op);
-}
-
-#ifdef RR_USE_CUDA
-#define RR_CPU_ONLY "this op has only the CPU implementation"
-#else
-#define RR_CPU_ONLY "this build has only the CPU implementation"
-#endif
-static inline void require_cpu(const char *op, const Tensor *t) {
-    if (t && t->device != RR_CPU)
-        rr_die("%s: a tensor is on device %d (%s), but " RR_CPU_ONLY, op, t->device,
-               t->device == RR_CUDA ? "CUDA" : "unknown");
-    if (t && t->count > 0 && !t->data) rr_die("%s: tensor has no data (arena not allocated?)", op);
-}
-
-#ifdef RR_USE_CUDA
-/* 1 when the op's tensors live on the GPU, 0 when on the CPU; a mix of devices, or CUDA tensors with
- * no GPU present, aborts naming the op. NULL tensors (optional arguments) are skipped. */
-static inline int ops_on_cuda_list(const char *op, const Tensor *const *ts, int n) {
-    int dev = -1;
-    for (int i = 0; i < n; i++) {
-        if (!ts[i]) continue;
-        if (dev < 0) dev = ts[i]->device;
-        else if (ts[i]->device != dev)
-            rr_die("%s: tensors on different devices (%s and %s)", op, dev == RR_CUDA ? "CUDA" : "CPU",
-                   ts[i]->device == RR_CUDA ? "CUDA" : "CPU");
     }
-    if (dev != RR_CUDA) return 0;
-    if (!rr_cuda_available()) rr_die("%s: a tensor is on CUDA, but no CUDA device is available", op);
-    return 1;
+    if (t && t->count > 0 && !t->data) rr_die("%s: tensor has no data (arena not allocated?)", op);
 }
-#define ops_on_cuda(op, ...)                                                                          \
-    ops_on_cuda_list(op, (const Tensor *const[]){__VA_ARGS__},                                        \
-                     (int)(sizeof((const Tensor *const[]){__VA_ARGS__}) / sizeof(const Tensor *)))
-#endif
+
+/* The device the op's tensors live on (RR_CPU when all are NULL); a mix of devices, or CUDA tensors
+ * with no GPU present, aborts naming the op. NULL tensors (optional arguments) are skipped. */
+int ops_device_list(const char *op, const Tensor *const *ts, int n);
+#define ops_device(op, ...)                                                                           \
+    ops_device_list(op, (const Tensor *const[]){__VA_ARGS__},                                         \
+                    (int)(sizeof((const Tensor *const[]){__VA_ARGS__}) / sizeof(const Tensor *)))
 
 /* Abort unless a and b hold the same number of elements. */
 static inline void require_same_count(const char *op, const Tensor *a, const Tensor *b) {

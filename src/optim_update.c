@@ -28,17 +28,15 @@ static void optim_check(const char *op, const Tensor *param, const Tensor *grad,
     }
 }
 
-void adam_update(Tensor *param, const Tensor *grad, Tensor *m, Tensor *v, const AdamHyper *h, int64_t step) {
+int adam_update_check(Tensor *param, const Tensor *grad, Tensor *m, Tensor *v, const AdamHyper *h, int64_t step) {
     const char *op = h->decoupled ? "adamw_update" : "adam_update";
     optim_check(op, param, grad, m, v);
     if (!m || !v) rr_die("%s: the moment buffers m and v are required", op);
     if (step < 1) rr_die("%s: step %lld, steps count from 1", op, (long long)step);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, param, grad, m, v)) {
-        adam_update_cuda(param, grad, m, v, h, step);
-        return;
-    }
-#endif
+    return ops_device(op, param, grad, m, v);
+}
+
+void cpu_adam_update(Tensor *param, const Tensor *grad, Tensor *m, Tensor *v, const AdamHyper *h, int64_t step) {
     const double lr = h->lr, beta1 = h->beta1, beta2 = h->beta2, wd = h->weight_decay;
     const float decay = (float)(1.0 - lr * wd);                  /* AdamW: param.mul_(1 - lr*wd) */
     const int l2 = !h->decoupled && h->weight_decay != 0.0f;     /* Adam: grad.add(param, alpha=wd) */
@@ -64,19 +62,19 @@ void adam_update(Tensor *param, const Tensor *grad, Tensor *m, Tensor *v, const 
     }
 }
 
-void sgd_update(Tensor *param, const Tensor *grad, Tensor *momentum_buf, float lr, float momentum,
-                float weight_decay, int nesterov, int64_t step) {
+int sgd_update_check(Tensor *param, const Tensor *grad, Tensor *momentum_buf, float lr, float momentum,
+                     float weight_decay, int nesterov, int64_t step) {
+    (void)lr, (void)weight_decay; /* not checked */
     const char *op = "sgd_update";
     optim_check(op, param, grad, momentum_buf, NULL);
     if (momentum != 0.0f && !momentum_buf) rr_die("%s: momentum %g needs a momentum buffer", op, momentum);
     if (nesterov && momentum <= 0.0f) rr_die("%s: nesterov needs momentum > 0", op);
     if (step < 1) rr_die("%s: step %lld, steps count from 1", op, (long long)step);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, param, grad, momentum_buf)) {
-        sgd_update_cuda(param, grad, momentum_buf, lr, momentum, weight_decay, nesterov, step);
-        return;
-    }
-#endif
+    return ops_device(op, param, grad, momentum_buf);
+}
+
+void cpu_sgd_update(Tensor *param, const Tensor *grad, Tensor *momentum_buf, float lr, float momentum,
+                    float weight_decay, int nesterov, int64_t step) {
     const int first = step == 1, use_momentum = momentum != 0.0f, l2 = weight_decay != 0.0f;
     const float neg_lr = -lr;
     float *p = param->data, *buf = momentum_buf ? momentum_buf->data : NULL;
@@ -96,17 +94,17 @@ void sgd_update(Tensor *param, const Tensor *grad, Tensor *momentum_buf, float l
     }
 }
 
-void rmsprop_update(Tensor *param, const Tensor *grad, Tensor *square_avg, float lr, float alpha, float eps,
-                    float weight_decay) {
+int rmsprop_update_check(Tensor *param, const Tensor *grad, Tensor *square_avg, float lr, float alpha, float eps,
+                         float weight_decay) {
+    (void)lr, (void)alpha, (void)eps, (void)weight_decay; /* not checked */
     const char *op = "rmsprop_update";
     optim_check(op, param, grad, square_avg, NULL);
     if (!square_avg) rr_die("%s: square_avg is required", op);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, param, grad, square_avg)) {
-        rmsprop_update_cuda(param, grad, square_avg, lr, alpha, eps, weight_decay);
-        return;
-    }
-#endif
+    return ops_device(op, param, grad, square_avg);
+}
+
+void cpu_rmsprop_update(Tensor *param, const Tensor *grad, Tensor *square_avg, float lr, float alpha, float eps,
+                        float weight_decay) {
     const int l2 = weight_decay != 0.0f;
     const float one_minus_alpha = (float)(1.0 - (double)alpha), neg_lr = -lr;
     float *p = param->data, *sa = square_avg->data;

@@ -8,9 +8,6 @@
 
 #include "common.h"
 #include "ops.h"
-#ifdef RR_USE_CUDA
-#include "cuda_ops.h"
-#endif
 
 int optimizer_create(Optimizer *o, const Config *c, Model *m) {
     memset(o, 0, sizeof *o);
@@ -92,20 +89,10 @@ void optimizer_step(Optimizer *o, Model *m, double lr) {
 
 double grad_global_norm(Model *m) {
     const int n = model_num_params(m);
-#ifdef RR_USE_CUDA
-    if (n > 0 && model_grad(m, 0)->device == RR_CUDA) { /* the same sum, one wait for the device per 128 */
-        const Tensor *gs[128];
-        double sum = 0;
-        for (int i0 = 0; i0 < n; i0 += 128) {
-            const int k = n - i0 < 128 ? n - i0 : 128;
-            for (int i = 0; i < k; i++) gs[i] = model_grad(m, i0 + i);
-            sum += op_sum_squares_many_cuda(gs, k);
-        }
-        return sqrt(sum);
-    }
-#endif
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += op_sum_squares(model_grad(m, i));
+    const Tensor **gs = rr_malloc(sizeof *gs * (size_t)(n > 0 ? n : 1));
+    for (int i = 0; i < n; i++) gs[i] = model_grad(m, i);
+    const double sum = op_sum_squares_many(gs, n);
+    free(gs);
     return sqrt(sum);
 }
 

@@ -1,8 +1,8 @@
 /* regularize.c — the regularizer ops (regularize.h): Philox dropout and zoneout masks, mask
  * application, the split ConvLSTM cell, the per-gate masked convolution, channel bias, zoneout and the
- * L2 penalty. CPU loops here; each op checks its shapes, then dispatches to its CUDA twin
- * (kernels/regularize_kernels.cu) when its tensors are on the GPU. The masked Causal LSTM stages are
- * causal_lstm_cell.c's (one loop and one CUDA dispatch per stage). Every loop writes each output
+ * L2 penalty. Each op's check (<op>_check) and CPU loop (cpu_<op>) are here; its entry
+ * (ops_dispatch.c) picks this or the CUDA twin (kernels/regularize_kernels.cu). The masked Causal
+ * LSTM stages are causal_lstm_cell.c's (one loop per stage). Every loop writes each output
  * element from one thread, so results do not depend on the thread count. */
 #include "regularize.h"
 
@@ -18,15 +18,14 @@ uint64_t reg_stream(int64_t iteration, int layer, int tensor, int step) {
     return rr_stream(RR_TAG_DROPOUT, (uint32_t)iteration, (uint32_t)(layer * 16 + tensor), (uint32_t)step);
 }
 
-void reg_dropout_mask(Tensor *mask, uint64_t seed, uint64_t stream, float p) {
+int reg_dropout_mask_check(Tensor *mask, uint64_t seed, uint64_t stream, float p) {
+    (void)seed, (void)stream; /* not checked */
     require_device("reg_dropout_mask", mask);
     if (!(p >= 0.0f && p < 1.0f)) rr_die("reg_dropout_mask: drop rate %g outside [0, 1)", (double)p);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("reg_dropout_mask", mask)) {
-        reg_dropout_mask_cuda(mask, seed, stream, p);
-        return;
-    }
-#endif
+    return ops_device("reg_dropout_mask", mask);
+}
+
+void cpu_reg_dropout_mask(Tensor *mask, uint64_t seed, uint64_t stream, float p) {
     const float scale = 1.0f / (1.0f - p);
     float *m = mask->data;
     const int64_t n = mask->count;
@@ -36,18 +35,16 @@ void reg_dropout_mask(Tensor *mask, uint64_t seed, uint64_t stream, float p) {
 
 void reg_mask_forward(const Tensor *x, const Tensor *mask, Tensor *y) { op_mul(x, mask, y); }
 
-void reg_mask_backward(const Tensor *mask, const Tensor *dy, Tensor *dx) {
+int reg_mask_backward_check(const Tensor *mask, const Tensor *dy, Tensor *dx) {
     require_device("reg_mask_backward", mask);
     require_device("reg_mask_backward", dy);
     require_device("reg_mask_backward", dx);
     require_same_count("reg_mask_backward (mask vs dy)", mask, dy);
     require_same_count("reg_mask_backward (dx vs dy)", dx, dy);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("reg_mask_backward", mask, dy, dx)) {
-        reg_mask_backward_cuda(mask, dy, dx);
-        return;
-    }
-#endif
+    return ops_device("reg_mask_backward", mask, dy, dx);
+}
+
+void cpu_reg_mask_backward(const Tensor *mask, const Tensor *dy, Tensor *dx) {
     const int64_t n = dy->count;
     for (int64_t i = 0; i < n; i++) dx->data[i] += dy->data[i] * mask->data[i];
 }
@@ -70,20 +67,20 @@ static void cell_check(const char *op, const Tensor *four, const Tensor *c) {
 
 #define ROWS_PAR(B, n, HW) if (ops_use_openmp() && (int64_t)(B) * (n) * (HW) > 16384)
 
-void reg_lstm_state_forward(const Tensor *pre, const Tensor *c_prev, const Tensor *gmask, Tensor *gates,
-                            Tensor *c, Activation gate_act, Activation cell_act) {
+int reg_lstm_state_forward_check(const Tensor *pre, const Tensor *c_prev, const Tensor *gmask, Tensor *gates,
+                                 Tensor *c, Activation gate_act, Activation cell_act) {
+    (void)gate_act, (void)cell_act; /* not checked */
     const char *op = "reg_lstm_state_forward";
     cell_check(op, pre, c);
     require_same_shape(op, gates, pre);
     if (c_prev) require_same_shape(op, c_prev, c);
     if (gmask) require_same_count(op, gmask, c);
     require_device(op, gates), require_device(op, c_prev), require_device(op, gmask);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, pre, c_prev, gmask, gates, c)) {
-        reg_lstm_state_forward_cuda(pre, c_prev, gmask, gates, c, gate_act, cell_act);
-        return;
-    }
-#endif
+    return ops_device(op, pre, c_prev, gmask, gates, c);
+}
+
+void cpu_reg_lstm_state_forward(const Tensor *pre, const Tensor *c_prev, const Tensor *gmask, Tensor *gates,
+                                Tensor *c, Activation gate_act, Activation cell_act) {
     const int B = c->shape[0], n = c->shape[1];
     const int64_t HW = (int64_t)c->shape[2] * c->shape[3];
 #pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
@@ -102,17 +99,16 @@ void reg_lstm_state_forward(const Tensor *pre, const Tensor *c_prev, const Tenso
     }
 }
 
-void reg_lstm_output_forward(const Tensor *gates, const Tensor *cs, Tensor *h, Activation cell_act) {
+int reg_lstm_output_forward_check(const Tensor *gates, const Tensor *cs, Tensor *h, Activation cell_act) {
+    (void)cell_act; /* not checked */
     const char *op = "reg_lstm_output_forward";
     cell_check(op, gates, cs);
     require_same_shape(op, h, cs);
     require_device(op, h);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, gates, cs, h)) {
-        reg_lstm_output_forward_cuda(gates, cs, h, cell_act);
-        return;
-    }
-#endif
+    return ops_device(op, gates, cs, h);
+}
+
+void cpu_reg_lstm_output_forward(const Tensor *gates, const Tensor *cs, Tensor *h, Activation cell_act) {
     const int B = cs->shape[0], n = cs->shape[1];
     const int64_t HW = (int64_t)cs->shape[2] * cs->shape[3];
 #pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
@@ -124,20 +120,20 @@ void reg_lstm_output_forward(const Tensor *gates, const Tensor *cs, Tensor *h, A
     }
 }
 
-void reg_lstm_output_backward(const Tensor *gates, const Tensor *cs, const Tensor *dh, Tensor *dpre,
-                              Tensor *dcs, Activation gate_act, Activation cell_act) {
+int reg_lstm_output_backward_check(const Tensor *gates, const Tensor *cs, const Tensor *dh, Tensor *dpre,
+                                   Tensor *dcs, Activation gate_act, Activation cell_act) {
+    (void)gate_act, (void)cell_act; /* not checked */
     const char *op = "reg_lstm_output_backward";
     cell_check(op, gates, cs);
     require_same_shape(op, dpre, gates);
     require_same_shape(op, dh, cs);
     require_same_shape(op, dcs, cs);
     require_device(op, dh), require_device(op, dpre), require_device(op, dcs);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, gates, cs, dh, dpre, dcs)) {
-        reg_lstm_output_backward_cuda(gates, cs, dh, dpre, dcs, gate_act, cell_act);
-        return;
-    }
-#endif
+    return ops_device(op, gates, cs, dh, dpre, dcs);
+}
+
+void cpu_reg_lstm_output_backward(const Tensor *gates, const Tensor *cs, const Tensor *dh, Tensor *dpre,
+                                  Tensor *dcs, Activation gate_act, Activation cell_act) {
     const int B = cs->shape[0], n = cs->shape[1];
     const int64_t HW = (int64_t)cs->shape[2] * cs->shape[3];
 #pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
@@ -154,9 +150,10 @@ void reg_lstm_output_backward(const Tensor *gates, const Tensor *cs, const Tenso
     }
 }
 
-void reg_lstm_state_backward(const Tensor *gates, const Tensor *c_prev, const Tensor *gmask,
-                             const Tensor *dc, Tensor *dpre, Tensor *dc_prev, Activation gate_act,
-                             Activation cell_act) {
+int reg_lstm_state_backward_check(const Tensor *gates, const Tensor *c_prev, const Tensor *gmask,
+                                  const Tensor *dc, Tensor *dpre, Tensor *dc_prev, Activation gate_act,
+                                  Activation cell_act) {
+    (void)gate_act, (void)cell_act; /* not checked */
     const char *op = "reg_lstm_state_backward";
     cell_check(op, gates, dc);
     require_same_shape(op, dpre, gates);
@@ -164,12 +161,12 @@ void reg_lstm_state_backward(const Tensor *gates, const Tensor *c_prev, const Te
     if (dc_prev) require_same_shape(op, dc_prev, dc);
     if (gmask) require_same_count(op, gmask, dc);
     require_device(op, dpre), require_device(op, c_prev), require_device(op, gmask), require_device(op, dc_prev);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, gates, c_prev, gmask, dc, dpre, dc_prev)) {
-        reg_lstm_state_backward_cuda(gates, c_prev, gmask, dc, dpre, dc_prev, gate_act, cell_act);
-        return;
-    }
-#endif
+    return ops_device(op, gates, c_prev, gmask, dc, dpre, dc_prev);
+}
+
+void cpu_reg_lstm_state_backward(const Tensor *gates, const Tensor *c_prev, const Tensor *gmask,
+                                 const Tensor *dc, Tensor *dpre, Tensor *dc_prev, Activation gate_act,
+                                 Activation cell_act) {
     const int B = dc->shape[0], n = dc->shape[1];
     const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3];
 #pragma omp parallel for schedule(static) ROWS_PAR(B, n, HW)
@@ -193,17 +190,15 @@ void reg_lstm_state_backward(const Tensor *gates, const Tensor *c_prev, const Te
 /* ------------------------------------------------------------------------------------------------ */
 /* Per-gate masked convolution */
 
-/* Channel block j (n channels) of big (B, K·n, H, W) <-> small (B, n, H, W): to_big 1: big (+)= small
- * (add: +=, else =); to_big 0: small = big block. */
-static void block_copy(Tensor *big, Tensor *small, int j, int to_big, int add) {
+/* reg_block_copy (ops_internal.h) */
+int reg_block_copy_check(Tensor *big, Tensor *small, int j, int to_big, int add) {
+    (void)j, (void)to_big, (void)add; /* not checked */
     require_device("reg_blocked_conv (block copy)", big);
     require_device("reg_blocked_conv (block copy)", small);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("reg_blocked_conv (block copy)", big, small)) {
-        reg_block_copy_cuda(big, small, j, to_big, add);
-        return;
-    }
-#endif
+    return ops_device("reg_blocked_conv (block copy)", big, small);
+}
+
+void cpu_reg_block_copy(Tensor *big, Tensor *small, int j, int to_big, int add) {
     const int B = small->shape[0], n = small->shape[1], K = big->shape[1] / n;
     const int64_t nhw = (int64_t)n * small->shape[2] * small->shape[3];
     for (int b = 0; b < B; b++) {
@@ -236,7 +231,7 @@ void reg_blocked_conv_forward(const Tensor *x, const Tensor *masks, const Tensor
         if (b) bj = tensor_slice0(b, j * n, n);
         op_mul(x, &mj, &xmv);
         conv2d_forward(&xmv, &wj, b ? &bj : NULL, &ybv, 0, scratch);
-        block_copy(y, &ybv, j, 1, accumulate);
+        reg_block_copy(y, &ybv, j, 1, accumulate);
     }
 }
 
@@ -251,7 +246,7 @@ void reg_blocked_conv_backward(const Tensor *x, const Tensor *masks, const Tenso
         Tensor mj = mask_of(masks, j, x), wj = tensor_slice0(w, j * n, n), dwj = tensor_slice0(dw, j * n, n), dbj;
         if (db) dbj = tensor_slice0(db, j * n, n);
         op_mul(x, &mj, &xmv);
-        block_copy((Tensor *)dy, &ybv, j, 0, 0);
+        reg_block_copy((Tensor *)dy, &ybv, j, 0, 0);
         if (dx) op_fill(&dxmv, 0.0f);
         conv2d_backward(&xmv, &wj, &ybv, dx ? &dxmv : NULL, &dwj, db ? &dbj : NULL, scratch);
         if (dx) reg_mask_backward(&mj, &dxmv, dx);
@@ -284,33 +279,31 @@ void reg_causal_stage2_backward(const Tensor *gates2, const Tensor *ggmask, cons
 /* ------------------------------------------------------------------------------------------------ */
 /* Zoneout */
 
-void reg_zoneout_mask(Tensor *d, uint64_t seed, uint64_t stream, float p) {
+int reg_zoneout_mask_check(Tensor *d, uint64_t seed, uint64_t stream, float p) {
+    (void)seed, (void)stream; /* not checked */
     require_device("reg_zoneout_mask", d);
     if (!(p >= 0.0f && p <= 1.0f)) rr_die("reg_zoneout_mask: zoneout rate %g outside [0, 1]", (double)p);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("reg_zoneout_mask", d)) {
-        reg_zoneout_mask_cuda(d, seed, stream, p);
-        return;
-    }
-#endif
+    return ops_device("reg_zoneout_mask", d);
+}
+
+void cpu_reg_zoneout_mask(Tensor *d, uint64_t seed, uint64_t stream, float p) {
     float *m = d->data;
     const int64_t n = d->count;
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
     for (int64_t i = 0; i < n; i++) m[i] = rr_rand_uniform(seed, stream, (uint64_t)i) < p ? 1.0f : 0.0f;
 }
 
-void reg_zoneout_forward(const Tensor *prev, const Tensor *upd, const Tensor *d, float p, Tensor *out) {
+int reg_zoneout_forward_check(const Tensor *prev, const Tensor *upd, const Tensor *d, float p, Tensor *out) {
+    (void)p; /* not checked */
     const char *op = "reg_zoneout_forward";
     require_device(op, out), require_device(op, upd), require_device(op, prev), require_device(op, d);
     require_same_count(op, upd, out);
     if (prev) require_same_count(op, prev, out);
     if (d) require_same_count(op, d, out);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, prev, upd, d, out)) {
-        reg_zoneout_forward_cuda(prev, upd, d, p, out);
-        return;
-    }
-#endif
+    return ops_device(op, prev, upd, d, out);
+}
+
+void cpu_reg_zoneout_forward(const Tensor *prev, const Tensor *upd, const Tensor *d, float p, Tensor *out) {
     const int64_t n = out->count;
     const float *pv = prev ? prev->data : NULL, *u = upd->data, *dm = d ? d->data : NULL;
     float *o = out->data;
@@ -321,18 +314,16 @@ void reg_zoneout_forward(const Tensor *prev, const Tensor *upd, const Tensor *d,
     }
 }
 
-void reg_zoneout_backward(const Tensor *d, const Tensor *dout, Tensor *dprev, Tensor *dupd) {
+int reg_zoneout_backward_check(const Tensor *d, const Tensor *dout, Tensor *dprev, Tensor *dupd) {
     const char *op = "reg_zoneout_backward";
     require_device(op, d), require_device(op, dout), require_device(op, dprev), require_device(op, dupd);
     require_same_count(op, d, dout);
     require_same_count(op, dupd, dout);
     if (dprev) require_same_count(op, dprev, dout);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda(op, d, dout, dprev, dupd)) {
-        reg_zoneout_backward_cuda(d, dout, dprev, dupd);
-        return;
-    }
-#endif
+    return ops_device(op, d, dout, dprev, dupd);
+}
+
+void cpu_reg_zoneout_backward(const Tensor *d, const Tensor *dout, Tensor *dprev, Tensor *dupd) {
     const int64_t n = dout->count;
     for (int64_t i = 0; i < n; i++) {
         const float g = dout->data[i], k = d->data[i];
@@ -343,17 +334,15 @@ void reg_zoneout_backward(const Tensor *d, const Tensor *dout, Tensor *dprev, Te
 
 /* ------------------------------------------------------------------------------------------------ */
 
-void reg_bias_forward(Tensor *y, const Tensor *b) {
+int reg_bias_forward_check(Tensor *y, const Tensor *b) {
     require_4d("reg_bias_forward", "y", y);
     if (b->count != y->shape[1]) rr_die("reg_bias_forward: bias of %lld for %d channels", (long long)b->count, y->shape[1]);
     require_device("reg_bias_forward", y);
     require_device("reg_bias_forward", b);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("reg_bias_forward", y, b)) {
-        reg_bias_forward_cuda(y, b);
-        return;
-    }
-#endif
+    return ops_device("reg_bias_forward", y, b);
+}
+
+void cpu_reg_bias_forward(Tensor *y, const Tensor *b) {
     const int B = y->shape[0], C = y->shape[1];
     const int64_t HW = (int64_t)y->shape[2] * y->shape[3];
     for (int64_t r = 0; r < (int64_t)B * C; r++) {
@@ -363,17 +352,15 @@ void reg_bias_forward(Tensor *y, const Tensor *b) {
     }
 }
 
-void reg_bias_backward(const Tensor *dy, Tensor *db) {
+int reg_bias_backward_check(const Tensor *dy, Tensor *db) {
     require_4d("reg_bias_backward", "dy", dy);
     if (db->count != dy->shape[1]) rr_die("reg_bias_backward: bias of %lld for %d channels", (long long)db->count, dy->shape[1]);
     require_device("reg_bias_backward", dy);
     require_device("reg_bias_backward", db);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("reg_bias_backward", dy, db)) {
-        reg_bias_backward_cuda(dy, db);
-        return;
-    }
-#endif
+    return ops_device("reg_bias_backward", dy, db);
+}
+
+void cpu_reg_bias_backward(const Tensor *dy, Tensor *db) {
     const int B = dy->shape[0], C = dy->shape[1];
     const int64_t HW = (int64_t)dy->shape[2] * dy->shape[3];
     for (int c = 0; c < C; c++) {
@@ -386,13 +373,15 @@ void reg_bias_backward(const Tensor *dy, Tensor *db) {
     }
 }
 
-double reg_l2_apply(const Tensor *w, Tensor *g, double lambda) {
+int reg_l2_apply_check(const Tensor *w, Tensor *g, double lambda) {
+    (void)lambda; /* not checked */
     require_device("reg_l2_apply", w);
     require_device("reg_l2_apply", g);
     require_same_count("reg_l2_apply", w, g);
-#ifdef RR_USE_CUDA
-    if (ops_on_cuda("reg_l2_apply", w, g)) return reg_l2_apply_cuda(w, g, lambda);
-#endif
+    return ops_device("reg_l2_apply", w, g);
+}
+
+double cpu_reg_l2_apply(const Tensor *w, Tensor *g, double lambda) {
     double s = 0.0;
     const float two_l = (float)(2.0 * lambda);
     for (int64_t i = 0; i < w->count; i++) {

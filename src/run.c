@@ -531,7 +531,7 @@ static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resum
                         "example's leak): its scores are not forecasts\n");
 
     int device, have_last;
-    if (model_backend_device(c->backend, c->tf32, 1, &device)) return -1; /* before the directory is made */
+    if (device_select(c->backend, c->tf32, 1, &device)) return -1; /* before the directory is made */
     if (claim_run_dir(tr, dir, resume, wait, &have_last)) return -1;
     if (run_open(&tr->run, c, device)) return -1;
     /* hashed once the loader has accepted the file (its messages name what is wrong with bad data) */

@@ -78,7 +78,7 @@ typedef struct {
     unsigned char *use_truth;  /* (B, T) */
 } Run;
 
-/* Open the data of c->data, build the model on `device` (model_backend_device, resolved once by the
+/* Open the data of c->data, build the model on `device` (device_select, resolved once by the
  * caller) and the batch buffers; sets the thread count. -1 + rr_error (one line naming the file or
  * key); run_close frees what was made either way. */
 int run_open(Run *r, const Config *c, int device);

@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "common.h"
-#ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#endif
+#include "device.h"
 
 #define ARENA_ALIGN 64 /* bytes: cache line, and enough for any SIMD load */
 
@@ -89,21 +87,11 @@ void arena_init_plan(Arena *a, int device) {
 
 int arena_allocate(Arena *a) {
     if (a->base) return rr_error("arena: already allocated (%zu bytes)", a->size);
-#ifdef RR_USE_CUDA
-    if (a->device == RR_CUDA) { /* device memory, zeroed (kernels/cuda_backend.cu) */
-        void *p = NULL;
-        if (rr_cuda_alloc_zeroed(&p, a->size ? a->size : ARENA_ALIGN)) return -1;
-        a->base = p;
-        a->used = 0;
-        return 0;
-    }
-#endif
-    if (a->device != RR_CPU)
-        /* The CUDA backend allocates device memory here (kernels/); this build has none. */
+    if (a->device != RR_CPU && !(a->device == RR_CUDA && device_cuda_compiled()))
         return rr_error("arena: device %d is not available in this build (CPU only)", a->device);
-    size_t n = a->size ? a->size : ARENA_ALIGN;
-    a->base = rr_aligned_alloc(n);
-    memset(a->base, 0, n);
+    void *p = NULL; /* zeroed memory on the device (device.c) */
+    if (device_alloc_zeroed(a->device, a->size ? a->size : ARENA_ALIGN, &p)) return -1;
+    a->base = p;
     a->used = 0;
     return 0;
 }
@@ -138,10 +126,7 @@ Tensor arena_tensor4(Arena *a, int n, int c, int h, int w) {
 }
 
 void arena_free(Arena *a) {
-    if (a->base && a->device == RR_CPU) free(a->base);
-#ifdef RR_USE_CUDA
-    if (a->base && a->device == RR_CUDA) rr_cuda_free(a->base);
-#endif
+    if (a->base) device_free(a->device, a->base);
     a->base = NULL;
     a->size = a->used = 0;
 }

@@ -206,7 +206,7 @@ static int open_from_checkpoint(const Args *a, Run *r) {
     int rc = build_config(&c, a, text, name, NULL);
     free(text);
     int device; /* not strict about tf32: a TF32-trained run may be evaluated on the CPU */
-    if (!rc) rc = model_backend_device(c.backend, c.tf32, 0, &device);
+    if (!rc) rc = device_select(c.backend, c.tf32, 0, &device);
     if (!rc) rc = run_open(r, &c, device);
     if (!rc) rc = checkpoint_load(a->checkpoint, r->model, NULL, NULL);
     return rc;

@@ -28,9 +28,7 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "test.h"
-#ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#endif
+#include "device.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -188,11 +186,7 @@ static void die_add_count(void) {
 }
 /* The "no GPU" checks below only make sense where no CUDA device can be used. */
 static int gpu_present(void) {
-#ifdef RR_USE_CUDA
-    return rr_cuda_device_count() > 0;
-#else
-    return 0;
-#endif
+    return device_cuda_count() > 0;
 }
 
 static void die_cuda_tensor(void) {
@@ -303,6 +297,47 @@ static void test_elementwise(void) {
         SKIP("an op on a CUDA tensor without a GPU dies: a GPU is present (tests/gpu covers CUDA ops)");
     else
         check_dies("an op on a CUDA tensor without a GPU", die_cuda_tensor, "op_fill");
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* The device chosen once (device.c) and the op tables (ops_dispatch.c) */
+
+static void die_mixed_devices(void) {
+    float a[4] = {0}, b[4] = {0}, y[4] = {0};
+    Tensor ta = tensor1(a, RR_CPU, 4), tb = tensor1(b, RR_CUDA, 4), ty = tensor1(y, RR_CPU, 4);
+    op_add(&ta, &tb, &ty);
+}
+
+static void test_dispatch(void) {
+    int in_order = 1, slots = 0;
+#define SLOT_IS_CPU(name, params, args) in_order &= ops_cpu.name == cpu_##name, slots++;
+#define SLOT_IS_CPU_V(type, name, params, args) SLOT_IS_CPU(name, params, args)
+    RR_OPS(SLOT_IS_CPU, SLOT_IS_CPU_V)
+#undef SLOT_IS_CPU
+#undef SLOT_IS_CPU_V
+    CHECK(in_order && slots * sizeof(void (*)(void)) == sizeof(OpsTable),
+          "the CPU table holds cpu_<name> in every one of its %d slots", slots);
+    CHECK(device_ops(RR_CPU) == &ops_cpu, "device_ops(RR_CPU) is the CPU table");
+
+    int device = -1;
+    CHECK(device_select("cpu", 0, 1, &device) == 0 && device == RR_CPU, "device_select: backend cpu → RR_CPU");
+    CHECK(device_select("cpu", 1, 0, &device) == 0 && device == RR_CPU,
+          "device_select: tf32 with backend cpu passes where not strict (evaluation)");
+    CHECK(device_select("cpu", 1, 1, &device) == -1 &&
+              !strncmp(rr_last_error(), "tf32: 1 needs backend = cuda", 28),
+          "device_select: tf32 with backend cpu is refused when strict (training): %s", rr_last_error());
+    CHECK(device_select("gpu", 0, 1, &device) == -1 && !strcmp(rr_last_error(), "backend: 'gpu' is unknown (cpu, cuda)"),
+          "device_select: an unknown backend is named: %s", rr_last_error());
+    if (gpu_present())
+        SKIP("device_select: backend cuda without a GPU is refused: a GPU is present");
+    else
+        CHECK(device_select("cuda", 0, 1, &device) == -1 && device == RR_CPU &&
+                  strstr(rr_last_error(), device_cuda_compiled() ? "no CUDA device is visible here"
+                                                                 : "this build has no CUDA backend"),
+              "device_select: backend cuda where it cannot run is refused: %s", rr_last_error());
+    check_dies("an op on a CPU and a CUDA tensor", die_mixed_devices,
+               device_cuda_compiled() ? "op_add: tensors on different devices (CPU and CUDA)"
+                                      : "op_add: a tensor is on device 1 (CUDA), but this build has only the CPU");
 }
 
 /* op_select_samples forward (closed form) and backward (finite differences) */
@@ -848,6 +883,7 @@ int main(void) {
     rr_set_threads(2);
     test_tensor_and_arena();
     test_elementwise();
+    test_dispatch();
     test_select();
     test_activations();
     test_conv_fd();

@@ -6,40 +6,24 @@
 
 #include <stdio.h>
 
-#ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#endif
+#include "device.h"
 
 /* The number of CUDA devices; when 0, *why says why (for the skip lines). */
 static int gpu_device_count(const char **why) {
-#ifdef RR_USE_CUDA
-    *why = "no CUDA device (rr_cuda_device_count() == 0)";
-    return rr_cuda_device_count();
-#else
-    *why = "this build has no CUDA backend (CUDA=0)";
-    return 0;
-#endif
+    *why = device_cuda_compiled() ? "no CUDA device (rr_cuda_device_count() == 0)"
+                                  : "this build has no CUDA backend (CUDA=0)";
+    return device_cuda_count();
 }
 
 /* cuBLAS TF32 tensor-core math on (1) or off (0); nothing without CUDA. */
-static void set_tf32(int on) {
-#ifdef RR_USE_CUDA
-    rr_cuda_set_tf32(on);
-#else
-    (void)on;
-#endif
-}
+static void set_tf32(int on) { device_set_tf32(on); }
 
 /* Prints "# <test>: device 0 = <name>, <n> device(s)". */
 static void gpu_print_device(const char *test, int devices) {
-#ifdef RR_USE_CUDA
+    if (!device_cuda_compiled()) return;
     char name[256];
-    rr_cuda_device_name(0, name, sizeof name);
+    device_name(RR_CUDA, name, sizeof name);
     printf("# %s: device 0 = %s, %d device(s)\n", test, name, devices);
-#else
-    (void)test;
-    (void)devices;
-#endif
 }
 
 #endif

@@ -49,9 +49,6 @@
 #include "gpu_device.h"
 #include "blas.h"
 #include "ops_internal.h" /* conv_sgemm: the alt run's sgemm */
-#ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#endif
 
 #define T_FRAMES 6
 #define STEPS 3

@@ -1,8 +1,8 @@
 /* test_gpu_ops.c — the CUDA backend against the CPU backend, op by op (in the manner of ggml's
  * test-backend-ops): every op of ops.h, layernorm.h, causal_lstm_cell.h and regularize.h runs on the
- * same random inputs once with CPU tensors and once with CUDA tensors
- * (through the same op interface: the CPU op dispatches on the tensors' device), forward and
- * backward; every output and every accumulated gradient is compared.
+ * same random inputs once with CPU tensors and once with CUDA tensors (through the same op interface:
+ * the op's entry, src/ops_dispatch.c, picks the backend by the tensors' device), forward and backward;
+ * every output and every accumulated gradient is compared.
  *
  * Tolerances, per op (|gpu - cpu| <= atol + rtol |cpu|), and why:
  *   exact (0, 0): elementwise arithmetic, copies, select, relu / hard_sigmoid / identity, the MSE
@@ -34,8 +34,7 @@
 #include "test.h"
 #include "gpu_device.h"
 #ifdef RR_USE_CUDA
-#include "cuda_backend.h"
-#include "cuda_ops.h"
+#include "cuda_ops.h" /* rr_cuda_conv_chunk_floats */
 #endif
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -292,17 +291,32 @@ static void test_elementwise(void) {
     same("op_mul (in place)", &y, 0, 0);
     CHECK_NEAR(op_sum_squares(G_(y)), op_sum_squares(C_(y)), 0, 1e-12, "op_sum_squares");
     CHECK(op_sum_squares(G_(y)) == op_sum_squares(G_(y)), "op_sum_squares: two GPU runs give identical bits");
-#ifdef RR_USE_CUDA
     { /* the global gradient norm's sum over many tensors (optimizer.c), an empty one among them */
         Pair t1 = P4(2, 3, 4, 5, -1, 1), t2 = P1(17, -3, 3), t3 = P1(0, 0, 0), t4 = P1(70000, -1, 1);
-        const Tensor *gs[5] = {G_(t1), G_(t2), G_(t3), G_(t4), G_(y)};
+        const Tensor *gs[5] = {G_(t1), G_(t2), G_(t3), G_(t4), G_(y)}, *cs[5] = {C_(t1), C_(t2), C_(t3), C_(t4), C_(y)};
         double want = 0;
         want += op_sum_squares(C_(t1)), want += op_sum_squares(C_(t2)), want += op_sum_squares(C_(t3));
         want += op_sum_squares(C_(t4)), want += op_sum_squares(C_(y));
-        CHECK_NEAR(op_sum_squares_many_cuda(gs, 5), want, 0, 1e-12,
-                   "op_sum_squares_many_cuda over 5 tensors (cpu %.17g)", want);
+        CHECK(op_sum_squares_many(cs, 5) == want, "op_sum_squares_many on the CPU: the sum of op_sum_squares in order");
+        CHECK_NEAR(op_sum_squares_many(gs, 5), want, 0, 1e-12, "op_sum_squares_many over 5 tensors (cpu %.17g)", want);
     }
-#endif
+    { /* 300 tensors: the GPU adds chunks of 128 on the host (their draws are given back after, so the
+       * cases below see the numbers they always saw) */
+        enum { MANY = 300 };
+        const uint64_t draw_before = draw;
+        const Tensor *gs[MANY], *cs[MANY];
+        Pair ts[MANY];
+        double want = 0;
+        for (int i = 0; i < MANY; i++) {
+            ts[i] = P1(1 + i % 7, -2, 2);
+            gs[i] = G_(ts[i]), cs[i] = C_(ts[i]);
+            want += op_sum_squares(cs[i]);
+        }
+        CHECK(op_sum_squares_many(cs, MANY) == want, "op_sum_squares_many over 300 CPU tensors: the sum in order");
+        CHECK_NEAR(op_sum_squares_many(gs, MANY), want, 0, 1e-12, "op_sum_squares_many over 300 tensors (cpu %.17g)",
+                   want);
+        draw = draw_before;
+    }
     /* select: 4 samples */
     const unsigned char use_a[4] = {1, 0, 0, 1};
     Pair sa = P4(4, 3, 5, 5, -1, 1), sb = P4(4, 3, 5, 5, -1, 1), sy = P4(4, 3, 5, 5, 0, 0);
@@ -700,16 +714,11 @@ static const Case cases[] = {
 /* --bench: CPU vs GPU time of the ops of one ConvLSTM step at the report's scale (not a check). */
 
 static double bench_time(void (*fn)(void *), void *ctx, int gpu, int reps) {
-    (void)gpu;
     fn(ctx); /* warm-up (cuBLAS handle, kernel loading) */
-#ifdef RR_USE_CUDA
-    if (gpu) rr_cuda_synchronize();
-#endif
+    device_synchronize(gpu ? RR_CUDA : RR_CPU);
     const double t0 = rr_now();
     for (int r = 0; r < reps; r++) fn(ctx);
-#ifdef RR_USE_CUDA
-    if (gpu) rr_cuda_synchronize();
-#endif
+    device_synchronize(gpu ? RR_CUDA : RR_CPU);
     return (rr_now() - t0) / reps;
 }
 
