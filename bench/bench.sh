@@ -56,7 +56,7 @@ echo "machine: ${cpu:-unknown CPU}, $(nproc) cores, load average $(cut -d' ' -f1
 sg=$("$RNNREG" bench --sgemm "$SGEMM_N" --repeats 3 --threads "$THREADS" --json) || { echo "bench: sgemm failed" >&2; exit 1; }
 keep_json "$sg"
 sg_rate=$(jnum "$sg" gflops)
-echo "sgemm ceiling: rr_sgemm ${SGEMM_N}x$SGEMM_N ($(jstr "$sg" blas), $THREADS threads), best of 3: $sg_rate GFLOP/s"
+echo "sgemm ceiling: rr_sgemm ${SGEMM_N}x$SGEMM_N ($(jstr "$sg" blas), core $("$RNNREG" info | sed -n 's/^blas core: //p'), $THREADS threads), best of 3: $sg_rate GFLOP/s"
 
 torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null) || torch_version=""
 has_torch=$([ -n "$torch_version" ] && echo 1 || echo 0)
@@ -67,8 +67,8 @@ else
 fi
 echo
 
-printf '%-20s %9s %5s %8s %7s %7s %6s | %8s %7s %7s %6s | %7s\n' config params steps "s/step" "seq/s" \
-    "GFLOP/s" "sgemm" "torch s" "seq/s" "GFLOP/s" "sgemm" "ours/pt"
+printf '%-20s %9s %5s %8s %7s %7s %6s %6s | %8s %7s %7s %6s %6s | %7s\n' config params steps "s/step" "seq/s" \
+    "GFLOP/s" "sgemm" "RSS" "torch s" "seq/s" "GFLOP/s" "sgemm" "RSS" "ours/pt"
 declare -A rate_of   # measured GFLOP/s (ours, PyTorch) by model kind and patch: the cost estimate of bigger configs
 for row in "${CONFIGS[@]}"; do
     read -r name conf warmup wframes steps seconds <<< "$row"
@@ -97,9 +97,9 @@ for row in "${CONFIGS[@]}"; do
     fi
     keep_json "$ours"
     o_gf=$(jnum "$ours" gflops)
-    line=$(printf '%-20s %9s %5s %8.3f %7.3f %7.1f %5.0f%%' "$name" "$(jnum "$ours" params)" \
+    line=$(printf '%-20s %9s %5s %8.3f %7.3f %7.1f %5.0f%% %6.0f' "$name" "$(jnum "$ours" params)" \
         "$warmup+$(jnum "$ours" steps)" "$(jnum "$ours" median_s)" "$(jnum "$ours" seq_per_s)" "$o_gf" \
-        "$(calc %.1f "100 * $o_gf / $sg_rate")")
+        "$(calc %.1f "100 * $o_gf / $sg_rate")" "$(jnum "$ours" peak_rss_mib)")
     rate_of[$key]="$o_gf $o_gf"
     if [ -z "$torch_version" ]; then
         printf '%s | PyTorch: not installed\n' "$line"
@@ -118,10 +118,11 @@ for row in "${CONFIGS[@]}"; do
     [ "$(jnum "$pt" params)" = "$(jnum "$ours" params)" ] ||
         echo "  warning: $name: PyTorch has $(jnum "$pt" params) parameters, ours $(jnum "$ours" params): not the same model"
     rate_of[$key]="$o_gf $p_gf"
-    printf '%s | %8.3f %7.3f %7.1f %5.0f%% | %6.2fx\n' "$line" "$(jnum "$pt" median_s)" "$(jnum "$pt" seq_per_s)" \
-        "$p_gf" "$(calc %.1f "100 * $p_gf / $sg_rate")" "$(calc %.4f "$(jnum "$ours" seq_per_s) / $(jnum "$pt" seq_per_s)")"
+    printf '%s | %8.3f %7.3f %7.1f %5.0f%% %6.0f | %6.2fx\n' "$line" "$(jnum "$pt" median_s)" "$(jnum "$pt" seq_per_s)" \
+        "$p_gf" "$(calc %.1f "100 * $p_gf / $sg_rate")" "$(jnum "$pt" peak_rss_mib)" "$(calc %.4f "$(jnum "$ours" seq_per_s) / $(jnum "$pt" seq_per_s)")"
 done
 
 echo
 echo "steps = warm-up + timed. sgemm = achieved GFLOP/s as a fraction of the sgemm ceiling above."
+echo "RSS = the process's peak resident memory, MiB (getrusage; PyTorch's includes the interpreter and torch itself)."
 echo "ours/pt = our sequences/s divided by PyTorch's (> 1: ours is faster). $(elapsed) s in all."

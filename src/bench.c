@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "blas.h"
 #include "commands.h"
@@ -41,6 +42,12 @@
 
 #define BENCH_MAX_SETS 64
 #define BENCH_MAX_STEPS 10000
+
+/* The process's peak resident memory so far, MiB (getrusage: Linux counts ru_maxrss in KiB). */
+static double peak_rss_mib(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) ? -1.0 : ru.ru_maxrss / 1024.0;
+}
 
 static void bench_usage(FILE *out) {
     fprintf(out,
@@ -326,20 +333,21 @@ static int bench_train(const TrainBenchArgs *a) {
                    "\"batch\": %d, \"seq_len\": %d, \"warmup\": %d, \"warmup_frames\": %d, \"steps\": %d, "
                    "\"max_seconds\": %g, \"params\": %lld, "
                    "\"fwd_flops_per_seq\": %.6g, \"median_s\": %.6f, \"min_s\": %.6f, \"max_s\": %.6f, "
-                   "\"seq_per_s\": %.4f, \"gflops\": %.3f, \"loss_first\": %.8g, \"loss_last\": %.8g, "
+                   "\"seq_per_s\": %.4f, \"gflops\": %.3f, \"peak_rss_mib\": %.1f, \"loss_first\": %.8g, \"loss_last\": %.8g, "
                    "\"adam\": {\"lr\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
                    "\"weight_decay\": %.17g}, \"spec\": ",
                    config_json, cfg.backend, cfg.tf32, device_label, threads, rr_blas_name(), batch, seq_len, a->warmup,
                    warmup_frames, timed,
                    a->max_seconds, (long long)model_param_count(model), fwd, med, t_min, t_max, seq_s, gflops,
-                   loss_first, loss_last, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay);
+                   peak_rss_mib(), loss_first, loss_last, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay);
             print_spec(&mc);
             printf("}\n");
         } else {
             printf("%s (%s, %lld parameters), batch %d, %d frames, %s: %.3f s/step (median of %d),"
-                   " %.3f seq/s, %.2f GFLOP/s (3 x %.3g forward FLOP/seq); loss %.5g -> %.5g\n",
+                   " %.3f seq/s, %.2f GFLOP/s (3 x %.3g forward FLOP/seq), peak RSS %.0f MiB; loss %.5g -> %.5g\n",
                    a->config_path, mc.model, (long long)model_param_count(model), batch, seq_len,
-                   device == RR_CPU ? "cpu" : device_label, med, timed, seq_s, gflops, fwd, loss_first, loss_last);
+                   device == RR_CPU ? "cpu" : device_label, med, timed, seq_s, gflops, fwd, peak_rss_mib(), loss_first,
+                   loss_last);
         }
         if (!isfinite(loss_last) || !isfinite(loss_first))
             fprintf(stderr, "rnnreg bench: warning: loss is not finite (%g, %g)\n", loss_first, loss_last);

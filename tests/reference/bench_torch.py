@@ -14,6 +14,7 @@ If torch is missing: prints {"bench": "torch_train_step", "error": "not installe
 """
 import argparse
 import json
+import resource
 import os
 import statistics
 import sys
@@ -93,6 +94,7 @@ def main():
         "params": sum(p.numel() for p in model.parameters()),
         "median_s": round(med, 6), "min_s": round(min(times), 6), "max_s": round(max(times), 6),
         "seq_per_s": round(batch / med, 4), "gflops": round(3 * fwd * batch / med * 1e-9, 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         "loss_first": losses[0], "loss_last": losses[-1]}))
     return 0
 
