@@ -289,7 +289,7 @@ fi
 if [ -s "$R/summary/strip.json" ]; then
     check "one strip per model: its rows are the input frames, the true future, copy-last, the base, every regularizer and run-once experiment of that model (first seed), pixel for pixel" \
         "$PYTHON" - "$R" <<'EOF'
-import json, struct, sys, zlib
+import json, sys
 import numpy as np
 R = sys.argv[1]
 S = R + "/summary"
@@ -297,19 +297,11 @@ exps = json.load(open(S + "/experiments.json"))["experiments"]
 strips = json.load(open(S + "/strip.json"))["strips"]
 assert sorted(s["model"] for s in strips) == sorted({e["model"] for e in exps.values()}), strips
 truth = np.load(R + "/baselines/truth_strip.npy")[:, 0].astype(float)         # (20, 64, 64)
-def png(path):   # 8-bit grey, rows with filter 0 (rnnreg strip), deflated by summarize.py
-    d, pos, idat = open(path, "rb").read(), 8, b""
-    while pos < len(d):
-        n = struct.unpack(">I", d[pos:pos + 4])[0]
-        kind, body = d[pos + 4:pos + 8], d[pos + 8:pos + 8 + n]
-        pos += 12 + n
-        if kind == b"IHDR":
-            w, h = struct.unpack(">II", body[:8])
-        elif kind == b"IDAT":
-            idat += body
-    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, w + 1)
-    assert (rows[:, 0] == 0).all()
-    return rows[:, 1:].astype(float)
+def png(path):   # 8-bit grey written by libpng (rnnreg strip): decoded by an independent reader
+    from PIL import Image
+    img = Image.open(path)
+    assert img.mode == "L", img.mode
+    return np.asarray(img, dtype=float)
 for s in strips:
     m = s["model"]
     ids = [r["row"] for r in s["rows"]]

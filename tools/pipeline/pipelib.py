@@ -135,34 +135,6 @@ def count_parameters(safetensors_path):
     return total
 
 
-def recompress_png(path, dest=None):
-    """Rewrites a PNG (into dest, default path itself; atomically) with its image data deflated at level 9
-    (rnnreg strip stores it uncompressed); the pixels do not change."""
-    import struct
-    import zlib
-    with open(path, "rb") as f:
-        data = f.read()
-    sig, pos, chunks, idat = data[:8], 8, [], b""
-    while pos < len(data):
-        n = struct.unpack(">I", data[pos:pos + 4])[0]
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        pos += 12 + n
-        if kind == b"IDAT":
-            idat += body
-        else:
-            chunks.append((kind, body))
-    raw = zlib.decompress(idat)
-
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    out = sig
-    for kind, body in chunks:
-        if kind == b"IEND":
-            out += chunk(b"IDAT", zlib.compress(raw, 9))
-        out += chunk(kind, body)
-    write_atomic(path if dest is None else dest, out, "wb")
-
-
 def best_val_loss(log_rows):
     vals = [r["val_loss"] for r in log_rows if "val_loss" in r]
     return min(vals) if vals else float("nan")

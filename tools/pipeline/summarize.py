@@ -237,7 +237,8 @@ def main():
                 for p in ins:
                     cmd += ["--in", p]
                 subprocess.run(cmd, check=True, capture_output=True)
-                pl.recompress_png(raw, png)                          # renamed into place compressed
+                with open(raw, "rb") as f:                           # libpng's deflated PNG, renamed
+                    pl.write_atomic(png, f.read(), "wb")             # into place whole
                 strips.append({"model": model, "file": os.path.basename(png), "rows": rows})
         finally:
             import shutil
