@@ -91,12 +91,12 @@ static void reexec_with_library_settings(char **argv) {
         again = 1;
     }
     if (!getenv("OPENBLAS_CORETYPE")) {
-        const char *core = getenv("RNNREG_TEST_BLAS_CORE");
+        const char *staged = getenv("RNNREG_TEST_BLAS_CORE"), *picked = staged ? staged : rr_blas_core();
         char flags[8192];
         cpu_flags(flags, sizeof flags);
-        const char *better = rr_blas_core_advice(core ? core : rr_blas_core(), flags);
+        const char *better = rr_blas_core_advice(picked, flags);
         if (better) {
-            setenv("RNNREG_BLAS_FALLBACK", core ? core : rr_blas_core(), 1);
+            setenv("RNNREG_BLAS_FALLBACK", picked, 1);
             setenv("OPENBLAS_CORETYPE", better, 1);
             again = 1;
         }

@@ -19,24 +19,25 @@ static const struct {
 };
 #define N_MODEL_KINDS ((int)(sizeof model_kinds / sizeof model_kinds[0]))
 
+/* The registered kinds' names joined by sep into buf (n bytes). */
+static const char *join_kind_names(const char *sep, char *buf, size_t n) {
+    buf[0] = '\0';
+    for (int k = 0; k < N_MODEL_KINDS; k++) {
+        if (k) strncat(buf, sep, n - strlen(buf) - 1);
+        strncat(buf, model_kinds[k].name, n - strlen(buf) - 1);
+    }
+    return buf;
+}
+
 const char *model_kind_choices(void) {
     static char names[256];
-    if (!names[0])
-        for (int k = 0; k < N_MODEL_KINDS; k++) {
-            if (k) strncat(names, "|", sizeof names - strlen(names) - 1);
-            strncat(names, model_kinds[k].name, sizeof names - strlen(names) - 1);
-        }
-    return names;
+    return names[0] ? names : join_kind_names("|", names, sizeof names);
 }
 
 /* -1 + rr_error naming the `model` value and listing the registered kinds. */
 static int unknown_model(const char *name) {
-    char names[256] = "";
-    for (int k = 0; k < N_MODEL_KINDS; k++) {
-        if (k) strncat(names, ", ", sizeof names - strlen(names) - 1);
-        strncat(names, model_kinds[k].name, sizeof names - strlen(names) - 1);
-    }
-    return rr_error("model: '%s' is unknown (%s)", name, names);
+    char names[256];
+    return rr_error("model: '%s' is unknown (%s)", name, join_kind_names(", ", names, sizeof names));
 }
 
 int model_create(const ModelConfig *cfg, int batch, int seq_len, int device, Model **out) {
