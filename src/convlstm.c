@@ -538,25 +538,24 @@ static double convlstm_train_step(Model *m, const Tensor *frames, const unsigned
     return sse / divisor;
 }
 
-static double convlstm_evaluate(Model *m, const Tensor *frames, int n_in, float *out) {
+static double convlstm_evaluate(Model *m, const Tensor *frames, int n_in, int teacher_forced, float *out) {
     ConvLSTM *n = m->impl;
     const int T = frames->shape[0], S = T - 1;
     n->b = frames->shape[1];
     const int64_t frame_elems = (int64_t)n->b * n->C * n->H * n->W;
-    /* model_evaluate_teacher_forced (n_in = S): every step first, then the heads with the future tap,
-     * as convlstm_train_step; else each output from its prefix (the Keras example's rollout) */
-    const int whole = m->teacher_forced;
+    /* teacher_forced (n_in = S): every step first, then the heads with the future tap, as
+     * convlstm_train_step; else each output from its prefix (the Keras example's rollout) */
     double sse = 0.0;
     for (int t = 0; t < S; t++) {
         Tensor x0 = t < n_in ? frame(frames, t) : T4(n, n->y[t - 1], n->C);
         for (int l = 0; l < n->L; l++) layer_forward(m, n, l, t, &x0, 0);
-        if (whole) continue;
+        if (teacher_forced) continue;
         head_forward(m, n, t, S, 0);
         Tensor y = T4(n, n->y[t], n->C), target = frame(frames, t + 1);
         sse += mse_sum_forward(&y, &target);
         if (out) op_to_host(&y, out + t * frame_elems);
     }
-    for (int t = 0; whole && t < S; t++) {
+    for (int t = 0; teacher_forced && t < S; t++) {
         head_forward(m, n, t, S, 1);
         Tensor y = T4(n, n->y[t], n->C), target = frame(frames, t + 1);
         sse += mse_sum_forward(&y, &target);

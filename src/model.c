@@ -182,15 +182,12 @@ double model_evaluate(Model *m, const Tensor *frames, int n_in, float *out) {
     if (check_frames(m, frames, "model_evaluate")) return -1.0;
     const int steps = frames->shape[0] - 1;
     if (n_in < 1 || n_in > steps) return rr_error("model_evaluate: n_in %d outside 1..%d", n_in, steps);
-    return m->ops->evaluate(m, frames, n_in, out);
+    return m->ops->evaluate(m, frames, n_in, 0, out);
 }
 
 double model_evaluate_teacher_forced(Model *m, const Tensor *frames, float *out) {
-    if (frames->ndim != 5) return rr_error("model_evaluate: frames have %d dimensions, not 5", frames->ndim);
-    m->teacher_forced = 1;
-    const double loss = model_evaluate(m, frames, frames->shape[0] - 1, out);
-    m->teacher_forced = 0;
-    return loss;
+    if (check_frames(m, frames, "model_evaluate")) return -1.0;
+    return m->ops->evaluate(m, frames, frames->shape[0] - 1, 1, out);
 }
 
 /* ------------------------------------------------------------------------------------------------ */

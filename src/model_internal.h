@@ -23,7 +23,9 @@ typedef struct {
 typedef struct {
     void (*init)(Model *m, uint64_t seed);
     double (*train_step)(Model *m, const Tensor *frames, const unsigned char *use_truth, float *predictions);
-    double (*evaluate)(Model *m, const Tensor *frames, int n_in, float *out);
+    /* teacher_forced (n_in = T-1): the outputs as in training, after every step has run (a head that
+     * reads step t+1 sees it); 0: each output from its prefix, the autoregressive rollout */
+    double (*evaluate)(Model *m, const Tensor *frames, int n_in, int teacher_forced, float *out);
     double (*flops_per_sequence)(const Model *m);
     size_t (*arena_bytes)(const Model *m);      /* the kind's activation arena */
     void (*destroy)(void *impl);   /* frees the kind's own state (not the registry) */
@@ -33,7 +35,6 @@ struct Model {
     ModelConfig cfg;
     int device, batch, seq_len;
     int64_t iteration;                 /* model_set_iteration: keys the regularizer masks */
-    int teacher_forced;                /* set during model_evaluate_teacher_forced only */
     const ModelKindOps *ops;
     void *impl;                        /* the kind's own state */
     int n_params, n_buffers;

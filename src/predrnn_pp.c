@@ -318,7 +318,7 @@ static int check_config(const ModelConfig *cfg) {
 static void pp_init(Model *model, uint64_t seed);
 static double pp_train_step(Model *model, const Tensor *frames, const unsigned char *use_truth,
                             float *predictions);
-static double pp_evaluate(Model *model, const Tensor *frames, int n_in, float *out);
+static double pp_evaluate(Model *model, const Tensor *frames, int n_in, int teacher_forced, float *out);
 static double pp_flops(const Model *model);
 static size_t pp_arena_bytes(const Model *model);
 static void pp_destroy(void *impl);
@@ -748,7 +748,8 @@ static double pp_train_step(Model *model, const Tensor *frames, const unsigned c
     return loss;
 }
 
-static double pp_evaluate(Model *model, const Tensor *frames, int n_in, float *out) {
+static double pp_evaluate(Model *model, const Tensor *frames, int n_in, int teacher_forced, float *out) {
+    (void)teacher_forced; /* no head reads a later step: n_in = T-1 is the whole teacher-forced pass */
     PredRNNpp *m = model->impl;
     use_frames(m, frames);
     for (int b = 0; b < m->B; b++)
