@@ -26,6 +26,10 @@
 
 RRSgemmFn conv_sgemm = rr_sgemm;
 
+#ifndef RR_USE_ONEDNN
+const char *conv_cpu_engine(void) { return "im2col"; }
+#endif
+
 static void conv_check(const char *op, const Tensor *x, const Tensor *w, const Tensor *b, const Tensor *y) {
     require_4d(op, "x", x);
     require_4d(op, "w", w);

@@ -3,6 +3,7 @@
  * looks at whether the CUDA backend (kernels/, -DRR_USE_CUDA) was compiled in. */
 #include "device.h"
 
+#include <cpuid.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,58 @@ int device_select(const char *backend, int tf32, int strict_tf32, int *device) {
                         "cudaGetDeviceCount finds no GPU): run on a machine with a GPU, or use backend = cpu");
     device_set_tf32(tf32);
     *device = RR_CUDA;
+    return 0;
+}
+
+static RRPrecision g_precision = RR_FP32;
+
+void device_set_precision(RRPrecision p) { g_precision = p; }
+RRPrecision device_precision(void) { return g_precision; }
+const char *precision_name(RRPrecision p) { return p == RR_BF16 ? "bf16" : "fp32"; }
+
+/* cpuid leaf 7: subleaf 0 EDX bit 22 = AMX-BF16, subleaf 1 EAX bit 5 = AVX512_BF16 (Intel SDM vol. 2A,
+ * CPUID). AMX tiles also need the kernel's permission (arch_prctl ARCH_REQ_XCOMP_PERM), which oneDNN
+ * asks for itself. */
+const char *device_cpu_bf16_isa(void) {
+    const char *no = getenv("RNNREG_TEST_NO_BF16");
+    if (no && !strcmp(no, "1")) return NULL;
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7) return NULL;
+    __cpuid_count(7, 0, a, b, c, d);
+    const int amx = (d >> 22) & 1;
+    const unsigned max_sub = a;
+    int avx512bf16 = 0;
+    if (max_sub >= 1) {
+        __cpuid_count(7, 1, a, b, c, d);
+        avx512bf16 = (a >> 5) & 1;
+    }
+    return amx ? "amx_bf16" : avx512bf16 ? "avx512_bf16" : NULL;
+}
+
+int device_select_precision(const char *precision, int device, RRPrecision *used) {
+    *used = RR_FP32;
+    const int want_auto = !strcmp(precision, "auto");
+    if (!strcmp(precision, "fp32")) {
+        device_set_precision(RR_FP32);
+        return 0;
+    }
+    if (strcmp(precision, "bf16") && !want_auto)
+        return rr_error("precision: '%s' is unknown (fp32, bf16, auto)", precision);
+    const char *why = NULL;
+    if (device == RR_CUDA)
+        why = "backend cuda computes in FP32 or TF32 (tf32 = 1); bf16 is a CPU convolution mode";
+    else if (strcmp(conv_cpu_engine(), "onednn"))
+        why = "this build's CPU convolutions are im2col + sgemm (built with CONV=im2col or without oneDNN); "
+              "bf16 needs the oneDNN engine (libdnnl-dev, make CONV=onednn)";
+    else if (!device_cpu_bf16_isa())
+        why = "this CPU has no bf16 instructions (neither amx_bf16 nor avx512_bf16 in cpuid)";
+    if (why) {
+        if (!want_auto) return rr_error("precision: bf16 cannot run here: %s; use precision = fp32 or auto", why);
+        device_set_precision(RR_FP32);
+        return 0;
+    }
+    device_set_precision(RR_BF16);
+    *used = RR_BF16;
     return 0;
 }
 

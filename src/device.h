@@ -28,6 +28,23 @@ void device_name(int device, char *buf, int n);
  * it through device_select; tests and benchmarks switch it directly. */
 void device_set_tf32(int on);
 
+/* Operand precision of the CPU convolutions (config key `precision`): RR_FP32, or RR_BF16 = bf16
+ * operands with fp32 accumulation and fp32 results; weights, optimizer state, cell states, norms,
+ * losses and metrics stay fp32 either way. Set once per run, like TF32. */
+typedef enum { RR_FP32 = 0, RR_BF16 = 1 } RRPrecision;
+/* "fp32", "bf16" or "auto" resolved for `device` into *used, and set for the ops. -1 + rr_error (one
+ * line naming the key) when bf16 cannot run: a CPU without bf16 instructions (device_cpu_bf16_isa), a
+ * build whose CPU convolutions are not oneDNN's (conv_cpu_engine), or backend cuda. "auto" takes bf16
+ * where it can run and fp32 elsewhere. */
+int device_select_precision(const char *precision, int device, RRPrecision *used);
+/* The precision the CPU convolutions use now (tests and benchmarks switch it directly). */
+void device_set_precision(RRPrecision p);
+RRPrecision device_precision(void);
+const char *precision_name(RRPrecision p);
+/* The CPU's best bf16 matrix instructions, from cpuid: "amx_bf16", "avx512_bf16", or NULL. The
+ * environment variable RNNREG_TEST_NO_BF16=1 makes it NULL (tests of the refusal on a bf16 CPU). */
+const char *device_cpu_bf16_isa(void);
+
 /* `bytes` zeroed bytes of memory on the device into *out: 0, or -1 after rr_error (never exits: running
  * out of GPU memory is a user-facing condition). device_free releases it. */
 int device_alloc_zeroed(int device, size_t bytes, void **out);

@@ -24,7 +24,10 @@
  *   x: (B, Cin, H, W)   w: (Cout, Cin, k, k)   b: (Cout) or NULL   y: (B, Cout, H, W)
  * forward:  y (+)= conv(x, w) + b        (accumulate != 0: y += ..., else y = ...)
  * backward: dx += convᵀ(dy, w); dw += Σ_b dy ⋆ x; db += Σ_{b,h,w} dy
- * Implemented as im2col + sgemm (k > 1) or a plain sgemm (k == 1). */
+ * CPU engine chosen at build time (conv_cpu_engine): "im2col" = im2col + sgemm (k > 1) or a plain sgemm
+ * (k == 1), the reference (conv.c); "onednn" = oneDNN's convolution primitives, fp32 or, with
+ * device_precision() == RR_BF16, bf16 operands with fp32 accumulation (conv_onednn.c). */
+const char *conv_cpu_engine(void);
 int64_t conv2d_scratch_floats(const Tensor *x, int k);
 void conv2d_forward(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
                     float *scratch);
