@@ -189,3 +189,12 @@ void rr_set_threads(int n) {
     openblas_set_num_threads(n);
 #endif
 }
+
+int rr_blas_fallback_note(char *buf, int n) {
+    const char *fallback = getenv("RNNREG_BLAS_FALLBACK"), *set = getenv("OPENBLAS_CORETYPE");
+    if (!fallback || !set) return 0;
+    snprintf(buf, (size_t)n, "blas: OpenBLAS picked its generic %s kernels on a CPU with AVX2%s; running on %s "
+             "(OPENBLAS_CORETYPE=%s set by rnnreg)", fallback, strstr(set, "SkylakeX") ? " and AVX-512" : "",
+             rr_blas_core(), set);
+    return 1;
+}

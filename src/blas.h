@@ -27,6 +27,11 @@ const char *rr_blas_core(void);
  * kernels use), else "Haswell". A core with AVX2 kernels (Haswell, Zen, SkylakeX, Cooperlake, ...) is
  * never second-guessed. */
 const char *rr_blas_core_advice(const char *core, const char *flags);
+/* When rnnreg chose the core because OpenBLAS had fallen back to generic kernels (src/main.c re-runs
+ * itself with OPENBLAS_CORETYPE set): one line saying so into buf, for the run's log (train.log) and
+ * `rnnreg bench`; 0 when it did not happen (buf untouched). Never on stderr at start-up: a command's
+ * error stays one line. */
+int rr_blas_fallback_note(char *buf, int n);
 
 /* Set the number of threads the matrix products may use (OpenMP and OpenBLAS). */
 void rr_set_threads(int n);

@@ -106,19 +106,8 @@ static void reexec_with_library_settings(char **argv) {
     unsetenv("RNNREG_BLAS_FALLBACK"); /* exec failed: the library runs the core it picked */
 }
 
-/* One line on stderr (so in a run's train.log) when the BLAS core was chosen by the re-exec above. */
-static void note_blas_core(void) {
-    const char *fallback = getenv("RNNREG_BLAS_FALLBACK");
-    if (fallback)
-        fprintf(stderr, "rnnreg: OpenBLAS picked its generic %s kernels on a CPU with AVX2%s; running on %s "
-                        "(OPENBLAS_CORETYPE=%s set by rnnreg)\n",
-                fallback, strstr(getenv("OPENBLAS_CORETYPE"), "SkylakeX") ? " and AVX-512" : "", rr_blas_core(),
-                getenv("OPENBLAS_CORETYPE"));
-}
-
 int main(int argc, char **argv) {
     reexec_with_library_settings(argv);
-    if (argc >= 2 && strcmp(argv[1], "info")) note_blas_core();
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

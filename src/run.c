@@ -551,6 +551,8 @@ static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resum
             (long long)loader_split_size(&r->loader, SPLIT_VAL), (long long)loader_split_size(&r->loader, SPLIT_TEST),
             (long long)tr->nb, r->B, tr->st.threads);
     fprintf(stderr, "data %s: sha256 %s%s\n", c->data, data_sha, cached ? " (cached in .sha256 beside it)" : "");
+    char blas_note[256];
+    if (rr_blas_fallback_note(blas_note, sizeof blas_note)) fprintf(stderr, "%s\n", blas_note);
     return 0;
 }
 
