@@ -573,9 +573,6 @@ static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resum
     RunPrecision prec;
     if (device_select(c->backend, c->tf32, 1, &device)) return -1; /* before the directory is made */
     if (run_select_precision(c, device, 1, "rnnreg train", &prec)) return -1;
-    if (strcmp(prec.asked, "fp32") || prec.used != RR_FP32)
-        fprintf(stderr, "precision: %s (asked %s; CPU convolutions: %s; CPU bf16 instructions: %s)\n",
-                precision_name(prec.used), prec.asked, prec.engine, prec.isa ? prec.isa : "none");
     if (claim_run_dir(tr, dir, resume, wait, &have_last)) return -1;
     if (run_open(&tr->run, c, device)) return -1;
     tr->run.precision = prec;
@@ -596,6 +593,9 @@ static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resum
             (long long)loader_split_size(&r->loader, SPLIT_VAL), (long long)loader_split_size(&r->loader, SPLIT_TEST),
             (long long)tr->nb, r->B, tr->st.threads);
     fprintf(stderr, "data %s: sha256 %s%s\n", c->data, data_sha, cached ? " (cached in .sha256 beside it)" : "");
+    if (strcmp(prec.asked, "fp32") || prec.used != RR_FP32) /* fp32 runs' logs stay as they were */
+        fprintf(stderr, "precision: %s (asked %s; CPU convolutions: %s; CPU bf16 instructions: %s)\n",
+                precision_name(prec.used), prec.asked, prec.engine, prec.isa ? prec.isa : "none");
     return 0;
 }
 
