@@ -268,8 +268,11 @@ static int bench_train(const TrainBenchArgs *a) {
     if (!config_json) config_json = rr_strdup("\"(not UTF-8)\"");
     if (a->dry_run) { /* size only: what bench.sh needs to estimate the cost of a run */
         printf("{\"bench\": \"dry_run\", \"config\": %s, \"model\": \"%s\", \"patch\": %d, \"batch\": %d, "
-               "\"seq_len\": %d, \"params\": %lld, \"fwd_flops_per_seq\": %.6g}\n", config_json, mc.model,
-               mc.patch, batch, seq_len, (long long)model_param_count(model), model_flops_per_sequence(model));
+               "\"seq_len\": %d, \"params\": %lld, \"fwd_flops_per_seq\": %.6g, \"precision\": \"%s\", "
+               "\"conv_engine\": \"%s\", \"cpu_bf16_isa\": %s%s%s}\n", config_json, mc.model,
+               mc.patch, batch, seq_len, (long long)model_param_count(model), model_flops_per_sequence(model),
+               precision_name(precision), conv_cpu_engine(), bf16_isa ? "\"" : "", bf16_isa ? bf16_isa : "null",
+               bf16_isa ? "\"" : "");
         free(config_json);
         model_free(model);
         return 0;
