@@ -6,7 +6,8 @@
  *       with --tf32 TF32 tensor cores): GFLOP/s = 2N³ / t, best of R timed calls after one untimed
  *       call. This is the ceiling our training step is compared with.
  *   rnnreg bench --config FILE [--set k=v]... [--batch B] [--seq-len T] [--steps N] [--warmup W]
- *                [--warmup-frames F] [--max-seconds S] [--threads n] [--backend cpu|cuda] [--tf32] [--json]
+ *                [--warmup-frames F] [--max-seconds S] [--threads n] [--backend cpu|cuda] [--tf32]
+ *                [--precision fp32|bf16|auto] [--json]
  *       one training step = model_train_step (forward + backward, teacher forcing) + Adam update of
  *       every parameter (torch.optim.Adam semantics), on synthetic frames uniform in [0, 1). W
  *       untimed steps (on the first F frames only with --warmup-frames), then up to N timed ones
@@ -18,7 +19,10 @@
  *       tests/reference/bench_torch.py (CPU) and bench/torch_gpu.py (GPU) read to build the same
  *       PyTorch model, and the backend, TF32 mode and device it ran on. --backend / --tf32 are the
  *       config keys backend / tf32 (applied after --set); on the GPU a step ends when its last
- *       parameter update has reached the host (a device → host copy waits for the queued work). */
+ *       parameter update has reached the host (a device → host copy waits for the queued work).
+ *       --precision is the config key precision (CPU convolution operands; bf16 is refused in one line
+ *       where it cannot run); --json records the precision used and asked, the CPU convolution engine
+ *       and the CPU's bf16 instructions. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +58,8 @@ static void bench_usage(FILE *out) {
             "usage: rnnreg bench --sgemm N [--repeats R] [--threads n] [--backend cpu|cuda] [--tf32] [--json]\n"
             "       rnnreg bench --config FILE [--set key=value]... [--batch B] [--seq-len T]\n"
             "                    [--steps N] [--warmup W] [--warmup-frames F] [--max-seconds S]\n"
-            "                    [--threads n] [--backend cpu|cuda] [--tf32] [--json] [--dry-run]\n"
+            "                    [--threads n] [--backend cpu|cuda] [--tf32] [--precision fp32|bf16|auto]\n"
+            "                    [--json] [--dry-run]\n"
             "  --sgemm N        time rr_sgemm on N x N matrices: GFLOP/s = 2 N^3 / t, best of R (default 3)\n"
             "                   (--backend cuda: cuBLAS sgemm on the GPU)\n"
             "  --config FILE    run config (key = value; rnnreg help train); synonym: --model-config\n"
@@ -68,6 +73,7 @@ static void bench_usage(FILE *out) {
             "  --threads n      CPU threads (default: the config's threads; 0 = all cores)\n"
             "  --backend cpu|cuda  compute backend (the config key backend; cuda needs a CUDA build and a GPU)\n"
             "  --tf32           backend cuda: TF32 tensor-core products (the config key tf32)\n"
+            "  --precision P    CPU convolution operands fp32 (default), bf16 or auto (the config key precision)\n"
             "  --json           one JSON line instead of text\n"
             "  --dry-run        build the model, print its size and FLOPs as JSON, time nothing\n");
 }
@@ -211,6 +217,7 @@ typedef struct {
     int batch, seq_len, steps, warmup, warmup_frames, threads, json, dry_run;
     const char *backend; /* --backend (NULL: the config's) */
     int tf32;            /* --tf32 */
+    const char *precision; /* --precision (NULL: the config's) */
     double max_seconds;
 } TrainBenchArgs;
 
@@ -238,6 +245,7 @@ static int bench_train(const TrainBenchArgs *a) {
         if (config_set(&cfg, a->sets[i])) return -1;
     if (a->backend && config_set_value(&cfg, "backend", a->backend, "--backend")) return -1;
     if (a->tf32 && config_set_value(&cfg, "tf32", "1", "--tf32")) return -1;
+    if (a->precision && config_set_value(&cfg, "precision", a->precision, "--precision")) return -1;
     if (config_validate(&cfg)) return -1;
     ModelConfig mc;
     if (config_model(&cfg, &mc)) return -1;
@@ -248,6 +256,9 @@ static int bench_train(const TrainBenchArgs *a) {
     rr_set_threads(threads);
     int device;
     if (device_select(cfg.backend, cfg.tf32, 1, &device)) return -1;
+    RRPrecision precision;
+    if (device_select_precision(cfg.precision, device, &precision)) return -1;
+    const char *bf16_isa = device_cpu_bf16_isa();
     char device_label[256];
     device_name(device, device_label, sizeof device_label);
 
@@ -257,8 +268,11 @@ static int bench_train(const TrainBenchArgs *a) {
     if (!config_json) config_json = rr_strdup("\"(not UTF-8)\"");
     if (a->dry_run) { /* size only: what bench.sh needs to estimate the cost of a run */
         printf("{\"bench\": \"dry_run\", \"config\": %s, \"model\": \"%s\", \"patch\": %d, \"batch\": %d, "
-               "\"seq_len\": %d, \"params\": %lld, \"fwd_flops_per_seq\": %.6g}\n", config_json, mc.model,
-               mc.patch, batch, seq_len, (long long)model_param_count(model), model_flops_per_sequence(model));
+               "\"seq_len\": %d, \"params\": %lld, \"fwd_flops_per_seq\": %.6g, \"precision\": \"%s\", "
+               "\"conv_engine\": \"%s\", \"cpu_bf16_isa\": %s%s%s}\n", config_json, mc.model,
+               mc.patch, batch, seq_len, (long long)model_param_count(model), model_flops_per_sequence(model),
+               precision_name(precision), conv_cpu_engine(), bf16_isa ? "\"" : "", bf16_isa ? bf16_isa : "null",
+               bf16_isa ? "\"" : "");
         free(config_json);
         model_free(model);
         return 0;
@@ -329,6 +343,7 @@ static int bench_train(const TrainBenchArgs *a) {
         const double seq_s = batch / med, gflops = 3.0 * fwd * batch / med * 1e-9;
         if (a->json) {
             printf("{\"bench\": \"train_step\", \"config\": %s, \"backend\": \"%s\", \"tf32\": %d, \"device\": \"%s\", "
+                   "\"precision\": \"%s\", \"precision_asked\": \"%s\", \"conv_engine\": \"%s\", \"cpu_bf16_isa\": %s%s%s, "
                    "\"threads\": %d, \"blas\": \"%s\", "
                    "\"batch\": %d, \"seq_len\": %d, \"warmup\": %d, \"warmup_frames\": %d, \"steps\": %d, "
                    "\"max_seconds\": %g, \"params\": %lld, "
@@ -336,17 +351,19 @@ static int bench_train(const TrainBenchArgs *a) {
                    "\"seq_per_s\": %.4f, \"gflops\": %.3f, \"peak_rss_mib\": %.1f, \"loss_first\": %.8g, \"loss_last\": %.8g, "
                    "\"adam\": {\"lr\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
                    "\"weight_decay\": %.17g}, \"spec\": ",
-                   config_json, cfg.backend, cfg.tf32, device_label, threads, rr_blas_name(), batch, seq_len, a->warmup,
+                   config_json, cfg.backend, cfg.tf32, device_label, precision_name(precision), cfg.precision,
+                   conv_cpu_engine(), bf16_isa ? "\"" : "", bf16_isa ? bf16_isa : "null", bf16_isa ? "\"" : "",
+                   threads, rr_blas_name(), batch, seq_len, a->warmup,
                    warmup_frames, timed,
                    a->max_seconds, (long long)model_param_count(model), fwd, med, t_min, t_max, seq_s, gflops,
                    peak_rss_mib(), loss_first, loss_last, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay);
             print_spec(&mc);
             printf("}\n");
         } else {
-            printf("%s (%s, %lld parameters), batch %d, %d frames, %s: %.3f s/step (median of %d),"
+            printf("%s (%s, %lld parameters), batch %d, %d frames, %s %s: %.3f s/step (median of %d),"
                    " %.3f seq/s, %.2f GFLOP/s (3 x %.3g forward FLOP/seq), peak RSS %.0f MiB; loss %.5g -> %.5g\n",
                    a->config_path, mc.model, (long long)model_param_count(model), batch, seq_len,
-                   device == RR_CPU ? "cpu" : device_label, med, timed, seq_s, gflops, fwd, peak_rss_mib(), loss_first,
+                   device == RR_CPU ? "cpu" : device_label, precision_name(precision), med, timed, seq_s, gflops, fwd, peak_rss_mib(), loss_first,
                    loss_last);
         }
         if (!isfinite(loss_last) || !isfinite(loss_first))
@@ -394,6 +411,8 @@ int cmd_bench(int argc, char **argv) {
         int bad = 0;
         if (!strcmp(o, "--config") || !strcmp(o, "--model-config"))
             a.config_path = v;
+        else if (!strcmp(o, "--precision"))
+            a.precision = v; /* checked as the config key */
         else if (!strcmp(o, "--backend")) {
             if (strcmp(v, "cpu") && strcmp(v, "cuda")) bad = rr_error("bench: --backend: '%s' is not cpu or cuda", v);
             a.backend = v;

@@ -165,6 +165,10 @@ static const Option options[] = {
     OPT("tf32", T_BOOL, tf32, "0", NULL, 0, 0, HASHED_IF_SET,
         "backend cuda: convolution products in TF32 on tensor cores (cuBLAS; inputs rounded to 10 mantissa "
         "bits, FP32 sums); 0 = FP32 (0|1)"),
+    OPT("precision", T_CHOICE, precision, "fp32", "fp32|bf16|auto", 0, 0, HASHED_IF_SET,
+        "backend cpu: operand precision of the convolutions; bf16 = bfloat16 operands, FP32 sums and results "
+        "(needs the oneDNN convolution engine and a CPU with amx_bf16 or avx512_bf16, refused elsewhere); "
+        "auto = bf16 where it can run, else fp32; weights, states, norms and losses stay FP32"),
 };
 static const int n_options = (int)(sizeof options / sizeof options[0]);
 
@@ -552,6 +556,13 @@ int config_write(const Config *c, const char *path) {
     return rc;
 }
 
+/* Whether an option's canonical value text is its default: numbers compare as numbers ("0" = "0.0"),
+ * choices and strings as text (strtod would read every word as 0). */
+static int is_default_text(const Option *o, const char *value) {
+    if (o->type == T_CHOICE || o->type == T_STR) return !strcmp(value, o->def);
+    return strtod(value, NULL) == strtod(o->def, NULL);
+}
+
 void config_hash(const Config *c, char out[17]) {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 offset basis */
     for (int i = 0; i < n_options; i++) {
@@ -559,7 +570,7 @@ void config_hash(const Config *c, char out[17]) {
         char line[CONFIG_STR + 128];
         int len = snprintf(line, sizeof line, "%s = ", options[i].key);
         format_option(c, &options[i], line + len, sizeof line - (size_t)len);
-        if ((options[i].flags & HASHED_IF_SET) && strtod(line + len, NULL) == strtod(options[i].def, NULL)) continue;
+        if ((options[i].flags & HASHED_IF_SET) && is_default_text(&options[i], line + len)) continue;
         strcat(line, "\n");
         for (const char *p = line; *p; p++) {
             h ^= (unsigned char)*p;

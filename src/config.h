@@ -70,6 +70,7 @@ typedef struct {
     char test_weights[CONFIG_NAME];
     char backend[CONFIG_NAME];
     int tf32;  /* backend cuda: cuBLAS TF32 tensor-core math (1) or FP32 (0) */
+    char precision[CONFIG_NAME]; /* CPU convolution operands: fp32, bf16 or auto (device_select_precision) */
 } Config;
 
 /* Every option at its documented default. */
@@ -103,7 +104,9 @@ char *config_to_text(const Config *c);
 int config_write(const Config *c, const char *path);
 /* 64-bit FNV-1a of the canonical lines of every option that shapes the training trajectory
  * (everything except the run-control keys threads, epochs, early_stop_patience, checkpoint_every,
- * predict_sequences and test_weights, which a resumed run may change), as 16 hex digits into out[17]. */
+ * predict_sequences and test_weights, which a resumed run may change), as 16 hex digits into out[17].
+ * Keys added later (zoneout_*, weight_drop, tf32, precision) count only when set to another value than
+ * their default, so that the runs made before them keep their hash. */
 void config_hash(const Config *c, char out[17]);
 
 /* The value of one key in canonical form into buf; -1 + rr_error if the key is unknown. */

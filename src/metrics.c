@@ -288,7 +288,7 @@ static void json_number(FILE *fp, double v) {
         fputs("null", fp);
 }
 
-static void write_json_body(FILE *fp, const MetricsResult *res) {
+static void write_json_body(FILE *fp, const MetricsResult *res, const char *extra) {
     fprintf(fp, "{\n  \"frames\": %d,\n  \"sequences\": %lld", res->frames, (long long)res->sequences);
     for (int i = 0; i < METRICS_COUNT; i++) {
         fprintf(fp, ",\n  \"%s\": [", metrics_names[i]);
@@ -303,18 +303,22 @@ static void write_json_body(FILE *fp, const MetricsResult *res) {
         fprintf(fp, "%s\"%s\": ", i ? ", " : "", metrics_names[i]);
         json_number(fp, metrics_get(&res->mean, i));
     }
-    fputs("}\n}\n", fp);
+    fputc('}', fp);
+    if (extra && *extra) fprintf(fp, ",\n  %s", extra);
+    fputs("\n}\n", fp);
 }
 
-int metrics_write_json(const char *path, const MetricsResult *res) {
+int metrics_write_json(const char *path, const MetricsResult *res) { return metrics_write_json_extra(path, res, NULL); }
+
+int metrics_write_json_extra(const char *path, const MetricsResult *res, const char *extra) {
     if (!path) {
-        write_json_body(stdout, res);
+        write_json_body(stdout, res, extra);
         if (fflush(stdout) || ferror(stdout)) return rr_error("stdout: write failed");
         return 0;
     }
     RRAtomicFile af;
     if (rr_atomic_open(&af, path)) return -1;
-    write_json_body(af.fp, res);
+    write_json_body(af.fp, res, extra);
     return rr_atomic_commit(&af);
 }
 

@@ -79,5 +79,8 @@ void metrics_result_free(MetricsResult *res);
  * "mean": {"mse": .., ...}} (%.17g; non-finite values as null). path NULL writes to stdout;
  * otherwise the file is written atomically. */
 int metrics_write_json(const char *path, const MetricsResult *res);
+/* The same with more members after "mean": `extra` is their JSON text (e.g. "\"precision\": {...}"),
+ * written as given; NULL or "" = metrics_write_json. */
+int metrics_write_json_extra(const char *path, const MetricsResult *res, const char *extra);
 
 #endif

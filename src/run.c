@@ -153,6 +153,45 @@ int run_open(Run *r, const Config *c, int device) {
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* Precision (config key `precision`, device.h) */
+
+int run_select_precision(const Config *c, int device, int strict, const char *cmd, RunPrecision *p) {
+    memset(p, 0, sizeof *p);
+    snprintf(p->asked, sizeof p->asked, "%s", c->precision);
+    if (device_select_precision(c->precision, device, &p->used)) {
+        if (strict || strcmp(c->precision, "bf16")) return -1;
+        /* the weights of a bf16-trained run, evaluated in FP32: say why in one line, without the advice
+         * to change the key that the refusal of a training run gives */
+        char why[512];
+        snprintf(why, sizeof why, "%s", rr_last_error());
+        char *advice = strstr(why, "; use precision");
+        if (advice) *advice = '\0';
+        fprintf(stderr, "%s: note: %s: evaluating in fp32\n", cmd, why);
+        device_set_precision(RR_FP32);
+        p->used = RR_FP32;
+    }
+    p->engine = conv_cpu_engine();
+    p->isa = device_cpu_bf16_isa();
+    return 0;
+}
+
+void run_precision_json(const RunPrecision *p, char *buf, size_t n) {
+    if (n == 0) return;
+    buf[0] = '\0';
+    if (!strcmp(p->asked, "fp32") && p->used == RR_FP32) return;
+    char isa[64];
+    snprintf(isa, sizeof isa, p->isa ? "\"%s\"" : "null", p->isa);
+    snprintf(buf, n, "\"precision\": {\"asked\": \"%s\", \"used\": \"%s\", \"conv_engine\": \"%s\", \"cpu_bf16_isa\": %s}",
+             p->asked, precision_name(p->used), p->engine, isa);
+}
+
+int run_write_metrics(const Run *r, const char *path, const MetricsResult *m) {
+    char extra[512];
+    run_precision_json(&r->precision, extra, sizeof extra);
+    return metrics_write_json_extra(path, m, extra);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 /* Evaluation */
 
 /* Sum of squared errors of the outputs in r->out_host against the true next frames of the batch's
@@ -393,7 +432,7 @@ static int run_test(Run *r, const RunPaths *paths) {
     float *pred = n_pred ? rr_malloc(sizeof(float) * (size_t)(r->F * n_pred * r->H * r->W)) : NULL;
     EvalResult ev;
     int rc = evaluate_split(r, SPLIT_TEST, EVAL_AUTOREGRESSIVE, -1, &ev, pred, n_pred);
-    if (!rc) rc = metrics_write_json(paths->metrics, &ev.metrics);
+    if (!rc) rc = run_write_metrics(r, paths->metrics, &ev.metrics);
     if (!rc && n_pred) {
         int64_t shape[4] = {r->F, n_pred, r->H, r->W};
         rc = npy_save(paths->predictions, NPY_F32, 4, shape, pred);
@@ -531,9 +570,12 @@ static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resum
                         "example's leak): its scores are not forecasts\n");
 
     int device, have_last;
+    RunPrecision prec;
     if (device_select(c->backend, c->tf32, 1, &device)) return -1; /* before the directory is made */
+    if (run_select_precision(c, device, 1, "rnnreg train", &prec)) return -1;
     if (claim_run_dir(tr, dir, resume, wait, &have_last)) return -1;
     if (run_open(&tr->run, c, device)) return -1;
+    tr->run.precision = prec;
     /* hashed once the loader has accepted the file (its messages name what is wrong with bad data) */
     char data_sha[65];
     int cached = 0;
@@ -553,6 +595,9 @@ static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resum
     fprintf(stderr, "data %s: sha256 %s%s\n", c->data, data_sha, cached ? " (cached in .sha256 beside it)" : "");
     char blas_note[256];
     if (rr_blas_fallback_note(blas_note, sizeof blas_note)) fprintf(stderr, "%s\n", blas_note);
+    if (strcmp(prec.asked, "fp32") || prec.used != RR_FP32) /* fp32 runs' logs stay as they were */
+        fprintf(stderr, "precision: %s (asked %s; CPU convolutions: %s; CPU bf16 instructions: %s)\n",
+                precision_name(prec.used), prec.asked, prec.engine, prec.isa ? prec.isa : "none");
     return 0;
 }
 

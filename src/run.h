@@ -15,7 +15,10 @@
  *   last.safetensors   resume checkpoint (checkpoint.h) after every epoch (and every checkpoint_every
  *                      iterations)
  *   best.safetensors   model tensors of the epoch with the lowest validation loss
- *   metrics.json       per-frame test metrics (metrics_write_json) of the test_weights model
+ *   metrics.json       per-frame test metrics (metrics_write_json) of the test_weights model; a run
+ *                      whose config asks for precision bf16 or auto, or that ran in bf16, also records
+ *                      "precision": {"asked", "used", "conv_engine", "cpu_bf16_isa"} (run_precision_json;
+ *                      absent: fp32 asked and used, the files of fp32 runs stay as they were)
  *   predictions.npy    (seq_len - input_frames, N, H, W) float32, clipped to [0, 1]: the predicted
  *                      future frames of the first N = predict_sequences test sequences, un-patched
  *   truth.npy          (seq_len, N, H, W) uint8: the true frames of the same N sequences (for
@@ -45,6 +48,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "device.h"
 #include "loader.h"
 #include "metrics.h"
 #include "model.h"
@@ -60,9 +64,28 @@ double sampling_eta(const Config *c, int64_t iteration);
  *   rr_rand_uniform(seed, rr_stream(RR_TAG_SAMPLING, iteration, 0, 0), b*T + t) < eta. */
 void sampling_mask(const Config *c, int64_t iteration, int B, int T, unsigned char *use_truth);
 
+/* The precision of a run's CPU convolutions (config key `precision`, device.h), resolved once right after
+ * device_select: what the config asked, what runs, the CPU convolution engine (conv_cpu_engine) and the
+ * CPU's bf16 instructions (device_cpu_bf16_isa; NULL: none). */
+typedef struct {
+    char asked[CONFIG_NAME];
+    RRPrecision used;
+    const char *engine, *isa;
+} RunPrecision;
+
+/* Resolve c->precision for `device` (device_select_precision) into *p and set it for the ops. strict
+ * (train, bench): bf16 that cannot run here is -1 + rr_error, one line naming the key and why. Not strict
+ * (eval, predict): a bf16-trained run where bf16 cannot run is evaluated in FP32 after one note line on
+ * stderr that starts with `cmd` (as a TF32-trained run is evaluated on the CPU). */
+int run_select_precision(const Config *c, int device, int strict, const char *cmd, RunPrecision *p);
+/* The JSON member `"precision": {"asked": .., "used": .., "conv_engine": .., "cpu_bf16_isa": ..}` into buf,
+ * or "" when fp32 was asked and used (metrics.json and eval's JSON of fp32 runs keep their bytes). */
+void run_precision_json(const RunPrecision *p, char *buf, size_t n);
+
 /* A run: data, model and the buffers of one batch. */
 typedef struct {
     Config cfg;
+    RunPrecision precision;    /* set by the caller after run_open (run_select_precision) */
     Loader loader;
     int have_loader;
     Model *model;
@@ -105,6 +128,10 @@ typedef struct {
  * res->metrics (metrics_result_free) after a 0 return. */
 int evaluate_split(Run *r, Split which, EvalMode mode, int64_t max_seqs, EvalResult *res, float *pred,
                    int64_t n_pred);
+
+/* metrics_write_json of a run's metrics with its precision member (run_precision_json) after "mean";
+ * path NULL: stdout. */
+int run_write_metrics(const Run *r, const char *path, const MetricsResult *m);
 
 /* The true frames 0..seq_len-1 of the first n sequences of a split as (seq_len, n, H, W) uint8 —
  * the sequences evaluate_split predicted, in the same order — for picture strips. */

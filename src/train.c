@@ -28,7 +28,7 @@ static int file_exists(const char *path) {
 static void train_usage(FILE *out) {
     fprintf(out,
             "usage: rnnreg train [--config FILE] [--set key=value ...] --out DIR [--resume] [--wait]\n"
-            "                    [--backend cpu|cuda] [--tf32]\n"
+            "                    [--backend cpu|cuda] [--tf32] [--precision fp32|bf16|auto]\n"
             "  --config FILE     key = value file (# comments, include = other.conf relative to the file)\n"
             "  --set key=value   override one option (repeatable; applied after the file)\n"
             "  --out DIR         run directory: config, log.jsonl, last.safetensors, best.safetensors,\n"
@@ -39,6 +39,8 @@ static void train_usage(FILE *out) {
             "                    it to finish instead of stopping with an error\n"
             "  --backend cpu|cuda  compute backend (= --set backend=...; cuda needs a CUDA build and a GPU)\n"
             "  --tf32            backend cuda: TF32 tensor-core convolution products (= --set tf32=1)\n"
+            "  --precision P     CPU convolution operands fp32, bf16 or auto (= --set precision=P; bf16 needs\n"
+            "                    the oneDNN engine and a CPU with bf16 instructions, else it is refused)\n"
             "\noptions (key, default, meaning):\n");
     config_print_help(out);
 }
@@ -51,10 +53,12 @@ typedef struct {
     long long sequences;
     const char *backend; /* --backend NAME (applied after --set) */
     int tf32;            /* --tf32 */
+    const char *precision; /* --precision NAME (applied after --tf32) */
     int teacher_forced;  /* --teacher-forced (eval, predict) */
 } Args;
 
-/* Which options beyond the shared ones (--config, --set, --out, --backend, --tf32) a command takes. */
+/* Which options beyond the shared ones (--config, --set, --out, --backend, --tf32, --precision) a command
+ * takes. */
 enum { A_RESUME = 1, A_CKPT = 2, A_SPLIT = 4, A_SEQ = 8, A_TRUTH = 16, A_TEACHER = 32 }; /* A_RESUME: --wait too */
 
 /* Parse the options of command `cmd`. Returns 0, 1 (help printed) or 2 (usage error). */
@@ -85,7 +89,7 @@ static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a
             continue;
         }
         const int takes = !strcmp(s, "--config") || !strcmp(s, "--set") || !strcmp(s, "--out") ||
-                          !strcmp(s, "--backend") ||
+                          !strcmp(s, "--backend") || !strcmp(s, "--precision") ||
                           (!strcmp(s, "--checkpoint") && (allow & A_CKPT)) || (!strcmp(s, "--split") && (allow & A_SPLIT)) ||
                           (!strcmp(s, "--sequences") && (allow & A_SEQ)) ||
                           (!strcmp(s, "--truth") && (allow & A_TRUTH));
@@ -102,6 +106,7 @@ static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a
         if (!strcmp(s, "--config")) a->config = v;
         else if (!strcmp(s, "--set")) a->sets[a->n_sets++] = v;
         else if (!strcmp(s, "--backend")) a->backend = v;
+        else if (!strcmp(s, "--precision")) a->precision = v;
         else if (!strcmp(s, "--out")) a->out = v;
         else if (!strcmp(s, "--checkpoint")) a->checkpoint = v;
         else if (!strcmp(s, "--truth")) a->truth = v;
@@ -124,7 +129,7 @@ static int parse_args(int argc, char **argv, const char *cmd, int allow, Args *a
 }
 
 /* Config = defaults, then base_text (a checkpoint's resolved config) or base_file, then --config,
- * then --set, then --backend / --tf32; validated. */
+ * then --set, then --backend / --tf32 / --precision; validated. */
 static int build_config(Config *c, const Args *a, const char *base_text, const char *base_name, const char *base_file) {
     config_defaults(c);
     if (base_text && config_load_text(c, base_text, base_name)) return -1;
@@ -134,6 +139,7 @@ static int build_config(Config *c, const Args *a, const char *base_text, const c
         if (config_set(c, a->sets[i])) return -1;
     if (a->backend && config_set_value(c, "backend", a->backend, "--backend")) return -1;
     if (a->tf32 && config_set_value(c, "tf32", "1", "--tf32")) return -1;
+    if (a->precision && config_set_value(c, "precision", a->precision, "--precision")) return -1;
     return config_validate(c);
 }
 
@@ -175,12 +181,13 @@ static const char teacher_forced_help[] =
 static void eval_usage(FILE *out) {
     fprintf(out,
             "usage: rnnreg eval --checkpoint FILE [--config FILE] [--set key=value ...] [--split val|test] [--out FILE]\n"
-            "                   [--backend cpu|cuda] [--tf32] [--teacher-forced]\n"
+            "                   [--backend cpu|cuda] [--tf32] [--precision fp32|bf16|auto] [--teacher-forced]\n"
             "  evaluates a checkpoint (best.safetensors or last.safetensors) on a split of its run's data:\n"
             "  input_frames true frames in, the rest predicted autoregressively; per-frame MSE/MAE/PSNR/SSIM\n"
             "  of the future frames as JSON (metrics.h) to --out or stdout. The configuration is the one stored\n"
             "  in the checkpoint, then --config, then --set (e.g. --set data=other.npy). Default split: test.\n"
-            "  --backend cpu|cuda and --tf32 choose where it runs (as for train).\n"
+            "  --backend cpu|cuda, --tf32 and --precision choose where and how it runs (as for train); the\n"
+            "  checkpoint's precision = bf16 where bf16 cannot run evaluates in fp32 after a one-line note.\n"
             "%s", teacher_forced_help);
 }
 
@@ -188,16 +195,17 @@ static void predict_usage(FILE *out) {
     fprintf(out,
             "usage: rnnreg predict --checkpoint FILE --out P.npy [--truth T.npy] [--sequences N]\n"
             "                      [--split val|test] [--config FILE] [--set key=value ...]\n"
-            "                      [--backend cpu|cuda] [--tf32] [--teacher-forced]\n"
+            "                      [--backend cpu|cuda] [--tf32] [--precision fp32|bf16|auto] [--teacher-forced]\n"
             "  writes (seq_len - input_frames, N, H, W) float32 in [0, 1]: the predicted future frames of the\n"
             "  first N sequences of the split (default: predict_sequences of the config; split test);\n"
             "  --truth also writes their true frames, (seq_len, N, H, W) uint8, for `rnnreg strip`.\n"
-            "  --backend cpu|cuda and --tf32 choose where it runs (as for train).\n"
+            "  --backend cpu|cuda, --tf32 and --precision choose where and how it runs (as for train); the\n"
+            "  checkpoint's precision = bf16 where bf16 cannot run evaluates in fp32 after a one-line note.\n"
             "%s", teacher_forced_help);
 }
 
 /* Shared by eval and predict: config from the checkpoint, run, weights. */
-static int open_from_checkpoint(const Args *a, Run *r) {
+static int open_from_checkpoint(const Args *a, const char *cmd, Run *r) {
     char *text = NULL;
     Config c;
     if (checkpoint_read_config(a->checkpoint, &text, NULL)) return -1;
@@ -207,7 +215,10 @@ static int open_from_checkpoint(const Args *a, Run *r) {
     free(text);
     int device; /* not strict about tf32: a TF32-trained run may be evaluated on the CPU */
     if (!rc) rc = device_select(c.backend, c.tf32, 0, &device);
+    RunPrecision prec; /* nor about bf16: a bf16-trained run is evaluated in fp32 where bf16 cannot run */
+    if (!rc) rc = run_select_precision(&c, device, 0, cmd, &prec);
     if (!rc) rc = run_open(r, &c, device);
+    if (!rc) r->precision = prec;
     if (!rc) rc = checkpoint_load(a->checkpoint, r->model, NULL, NULL);
     return rc;
 }
@@ -230,13 +241,13 @@ int cmd_eval(int argc, char **argv) {
     Split which = a.split && !strcmp(a.split, "val") ? SPLIT_VAL : SPLIT_TEST;
     const EvalMode mode = a.teacher_forced ? EVAL_TEACHER_FORCED : EVAL_AUTOREGRESSIVE;
     const int lock = a.out ? rundir_lock_for_output(a.out) : -2; /* writing into a run directory: own it */
-    int rc = lock == -1 ? -1 : open_from_checkpoint(&a, &r);
+    int rc = lock == -1 ? -1 : open_from_checkpoint(&a, "rnnreg eval", &r);
     if (!rc) rc = evaluate_split(&r, which, mode, -1, &ev, NULL, 0);
     if (!rc) {
         fprintf(stderr, "%s split, %lld sequences%s: loss %.9g (mean squared error over all %d outputs)\n",
                 split_name(which), (long long)ev.sequences, a.teacher_forced ? ", teacher-forced" : "", ev.loss,
                 r.T - 1);
-        rc = metrics_write_json(a.out, &ev.metrics);
+        rc = run_write_metrics(&r, a.out, &ev.metrics);
         metrics_result_free(&ev.metrics);
     }
     if (rc) fprintf(stderr, "rnnreg eval: %s\n", rr_last_error());
@@ -277,7 +288,7 @@ int cmd_predict(int argc, char **argv) {
     /* writing into run directories: own them (the truth file's only when it is another directory) */
     const int lock = rundir_lock_for_output(a.out);
     const int lock_truth = lock != -1 && a.truth && !same_directory(a.out, a.truth) ? rundir_lock_for_output(a.truth) : -2;
-    int rc = lock == -1 || lock_truth == -1 ? -1 : open_from_checkpoint(&a, &r);
+    int rc = lock == -1 || lock_truth == -1 ? -1 : open_from_checkpoint(&a, "rnnreg predict", &r);
     if (!rc) {
         int64_t avail = loader_split_size(&r.loader, which);
         int64_t n = a.sequences > 0 ? a.sequences : r.cfg.predict_sequences;

@@ -4,12 +4,16 @@ configuration, batch, sequence length and thread count as an `rnnreg bench --jso
 JSON line. Not a test: nothing is asserted, the numbers go to bench/bench.sh.
 
   bench_torch.py --ours '<the JSON line of rnnreg bench --json>' [--steps N] [--warmup W]
+                 [--precision fp32|bf16]
 
 The step is what rnnreg's step does: zero the gradients, run the model on frames (T, B, C, H, W)
 uniform in [0, 1) with teacher forcing (use_truth all true), MSE (mean) against frames 1..T-1,
 backward, Adam(lr, betas, eps, weight_decay of the config). W untimed steps (on the first
 warmup_frames frames, as ours), then N timed ones (time.perf_counter around each step; N = the number
 of steps ours timed); the median is reported.
+--precision bf16 runs the forward pass and the loss under torch.autocast("cpu", dtype=torch.bfloat16)
+(convolutions with bf16 operands, as PyTorch's mixed precision does on CPUs; the weights, the Adam state
+and the backward call stay outside it, as PyTorch's AMP recipe has them); fp32 (default) runs without.
 If torch is missing: prints {"bench": "torch_train_step", "error": "not installed"} and exits 3.
 """
 import argparse
@@ -48,6 +52,8 @@ def main():
     ap.add_argument("--ours", required=True, help="the JSON line printed by rnnreg bench --json")
     ap.add_argument("--steps", type=int, default=None, help="timed steps (default: as ours)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed steps (default: as ours)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
     args = ap.parse_args()
     ours = json.loads(args.ours)
     try:
@@ -72,13 +78,21 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=adam["lr"], betas=(adam["beta1"], adam["beta2"]),
                            eps=adam["eps"], weight_decay=adam["weight_decay"])
 
+    if args.precision == "bf16":
+        def autocast():
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+    else:
+        import contextlib
+        autocast = contextlib.nullcontext
+
     times, losses = [], []
     for i in range(warmup + steps):
         x = frames[:warmup_frames] if i < warmup else frames
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=False)
-        pred = model(x, use_truth)
-        loss = torch.nn.functional.mse_loss(pred, x[1:])
+        with autocast():
+            pred = model(x, use_truth)
+            loss = torch.nn.functional.mse_loss(pred, x[1:])
         loss.backward()
         opt.step()
         dt = time.perf_counter() - t0
@@ -89,6 +103,8 @@ def main():
     fwd = ours["fwd_flops_per_seq"]   # the same FLOP count as ours: 3 x forward
     print(json.dumps({
         "bench": "torch_train_step", "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "precision": args.precision,
+        "autocast": "torch.autocast('cpu', dtype=torch.bfloat16)" if args.precision == "bf16" else None,
         "batch": batch, "seq_len": seq_len, "warmup": warmup, "warmup_frames": warmup_frames,
         "steps": steps,
         "params": sum(p.numel() for p in model.parameters()),

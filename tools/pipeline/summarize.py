@@ -12,7 +12,9 @@
   setup.json        scale, seeds, data provenance (the data's .json), environment (git commit, CPU,
                     cores, memory, `rnnreg info`), run times (the sum of the runs' wall times, their
                     mean per model, and the elapsed time from the first run's start to the last run's
-                    end: end = the time of its done.json, start = end - its wall time), missing runs
+                    end: end = the time of its done.json, start = end - its wall time), missing runs;
+                    run_precisions (only when a run asked precision bf16 or auto: the distinct
+                    "precision" records of the runs' metrics.json)
   protocol.csv      the report's protocol (teacher-forced evaluation, report_protocol.py) of the
                     PROTOCOL experiments' first-seed runs: test metric means
   strip-<model>.png the qualitative strips, one per model of the STRIP experiments, rows of the
@@ -110,6 +112,7 @@ def main():
     runs, frames, curves, missing = [], [], [], []
     configs, params = {}, {}
     hosts, runners = set(), set()
+    precisions = set()   # the "precision" members of metrics.json (only runs that asked bf16 / auto have one)
     spans = []   # (start, end) of every finished run, seconds since the epoch
     for rid in a.runs.split():
         model, exp, seed = rid.split("/")
@@ -144,6 +147,8 @@ def main():
                        seq_per_s=pl.mean([r["seq_per_s"] for r in log if r.get("seq_per_s") is not None]))
         if status == "ok":
             m = pl.read_json(os.path.join(d, "metrics.json"))
+            if m.get("precision"):
+                precisions.add(json.dumps(m["precision"], sort_keys=True))
             row.update({"test_" + k: m["mean"].get(k) for k in pl.METRICS})
             for t in range(m["frames"]):
                 frames.append(dict({"model": model, "experiment": exp, "seed": int(seed), "frame": t + 1},
@@ -203,6 +208,9 @@ def main():
              "runs_per_model": {m: len(v) for m, v in sorted(per_model.items())},
              # first start to last end (includes any pause between sessions of `make runs`)
              "elapsed_seconds": (max(e for _, e in spans) - min(b for b, _ in spans)) if spans else None}
+
+    if precisions:   # fp32 runs record none: their setup.json keeps its bytes
+        setup["run_precisions"] = [json.loads(p) for p in sorted(precisions)]
 
     os.makedirs(a.out, exist_ok=True)
     # the strips, one per model of the strip experiments, every row as wide as the prediction: the input
