@@ -92,6 +92,15 @@ def side_stats(rs, field, base_rs):
     return m, 0.0, 0, n, " (no spread)"
 
 
+def welch(m1, v1, df1, m2, v2, df2):
+    """Welch's two-sided test of equal means from each side's mean, variance of the mean (s^2/n) and
+    degrees of freedom (n - 1): (p, nu, se), nu by Welch-Satterthwaite (Welch 1947, Biometrika 34)."""
+    var = v1 + v2
+    se = math.sqrt(var)
+    nu = var * var / sum(v * v / df for v, df in ((v1, df1), (v2, df2)) if v > 0)
+    return 2.0 * (1.0 - pl.t_cdf(abs(m2 - m1) / se, nu)), nu, se
+
+
 def check_means(com, fre):
     ce, fe = runs_by_exp(com), runs_by_exp(fre)
     tests, nospread, missing = [], [], []
@@ -117,10 +126,7 @@ def check_means(com, fre):
                 if diff != 0:
                     nospread.append(desc)
                 continue
-            se = math.sqrt(var)
-            nu = var * var / sum((v * v / df) for v, df in ((a[1], a[2]), (b[1], b[2])) if v > 0)
-            t = abs(diff) / se
-            p = 2.0 * (1.0 - pl.t_cdf(t, nu))
+            p, nu, se = welch(a[0], a[1], a[2], b[0], b[1], b[2])
             tests.append((p, desc, diff, se, nu))
     for m in missing:
         fail("experiment in only one summary: %s" % m)
