@@ -178,8 +178,9 @@ def check_claims(cdir, fdir):
     try:
         c = {k: (v, ev) for k, v, ev in cl.claims(Summary(cdir))}
         f = {k: (v, ev) for k, v, ev in cl.claims(Summary(fdir))}
-    except (OSError, KeyError, ValueError) as e:
-        fail("the claims could not be derived from a summary: %s" % e)
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as e:
+        fail("the claims could not be derived from a summary (claims.py against paperdata.py): %s: %s" % (
+            type(e).__name__, e))
         return
     bad = []
     for k in list(c) + [k for k in f if k not in c]:
