@@ -35,6 +35,9 @@ RUN_SETS     ?=
 RUN_LOCK     ?= wait
 LATEXMK      ?= latexmk
 GNUPLOT      ?= gnuplot
+# the date the paper's PDF and figures carry (SOURCE_DATE_EPOCH with FORCE_SOURCE_DATE=1): fixed, so that
+# two builds from the same summary are byte-identical (tools/pipeline/latex.sh; make check-artifacts)
+PAPER_EPOCH  ?= 0
 
 ifeq ($(filter $(SCALE),tiny quick paper),)
 $(error SCALE must be tiny, quick or paper, not '$(SCALE)')
@@ -186,18 +189,20 @@ $(foreach f,$(FIGURES),$(eval $(PAPER_BUILD)/fig-$f.tex: $(addprefix $(PAPER_BUI
 # folder inside $(PAPER_BUILD) (the figure data found through its loadpath), so the .tex names its
 # drawing without a path and nothing half-written ever has a final name: the drawing, then the .tex
 # (Make's target) are renamed into place only once gnuplot succeeded; the folder goes in any case.
+# cairo dates the drawing by SOURCE_DATE_EPOCH (fixed: PAPER_EPOCH).
 $(PAPER_BUILD)/fig-%.tex: figures/%.gp figures/style.gp
 	@t=$$(mktemp -d '$(PAPER_BUILD)/.fig-$*.XXXXXX') && trap 'rm -rf "$$t"' EXIT && cd "$$t" && \
-	  $(GNUPLOT) -e "set loadpath '$(abspath $(PAPER_BUILD))'; style='$(abspath figures/style.gp)'; out='fig-$*'" \
+	  SOURCE_DATE_EPOCH='$(PAPER_EPOCH)' $(GNUPLOT) -e "set loadpath '$(abspath $(PAPER_BUILD))'; style='$(abspath figures/style.gp)'; out='fig-$*'" \
 	    $(abspath $<) && mv -f fig-$*.pdf ../fig-$*.pdf && mv -f fig-$*.tex ../fig-$*.tex
 
 # latexmk works in $(PAPER_BUILD)/latex/ (its aux files, locked against a second make; pdflatex writes the PDF as it goes); the PDF
-# and its log are copied out through temp names and renamed, the PDF last
-$(PAPER_PDF): paper/paper.tex paper/references.tex $(addprefix $(PAPER_BUILD)/,$(PAPER_TABLES)) $(FIGURE_TEX)
+# and its log are copied out through temp names and renamed, the PDF last. tools/pipeline/latex.sh makes
+# the PDF reproducible (no dates, no random ID, no paths: the same bytes from the same summary anywhere).
+$(PAPER_PDF): paper/paper.tex paper/references.tex $(addprefix $(PAPER_BUILD)/,$(PAPER_TABLES)) $(FIGURE_TEX) \
+              $(PIPE)/latex.sh $(PIPE)/reproducible.tex
 	@mkdir -p '$(PAPER_BUILD)/latex'
-	@cd paper && TEXINPUTS='$(abspath $(PAPER_BUILD)):' flock '$(abspath $(PAPER_BUILD))/latex/.lock' $(LATEXMK) -pdf -silent -interaction=nonstopmode \
-	    -halt-on-error -file-line-error -outdir='$(abspath $(PAPER_BUILD))/latex' paper.tex >/dev/null \
-	  || { grep -E -m3 -A3 '^(\./|/).*:[0-9]+: |^! ' '$(abspath $(PAPER_BUILD))/latex/paper.log' >&2; exit 1; }
+	@LATEXMK='$(LATEXMK)' PAPER_EPOCH='$(PAPER_EPOCH)' flock '$(abspath $(PAPER_BUILD))/latex/.lock' \
+	  bash $(PIPE)/latex.sh paper paper.tex '$(abspath $(PAPER_BUILD))/latex' '$(abspath $(PAPER_BUILD))'
 	@for f in paper.log paper.pdf; do cp '$(PAPER_BUILD)/latex/'$$f '$(PAPER_BUILD)/.'$$f.tmp && \
 	  mv -f '$(PAPER_BUILD)/.'$$f.tmp '$(PAPER_BUILD)/'$$f || exit 1; done
 	@echo "paper: $@ ($(SCALE) scale)"
@@ -232,9 +237,10 @@ figures: $(FIGURE_TEX) ## gnuplot figures (cairolatex) from the summary (no trai
 
 paper: $(PAPER_PDF) ## the paper build/paper/SCALE/paper.pdf from the summary (no training)
 
-check-artifacts: paper ## lint configs and TeX, macros defined, PDF numbers, determinism; vs committed numbers
+check-artifacts: paper ## lint configs and TeX, PDF numbers, determinism; means and claims vs committed; PDF rebuilt identical
 	@RNNREG='$(RNNREG)' PYTHON='$(PYTHON)' SCALE='$(SCALE)' RESULTS='$(RESULTS)' PAPER_BUILD='$(PAPER_BUILD)' \
 	  OPT_SEEDS='$(OPT_SEEDS)' SEEDED_EXPS='$(SEEDED_EXPS)' ALL_RUNS='$(ALL_RUNS)' MODELS='$(MODELS)' \
+	  LATEXMK='$(LATEXMK)' GNUPLOT='$(GNUPLOT)' PAPER_EPOCH='$(PAPER_EPOCH)' PIPE_TOP='$(PIPE_TOP)' \
 	  bash $(PIPE)/check_artifacts.sh
 
 pipeline-status: ## which runs of SCALE are complete, diverged, unfinished (running or interrupted) or missing

@@ -170,6 +170,8 @@ if [ "$HAVE_PAPER" = 1 ]; then
     "${M[@]}" check-artifacts >"$W/check.out" 2>&1; rc=$?
     grep -E '^(ok|FAIL|skip) ' "$W/check.out"
     check "make check-artifacts SCALE=tiny passes" [ "$rc" -eq 0 ]
+    check "... among its checks: the paper built a second time at another path is byte-identical" \
+        grep -q '^ok .*built again from the same summary at another path is byte-identical' "$W/check.out"
     pages=$(pdfinfo "$P/paper.pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')
     check "the PDF has pages ($pages) and its text names the scale" grep -q 'Scale tiny' <(pdftotext "$P/paper.pdf" - 2>/dev/null)
 else
@@ -202,6 +204,28 @@ if [ "$HAVE_PAPER" = 1 ]; then
               [ "$P/fig-final.tex" -nt figures/final.gp ] && grep -q "fig-frames.tex: empty; removed" "$W/remake.out"'
     check "... and the paper built from them has the frames figure (its text in the PDF's source log)" \
         grep -q '<fig-frames.pdf' "$P/paper.log"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 1d. a date injected into the paper (a gnuplot that writes the time into every figure's text, as a
+#     "drawn at" stamp would): check-artifacts' second build differs, and it says where
+if [ "$HAVE_PAPER" = 1 ]; then
+    cat > "$W/gp-dated.sh" <<'GP'
+#!/usr/bin/env bash
+gnuplot "$@" || exit 1
+stamp=$(date +%s.%N)
+for f in fig-*.tex; do sed -i "s|\\\\end{picture}|\\\\put(0,0){\\\\tiny drawn $stamp}\\n\\\\end{picture}|" "$f"; done
+GP
+    chmod +x "$W/gp-dated.sh"
+    touch figures/final.gp
+    "${M[@]}" GNUPLOT="$W/gp-dated.sh" check-artifacts >"$W/dated.out" 2>&1; rc=$?
+    check "a figure stamped with its drawing time: make check-artifacts FAILs (exit $rc) on the paper built twice, showing the first differing bytes" \
+        eval '[ "$rc" -ne 0 ] && grep -q "drawn [0-9]" "$P/fig-final.tex" &&
+              grep -q "^FAIL .*built again from the same summary at another path differs" "$W/dated.out" &&
+              grep -q "first difference at byte [0-9]*" "$W/dated.out"'
+    touch figures/final.gp
+    "${M[@]}" paper >/dev/null 2>&1
+    check "... and without the stamp the paper is made again without it" eval '! grep -q "drawn [0-9]" "$P/fig-final.tex"'
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -386,19 +410,88 @@ if [ "$HAVE_PAPER" = 1 ]; then
     "$PYTHON" tools/pipeline/checks.py pdf "$P" >"$W/pdf.out" 2>&1
     check "the PDF check fails when a table's number is not in the PDF" grep -q '^FAIL .*3141.5 from tab-main.tex' "$W/pdf.out"
     cp "$W/tab-main.bak" "$P/tab-main.tex"
-    # the comparison with committed numbers: a 10 % change of one test MSE breaks the 5 % tolerance
-    "$PYTHON" - "$R/summary/runs.csv" "$W/runs_fresh.csv" <<'EOF'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-rows[0]["test_mse"] = repr(float(rows[0]["test_mse"]) * 1.1)
-w = csv.DictWriter(open(sys.argv[2], "w"), fieldnames=list(rows[0]), lineterminator="\n")
-w.writeheader(); w.writerows(rows)
-EOF
-    "$PYTHON" tools/pipeline/checks.py compare "$R/summary/runs.csv" "$W/runs_fresh.csv" >"$W/cmp.out" 2>&1
-    check "the comparison with committed numbers fails beyond its tolerance" grep -q '^FAIL .*test_mse' "$W/cmp.out"
-    "$PYTHON" tools/pipeline/checks.py compare "$R/summary/runs.csv" "$R/summary/runs.csv" >"$W/cmp2.out" 2>&1
-    check "... and passes on equal files" grep -q '^ok .*equals the committed one' "$W/cmp2.out"
 fi
+
+# ---------------------------------------------------------------------------------------------
+# 4b. the fresh summary against a committed one (compare_summaries.py, check-artifacts' section 5):
+#     per-run bits only where setup.json's numerics match; means within the seed spread (Welch, Holm);
+#     the claims of the paper the same
+C="$W/committed" F="$W/fresh"
+rm -rf "$C" "$F"; cp -r "$R/summary" "$C"; cp -r "$R/summary" "$F"
+cmp_sum() { "$PYTHON" tools/pipeline/compare_summaries.py "$C" "$F" >"$W/cmp.out" 2>&1; }
+check "setup.json records the numerics of the runs: CPU model and bf16 flags as /proc/cpuinfo says, BLAS and core as 'rnnreg info' says, fp32, im2col, 1 thread, cpu" \
+    "$PYTHON" - "$R/summary/setup.json" "$RNNREG" <<'EOF'
+import json, subprocess, sys
+n = json.load(open(sys.argv[1]))["numerics"]
+cpu = open("/proc/cpuinfo").read()
+model = next(l.split(":", 1)[1].strip() for l in cpu.splitlines() if l.startswith("model name"))
+flags = next(l.split(":", 1)[1].split() for l in cpu.splitlines() if l.startswith("flags"))
+info = dict(l.split(": ", 1) for l in subprocess.run([sys.argv[2], "info"], capture_output=True, text=True).stdout.splitlines())
+want = {"cpu": model, "cpu_flags": " ".join(sorted(f for f in flags if f in ("avx512_bf16", "amx_bf16"))),
+        "blas": info["blas"], "blas_core": info["blas core"].split(" (")[0], "precision": "fp32",
+        "conv_engine": "im2col", "threads": 1, "backend": "cpu"}
+assert n == want, (n, want)
+EOF
+cmp_sum; rc=$?
+check "the same summary: per-run equality checked and holds, means and claims agree (exit $rc)" \
+    eval '[ "$rc" -eq 0 ] && grep -q "^ok .*per-run equality: the numerics match" "$W/cmp.out" &&
+          grep -q "^ok .*per-experiment means" "$W/cmp.out" && grep -q "^ok .*claims (.*) are the same" "$W/cmp.out"'
+# one run's test MSE one unit in the last place off: per-run equality fails and names it; means still agree
+"$PYTHON" - "$F/runs.csv" <<'EOF'
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+r = next(r for r in rows if (r["model"], r["experiment"], r["seed"]) == ("convlstm", "dropout", "2"))
+r["test_mse"] = repr(math.nextafter(float(r["test_mse"]), math.inf))
+w = csv.DictWriter(open(sys.argv[1], "w"), fieldnames=list(rows[0]), lineterminator="\n"); w.writeheader(); w.writerows(rows)
+EOF
+cmp_sum; rc=$?
+check "a run one ulp off with matching numerics: per-run equality FAILs naming the run and the numbers; means agree (exit $rc)" \
+    eval '[ "$rc" -eq 1 ] && grep -q "^FAIL .*per-run equality" "$W/cmp.out" &&
+          grep -q "runs.csv convlstm/dropout/2: test_mse [0-9.e+-]* -> [0-9.e+-]*" "$W/cmp.out" && grep -q "^ok .*per-experiment means" "$W/cmp.out"'
+# the committed summary made on another CPU: per-run equality is not checked (one line why), the rest is
+"$PYTHON" - "$C/setup.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1])); s["numerics"]["cpu"] = "AMD EPYC 7B13"
+open(sys.argv[1], "w").write(json.dumps(s, indent=1, sort_keys=True) + "\n")
+EOF
+cmp_sum; rc=$?
+check "committed setup.json with another CPU model: one line says per-run equality was not checked and why; means and claims pass (exit $rc)" \
+    eval '[ "$rc" -eq 0 ] && [ "$(grep -c "per-run equality" "$W/cmp.out")" -eq 1 ] &&
+          grep -q "^skip .*per-run equality (bit for bit) not checked: cpu: committed \"AMD EPYC 7B13\", fresh" "$W/cmp.out" &&
+          grep -q "^ok .*per-experiment means" "$W/cmp.out" && grep -q "^ok .*claims" "$W/cmp.out"'
+# shift_base FACTOR: every fresh convlstm/base run's test MSE moved by FACTOR x that experiment's seed sd
+shift_base() {
+    cp "$R/summary/runs.csv" "$F/runs.csv"
+    "$PYTHON" - "$F/runs.csv" "$1" <<'EOF'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+mine = [r for r in rows if r["model"] == "convlstm" and r["experiment"] == "base"]
+sd = statistics.stdev(float(r["test_mse"]) for r in mine)
+for r in mine:
+    r["test_mse"] = repr(float(r["test_mse"]) + float(sys.argv[2]) * sd)
+w = csv.DictWriter(open(sys.argv[1], "w"), fieldnames=list(rows[0]), lineterminator="\n"); w.writeheader(); w.writerows(rows)
+EOF
+}
+shift_base 0.5; cmp_sum; rc=$?
+check "the base ConvLSTM's runs moved by half a seed sd: the means still agree" \
+    grep -q "^ok .*per-experiment means" "$W/cmp.out"
+shift_base 1000; cmp_sum; rc=$?
+check "moved by 1000 seed sds: FAIL naming convlstm/base test_mse with both means, the bound and Welch's p (exit $rc)" \
+    eval '[ "$rc" -eq 1 ] && grep -q "^FAIL .*means differ beyond the seed spread" "$W/cmp.out" &&
+          grep -qE "^    convlstm/base test_mse: committed [0-9.e+]+ \(n [0-9]+\), fresh [0-9.e+]+ \(n [0-9]+\): \|difference\| .* > .*Welch p" "$W/cmp.out"'
+# a claim that flips: the optimizer study's choice in the fresh summary
+cp "$R/summary/runs.csv" "$F/runs.csv"
+"$PYTHON" - "$F/experiments.json" <<'EOF'
+import json, sys
+e = json.load(open(sys.argv[1]))
+c = e["optimizer_choice"]["predrnn_pp"]
+c["chosen"] = next(o for o in c["scores"] if o != c["chosen"])
+open(sys.argv[1], "w").write(json.dumps(e, indent=1, sort_keys=True) + "\n")
+EOF
+cmp_sum; rc=$?
+check "a claim that differs (the optimizer chosen for PredRNN++): FAIL naming the claim, both values and the numbers (exit $rc)" \
+    eval '[ "$rc" -eq 1 ] && grep -q "^FAIL .*claims" "$W/cmp.out" &&
+          grep -qE "^    optimizer.predrnn_pp: committed [a-z]+ \(mean best validation loss .*\), fresh [a-z]+ " "$W/cmp.out"'
 
 # ---------------------------------------------------------------------------------------------
 # 5. the statistics of the tables
@@ -416,6 +509,17 @@ d = [1.0, 2.0, 3.5, -0.25]
 m, lo, hi, n = pl.paired_interval(d)
 slo, shi = stats.t.interval(0.95, len(d) - 1, loc=sum(d) / len(d), scale=stats.sem(d))
 assert n == 4 and abs(lo - slo) < 1e-9 and abs(hi - shi) < 1e-9, (lo, hi, slo, shi)
+EOF
+    check "Welch's test of check-artifacts' means (compare_summaries.welch) matches scipy.stats.ttest_ind(equal_var=False)" "$PYTHON" - <<'EOF'
+import statistics, sys
+sys.path.insert(0, "tools/pipeline")
+import compare_summaries as cs
+from scipy import stats
+for a, b in [([164.0, 178.0, 150.1], [160.9, 151.2, 170.6]), ([1.0, 2.0], [4.0, 6.5, 5.0, 7.25]), ([0.5, 0.51, 0.52], [0.9, 0.3])]:
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    p, nu, se = cs.welch(statistics.mean(a), va, len(a) - 1, statistics.mean(b), vb, len(b) - 1)
+    r = stats.ttest_ind(b, a, equal_var=False)
+    assert abs(p - r.pvalue) <= 1e-7 * max(1e-3, r.pvalue), (a, b, p, r.pvalue)
 EOF
 else
     skip "t quantiles against scipy: scipy is not installed"

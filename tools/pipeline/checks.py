@@ -17,7 +17,6 @@ and exits 1 when a check failed.
                                          of the chosen optimizer and the same seed have the same resolved
                                          config: their outputs must be identical, byte for byte) and one
                                          test set (every run's truth.npy = the baselines' test frames)
-  checks.py compare COMMITTED FRESH      runs.csv against the committed one within the tolerances TOL
   checks.py files [--prune] DIR...       every generated file in DIR (tables, values, figure data, figures,
                                          the paper, the summary's CSV/JSON/PNG) is whole: not empty, a PDF
                                          starts with %PDF- and ends with %%EOF, a PNG ends with its IEND
@@ -28,8 +27,6 @@ and exits 1 when a check failed.
                                          line each, and exit 0
 Environment for `configs`: ALL_RUNS, MODELS; for `runs`: OPT_SEEDS, MODELS; for `tex` and `pdf`:
 PAPER_SRC (the folder of paper.tex, default paper; the tests point it at altered copies)."""
-import csv
-import io
 import os
 import re
 import subprocess
@@ -45,13 +42,6 @@ failed = False
 # the method, which belongs to the experiments
 SCALE_KEYS = {"layers", "kernels", "patch", "n_train", "n_val", "n_test", "batch", "epochs", "sampling_iters",
               "threads", "predict_sequences", "checkpoint_every", "backend", "tf32", "lr_step_epochs"}
-
-# the tolerance of `compare` (fresh numbers against the committed ones): the trainer is bit-identical
-# for a fixed thread count and build, so on the same machine and BLAS the files are equal; another CPU
-# or BLAS changes rounding, which training amplifies
-TOL = {"test_mse": ("rel", 0.05), "test_mae": ("rel", 0.05), "best_val_loss": ("rel", 0.05),
-       "test_psnr": ("abs", 0.5), "test_ssim": ("abs", 0.02)}
-
 
 def ok(msg):
     print("ok %s: %s" % (T, msg))
@@ -300,44 +290,6 @@ def check_runs(results):
 # --------------------------------------------------------------------------------------------------
 
 
-def read_runs_csv(text):
-    out = {}
-    for r in csv.DictReader(io.StringIO(text)):
-        out[(r["model"], r["experiment"], r["seed"])] = r
-    return out
-
-
-def check_compare(committed_path, fresh_path):
-    committed = read_runs_csv(open(committed_path).read())
-    fresh = read_runs_csv(open(fresh_path).read())
-    if open(committed_path).read() == open(fresh_path).read():
-        ok("runs.csv equals the committed one")
-        return
-    keys = sorted(set(committed) & set(fresh))
-    only = sorted(set(committed) ^ set(fresh))
-    if only:
-        fail("runs in only one of committed/fresh runs.csv: %s" % ", ".join("/".join(k) for k in only[:8]))
-    worst = {}
-    bad = []
-    for k in keys:
-        a, b = committed[k], fresh[k]
-        if a["status"] != b["status"]:
-            bad.append("%s: status %s -> %s" % ("/".join(k), a["status"], b["status"]))
-            continue
-        for f, (kind, tol) in TOL.items():
-            if not a.get(f) or not b.get(f):
-                continue
-            x, y = float(a[f]), float(b[f])
-            dev = abs(y - x) / abs(x) if kind == "rel" and x else abs(y - x)
-            worst[f] = max(worst.get(f, 0.0), dev)
-            if not dev <= tol:
-                bad.append("%s %s: %.6g -> %.6g" % ("/".join(k), f, x, y))
-    desc = ", ".join("%s %s %.3g (max %.3g)" % (f, "rel" if TOL[f][0] == "rel" else "abs", TOL[f][1], worst.get(f, 0.0))
-                     for f in TOL)
-    (fail if bad else ok)("fresh runs.csv within tolerance of the committed one over %d runs: %s%s" % (
-        len(keys), desc, "".join("\n    " + b for b in bad[:12])))
-
-
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
@@ -415,8 +367,6 @@ def main():
         check_pdf(sys.argv[2])
     elif cmd == "runs":
         check_runs(sys.argv[2])
-    elif cmd == "compare":
-        check_compare(sys.argv[2], sys.argv[3])
     elif cmd == "files":
         prune = "--prune" in sys.argv[2:]
         check_files([x for x in sys.argv[2:] if x != "--prune"], prune)

@@ -137,9 +137,15 @@ wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
 # --- 4. the stamp, last -------------------------------------------------------------------------------
 json_str() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$1" | tr -d '\n'; }
 cpu=$(sed -nE 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
-printf '{"status": "%s", "message": "%s", "wall_seconds": %s, "resumed": %s, "host": "%s", "cpu": "%s", "runner": "%s", "run_sets": "%s"}\n' \
+# what bit-identity across machines depends on besides the CPU model (summarize.py's setup.json
+# "numerics"): the CPU's bf16 flags and `rnnreg info` (BLAS library and core, OpenMP threads)
+flags=$(sed -nE '0,/^flags/s/^flags[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' |
+        grep -xE 'avx512_bf16|amx_bf16' | sort | tr '\n' ' ' | sed 's/ $//')
+info=$("$RNNREG" info 2>/dev/null || true)
+printf '{"status": "%s", "message": "%s", "wall_seconds": %s, "resumed": %s, "host": "%s", "cpu": "%s", "cpu_flags": "%s", "rnnreg_info": "%s", "runner": "%s", "run_sets": "%s"}\n' \
     "$status" "$(json_str "$message")" "$wall" "$([ "$resume" = 1 ] && echo true || echo false)" \
-    "$(json_str "$(hostname)")" "$(json_str "$cpu")" "$(json_str "$RUNNER")" "$(json_str "$RUN_SETS")" \
+    "$(json_str "$(hostname)")" "$(json_str "$cpu")" "$(json_str "$flags")" "$(sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$info" | sed ':a;N;$!ba;s/\n/\\n/g')" \
+    "$(json_str "$RUNNER")" "$(json_str "$RUN_SETS")" \
     > "$dir/done.json.tmp.$$"
 mv "$dir/done.json.tmp.$$" "$dir/done.json"
 progress end "$id" "$wall" "$status" "$([ "$resume" = 1 ] && echo true || echo false)"

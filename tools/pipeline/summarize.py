@@ -12,9 +12,15 @@
   setup.json        scale, seeds, data provenance (the data's .json), environment (git commit, CPU,
                     cores, memory, `rnnreg info`), run times (the sum of the runs' wall times, their
                     mean per model, and the elapsed time from the first run's start to the last run's
-                    end: end = the time of its done.json, start = end - its wall time), missing runs;
+                    end: end = the time of its done.json, start = end - its wall time), missing runs,
                     run_precisions (only when a run asked precision bf16 or auto: the distinct
-                    "precision" records of the runs' metrics.json)
+                    "precision" records of the runs' metrics.json),
+                    and "numerics": what bit-identical runs depend on (NUMERICS_KEYS: CPU model and bf16
+                    flags, BLAS library and core, precision, conv engine, threads, backend), one value per
+                    key when every run agrees, else the sorted distinct values, with "numerics_by_run"
+                    then naming each run's; a value nobody recorded is null (runs made before
+                    run.sh recorded it). `make check-artifacts` compares runs bit for bit only where the
+                    fresh and the committed numerics agree (compare_summaries.py)
   protocol.csv      the report's protocol (teacher-forced evaluation, report_protocol.py) of the
                     PROTOCOL experiments' first-seed runs: test metric means
   strip-<model>.png the qualitative strips, one per model of the STRIP experiments, rows of the
@@ -28,6 +34,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -87,6 +94,61 @@ def environment(rnnreg):
             "rnnreg_info": sh([rnnreg, "info"])}
 
 
+# what a run's bits depend on besides its config and seed (the same on two machines => bit-identical runs)
+NUMERICS_KEYS = ["cpu", "cpu_flags", "blas", "blas_core", "precision", "conv_engine", "threads", "backend"]
+
+
+def info_field(info, name):
+    """A line "name: value" of `rnnreg info`, the value up to a " (" note; None when absent."""
+    for line in (info or "").splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].split(" (", 1)[0].strip()
+    return None
+
+
+def run_numerics(d, done):
+    """What run directory d's numbers depend on, from what the run recorded: done.json (cpu, cpu_flags,
+    rnnreg_info: written by run.sh), metrics.json (precision, absent = fp32; conv_engine, absent =
+    im2col), the trainer's "N threads" line in train.log, the resolved config (backend). None where the
+    run did not record it."""
+    info = done.get("rnnreg_info")
+    met = {}
+    if os.path.exists(os.path.join(d, "metrics.json")):
+        met = pl.read_json(os.path.join(d, "metrics.json"))
+    threads = None
+    if os.path.exists(os.path.join(d, "train.log")):
+        for line in open(os.path.join(d, "train.log"), errors="replace"):
+            m = re.search(r", (\d+) threads$", line.rstrip("\n"))
+            if m:
+                threads = int(m.group(1))
+    cfg = pl.read_config(os.path.join(d, "config")) if os.path.exists(os.path.join(d, "config")) else {}
+    # metrics.json's "precision" member {asked, used, conv_engine, cpu_bf16_isa} exists only where a run
+    # asked for more than fp32; otherwise the engine is `rnnreg info`'s "conv engine: NAME (...)" line, and
+    # runs from before either was recorded ran im2col in fp32.
+    prec = met.get("precision") if isinstance(met.get("precision"), dict) else None
+    engine = info_field(info, "conv engine")
+    engine = prec["conv_engine"] if prec else (engine.split()[0] if engine else "im2col")
+    return {"cpu": done.get("cpu") or None, "cpu_flags": done.get("cpu_flags"),
+            "blas": info_field(info, "blas"), "blas_core": info_field(info, "blas core"),
+            "precision": (prec["used"] if prec else "fp32") if met else None,
+            "conv_engine": engine if met else None,
+            "threads": threads, "backend": cfg.get("backend")}
+
+
+def numerics_summary(per_run):
+    """setup.json's "numerics" (one value per key when all runs agree, else the sorted distinct values)
+    and "numerics_by_run" (every run's, only when some key differs between runs)."""
+    out, mixed = {}, False
+    for k in NUMERICS_KEYS:
+        vals = sorted({json.dumps(v[k]) for v in per_run.values()})
+        if len(vals) == 1:
+            out[k] = json.loads(vals[0])
+        else:
+            out[k] = [json.loads(v) for v in vals]
+            mixed = True
+    return out, (per_run if mixed else None)
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ["results", "scale", "rnnreg", "data-json", "runs", "opt-exps", "seeded-exps", "once-exps",
@@ -113,6 +175,7 @@ def main():
     configs, params = {}, {}
     hosts, runners = set(), set()
     precisions = set()   # the "precision" members of metrics.json (only runs that asked bf16 / auto have one)
+    numerics = {}    # run id -> run_numerics
     spans = []   # (start, end) of every finished run, seconds since the epoch
     for rid in a.runs.split():
         model, exp, seed = rid.split("/")
@@ -122,6 +185,8 @@ def main():
             missing.append(rid)
             continue
         hosts.add(done.get("cpu", ""))
+        if status == "ok":     # a diverged run has no numbers to compare, only its status
+            numerics[rid] = run_numerics(d, done)
         if done.get("wall_seconds") is not None:
             end = os.path.getmtime(os.path.join(d, "done.json"))
             spans.append((end - float(done["wall_seconds"]), end))
@@ -202,12 +267,15 @@ def main():
                                                         for r in runs if r["status"] == "diverged"],
              "data": data_prov, "baselines": baseline_info, "environment": environment(a.rnnreg),
              "run_cpus": sorted(hosts), "runners": sorted(runners),
+             "numerics": numerics_summary(numerics)[0],
              "wall_seconds_total": sum(ok_walls),
              "wall_seconds_mean_per_model": {m: pl.mean(v) for m, v in sorted(per_model.items())},
              "wall_seconds_total_per_model": {m: sum(v) for m, v in sorted(per_model.items())},
              "runs_per_model": {m: len(v) for m, v in sorted(per_model.items())},
              # first start to last end (includes any pause between sessions of `make runs`)
              "elapsed_seconds": (max(e for _, e in spans) - min(b for b, _ in spans)) if spans else None}
+    if numerics_summary(numerics)[1]:
+        setup["numerics_by_run"] = numerics_summary(numerics)[1]
 
     if precisions:   # fp32 runs record none: their setup.json keeps its bytes
         setup["run_precisions"] = [json.loads(p) for p in sorted(precisions)]
