@@ -1,5 +1,5 @@
-# final.gp — final test MSE per method with the seed spread (figure "final"): one panel per model,
-# stacked, with its methods down the y axis: every run as an open circle in the method's colour, the
+# final.gp — final test MSE per method with the seed spread (figure "final", the text's width): one panel
+# per model, side by side, with its methods down the y axis: every run as an open circle in the method's colour, the
 # mean over seeds as a filled diamond with a bar of one standard deviation to either side; the base
 # model's mean ± sd as a grey band, and a baseline that falls inside a panel's range as a vertical line
 # (copy-last dotted, all-zero dash-dotted: BL_DASH).
@@ -8,12 +8,12 @@
 # at the panel's edge with its value (beyond_hi / beyond_lo, style.gp).
 load style
 load 'figdata.gp'
-TOTPOS = 0; NSHOWN = 0
-do for [m = 1:N_MODELS] { TOTPOS = TOTPOS + N_POS[m]; NSHOWN = NSHOWN + (N_POS[m] > 0) }
+MAXPOS = 1
+do for [m = 1:N_MODELS] { MAXPOS = (N_POS[m] > MAXPOS ? N_POS[m] : MAXPOS) }
 ROWIN = 0.15                       # inches per method
 PANEL_EXTRA = 0.62                 # title, tics and x label of a panel, inches
-H = TOTPOS * ROWIN + NSHOWN * PANEL_EXTRA + 0.1
-eval term(COLW, H)
+H = MAXPOS * ROWIN + PANEL_EXTRA + 0.1
+eval term(TEXTW, H)
 set output out.'.tex'
 if (N_RUNMETHODS == 0) { @empty_panel; exit }
 set multiplot
@@ -21,11 +21,12 @@ unset key
 set format x '$%g$'
 set grid noytics
 top = 1 - 0.22 / H
+PW = 1.0 / N_MODELS                 # each model's share of the width: method labels, then its panel
 do for [m = 1:N_MODELS] {
     if (N_POS[m] == 0) { continue }     # a model without finished runs (a partial summary)
     bottom = top - N_POS[m] * ROWIN / H
-    set lmargin at screen 0.37
-    set rmargin at screen 0.97
+    set lmargin at screen (m - 1) * PW + 0.3 * PW
+    set rmargin at screen m * PW - 0.04 * PW
     set tmargin at screen top
     set bmargin at screen bottom
     set title MODEL_LABEL[m] offset 0, -0.4
@@ -53,6 +54,5 @@ do for [m = 1:N_MODELS] {
     if (FIN_NLO[m] > 0) { PLOT = PLOT.", 'final.dat' index 1 using (LO):($2 == m && $6 < LO ? $1 : NaN):(beyond_lo($4, $6, LO, '%.1f')) with labels left offset 0.3, 0 font ',7' tc rgb '#333333' boxed" }
     eval PLOT
     unset object 1
-    top = bottom - PANEL_EXTRA / H
 }
 unset multiplot
