@@ -21,7 +21,7 @@ set multiplot
 PT = 1 - 0.2 / H; PB = (KEYH + 0.45) / H; PV = 0.5 / H; KT = KEYH / H
 RH = (PT - PB - (N_MODELS - 1) * PV) / N_MODELS
 # columns (screen x): training, validation, then the gap panel right of its method labels
-X1 = 0.065; X2 = 0.335; X3 = 0.405; X4 = 0.675; X5 = 0.84; X6 = 0.99
+X1 = 0.065; X2 = 0.32; X3 = 0.39; X4 = 0.645; X5 = 0.815; X6 = 0.915   # right of X6: labels of runs beyond the gap panel
 panel(x0, x1, m) = sprintf("set lmargin at screen %g; set rmargin at screen %g; set tmargin at screen %g; set bmargin at screen %g", \
     x0, x1, PT - (m - 1) * (RH + PV), PT - (m - 1) * (RH + PV) - RH)
 unset key
@@ -79,7 +79,7 @@ do for [m = 1:N_MODELS] {
     PLOT = "plot 'gap.dat' index 1 using 4:($2 == m ? $1 : NaN):5 with xerrorbars lc rgb '#333333' pt 13 ps 0.9 lw 1.2"
     PLOT = PLOT.", 'gap.dat' index 0 using 5:($2 == m ? $1 : NaN):(M_COLOR[int($3)]) with points pt 6 ps 0.6 lc variable"
     # the runs beyond either end of the x range, as labels at the edge
-    if (GAP_NHI[m] > 0) { PLOT = PLOT.", 'gap.dat' index 1 using (HI):($2 == m && $7 > HI ? $1 : NaN):(beyond_hi($4, $7, HI, '%.3f')) with labels right offset -0.3, 0 font ',7' tc rgb '#333333' boxed" }
+    if (GAP_NHI[m] > 0) { PLOT = PLOT.", 'gap.dat' index 1 using (HI):($2 == m && $7 > HI ? $1 : NaN):(beyond_hi($4, $7, HI, '%.3f')) with labels left offset 0.4, 0 font ',7' tc rgb '#333333'" }
     if (GAP_NLO[m] > 0) { PLOT = PLOT.", 'gap.dat' index 1 using (LO):($2 == m && $6 < LO ? $1 : NaN):(beyond_lo($4, $6, LO, '%.3f')) with labels left offset 0.3, 0 font ',7' tc rgb '#333333' boxed" }
     eval PLOT
     unset object 1

@@ -5,7 +5,8 @@
 # (copy-last dotted, all-zero dash-dotted: BL_DASH).
 # Data: final.dat (block 0: position, model, method, seed, MSE; block 1: position, model, method,
 # mean, sd, min, max), figdata.gp (tables.py). A run far outside the others (FIN_XLO..FIN_XHI) is written
-# at the panel's edge with its value (beyond_hi / beyond_lo, style.gp).
+# beside the panel's edge with its value (beyond_hi / beyond_lo, style.gp): right of the panel, outside
+# the data, for a run beyond the right end.
 load style
 load 'figdata.gp'
 MAXPOS = 1
@@ -26,7 +27,7 @@ do for [m = 1:N_MODELS] {
     if (N_POS[m] == 0) { continue }     # a model without finished runs (a partial summary)
     bottom = top - N_POS[m] * ROWIN / H
     set lmargin at screen (m - 1) * PW + 0.3 * PW
-    set rmargin at screen m * PW - 0.04 * PW
+    set rmargin at screen m * PW - 0.17 * PW   # room right of the panel for the labels of runs beyond it
     set tmargin at screen top
     set bmargin at screen bottom
     set title MODEL_LABEL[m] offset 0, -0.4
@@ -50,7 +51,7 @@ do for [m = 1:N_MODELS] {
     PLOT = "plot 'final.dat' index 1 using 4:($2 == m ? $1 : NaN):5 with xerrorbars lc rgb '#333333' pt 13 ps 1.0 lw 1.3"
     PLOT = PLOT.", 'final.dat' index 0 using 5:($2 == m ? $1 : NaN):(M_COLOR[int($3)]) with points pt 6 ps 0.7 lc variable"
     # the runs beyond either end of the x range, as labels at the edge
-    if (FIN_NHI[m] > 0) { PLOT = PLOT.", 'final.dat' index 1 using (HI):($2 == m && $7 > HI ? $1 : NaN):(beyond_hi($4, $7, HI, '%.1f')) with labels right offset -0.3, 0 font ',7' tc rgb '#333333' boxed" }
+    if (FIN_NHI[m] > 0) { PLOT = PLOT.", 'final.dat' index 1 using (HI):($2 == m && $7 > HI ? $1 : NaN):(beyond_hi($4, $7, HI, '%.1f')) with labels left offset 0.4, 0 font ',7' tc rgb '#333333'" }
     if (FIN_NLO[m] > 0) { PLOT = PLOT.", 'final.dat' index 1 using (LO):($2 == m && $6 < LO ? $1 : NaN):(beyond_lo($4, $6, LO, '%.1f')) with labels left offset 0.3, 0 font ',7' tc rgb '#333333' boxed" }
     eval PLOT
     unset object 1

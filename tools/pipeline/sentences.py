@@ -630,8 +630,19 @@ def frames(s):
         elif s_below:
             p += ", and its SSIM is below all-zero's at %s of the %s frames" % (words(len(s_below)), words(len(sb)))
         parts.append(p)
-    return ("; ".join(parts) + ". The error of every model grows with the horizon as its predictions fade "
-            "towards the mean frame." if parts else ""), "frames.csv: base and baseline/zero, per frame"
+    if not parts:
+        return "", "frames.csv: base and baseline/zero, per frame"
+    grow = [m for m in s.models if s.frame_means(m + "/base", "mse") and
+            s.frame_means(m + "/base", "mse")[max(s.frame_means(m + "/base", "mse"))] >
+            s.frame_means(m + "/base", "mse")[min(s.frame_means(m + "/base", "mse"))]]
+    sent = "; ".join(parts) + "."
+    if grow:
+        fm = {m: s.frame_means(m + "/base", "mse") for m in grow}
+        sent += (" %s grows with the horizon (%s from the first predicted frame to the last), "
+                 "the mark of predictions that blur as they lose track of the digits." % (
+                     "The base models' error" if len(grow) > 1 else "The base model's error", and_list([
+                     "%s %s to %s" % (s.mlabel(m), num(fm[m][min(fm[m])], MSE), num(fm[m][max(fm[m])], MSE)) for m in grow])))
+    return sent, "frames.csv: base and baseline/zero, per frame"
 
 
 def final(s):
@@ -654,9 +665,9 @@ def final(s):
 
 def curves(s):
     """sent.curves — what the learning curves show: in how many base runs the best validation epoch is the
-    last (still falling: no overfitting yet), the all-zero level in loss units."""
-    parts, still = [], 0
-    total = 0
+    last (still falling: no overfitting yet) and, for the others, where it was; the all-zero level in loss
+    units."""
+    parts, early, still, total = [], [], 0, 0
     for m in s.models:
         runs = s.runs_of(m + "/base")
         if not runs:
@@ -664,23 +675,23 @@ def curves(s):
         k = sum(1 for r in runs if r["best_epoch"] == r["epochs"])
         still += k
         total += len(runs)
-        parts.append("%s of the %s base runs of %s" % (words(k), words(len(runs)), s.mlabel(m)))
+        parts.append("%s of the %s base runs of %s" % (words(k) if k else "none", words(len(runs)), s.mlabel(m)))
+        early += ["%s seed %s (epoch %s of %s)" % (s.mlabel(m), num(r["seed"], 0), num(r["best_epoch"], 0), num(r["epochs"], 0))
+                  for r in runs if r["best_epoch"] != r["epochs"]]
     if not parts:
         return "", "runs.csv: base rows"
-    sent = "The lowest validation loss falls in the last epoch in %s: " % and_list(parts)
+    sent = "The validation loss is lowest in the last epoch in %s" % and_list(parts)
     if still == total:
-        sent += ("the validation loss is still falling when training stops, so the base models do not overfit yet, "
-                 "and a regularizer has no overfitting to correct at this scale.")
-    elif still == 0:
-        sent += "every base run reached its lowest validation loss before the end and then rose or stalled."
+        sent += (": it is still falling when training stops, so the base models do not overfit yet, and a "
+                 "regularizer has no overfitting to correct at this scale.")
     else:
-        sent += ("some base runs reached their lowest validation loss before the end, the others are still "
-                 "improving; the gap between validation and training loss shows how far any of them overfits.")
+        sent += "; the other%s reached %s lowest earlier: %s." % (
+            "s" if len(early) > 1 else "", "their" if len(early) > 1 else "its", and_list(early))
     bz = s.stat("baseline/zero", "test_mse")[0]
-    n_pix = n_pixels(s)
     if math.isfinite(bz):
-        sent += (" The dotted horizontal line is the all-zero frames' test MSE in loss units (per pixel, %s); "
-                 "a validation loss near it means predictions no better than black frames." % num(bz / n_pix, LOSS))
+        sent += (" The dotted line is the test MSE of all-zero frames in loss units (per pixel, %s); the validation "
+                 "loss also counts the next-frame predictions made from true input frames, which are easier, so it "
+                 "falls below that line sooner than the test MSE of the predicted frames." % num(bz / n_pixels(s), LOSS))
     return sent, "runs.csv: best_epoch, epochs of the base runs; baseline/zero test_mse / pixels"
 
 
