@@ -9,8 +9,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
-from paperdata import (DECIMALS, LEARNT_RATIO, LEVEL, LITERATURE, REPORT_CSV, SSIM_C1, duration, num,  # noqa: E402
-                       p_text, plural_s, tex_escape, tex_text, value_tex, words)
+from paperdata import (DECIMALS, LEARNT_RATIO, LEVEL, LITERATURE, REPORT_CSV, REPORT_MATCH, SSIM_C1,  # noqa: E402
+                       duration, num, p_text, plural_s, tex_escape, tex_text, value_tex, words)
 
 MSE = DECIMALS["mse"]
 LOSS = DECIMALS["loss"]
@@ -589,8 +589,24 @@ def effects(s):
     if not out:
         return ("No difference of SSIM or PSNR to the base model stays resolved after Holm's correction over the "
                 "%s regularized models." % words(n)), "runs.csv: paired differences of test_ssim, test_psnr"
-    sent = ("After Holm's correction over the %s regularized models (one family per metric), the resolved "
-            "differences of SSIM and PSNR to the base model are: %s." % (words(n), "; ".join(out)))
+    sent = ("After Holm's correction over the %s regularized models (one family per metric), %s: %s." % (
+        words(n), "the resolved differences of SSIM and PSNR to the base model are" if len(out) > 1 else
+        "the only difference of SSIM or PSNR to the base model that stays resolved is", "; ".join(out)))
+    # the report's rows of the same method whose SSIM moved the same way against its own base
+    rbase = {r["model"]: float(r["ssim"]) for r in s.report if REPORT_MATCH.get(r["variant"]) == "base"}
+    echoes = []
+    for e in s.regularizers:
+        r = s.resolved(e, "test_ssim")
+        if not r:
+            continue
+        for row in s.report:
+            if REPORT_MATCH.get(row["variant"]) == s.exps[e]["name"] and row["model"] in rbase:
+                dr = float(row["ssim"]) - rbase[row["model"]]
+                if dr != 0 and (dr > 0) == (r > 0):
+                    echoes.append("%s (%s: SSIM %s to %s)" % (tex_escape(row["variant"]), tex_escape(row["model"]),
+                                                            num(rbase[row["model"]], 3), num(float(row["ssim"]), 3)))
+    if echoes:
+        sent += " The report found the same direction for %s." % and_list(echoes)
     bg = dict(s.strip_background())
     off = [e for e in s.regularizers if s.resolved(e, "test_ssim") == -1 and bg.get(e, 0) >= 2.0
            and bg.get(e.split("/")[0] + "/base", 0) < 2.0]
