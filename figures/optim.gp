@@ -4,10 +4,10 @@
 # colours in every panel). Data: optim.dat, figdata.gp (tables.py).
 load style
 load 'figdata.gp'
-eval term(COLW, 1.15 * N_MODELS + 0.75)
+eval term(COLW, 1.2 * N_MODELS + 0.7)
 set output out.'.tex'
 set multiplot
-PL = 0.2; PR = 0.97; PG = 0.12; PB = 0.27; PT = 0.95; KT = 0.12
+PL = 0.2; PR = 0.97; PG = 0.13; PB = 0.25; PT = 0.95; KT = 0.11
 set autoscale yfix
 set offsets 0, 0, graph 0.08, graph 0.04
 set format y '$%g$'
@@ -17,7 +17,7 @@ set xtics XSTEP
 set autoscale xfix
 unset key
 do for [m = 1:N_MODELS] {
-    set title MODEL_LABEL[m] offset 0, -0.5
+    set title (O_PICK[m] eq '' ? MODEL_LABEL[m] : MODEL_LABEL[m].': '.O_PICK[m].' chosen ($\star$, thick)') offset 0, -0.5
     set ylabel 'val.\ loss'
     eval row_at(m, N_MODELS)
     if (m == N_MODELS) { set xlabel 'epoch' }

@@ -111,8 +111,9 @@ check "the closing progress line says $n_plan of $n_plan" grep -q "runs finished
 check "an experiment's own scale file applies (the centred-head run trains 3 epochs, the others 2)" \
     [ "$(wc -l < "$R/convlstm/leak/1/log.jsonl")" -eq 3 -a "$(wc -l < "$R/convlstm/base/1/log.jsonl")" -eq 2 ]
 n_reg=$(w() { echo $#; }; w $(mkvar REGULARIZERS))
-check "every regularizer ($n_reg) has a row with an interval in the paired-difference table" \
-    [ "$(grep -cE '& 2 & .*\[' "$P/tab-paired.tex")" -eq "$n_reg" ]
+check "every regularizer ($n_reg) has a row with an interval and a Holm-adjusted p in the paired-difference table, and each base model one against all-zero frames" \
+    [ "$(grep -E '& 2 & .*\[.*& (\$<\$0\.001|[01]\.[0-9]{3}) \\\\$' "$P/tab-paired.tex" | grep -vc ' & base & ')" -eq "$n_reg" \
+      -a "$(grep -cE '^(ConvLSTM|PredRNN\+\+) & base & 2 & .*\[' "$P/tab-paired.tex")" -eq 2 ]
 for m in convlstm predrnn_pp; do
     check "$m: the optimizer chosen by the script is the lowest mean best validation loss" "$PYTHON" - "$R" "$m" <<'EOF'
 import json, sys
@@ -353,6 +354,32 @@ assert max(walls) <= s["elapsed_seconds"] and sum(walls) <= jobs * s["elapsed_se
 EOF
 if [ "$HAVE_PAPER" = 1 ]; then
     check "the compute statement is in the paper's text" grep -q "runs were in progress at a time" <(pdftotext "$P/paper.pdf" - 2>/dev/null | tr '\n' ' ')
+    check "the abstract states the all-zero baseline's MSE and each base model as a multiple of it, and says it checks the pipeline exactly when no base model reaches 0.75 times all-zero with every frame below it and SSIM above (recomputed from runs.csv, frames.csv)" \
+        "$PYTHON" - "$R/summary" <(pdftotext "$P/paper.pdf" - 2>/dev/null) <<'EOF'
+import csv, re, statistics, sys
+S, text = sys.argv[1], open(sys.argv[2]).read().replace("\u2212", "-")
+def norm(x):   # line breaks and TeX's hyphenation (and so every hyphen) do not count
+    return re.sub(r"[\s-]", "", x)
+abstract = norm(text[text.index("Abstract"):text.index("Motivation")])
+runs = [r for r in csv.DictReader(open(S + "/runs.csv")) if r["status"] == "ok"]
+frames = list(csv.DictReader(open(S + "/frames.csv")))
+def mean(model, exp, col):
+    return statistics.mean(float(r[col]) for r in runs if r["model"] == model and r["experiment"] == exp)
+zero, zs = mean("baseline", "zero", "test_mse"), mean("baseline", "zero", "test_ssim")
+assert norm("all-zero (black) frames gives a test MSE per frame of %.1f" % zero) in abstract, abstract
+learnt = []
+for m, label in (("convlstm", "ConvLSTM"), ("predrnn_pp", "PredRNN++")):
+    mu = mean(m, "base", "test_mse")
+    assert norm("%s %.1f (%.2f times all-zero)" % (label, mu, mu / zero)) in abstract, (label, abstract)
+    seeds = {r["seed"] for r in runs if r["model"] == m and r["experiment"] == "base"}
+    def per(mm, e, t, sd):
+        return statistics.mean(float(r["mse"]) for r in frames if r["model"] == mm and r["experiment"] == e
+                               and int(r["frame"]) == t and (sd is None or r["seed"] in sd))
+    every = all(per(m, "base", t, seeds) < per("baseline", "zero", t, None) for t in range(1, 11))
+    learnt.append(mu <= 0.75 * zero and every and mean(m, "base", "test_ssim") > zs)
+says = norm("checks the pipeline, not the methods") in abstract
+assert says == (not any(learnt)), (learnt, says)
+EOF
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -5,8 +5,11 @@ and the formatting every printed number and word goes through. tables.py (the ou
 sentences.py (the result sentences) build on it.
 
 Statistics: paired differences to <model>/base over the seeds both have (same seed = same data order
-and initial weights), two-sided LEVEL interval (pipelib.paired_interval). Diverged runs are left out of
-means and counted in the tables."""
+and initial weights), two-sided LEVEL interval (pipelib.paired_interval). A difference counts as resolved
+only when its two-sided paired t-test survives Holm's step-down correction over its family (every
+regularizer of every model, one family per metric; the base models against all-zero frames, one family
+per metric): Holm-adjusted p at most 1 - LEVEL. The intervals the tables print are the per-comparison
+ones. Diverged runs are left out of means and counted in the tables."""
 import csv
 import math
 import os
@@ -29,6 +32,31 @@ REPORT_CSV = "experiments/report/original.csv"
 REPORT_MATCH = {"Base": "base", "Layer Norm": "layernorm", "Dropout": "dropout", "Recurrent Dropout": "rec_dropout",
                 "Kernel Regularizer (L2)": "l2"}
 BASELINE_LABEL = {"baseline/copy_last": "copy last input frame", "baseline/zero": "all-zero frames"}
+# The study's criterion that a base model has learnt to predict (issue 14): mean test MSE per frame at most
+# this fraction of the all-zero baseline's, below it at every predicted frame, and mean SSIM above it.
+LEARNT_RATIO = 0.75
+# scikit-image's SSIM constant C1 = (K1 L)^2, K1 = 0.01, L = 255 (uint8 frames; docs/metrics.md): in a
+# flat window where the truth is 0 and the prediction a uniform grey g, SSIM = C1 / (C1 + g^2)
+# (Wang et al. 2004, Eq. 13, with both variances and the covariance 0).
+SSIM_C1 = (0.01 * 255.0) ** 2
+# Published Moving MNIST results (10 input frames -> 10 predicted, 64x64, two digits; MSE per frame = the
+# sum over the pixels of the squared error of [0, 1] frames, averaged over the predicted frames: the
+# PredRNN convention used here), as the cited papers print them (issue 14 lists them); cite = the
+# \\bibitem key of paper/references.tex, source = who reports it (the text), protocol = the table's note.
+#   wang2018: PredRNN++ (ICML 2018): ConvLSTM 103.3, PredRNN++ 46.5 (SSIM 0.898), trained far longer
+#             than any scale here, on a GPU.
+#   tan2023:  OpenSTL (NeurIPS 2023 Datasets and Benchmarks), Moving MNIST after 200 epochs: ConvLSTM
+#             29.8, PredRNN++ 22.1.
+LITERATURE = [
+    {"model": "convlstm", "mse": 103.3, "ssim": None, "cite": "wang2018", "source": "the PredRNN++ paper",
+     "protocol": "in the PredRNN++ paper"},
+    {"model": "predrnn_pp", "mse": 46.5, "ssim": 0.898, "cite": "wang2018", "source": "the PredRNN++ paper",
+     "protocol": "its paper"},
+    {"model": "convlstm", "mse": 29.8, "ssim": None, "cite": "tan2023", "source": "the OpenSTL benchmark",
+     "protocol": "OpenSTL, 200 epochs"},
+    {"model": "predrnn_pp", "mse": 22.1, "ssim": None, "cite": "tan2023", "source": "the OpenSTL benchmark",
+     "protocol": "OpenSTL, 200 epochs"},
+]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -67,6 +95,85 @@ def words(n):
 def plural_s(n):
     """The verb ending of a count: "lowers" for one, "lower" for several."""
     return "s" if n == 1 else ""
+
+
+def t_test_p(diffs):
+    """Two-sided p-value of the one-sample Student-t test of mean(diffs) = 0 (the test whose inversion is
+    pipelib.paired_interval); None below two values; 0 or 1 when the differences do not vary."""
+    n = len(diffs)
+    if n < 2:
+        return None
+    m, sd = pl.mean(diffs), pl.std(diffs)
+    if sd == 0:
+        return 1.0 if m == 0 else 0.0
+    t = abs(m) / (sd / math.sqrt(n))
+    return 2.0 * (1.0 - pl.t_cdf(t, n - 1))
+
+
+def holm(pvalues):
+    """Holm's step-down adjustment (Holm 1979, Scand. J. Statist. 6:65-70) of a family {key: p}: sorted
+    ascending, the i-th smallest (i = 1..m) becomes max over j <= i of min(1, (m - j + 1) p_(j)). An
+    adjusted p at most 1 - LEVEL rejects at family-wise error 1 - LEVEL, under any dependence between the
+    tests. Ties keep their keys' order."""
+    keys = sorted(pvalues, key=lambda k: pvalues[k])
+    m, run, out = len(keys), 0.0, {}
+    for i, k in enumerate(keys):
+        run = max(run, min(1.0, (m - i) * pvalues[k]))
+        out[k] = run
+    return out
+
+
+def p_text(p):
+    """A p-value as the tables print it: three decimals, "<0.001" below."""
+    if p is None:
+        return "--"
+    return "$<$0.001" if p < 0.001 else "%.3f" % p
+
+
+def png_grey(path):
+    """(width, height, rows) of an 8-bit greyscale, non-interlaced PNG (what `rnnreg strip` writes with
+    libpng): the IDAT stream inflated and each scanline's filter (None, Sub, Up, Average, Paeth; PNG
+    specification, 2nd ed., section 9) undone. Anything else is an error naming the file."""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("%s: not a PNG file" % path)
+    pos, idat, w = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if depth != 8 or colour != 0 or interlace:
+                raise ValueError("%s: not an 8-bit greyscale non-interlaced PNG" % path)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    if w is None:
+        raise ValueError("%s: no IHDR chunk" % path)
+    raw, rows, prev = zlib.decompress(idat), [], bytearray(w)
+    for y in range(h):
+        ft, line = raw[y * (w + 1)], bytearray(raw[y * (w + 1) + 1:(y + 1) * (w + 1)])
+        for x in range(w):
+            a, b = line[x - 1] if x else 0, prev[x]
+            c = prev[x - 1] if x else 0
+            if ft == 1:
+                line[x] = (line[x] + a) & 255
+            elif ft == 2:
+                line[x] = (line[x] + b) & 255
+            elif ft == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif ft == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+            elif ft != 0:
+                raise ValueError("%s: unknown PNG filter %d" % (path, ft))
+        rows.append(line)
+        prev = line
+    return w, h, rows
 
 
 def duration(s):
@@ -239,12 +346,109 @@ class Summary:
         return pl.paired_interval([mine[s][field] - base[s][field] for s in sorted(set(base) & set(mine))], LEVEL)
 
     def verdict(self, eid):
-        """How regularizer eid changes the test MSE: "better" (interval below zero: lower), "worse"
-        (above), "unclear" (contains zero); None with fewer than two seed pairs."""
-        mu, lo, hi, n = self.paired(eid, "test_mse")
-        if n < 2:
+        """How regularizer eid changes the test MSE: "better" (lower, Holm-adjusted p at most 1 - LEVEL),
+        "worse" (higher, likewise), "unclear" (not resolved); None with fewer than two seed pairs."""
+        r = self.resolved(eid, "test_mse")
+        return None if r is None else {-1: "better", 1: "worse", 0: "unclear"}[r]
+
+    def p_holm(self, eid, field="test_mse"):
+        """Holm-adjusted p-value of regularizer eid's paired difference of a field: the family is every
+        regularizer of every model with at least two seed pairs (one family per field); None below two."""
+        fam = self._holm_family(field)
+        return fam.get(eid)
+
+    def _holm_family(self, field):
+        cache = self.__dict__.setdefault("_holm_cache", {})
+        if field not in cache:
+            ps = {}
+            for e in self.regularizers:
+                p = t_test_p(self.paired_diffs(e, field))
+                if p is not None:
+                    ps[e] = p
+            cache[field] = holm(ps)
+        return cache[field]
+
+    def paired_diffs(self, eid, field, ref=None):
+        """The seed-matched differences eid - ref (default <model>/base) of a runs.csv field; with ref a
+        baseline (one deterministic value, no seed), every run of eid minus that value."""
+        ref = ref or eid.split("/")[0] + "/base"
+        mine = {r["seed"]: r[field] for r in self.runs_of(eid) if r.get(field) is not None}
+        if ref.startswith("baseline/"):
+            b = self.stat(ref, field)[0]
+            return [mine[s] - b for s in sorted(mine)] if math.isfinite(b) else []
+        base = {r["seed"]: r[field] for r in self.runs_of(ref) if r.get(field) is not None}
+        return [mine[s] - base[s] for s in sorted(set(base) & set(mine))]
+
+    def resolved(self, eid, field="test_mse"):
+        """-1 / +1 where regularizer eid's paired difference of the field is below / above zero after
+        Holm's correction over the family (p_holm <= 1 - LEVEL), 0 where it is not resolved, None with fewer
+        than two seed pairs."""
+        p = self.p_holm(eid, field)
+        if p is None:
             return None
-        return "better" if hi < 0 else "worse" if lo > 0 else "unclear"
+        if p > 1.0 - LEVEL:
+            return 0
+        return -1 if pl.mean(self.paired_diffs(eid, field)) < 0 else 1
+
+    def vs_zero(self, field="test_mse"):
+        """Per base model: (mean, lo, hi, n, Holm-adjusted p) of its runs minus the all-zero baseline of a
+        field (the baseline is deterministic: the interval is the runs' one-sample t interval, shifted);
+        Holm over the base models."""
+        out, ps = {}, {}
+        for m in self.models:
+            d = self.paired_diffs(m + "/base", field, "baseline/zero")
+            if d:
+                out[m] = pl.paired_interval(d, LEVEL)
+                p = t_test_p(d)
+                if p is not None:
+                    ps[m] = p
+        adj = holm(ps)
+        return {m: v + (adj.get(m),) for m, v in out.items()}
+
+    def learnt(self, m):
+        """Whether base model m meets the study's criterion (LEARNT_RATIO): (ratio of mean test MSE to the
+        all-zero baseline's, frames at or above the all-zero baseline's MSE (their numbers), SSIM above
+        all-zero's, all three met). None without runs or baseline."""
+        mu, zero = self.stat(m + "/base", "test_mse")[0], self.stat("baseline/zero", "test_mse")[0]
+        if not (math.isfinite(mu) and math.isfinite(zero) and zero > 0):
+            return None
+        fb, fz = self.frame_means(m + "/base", "mse"), self.frame_means("baseline/zero", "mse")
+        above = [t for t in sorted(fb) if t in fz and fb[t] >= fz[t]]
+        ssim_ok = self.stat(m + "/base", "test_ssim")[0] > self.stat("baseline/zero", "test_ssim")[0]
+        ratio = mu / zero
+        return ratio, above, ssim_ok, ratio <= LEARNT_RATIO and not above and ssim_ok
+
+    def frame_means(self, eid, col):
+        """{predicted frame: mean over eid's finished runs} of a frames.csv column."""
+        rows = self.finished_rows(self.frames, eid) if not eid.startswith("baseline/") else \
+            [r for r in self.frames if r["model"] == "baseline" and r["experiment"] == eid.split("/")[1]]
+        out = {}
+        for t in sorted({r["frame"] for r in rows}):
+            xs = [r[col] for r in rows if r["frame"] == t and r[col] is not None]
+            if xs:
+                out[t] = pl.mean(xs)
+        return out
+
+    def strip_background(self):
+        """Per row of the strips that is a model's prediction: (eid, median grey level of its ten predicted
+        frames' pixels, mean over the frames) — the background's level, which covers most of a frame —
+        from the strip PNGs (first test sequence, first seed; rows of 64-px frames, 2-px separators)."""
+        out = []
+        for st, _ in self.strips():
+            w, h, img = png_grey(os.path.join(self.path, st["file"]))
+            for i, r in enumerate(st["rows"]):
+                if r["row"] not in self.exps:
+                    continue
+                meds = []
+                for t in range(10):
+                    x0, y0 = 2 + 66 * t, 2 + 66 * i
+                    if y0 + 64 > h or x0 + 64 > w:
+                        break
+                    px = sorted(v for y in range(y0, y0 + 64) for v in img[y][x0:x0 + 64])
+                    meds.append(px[len(px) // 2])
+                if meds:
+                    out.append((r["row"], pl.mean(meds)))
+        return out
 
     # ---------------------------------------------------------------- sweeps
 
@@ -307,7 +511,8 @@ class Summary:
             d, lo, hi, n = self.paired(eid, "test_mse")
             if n:
                 odir = 1 if d > 0 else -1 if d < 0 else 0
-                agree.append((r["model"], r["variant"], eid, self.report_direction(r)[1], odir, n >= 2 and (hi < 0 or lo > 0)))
+                agree.append((r["model"], r["variant"], eid, self.report_direction(r)[1], odir,
+                              bool(self.resolved(eid, "test_mse"))))
         return agree
 
     # ---------------------------------------------------------------- the qualitative strips

@@ -9,8 +9,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
-from paperdata import (DECIMALS, LEVEL, REPORT_CSV, duration, num, plural_s, tex_escape, tex_text,  # noqa: E402
-                       value_tex, words)
+from paperdata import (DECIMALS, LEARNT_RATIO, LEVEL, LITERATURE, REPORT_CSV, REPORT_MATCH, SSIM_C1,  # noqa: E402
+                       duration, num, p_text, plural_s, tex_escape, tex_text, value_tex, words)
 
 MSE = DECIMALS["mse"]
 LOSS = DECIMALS["loss"]
@@ -62,13 +62,41 @@ def data(s):
 def optimizer(s):
     """sent.optimizer — the optimizer the study chose per model, with its mean best validation loss."""
     parts = []
+    one = len(s.setup.get("opt_seeds") or []) == 1
     for m in s.models:
         ch = s.choice.get(m)
         if ch:
-            parts.append("%s for %s (mean best validation loss %s)" % (
-                s.elabel(m + "/opt-" + ch["chosen"]), s.mlabel(m), num(ch["scores"][ch["chosen"]], LOSS)))
-    return (("The study selects " + " and ".join(parts) + ".") if parts
-            else "The optimizer study has not finished yet."), "*/optimizer.json"
+            parts.append("%s for %s (%sbest validation loss %s)" % (
+                s.elabel(m + "/opt-" + ch["chosen"]), s.mlabel(m), "" if one else "mean ", num(ch["scores"][ch["chosen"]], LOSS)))
+    if not parts:
+        return "The optimizer study has not finished yet.", "*/optimizer.json"
+    sent = "The study selects " + " and ".join(parts) + "."
+    if one:
+        sent += " With one run per optimizer, the choice rests on a single seed."
+    return sent, "*/optimizer.json; setup.json: opt_seeds"
+
+
+def optseeds(s):
+    """scale.optruns — how often each optimizer is run: "once, with seed 1," or "with each of the seeds
+    1, 2 and 3"."""
+    seeds = s.setup.get("opt_seeds") or []
+    if len(seeds) == 1:
+        return "once, with seed %s," % num(seeds[0], 0), "setup.json: opt_seeds"
+    return ("with each of the seeds %s" % and_list([num(x, 0) for x in seeds])), "setup.json: opt_seeds"
+
+
+def optstat(s):
+    """text.optstat — what the optimizer study's numbers are: one run's or a mean over seeds."""
+    seeds = s.setup.get("opt_seeds") or []
+    if len(seeds) == 1:
+        return "the single run of each optimizer (seed %s)" % num(seeds[0], 0), "setup.json: opt_seeds"
+    return "the mean over the study's %s seeds" % words(len(seeds)), "setup.json: opt_seeds"
+
+
+def and_list(xs):
+    """"a", "a and b", "a, b and c"."""
+    xs = list(xs)
+    return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1] if xs else ""
 
 
 def regularizers(s):
@@ -94,11 +122,22 @@ def regularizers(s):
         if worse:
             p += " and %s (%s) raise%s it" % (words(len(worse)), ", ".join(s.elabel(e) for e in worse), plural_s(len(worse)))
         parts.append(p)
-    sent = "Counting only paired %s\\,\\%% intervals that exclude zero, " % num(100 * LEVEL, 0) + "; ".join(parts) + ". "
-    if sum(1 for v in verdicts.values() if v is not None) < len(compared):
+    n_fam = sum(1 for v in verdicts.values() if v is not None)
+    sent = ("Counting only differences that stay resolved after Holm's correction over all %s comparisons of "
+            "the test MSE (two-sided paired $t$-tests, family-wise error %s\\,\\%%), " % (
+                words(n_fam), num(100 * (1 - LEVEL), 0)) + "; ".join(parts) + ". ")
+    if n_fam < len(compared):
         sent += "Experiments with fewer than two seed pairs have no interval and are not counted. "
-    sent += ("So %s regularizer beats its base model beyond the seed-to-seed variation at this scale; for the "
-             "others the interval contains zero." % ("at least one" if "better" in verdicts.values() else "no"))
+    n_better = sum(1 for v in verdicts.values() if v == "better")
+    n_unres = sum(1 for v in verdicts.values() if v == "unclear")
+    sent += "So %s regularizer beats its base model beyond the seed-to-seed variation at this scale" % (
+        "at least one" if n_better else "no")
+    if n_unres == n_fam and n_fam:
+        sent += "; no difference is resolved."
+    elif n_unres:
+        sent += "; for the other %s the difference is not resolved." % words(n_unres)
+    else:
+        sent += "."
     return sent, "runs.csv: paired differences (tab-paired)"
 
 
@@ -113,7 +152,7 @@ def regshort(s):
     short = "Of the %s regularized models, %s" % (
         words(len(compared)), ("%s lower%s the test MSE beyond the seed-to-seed variation (%s)" % (
             words(len(better)), plural_s(len(better)), ", ".join(s.full_label(e) for e in better)))
-        if better else "none lowers the test MSE beyond the seed-to-seed variation")
+        if better else "none lowers the test MSE beyond the seed-to-seed variation (Holm-corrected)")
     short += (" and %s raise%s it (%s)." % (words(len(worse)), plural_s(len(worse)),
                                              ", ".join(s.full_label(e) for e in worse)) if worse else ".")
     return short, "runs.csv: paired differences (tab-paired)"
@@ -136,9 +175,9 @@ def best(s):
             continue
         d, lo, hi, n = s.paired(top, "test_mse")
         if n >= 2:
-            res = ("its paired difference to the base model, %s [%s, %s], %s zero" % (
+            res = ("its paired difference to the base model, %s [%s, %s], is %s" % (
                 num(d, MSE, sign=True), num(lo, MSE, sign=True), num(hi, MSE, sign=True),
-                "excludes" if hi < 0 or lo > 0 else "contains"))
+                "resolved after Holm's correction" if s.resolved(top) else "not resolved"))
         else:
             res = "with fewer than two seed pairs it has no interval"
         parts.append("for %s it is %s (%s, base model %s); %s" % (
@@ -195,21 +234,130 @@ def sweepseeds(s):
             "runs.csv: runs per sweep point")
 
 
+def zero_compare(s, m):
+    """The clause comparing base model m with all-zero frames: its MSE as a multiple of all-zero's and the
+    paired difference with its interval and Holm-adjusted p (over the base models), and the verdict."""
+    d, lo, hi, n, p = s.vs_zero("test_mse")[m]
+    ratio = s.learnt(m)[0]
+    txt = "%s times that of all-zero frames" % num(ratio, 2)
+    if n >= 2:
+        txt += " (difference %s [%s, %s], Holm-adjusted $p = %s$)" % (
+            num(d, MSE, sign=True), num(lo, MSE, sign=True), num(hi, MSE, sign=True), p_text(p).replace("$", ""))
+    beats = n >= 2 and p is not None and p <= 1 - LEVEL and d < 0
+    return txt, beats, ratio
+
+
 def baselines(s):
-    """sent.baselines — each base model's test MSE against copying the last input frame (and against
-    empty frames where it is not below them)."""
+    """sent.baselines — each base model's test MSE against predicting all-zero (black) frames, with the
+    paired difference and its interval, and whether it beats them; then against copying the last input
+    frame, the baseline that pays twice for motion."""
     bl = s.stat("baseline/copy_last", "test_mse")[0]
     bz = s.stat("baseline/zero", "test_mse")[0]
-    parts = []
+    if not (math.isfinite(bl) and math.isfinite(bz)):
+        return "The baselines have not been computed yet.", "runs.csv: baseline rows"
+    parts, below_copy = [], []
     for m in s.models:
         mu, sd, n = s.stat(m + "/base", "test_mse")
         if n == 0:
             continue
-        parts.append("%s's mean test MSE per frame, %s, is %s that of copying the last input frame (%s)%s" % (
-            s.mlabel(m), num(mu, MSE), "below" if mu < bl else "above", num(bl, MSE),
-            "" if mu < bz else " and not below that of predicting empty frames (%s)" % num(bz, MSE)))
-    return (("; ".join(parts) + ".") if parts and math.isfinite(bl) else "The baselines have not been computed yet.",
-            "runs.csv: base and baseline rows, test_mse")
+        txt, beats, ratio = zero_compare(s, m)
+        verdict = ("it does not beat predicting black frames" if not beats else
+                   "it beats black frames, but by less than the study's criterion (at most %s times)" % num(LEARNT_RATIO, 2)
+                   if ratio > LEARNT_RATIO else "it beats black frames by the study's criterion")
+        parts.append("%s's base model%s reaches a mean test MSE per frame of %s, %s: %s" % (
+            s.mlabel(m), " (one run)" if n == 1 else "", num(mu, MSE), txt, verdict))
+        if mu < bl:
+            below_copy.append(s.mlabel(m))
+    sent = "Predicting all-zero (black) frames scores %s. " % num(bz, MSE) + "; ".join(parts) + ". "
+    sent += ("Copying the last input frame (%s) is %s black frames: where a digit has moved it pays twice, "
+             "once where the digit was and once where it is%s." % (
+                 num(bl, MSE), "worse than" if bl > bz else "better than",
+                 (", so being below it (%s) shows little" % and_list(below_copy)) if below_copy and bl > bz else ""))
+    return sent, "runs.csv: base and baseline rows, test_mse; paired differences to baseline/zero"
+
+
+def absbaselines(s):
+    """sent.absbaselines — the abstract's statement of the scale: both baselines, each base model as a
+    multiple of all-zero frames, and the published numbers of the same models (LITERATURE)."""
+    bl = s.stat("baseline/copy_last", "test_mse")[0]
+    bz = s.stat("baseline/zero", "test_mse")[0]
+    if not (math.isfinite(bl) and math.isfinite(bz)):
+        return "", "runs.csv: baseline rows"
+    ours = []
+    for m in s.models:
+        mu, _, n = s.stat(m + "/base", "test_mse")
+        if n:
+            ours.append("%s %s (%s times all-zero)" % (s.mlabel(m), num(mu, MSE), num(mu / bz, 2)))
+    lit = []
+    for m in s.models:
+        xs = [r for r in LITERATURE if r["model"] == m]
+        if xs:
+            lit.append("%s %s" % (s.mlabel(m), " and ".join("%s~\\cite{%s}" % (num(r["mse"], 1), r["cite"]) for r in xs)))
+    sent = ("Predicting all-zero (black) frames gives a test MSE per frame of %s and copying the last input "
+            "frame %s; our base models reach %s" % (num(bz, MSE), num(bl, MSE), and_list(ours)))
+    other = " (on other test sets: ours is generated)" if (s.setup.get("data") or {}).get("source") == "generated" else ""
+    sent += (", where published runs of the same models reach %s%s." % ("; ".join(lit), other)) if lit else "."
+    return sent, "runs.csv: base and baseline rows; paperdata.py: LITERATURE (published numbers)"
+
+
+def scope(s):
+    """sent.scope — whether the base models meet the study's criterion of having learnt (LEARNT_RATIO of
+    the all-zero MSE, below it at every predicted frame, SSIM above it); when none does, this scale checks
+    the pipeline, not the methods."""
+    got = [(m, s.learnt(m)) for m in s.models]
+    got = [(m, x) for m, x in got if x is not None]
+    if not got:
+        return "", "runs.csv: no base runs or baselines"
+    crit = ("mean test MSE at most %s times that of all-zero frames, below it at every predicted frame, and "
+            "SSIM above it" % num(LEARNT_RATIO, 2))
+    ok = [m for m, x in got if x[3]]
+    bad = [(m, x) for m, x in got if not x[3]]
+
+    def why(m, x):
+        r = ["%s times" % num(x[0], 2)]
+        if x[1]:
+            r.append("at or above all-zero frames at predicted frame%s %s" % (
+                "s" if len(x[1]) > 1 else "", ("%s to %s" % (num(x[1][0], 0), num(x[1][-1], 0)))
+                if len(x[1]) > 1 and x[1] == list(range(x[1][0], x[1][-1] + 1)) else and_list([num(t, 0) for t in x[1]])))
+        if not x[2]:
+            r.append("SSIM below")
+        return "%s (%s)" % (s.mlabel(m), ", ".join(r))
+    if not bad:
+        return ("Both base models meet the criterion that a model has learnt to predict (%s), so the "
+                "comparisons of this scale can speak about the methods." % crit if len(ok) == 2 else
+                "The base model meets the criterion that it has learnt to predict (%s)." % crit),             "runs.csv, frames.csv: base and baseline/zero"
+    sent = "%s the criterion that a model has learnt to predict (%s): %s. " % (
+        "No base model meets" if not ok else "Not every base model meets", crit, and_list([why(m, x) for m, x in bad]))
+    if not ok:
+        sent += ("This build therefore checks the pipeline, not the methods: its comparisons of regularizers say "
+                 "nothing about regularizers.")
+    else:
+        sent += ("The comparisons on %s therefore check only the pipeline." % and_list([s.mlabel(m) for m, _ in bad]))
+    return sent, "runs.csv, frames.csv: base and baseline/zero (paperdata.py: LEARNT_RATIO)"
+
+
+def literature(s):
+    """sent.literature — the published numbers of the same models with their protocols, and whether this
+    scale's test set is comparable with them number for number (the data's provenance)."""
+    parts = []
+    for cite in sorted({r["cite"] for r in LITERATURE}, key=lambda c: [r["cite"] for r in LITERATURE].index(c)):
+        xs = [r for r in LITERATURE if r["cite"] == cite]
+        parts.append("%s~\\cite{%s}%s reports %s" % (xs[0]["source"], cite, ", after %s epochs," % num(200, 0)
+                                                      if "200 epochs" in xs[0]["protocol"] else "", and_list([
+            "%s %s%s" % (s.mlabel(r["model"]), num(r["mse"], 1),
+                         " (SSIM %s)" % num(r["ssim"], DECIMALS["ssim"]) if r["ssim"] is not None else "") for r in xs])))
+    sent = ("For the same models on Moving MNIST (ten input and ten predicted frames, MSE per frame as here), " +
+            "; ".join(parts) + ". These runs train %sfor far longer than this scale." % (
+                "" if s.setup.get("scale") == "paper" else "larger models "))
+    d = s.setup.get("data") or {}
+    if d.get("source") == "generated":
+        sent += (" Our test sequences are generated (Section~\\ref{sec:data}), not taken from the canonical "
+                 "\\texttt{mnist\\_test\\_seq.npy}, so our numbers are not comparable with these number for "
+                 "number: only their scale is.")
+    elif d:
+        sent += (" Our test sequences are a seeded subset of the canonical \\texttt{mnist\\_test\\_seq.npy} "
+                 "(Section~\\ref{sec:data}).")
+    return sent, "paperdata.py: LITERATURE; setup.json: data.source"
 
 
 def models(s):
@@ -301,33 +449,40 @@ def leakverdict(s):
 
 
 def reportcmp(s):
-    """sent.reportcmp — where our paired differences have the report's sign, where the opposite, what is
-    resolved, and whether the report's largest change (relative to its base) is reproduced."""
+    """sent.reportcmp — the report's changes against ours, in the same unit (percent of the own base
+    model's MSE): a change of ours counts as agreeing or disagreeing with the report only when it is
+    resolved after Holm's correction; an unresolved one neither confirms nor contradicts it."""
     agree = s.report_agreement()
-    source = REPORT_CSV + " and runs.csv: report rows against our paired differences"
+    source = REPORT_CSV + " and runs.csv: report rows against our paired differences (Holm-corrected)"
     if not agree:
         return "None of the report's regularizers has finished runs here yet.", source
-    same = [x for x in agree if x[3] is not None and x[3] != 0 and x[3] == x[4]]
-    opp = [x for x in agree if x[3] is not None and x[3] != 0 and x[3] != x[4]]
-    flat = [x for x in agree if x[3] == 0]
+    res = [x for x in agree if x[5]]
+    unres = [x for x in agree if not x[5]]
 
     def names(xs):
-        return ", ".join("%s %s%s" % (tex_escape(x[0]), s.elabel(x[2]), " (resolved)" if x[5] else "") for x in xs)
-    parts = ["Of the report's %s comparisons with its base model, our paired difference of the test MSE has the "
-             "report's sign in %s" % (words(len(agree)), words(len(same)) if same else "none")]
-    if same:
-        parts[-1] += " (%s)" % names(same)
-    parts.append("the opposite sign in %s%s" % (words(len(opp)) if opp else "none", " (%s)" % names(opp) if opp else ""))
-    if flat:
-        parts.append("where the report's MSE did not change at its printed precision (%s), ours %s" % (
-            ", ".join("%s %s" % (tex_escape(x[0]), s.elabel(x[2])) for x in flat),
-            "; ".join("%s %s" % ("falls" if x[4] < 0 else "rises", "beyond the seed spread" if x[5] else "within the seed spread")
-                      for x in flat)))
-    n_res = sum(1 for x in agree if x[5])
-    sent = "; ".join(parts) + ". "
-    sent += ("%s of our %s differences %s resolved (interval excluding zero)." % (
-        words(n_res).capitalize() if n_res else "None", words(len(agree)), "is" if n_res <= 1 else "are"))
-    # the report's largest effect (relative to its base) and ours
+        return and_list(["%s %s" % (tex_escape(x[0]), s.elabel(x[2])) for x in xs])
+    if not res:
+        sent = ("None of our %s differences that match a row of the report is resolved after Holm's correction, "
+                "so none confirms or contradicts the report: an interval that contains zero says nothing about "
+                "the direction, whatever the sign of its mean." % words(len(agree)))
+    else:
+        same = [x for x in res if x[3] is not None and x[3] != 0 and x[3] == x[4]]
+        opp = [x for x in res if x[3] is not None and x[3] != 0 and x[3] != x[4]]
+        flat = [x for x in res if x[3] == 0]
+        bits = []
+        if same:
+            bits.append("%s agree%s with the report's direction" % (names(same), "s" if len(same) == 1 else ""))
+        if opp:
+            bits.append("%s contradict%s it" % (names(opp), "s" if len(opp) == 1 else ""))
+        if flat:
+            bits.append("%s change%s where the report's MSE did not" % (names(flat), "s" if len(flat) == 1 else ""))
+        sent = ("Of our %s differences that match a row of the report, %s %s resolved after Holm's correction: %s; "
+                "the other %s neither confirm nor contradict the report." % (
+                    words(len(agree)), words(len(res)), "is" if len(res) == 1 else "are", "; ".join(bits),
+                    words(len(unres))) if unres else
+                "Of our %s differences that match a row of the report, all are resolved after Holm's correction: %s." % (
+                    words(len(agree)), "; ".join(bits)))
+    # the report's largest change (relative to its base) and ours, both in percent of the own base model
     rep_base = s.report_base_mse()
 
     def report_mse(x):
@@ -336,15 +491,13 @@ def reportcmp(s):
     if big:
         d, lo, hi, n = s.paired(big[2], "test_mse")
         bm = s.stat(big[2].split("/")[0] + "/base", "test_mse")[0]
-        sent += (" The report's largest change, %s %s (MSE %s by %s\\,\\%%), %s here: our %s changes the mean test "
-                 "MSE by %s\\,\\%% of the base model's" % (
-                     tex_escape(big[0]), tex_escape(big[1]), "up" if big[3] > 0 else "down",
-                     num(abs(100.0 * (report_mse(big) / rep_base[big[0]] - 1)), 1),
-                     ("is reproduced in direction" + ("" if big[5] else ", though not resolved,"))
-                     if big[3] == big[4] else "is not reproduced",
-                     s.elabel(big[2]), num(100.0 * d / bm, 1, sign=True)))
-        sent += (" (paired difference %s [%s, %s])." % (num(d, MSE, sign=True), num(lo, MSE, sign=True),
-                                                       num(hi, MSE, sign=True)) if n >= 2 else ".")
+        sent += (" The report's largest change, %s %s, raises%s its MSE by %s\\,\\%% of its base model's; ours "
+                 "changes the mean test MSE by %s\\,\\%% of our base model's" % (
+                     tex_escape(big[0]), tex_escape(big[1]), "" if big[3] > 0 else " (here: lowers)",
+                     num(abs(100.0 * (report_mse(big) / rep_base[big[0]] - 1)), 1), num(100.0 * d / bm, 1, sign=True)))
+        sent += (" [%s, %s\\,\\%%], %s." % (num(100.0 * lo / bm, 1, sign=True), num(100.0 * hi / bm, 1, sign=True),
+                                             "resolved" if big[5] else "not resolved") if n >= 2 else ".")
+        sent = sent.replace("raises (here: lowers)", "lowers")
     return sent, source
 
 
@@ -353,5 +506,258 @@ def strips(s):
     refs = ["\\ref{fig:strip-%s}" % tag for _, tag in s.strips()]
     if not refs:
         return "The qualitative strips need the baselines, which have not been computed yet.", "strip.json"
-    return ("Figure%s~%s show%s the first test sequence and every method's prediction of it." % (
-        "s" if len(refs) > 1 else "", " and~".join(refs), "" if len(refs) > 1 else "s"), "strip.json")
+    return ("Figure%s~%s show%s the first test sequence and every method's prediction of it (first-seed runs; "
+            "the columns are the input frames and the predicted frames, numbered above). The predictions are "
+            "printed as the model wrote them, without a contrast stretch. A prediction that blurs and fades "
+            "to black within a few frames has not learnt the motion: under the MSE, a blur towards the mean "
+            "frame is the best guess of a model that does not know where the digits go." % ("s" if len(refs) > 1 else "", " and~".join(refs), "" if len(refs) > 1 else "s"),
+            "strip.json")
+
+
+def n_pixels(s):
+    """Pixels per frame (the data's generator size squared; 64 x 64 for the canonical file)."""
+    gen = (s.setup.get("data") or {}).get("generator") or {}
+    return int(gen.get("size") or 64) ** 2
+
+
+def ssim_flat(g):
+    """SSIM of a flat window whose truth is 0 and whose prediction is the uniform grey g (paperdata.SSIM_C1)."""
+    return SSIM_C1 / (SSIM_C1 + g * g)
+
+
+def ssim(s):
+    """sent.ssim — why SSIM can rank models against MSE: the black background covers most of a frame, and
+    a uniform grey offset g there alone brings a window's SSIM down to C1/(C1 + g^2); the offsets measured
+    in the strips (median grey of each prediction row) and the all-zero baseline's SSIM."""
+    bg = s.strip_background()
+    if not bg:
+        return "", "strip-*.png: no strips"
+    offset = [(e, g) for e, g in bg if g >= 2.0 and s.exps[e]["stage"] != "once"]
+    clean = [(e, g) for e, g in bg if g < 2.0 and s.exps[e]["stage"] != "once"]
+    zs = s.stat("baseline/zero", "test_ssim")[0]
+    sent = ("SSIM compares local means, variances and covariance in $7\\times7$ windows, and most windows of a "
+            "Moving MNIST frame are black background. Where the truth is black, a prediction of uniform grey $g$ "
+            "scores $C_1/(C_1+g^2)$ with $C_1 = %s$: %s at $g = %s$, %s at $g = %s$, whatever its digits look "
+            "like. " % (num(SSIM_C1, 2), num(ssim_flat(2.0), 2), num(2, 0), num(ssim_flat(6.0), 2), num(6, 0)))
+    if offset:
+        def grp(m):
+            xs = [(e, g) for e, g in offset if e.startswith(m + "/")]
+            if not xs:
+                return None
+            lo, hi = min(g for _, g in xs), max(g for _, g in xs)
+            rng = num(lo, 1) if abs(hi - lo) < 0.05 else "%s to %s" % (num(lo, 1), num(hi, 1))
+            names = [s.elabel(e) for e, _ in xs]
+            who = ("every %s model" % s.mlabel(m)) if len(xs) == len([e for e, _ in bg if e.startswith(m + "/") and
+                                                                s.exps[e]["stage"] != "once"]) else \
+                "%s's %s" % (s.mlabel(m), and_list(names))
+            return "%s (median grey %s)" % (who, rng)
+        groups = [x for x in (grp(m) for m in s.models) if x]
+        sent += ("In the strips (first test sequence, first-seed runs) the background of %s is not black but grey: "
+                 "the model leaves an offset there" % and_list(groups))
+        lin = [m for m in s.models if (m + "/base") in dict(offset) and s.cfg(m + "/base", "head") == "linear"]
+        if lin:
+            sent += ("; %s ends in a linear output head, with no sigmoid to hold the background at zero" %
+                     and_list(["%s" % s.mlabel(m) for m in lin]))
+        gmax = max(g for _, g in offset)
+        sent += (". Such an offset costs at most $%s\\times(g/255)^2$, %s per frame at $g = %s$, of the MSE, "
+                 "but limits SSIM in those windows to %s." % (
+                     num(n_pixels(s), 0), num(n_pixels(s) * (gmax / 255.0) ** 2, 1), num(gmax, 1), num(ssim_flat(gmax), 2)))
+    if clean:
+        sent += " The other predictions' backgrounds are black (median grey below %s)." % num(2, 0)
+    if math.isfinite(zs):
+        sent += (" All-zero frames are exactly black there, which is why they score an SSIM of %s while their MSE "
+                 "is high." % num(zs, DECIMALS["ssim"]))
+    return sent, "strip-*.png (median grey level of each prediction row); runs.csv: baseline/zero test_ssim"
+
+
+def effects(s):
+    """sent.effects — every paired difference of PSNR and SSIM to the base model that stays resolved after
+    Holm's correction (one family per metric over every regularizer of both models), with its interval."""
+    out = []
+    for c in ("ssim", "psnr"):
+        for e in s.regularizers:
+            r = s.resolved(e, "test_" + c)
+            if r:
+                d, lo, hi, n = s.paired(e, "test_" + c)
+                out.append("%s on %s, %s %s [%s, %s] (Holm-adjusted $p = %s$)" % (
+                    s.elabel(e), s.mlabel(e.split("/")[0]), "SSIM" if c == "ssim" else "PSNR",
+                    num(d, DECIMALS[c], sign=True), num(lo, DECIMALS[c], sign=True), num(hi, DECIMALS[c], sign=True),
+                    p_text(s.p_holm(e, "test_" + c)).replace("$", "")))
+    n = len([e for e in s.regularizers if s.resolved(e, "test_ssim") is not None])
+    if not n:
+        return "", "runs.csv: paired differences"
+    if not out:
+        return ("No difference of SSIM or PSNR to the base model stays resolved after Holm's correction over the "
+                "%s regularized models." % words(n)), "runs.csv: paired differences of test_ssim, test_psnr"
+    sent = ("After Holm's correction over the %s regularized models (one family per metric), %s: %s." % (
+        words(n), "the resolved differences of SSIM and PSNR to the base model are" if len(out) > 1 else
+        "the only difference of SSIM or PSNR to the base model that stays resolved is", "; ".join(out)))
+    # the report's rows of the same method whose SSIM moved the same way against its own base
+    rbase = {r["model"]: float(r["ssim"]) for r in s.report if REPORT_MATCH.get(r["variant"]) == "base"}
+    echoes = []
+    for e in s.regularizers:
+        r = s.resolved(e, "test_ssim")
+        if not r:
+            continue
+        for row in s.report:
+            if REPORT_MATCH.get(row["variant"]) == s.exps[e]["name"] and row["model"] in rbase:
+                dr = float(row["ssim"]) - rbase[row["model"]]
+                if dr != 0 and (dr > 0) == (r > 0):
+                    echoes.append("%s (%s: SSIM %s to %s)" % (tex_escape(row["variant"]), tex_escape(row["model"]),
+                                                            num(rbase[row["model"]], 3), num(float(row["ssim"]), 3)))
+    if echoes:
+        sent += " The report found the same direction for %s." % and_list(echoes)
+    bg = dict(s.strip_background())
+    off = [e for e in s.regularizers if s.resolved(e, "test_ssim") == -1 and bg.get(e, 0) >= 2.0
+           and bg.get(e.split("/")[0] + "/base", 0) < 2.0]
+    if off:
+        sent += (" %s: %s leave%s a grey background (median grey %s in the strips) where the base model's is "
+                 "black." % ("The SSIM drop has the cause described above" if len(off) == 1 else "The SSIM drops have the cause described above",
+                             and_list(["%s %s" % (s.mlabel(e.split("/")[0]), s.elabel(e)) for e in off]),
+                             "s" if len(off) == 1 else "", and_list([num(bg[e], 1) for e in off])))
+    return sent, "runs.csv: paired differences of test_ssim, test_psnr; Holm over the regularizers"
+
+
+def frames(s):
+    """sent.frames — what the per-frame figure shows: per base model, the predicted frames where its MSE
+    is at or above that of all-zero frames, and its SSIM against all-zero's."""
+    fz, zs = s.frame_means("baseline/zero", "mse"), s.frame_means("baseline/zero", "ssim")
+    if not fz:
+        return "", "frames.csv: no baseline"
+    parts = []
+    for m in s.models:
+        fb, sb = s.frame_means(m + "/base", "mse"), s.frame_means(m + "/base", "ssim")
+        if not fb:
+            continue
+        above = [k for k in sorted(fb) if k in fz and fb[k] >= fz[k]]
+        last = max(fb)
+        if above and above == list(range(above[0], last + 1)) and above[0] > min(fb):
+            p = "%s's base model is below the all-zero line only for the first %s predicted frame%s and at or above it from frame %s on" % (
+                s.mlabel(m), words(above[0] - min(fb)), "s" if above[0] - min(fb) > 1 else "", num(above[0], 0))
+        elif above:
+            p = "%s's base model is at or above the all-zero line at frame%s %s" % (
+                s.mlabel(m), "s" if len(above) > 1 else "", and_list([num(k, 0) for k in above]))
+        else:
+            p = "%s's base model stays below the all-zero line at every frame, by %s\\,\\%% at the last" % (
+                s.mlabel(m), num(100 * (1 - fb[last] / fz[last]), 0))
+        s_below = [k for k in sorted(sb) if k in zs and sb[k] < zs[k]]
+        if len(s_below) == len(sb):
+            p += ", and its SSIM is below all-zero's at every frame"
+        elif s_below:
+            p += ", and its SSIM is below all-zero's at %s of the %s frames" % (words(len(s_below)), words(len(sb)))
+        parts.append(p)
+    if not parts:
+        return "", "frames.csv: base and baseline/zero, per frame"
+    grow = [m for m in s.models if s.frame_means(m + "/base", "mse") and
+            s.frame_means(m + "/base", "mse")[max(s.frame_means(m + "/base", "mse"))] >
+            s.frame_means(m + "/base", "mse")[min(s.frame_means(m + "/base", "mse"))]]
+    sent = "; ".join(parts) + "."
+    if grow:
+        fm = {m: s.frame_means(m + "/base", "mse") for m in grow}
+        sent += (" %s grows with the horizon (%s from the first predicted frame to the last), "
+                 "the mark of predictions that blur as they lose track of the digits." % (
+                     "The base models' error" if len(grow) > 1 else "The base model's error", and_list([
+                     "%s %s to %s" % (s.mlabel(m), num(fm[m][min(fm[m])], MSE), num(fm[m][max(fm[m])], MSE)) for m in grow])))
+    return sent, "frames.csv: base and baseline/zero, per frame"
+
+
+def final(s):
+    """sent.final — what the figure of the final test MSE shows: how many runs of each model (base and
+    regularizers) are worse than predicting all-zero frames."""
+    bz = s.stat("baseline/zero", "test_mse")[0]
+    if not math.isfinite(bz):
+        return "", "runs.csv: no baseline"
+    parts = []
+    for m in s.models:
+        base = s.runs_of(m + "/base")
+        regs = [r for e in s.regularizers if e.startswith(m + "/") for r in s.runs_of(e)]
+        nb = sum(1 for r in base if r["test_mse"] >= bz)
+        nr = sum(1 for r in regs if r["test_mse"] >= bz)
+        parts.append("%s of the %s base runs and %s of the %s regularized runs of %s" % (
+            words(nb) if nb else "none", words(len(base)), words(nr) if nr else "none", words(len(regs)), s.mlabel(m)))
+    return ("At or above the all-zero line (%s): %s." % (num(bz, MSE), "; ".join(parts))), \
+        "runs.csv: test_mse of base and regularizer runs against baseline/zero"
+
+
+def curves(s):
+    """sent.curves — what the learning curves show: in how many base runs the best validation epoch is the
+    last (still falling: no overfitting yet) and, for the others, where it was; the all-zero level in loss
+    units."""
+    parts, early, still, total = [], [], 0, 0
+    for m in s.models:
+        runs = s.runs_of(m + "/base")
+        if not runs:
+            continue
+        k = sum(1 for r in runs if r["best_epoch"] == r["epochs"])
+        still += k
+        total += len(runs)
+        parts.append("%s of the %s base runs of %s" % (words(k) if k else "none", words(len(runs)), s.mlabel(m)))
+        early += ["%s seed %s (epoch %s of %s)" % (s.mlabel(m), num(r["seed"], 0), num(r["best_epoch"], 0), num(r["epochs"], 0))
+                  for r in runs if r["best_epoch"] != r["epochs"]]
+    if not parts:
+        return "", "runs.csv: base rows"
+    sent = "The validation loss is lowest in the last epoch in %s" % and_list(parts)
+    if still == total:
+        sent += (": it is still falling when training stops, so the base models do not overfit yet, and a "
+                 "regularizer has no overfitting to correct at this scale.")
+    else:
+        sent += "; the other%s reached %s lowest earlier: %s." % (
+            "s" if len(early) > 1 else "", "their" if len(early) > 1 else "its", and_list(early))
+    bz = s.stat("baseline/zero", "test_mse")[0]
+    if math.isfinite(bz):
+        sent += (" The dotted line is the test MSE of all-zero frames in loss units (per pixel, %s); the validation "
+                 "loss also counts the next-frame predictions made from true input frames, which are easier, so it "
+                 "falls below that line sooner than the test MSE of the predicted frames." % num(bz / n_pixels(s), LOSS))
+    return sent, "runs.csv: best_epoch, epochs of the base runs; baseline/zero test_mse / pixels"
+
+
+def reportzero(s):
+    """sent.reportzero — the report's PredRNN++ base against predicting all-zero frames on our test set
+    (all-zero frames score about the same on any Moving MNIST test set: only the digits' ink counts)."""
+    bz, zs = s.stat("baseline/zero", "test_mse")[0], s.stat("baseline/zero", "test_ssim")[0]
+    r = next((x for x in s.report if x["model"] == "PredRNN++" and x["variant"] == "Base"), None)
+    if r is None or not math.isfinite(bz):
+        return "", REPORT_CSV
+    mse, ssim_ = float(r["mse"]), float(r["ssim"])
+    near = mse >= 0.75 * bz
+    sent = ("The report's PredRNN++ (MSE %s per frame, SSIM %s) is %s all-zero frames on our test set (%s, SSIM %s), "
+            "which score about the same on any Moving MNIST test set since they depend only on the digits' ink" % (
+                num(mse, 2), num(ssim_, 3), "%s the level of" % ("above" if mse > bz else "near") if near else "below",
+                num(bz, MSE), num(zs, DECIMALS["ssim"])))
+    sent += (": its PredRNN++ had not learnt to predict either." if near else ".")
+    return sent, REPORT_CSV + ": PredRNN++ Base; runs.csv: baseline/zero"
+
+
+def paperscale(s):
+    """sent.paperscale — the paper scale (the report's setting, meant for a GPU): that it has not been run
+    where this is another scale, and what it would cost: runs per model (this summary's plan with the
+    paper scale's seeds), sequences per run, GPU hours at assumed throughputs (REPRODUCE.md section 7)."""
+    if s.setup.get("scale") == "paper":
+        return "", "setup.json: scale"
+    import re
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "experiments", "scales", "paper")
+    try:
+        conf = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", open(os.path.join(root, "common.conf")).read(), re.M))
+        mk = open(os.path.join(root, "scale.mk")).read()
+        seeds = len(re.search(r"^SEEDS\s*\?=\s*(.*)$", mk, re.M).group(1).split())
+        oseeds = len(re.search(r"^OPT_SEEDS\s*\?=\s*(.*)$", mk, re.M).group(1).split())
+        per_run = int(conf["n_train"]) * int(conf["epochs"]) + (int(conf["n_val"]) * int(conf["epochs"]) + int(conf["n_test"])) / 3.0
+    except (OSError, KeyError, ValueError, AttributeError):
+        return ("The paper scale (\\texttt{experiments/scales/paper}) needs a GPU and has not been run."), \
+            "experiments/scales/paper (not readable)"
+    runs = {}
+    for m in s.models:
+        n_opt = len(s.opt_exps(m))
+        n_main = len([e for e, x in s.exps.items() if x["model"] == m and x["stage"] == "main"])
+        n_other = len([e for e, x in s.exps.items() if x["model"] == m and x["stage"] not in ("main", "opt")])
+        runs[m] = n_opt * oseeds + n_main * seeds + n_other
+    total = sum(runs.values())
+    hours = {v: total * per_run / v / 3600.0 for v in (20.0, 100.0)}
+    sent = ("The paper scale (\\texttt{experiments/scales/paper}: the report's setting, %s epochs of %s training "
+            "sequences, models of the published sizes, %s seeds) needs a GPU and has not been run. By this "
+            "scale's plan it is %s runs of about %s training-sequence equivalents each (evaluation counted as a "
+            "third of a training step), that is about %s GPU hours at %s sequences per second and %s at %s "
+            "(REPRODUCE.md, section~7; the GPU's throughput is not measured yet)." % (
+                num(int(conf["epochs"]), 0), num(int(conf["n_train"]), 0), words(seeds), num(total, 0),
+                num(round(per_run, -2), 0), num(hours[20.0], 0), num(20, 0), num(hours[100.0], 0), num(100, 0)))
+    return sent, "experiments/scales/paper/common.conf, scale.mk; experiments.json (the plan per model)"
