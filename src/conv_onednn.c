@@ -144,10 +144,14 @@ static void operand_run_reorder(Plan *p, Operand *o, int output) {
     TRY(dnnl_primitive_execute(o->reorder, g_stream, p->scratchpad ? 3 : 2, args));
 }
 
-/* The layout a shape runs with when none is forced (conv_onednn_set_layout). */
+/* The layout a shape runs with when none is forced (conv_onednn_set_layout), from
+ * tests/bench_conv_onednn.c at 1 thread (batch 8; docs/architecture.md has the numbers): k = 1 and
+ * few input channels (the first layer's 1-channel frames) run faster on the plain layouts, where
+ * oneDNN takes its gemm (x64:gemm:jit) straight on nchw: 1.3-2× for k = 1, up to 3.8× for the backward
+ * of Cin = 1, k = 5; every other model shape runs faster on oneDNN's blocked layouts (jit:avx512_core,
+ * jit:avx512_core_amx_bf16), 1.1-2.8× including the reorders, most in bf16. */
 static ConvLayout layout_for(const PlanKey *k) {
-    (void)k;
-    return CONV_LAYOUT_ANY;
+    return k->k == 1 || k->Cin < 16 ? CONV_LAYOUT_PLAIN : CONV_LAYOUT_ANY;
 }
 
 static Plan *plan_create(const PlanKey *keyv) {
