@@ -145,11 +145,12 @@ static void operand_run_reorder(Plan *p, Operand *o, int output) {
 }
 
 /* The layout a shape runs with when none is forced (conv_onednn_set_layout), from
- * tests/bench_conv_onednn.c at 1 thread (batch 8; docs/architecture.md has the numbers): k = 1 and
+ * tests/bench_conv_onednn.c at 1 thread, batch 8 (docs/architecture.md has the numbers): k = 1 and
  * few input channels (the first layer's 1-channel frames) run faster on the plain layouts, where
- * oneDNN takes its gemm (x64:gemm:jit) straight on nchw: 1.3-2× for k = 1, up to 3.8× for the backward
- * of Cin = 1, k = 5; every other model shape runs faster on oneDNN's blocked layouts (jit:avx512_core,
- * jit:avx512_core_amx_bf16), 1.1-2.8× including the reorders, most in bf16. */
+ * oneDNN takes its gemm (x64:gemm:jit) straight on nchw: 1.3-2.5× for k = 1, 4× for the backward of
+ * Cin = 1, k = 5; the other model shapes mostly run faster on oneDNN's blocked layouts
+ * (jit:avx512_core, jit/brgconv:avx512_core_amx_bf16) including the reorders: 0.9-1.6× in fp32,
+ * 1.1-4× in bf16. */
 static ConvLayout layout_for(const PlanKey *k) {
     return k->k == 1 || k->Cin < 16 ? CONV_LAYOUT_PLAIN : CONV_LAYOUT_ANY;
 }

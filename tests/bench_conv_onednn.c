@@ -1,11 +1,13 @@
 /* bench_conv_onednn.c — micro-benchmark of one conv2d forward + backward (dx, dw, db) on rnnreg's
  * shapes: im2col + sgemm (src/conv.c) vs oneDNN (src/conv_onednn.c) with plain and "any" layouts, fp32
  * and bf16. Not part of `make test`; the numbers are ratios within one run (the machine may be shared:
- * best of `reps`, every variant of a shape measured back to back). Build from the repository root after
+ * best of `reps`, the variants of a shape measured in turn, round robin). Run it as rnnreg runs:
+ * OPENBLAS_CORETYPE set to the core rnnreg picks (`build/rnnreg info`: "blas core"), since without it
+ * Debian's OpenBLAS may take a slower kernel on this CPU. Build from the repository root after
  * `make` (default CONV=onednn, CUDA=0 or with the CUDA objects' libraries added):
  *   cc -std=c11 -O2 -fopenmp -D_GNU_SOURCE -Isrc -DRR_USE_ONEDNN tests/bench_conv_onednn.c \
  *      $(ls build/obj/*.o | grep -v main.o) -ljansson -lpng16 -lnettle -ldnnl -lopenblas -lm -o build/bench_conv
- *   OMP_NUM_THREADS=1 build/bench_conv [reps=3]
+ *   OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 build/bench_conv [reps=3]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,12 +45,14 @@ static void bench(int B, int Cin, int Cout, int H, int k, int reps) {
     float *scratch = rr_aligned_alloc(sizeof(float) * (size_t)(ns ? ns : 1));
     double tf[NV], tb[NV];
     char impl[NV][64] = {{0}};
-    for (int v = 0; v < NV; v++) {
-        tf[v] = tb[v] = 1e30;
-        if (v >= V_BF16_PLAIN && !device_cpu_bf16_isa()) continue;
-        device_set_precision(v >= V_BF16_PLAIN ? RR_BF16 : RR_FP32);
-        conv_onednn_set_layout(v == V_F32_PLAIN || v == V_BF16_PLAIN ? CONV_LAYOUT_PLAIN : CONV_LAYOUT_ANY);
-        for (int r = 0; r <= reps; r++) { /* r = 0: warm-up (primitive creation) */
+    for (int v = 0; v < NV; v++) tf[v] = tb[v] = 1e30;
+    /* round robin over the variants, so a busy spell of the machine hits them alike; r = 0 warms up
+     * (primitive creation) */
+    for (int r = 0; r <= reps; r++)
+        for (int v = 0; v < NV; v++) {
+            if (v >= V_BF16_PLAIN && !device_cpu_bf16_isa()) continue;
+            device_set_precision(v >= V_BF16_PLAIN ? RR_BF16 : RR_FP32);
+            conv_onednn_set_layout(v == V_F32_PLAIN || v == V_BF16_PLAIN ? CONV_LAYOUT_PLAIN : CONV_LAYOUT_ANY);
             double t0 = now();
             if (v == V_IM2COL) conv2d_forward_im2col(&x, &w, &b, &y, 1, scratch);
             else conv2d_forward(&x, &w, &b, &y, 1, scratch);
@@ -58,9 +62,8 @@ static void bench(int B, int Cin, int Cout, int H, int k, int reps) {
             double t2 = now();
             if (r > 0 && t1 - t0 < tf[v]) tf[v] = t1 - t0;
             if (r > 0 && t2 - t1 < tb[v]) tb[v] = t2 - t1;
+            if (v != V_IM2COL) snprintf(impl[v], sizeof impl[v], "%s", conv_onednn_last_impl());
         }
-        if (v != V_IM2COL) snprintf(impl[v], sizeof impl[v], "%s", conv_onednn_last_impl());
-    }
     device_set_precision(RR_FP32);
     conv_onednn_set_layout(CONV_LAYOUT_AUTO);
     const double gf = 2.0 * B * Cout * HW * Cin * k * k * 1e-9;
