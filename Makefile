@@ -1,6 +1,7 @@
 # Makefile — builds rnnreg (build/rnnreg), its tests, the data, and the paper (pipeline.mk).
-# `make help` lists every target. Variables: BLAS=openblas|builtin, CUDA=0|1 (default: 1 when nvcc
-# is found), SANITIZE=1 (address + undefined behaviour sanitizers), THREADS=n.
+# `make help` lists every target. Variables: BLAS=openblas|builtin, CONV=onednn|im2col (the CPU
+# convolution engine; default onednn when oneDNN's dnnl.h is installed, im2col otherwise), CUDA=0|1
+# (default: 1 when nvcc is found), SANITIZE=1 (address + undefined behaviour sanitizers), THREADS=n.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -17,7 +18,7 @@ SANITIZE ?= 0
 # (pkg-config, python3, nvcc): tools/deps.sh with the groups of the goals given (none: build). It
 # checks with one dpkg-query, installs what is missing with apt-get as root and says so in one line;
 # without root or apt-get make stops with one line naming the packages. Not under make -n/-q, nor
-# with DEPS=0. Groups: build (compiler, OpenBLAS unless BLAS=builtin, Random123, jansson, libpng, nettle), data (curl), test (Python
+# with DEPS=0. Groups: build (compiler, OpenBLAS unless BLAS=builtin, oneDNN unless CONV=im2col, Random123, jansson, libpng, nettle), data (curl), test (Python
 # torch/scikit-image/scipy, bc), paper (gnuplot, TeX Live, poppler-utils); test-slurm adds slurm
 # (slurm-wlm, munge).
 # ---------------------------------------------------------------------------------------------
@@ -31,7 +32,7 @@ deps_goal   = $(if $(filter $(DEPS_NONE),$1),,$(if $(filter test-slurm,$1),build
 DEPS_GROUPS := $(sort $(foreach g,$(or $(MAKECMDGOALS),all),$(call deps_goal,$g)))
 ifeq ($(DEPS)$(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),1)
 ifneq ($(DEPS_GROUPS),)
-DEPS_FAIL := $(shell RNNREG_BLAS='$(BLAS)' bash tools/deps.sh --quiet-fail $(DEPS_GROUPS))
+DEPS_FAIL := $(shell RNNREG_BLAS='$(BLAS)' RNNREG_CONV='$(CONV)' bash tools/deps.sh --quiet-fail $(DEPS_GROUPS))
 ifneq ($(.SHELLSTATUS),0)
 $(error $(or $(DEPS_FAIL),tools/deps.sh $(DEPS_GROUPS) failed))
 endif
@@ -50,9 +51,24 @@ ifeq ($(PYTHON),)
 PYTHON  := /usr/bin/python3
 endif
 
-# Each build variant has its own folder, so SANITIZE=1 or BLAS=builtin objects never mix with the
-# default ones: build/ (default), build/san/, build/builtin/, build/san-builtin/.
-VARIANT := $(strip $(if $(filter 1,$(SANITIZE)),san) $(if $(filter builtin,$(BLAS)),builtin))
+# The CPU convolution engine (src/conv_onednn.c or src/conv.c), probed after deps installed oneDNN:
+# onednn where dnnl.h is, im2col where it is not (the GPU machine of tests/gpu/run.sh).
+HAVE_DNNL := $(wildcard /usr/include/dnnl.h)
+CONV_DEFAULT := $(if $(HAVE_DNNL),onednn,im2col)
+CONV    ?= $(CONV_DEFAULT)
+ifeq ($(CONV),onednn)
+ifeq ($(HAVE_DNNL),)
+$(error CONV=onednn but oneDNN's dnnl.h is not installed: install libdnnl-dev (make deps) or build with CONV=im2col)
+endif
+else ifneq ($(CONV),im2col)
+$(error CONV must be onednn or im2col, not '$(CONV)')
+endif
+
+# Each build variant has its own folder, so SANITIZE=1, BLAS=builtin or a CONV other than this
+# machine's default never mix objects with the default ones: build/ (default), build/san/,
+# build/builtin/, build/im2col/ (CONV=im2col where oneDNN is installed), build/san-builtin-im2col/, ...
+VARIANT := $(strip $(if $(filter 1,$(SANITIZE)),san) $(if $(filter builtin,$(BLAS)),builtin) \
+             $(if $(filter-out $(CONV_DEFAULT),$(CONV)),$(CONV)))
 # Idle OpenMP threads must not spin while OpenBLAS threads work (see src/main.c); tests and bench too.
 export OMP_WAIT_POLICY ?= passive
 
@@ -78,6 +94,11 @@ LIB_LIBS  := $(GPU_DEPS)/lib/libjansson.a $(GPU_DEPS)/lib/libpng16.a $(GPU_DEPS)
 endif
 CFLAGS  += $(LIB_CFLAGS)
 LDLIBS  += $(LIB_LIBS)
+
+ifeq ($(CONV),onednn)
+CFLAGS  += -DRR_USE_ONEDNN
+LDLIBS  += -ldnnl
+endif
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -114,7 +135,7 @@ OBJS      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(patsubst kernels
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-# A stamp that changes whenever the build flags change, so switching BLAS/SANITIZE/CUDA rebuilds.
+# A stamp that changes whenever the build flags change, so switching BLAS/CONV/SANITIZE/CUDA rebuilds.
 FLAGS_ID := $(CC) $(CFLAGS) $(LDLIBS) CUDA=$(CUDA) $(NVFLAGS)
 STAMP    := $(BUILD)/.flags
 $(shell mkdir -p $(BUILD)/obj $(BUILD)/tests; echo '$(FLAGS_ID)' | cmp -s - $(STAMP) || echo '$(FLAGS_ID)' > $(STAMP))
@@ -168,7 +189,7 @@ test: test-build ## build and run every test; ends with "N passed, M failed[, K 
 # ---------------------------------------------------------------------------------------------
 .PHONY: deps
 deps: ## install all that is missing at once (Debian/Ubuntu, apt-get); each target also installs what it needs
-	@RNNREG_BLAS='$(BLAS)' bash tools/deps.sh all
+	@RNNREG_BLAS='$(BLAS)' RNNREG_CONV='$(CONV)' bash tools/deps.sh all
 
 .PHONY: gpu-bundle
 gpu-bundle: ## copy Random123/jansson/libpng/nettle headers and static libraries into build/gpu-deps/ for a machine without them (tests/gpu/run.sh)
@@ -190,7 +211,7 @@ clean: ## remove build/ (keeps downloaded data)
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/  \1|\2/' | awk -F'|' '{printf "  %-18s %s\n", $$1, $$2}'
-	@echo "  variables: BLAS=openblas|builtin  CUDA=0|1  SANITIZE=1  PYTHON=$(PYTHON)"
+	@echo "  variables: BLAS=openblas|builtin  CONV=onednn|im2col (now $(CONV))  CUDA=0|1  SANITIZE=1  PYTHON=$(PYTHON)"
 
 # CUDA backend tests (make test-gpu) and the GPU test's place in `make test`.
 -include kernels/cuda.mk

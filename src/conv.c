@@ -26,8 +26,20 @@
 
 RRSgemmFn conv_sgemm = rr_sgemm;
 
+/* The engine of the CPU entries: this file's im2col path, unless the build has oneDNN's
+ * (conv_onednn.c defines the three functions then). */
 #ifndef RR_USE_ONEDNN
 const char *conv_cpu_engine(void) { return "im2col"; }
+
+void cpu_conv2d_forward(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
+                        float *scratch) {
+    conv2d_forward_im2col(x, w, b, y, accumulate, scratch);
+}
+
+void cpu_conv2d_backward(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw, Tensor *db,
+                         float *scratch) {
+    conv2d_backward_im2col(x, w, dy, dx, dw, db, scratch);
+}
 #endif
 
 static void conv_check(const char *op, const Tensor *x, const Tensor *w, const Tensor *b, const Tensor *y) {
@@ -120,8 +132,8 @@ int conv2d_forward_check(const Tensor *x, const Tensor *w, const Tensor *b, Tens
     return ops_device("conv2d_forward", x, w, b, y);
 }
 
-void cpu_conv2d_forward(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
-                        float *scratch) {
+void conv2d_forward_im2col(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
+                           float *scratch) {
     const int B = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int Cout = w->shape[0], k = w->shape[2], K = Cin * k * k, HW = H * W;
     const float beta = (accumulate || b) ? 1.0f : 0.0f;
@@ -166,8 +178,8 @@ int conv2d_backward_check(const Tensor *x, const Tensor *w, const Tensor *dy, Te
     return ops_device("conv2d_backward", x, w, dy, dx, dw, db);
 }
 
-void cpu_conv2d_backward(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw, Tensor *db,
-                         float *scratch) {
+void conv2d_backward_im2col(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw,
+                            Tensor *db, float *scratch) {
     const int B = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int Cout = w->shape[0], k = w->shape[2], K = Cin * k * k, HW = H * W;
     if (db) { /* per channel, double sum over (b, h, w) in a fixed order */

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "common.h"
 #include "device.h"
+#include "ops.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -27,7 +28,7 @@ static const Command commands[] = {
     {"train", cmd_train, "train a model from a config file: checkpoints, log, test metrics, predictions"},
     {"eval", cmd_eval, "evaluate a checkpoint: per-frame test metrics (JSON)"},
     {"predict", cmd_predict, "predicted future frames of a checkpoint as (10, N, 64, 64) float32 .npy"},
-    {"info", cmd_info, "print build facts: BLAS, threads, CUDA"},
+    {"info", cmd_info, "print build facts: BLAS, conv engine, threads, CUDA"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
@@ -46,6 +47,9 @@ int cmd_info(int argc, char **argv) {
                getenv("OPENBLAS_CORETYPE"));
     else
         printf("blas core: %s\n", rr_blas_core());
+    const char *bf16 = device_cpu_bf16_isa();
+    printf("conv engine: %s (bf16: %s)\n", conv_cpu_engine(),
+           strcmp(conv_cpu_engine(), "onednn") ? "needs onednn" : bf16 ? bf16 : "no bf16 instructions");
 #ifdef _OPENMP
     printf("openmp threads: %d\n", omp_get_max_threads());
 #endif

@@ -92,6 +92,28 @@ typedef void (*RRSgemmFn)(int trans_a, int trans_b, int M, int N, int K, float a
                           const float *B, int ldb, float beta, float *C, int ldc);
 extern RRSgemmFn conv_sgemm;
 
+/* The im2col + sgemm convolution (conv.c), the reference engine: the CPU entries call it unless the
+ * build has oneDNN's (conv_onednn.c), and tests compare the two in one binary. The contract of
+ * conv2d_forward / conv2d_backward (ops.h), after their checks. With dx = dw = NULL the backward
+ * computes only db (the fixed-order double sum both engines use). */
+void conv2d_forward_im2col(const Tensor *x, const Tensor *w, const Tensor *b, Tensor *y, int accumulate,
+                           float *scratch);
+void conv2d_backward_im2col(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw,
+                            Tensor *db, float *scratch);
+
+/* oneDNN engine only (RR_USE_ONEDNN): the memory layouts its primitives are created with.
+ * CONV_LAYOUT_PLAIN: the caller's nchw / oihw as they are (bf16: a plain bf16 copy);
+ * CONV_LAYOUT_ANY: oneDNN picks (blocked, e.g. nChw16c), with reorders in and out;
+ * CONV_LAYOUT_AUTO: the one conv_onednn.c chose per shape from measurements (the default).
+ * Tests and benchmarks switch it; primitives are cached per layout. */
+typedef enum { CONV_LAYOUT_AUTO = 0, CONV_LAYOUT_PLAIN, CONV_LAYOUT_ANY } ConvLayout;
+void conv_onednn_set_layout(ConvLayout layout);
+/* The oneDNN implementation name (e.g. "brg:avx512_core_amx") the last call of an entry ran, for
+ * tests and benchmarks; "" before any. */
+const char *conv_onednn_last_impl(void);
+/* How many primitive plans (one per shape, direction, precision, ...) the engine holds. */
+int conv_onednn_plan_count(void);
+
 /* Abort unless a is one of the Activation values. */
 static inline void require_activation(const char *op, Activation a) {
     if (a < ACT_IDENTITY || a > ACT_HARD_SIGMOID) rr_die("%s: unknown activation %d", op, (int)a);

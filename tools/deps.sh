@@ -2,16 +2,16 @@
 # deps.sh — installs what rnnreg needs on Debian/Ubuntu with apt-get, only what is missing; the Makefile
 # runs it for the groups each target needs (build, data, test, paper), before it parses its flags.
 # Usage: tools/deps.sh GROUP...   groups: build data test paper all (= those four), bare, slurm
-#   build   compiler, make, libc headers, pkg-config, OpenBLAS (not with RNNREG_BLAS=builtin), and the
-#           libraries the trainer is built on: Random123 (Philox), jansson (JSON), libpng (strips),
-#           nettle (SHA-256)
+#   build   compiler, make, libc headers, pkg-config, OpenBLAS (not with RNNREG_BLAS=builtin), oneDNN
+#           (the CPU convolutions; not with RNNREG_CONV=im2col), and the libraries the trainer is built
+#           on: Random123 (Philox), jansson (JSON), libpng (strips), nettle (SHA-256)
 #   data    curl and CA certificates (make data; the npm digits are fetched with curl)
 #   test    Python with numpy/scipy/torch/scikit-image (the reference checks), bc, curl (test_download)
 #   paper   gnuplot, latexmk, TeX Live, poppler-utils, Python with numpy (tables)
 #   bare    debootstrap and zstd (make test-bare);  slurm  slurm-wlm and munge (make test-slurm)
 # A package counts as present when dpkg says it is installed, or else when what the build uses from it
 # works (OpenBLAS: a program calling openblas_get_parallel() compiles and links with -lopenblas; Random123,
-# jansson, libpng, nettle: a program using each compiles, links and runs, with build/gpu-deps/ when present; a tool:
+# jansson, libpng, nettle, oneDNN: a program using each compiles, links and runs, with build/gpu-deps/ when present; a tool:
 # it is on PATH; a Python module: it imports; a LaTeX package: kpsewhich finds it) — never "some
 # cblas.h exists". Installing prints one line naming the packages. Without root, apt-get or dpkg, it
 # prints ONE line naming the missing packages and exits 1. With --quiet-fail the failure line goes to
@@ -19,7 +19,7 @@
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
-pkgs_build="gcc g++ make libc6-dev pkg-config libopenblas-dev librandom123-dev libjansson-dev libpng-dev nettle-dev"
+pkgs_build="gcc g++ make libc6-dev pkg-config libopenblas-dev libdnnl-dev librandom123-dev libjansson-dev libpng-dev nettle-dev"
 pkgs_data="curl ca-certificates"
 pkgs_test="python3 python3-numpy python3-scipy python3-torch python3-skimage bc curl ca-certificates"
 pkgs_paper="python3 python3-numpy gnuplot-nox latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended poppler-utils"
@@ -49,6 +49,8 @@ for g in "${groups[@]}"; do
 done
 # BLAS=builtin builds with our own sgemm: no OpenBLAS needed
 [ "${RNNREG_BLAS:-openblas}" = builtin ] && want=${want// libopenblas-dev/}
+# CONV=im2col builds the convolutions on sgemm: no oneDNN needed
+[ "${RNNREG_CONV:-onednn}" = im2col ] && want=${want// libdnnl-dev/}
 # each package once, in the order given
 want=$(printf '%s\n' $want | awk '!seen[$0]++' | tr '\n' ' ')
 
@@ -65,12 +67,15 @@ int main(void) { json_t *j = json_loads("[1]", 0, NULL); int bad = !json_is_arra
         libpng-dev) prog='#include <png.h>
 int main(void) { return png_access_version_number() == 0; }'
             flags=$(pkg-config --cflags --libs libpng 2>/dev/null || echo -lpng16) ;;
+        libdnnl-dev) prog='#include <dnnl.h>
+int main(void) { dnnl_engine_t e; if (dnnl_engine_create(&e, dnnl_cpu, 0) != dnnl_success) return 1; return dnnl_engine_destroy(e) != dnnl_success; }'
+            flags="-ldnnl" ;;
         nettle-dev) prog='#include <nettle/sha2.h>
 int main(void) { struct sha256_ctx c; unsigned char d[32]; sha256_init(&c); sha256_digest(&c, 32, d); return d[0] != 0xe3; }'
             flags=$(pkg-config --cflags --libs nettle 2>/dev/null || echo -lnettle) ;;
     esac
     # on a machine without the packages, `make gpu-bundle`'s copies count (the Makefile uses them)
-    if [ -f "$repo/build/gpu-deps/include/Random123/philox.h" ]; then
+    if [ "$1" != libdnnl-dev ] && [ -f "$repo/build/gpu-deps/include/Random123/philox.h" ]; then
         flags="-I$repo/build/gpu-deps/include $repo/build/gpu-deps/lib/libjansson.a $repo/build/gpu-deps/lib/libpng16.a $repo/build/gpu-deps/lib/libz.a $repo/build/gpu-deps/lib/libnettle.a -lm"
     fi
     tmp=$(mktemp -d) || return 1
@@ -95,7 +100,7 @@ works() {
             # shellcheck disable=SC2046
             cc -o "$tmp/p" "$tmp/p.c" $(pkg-config --cflags --libs openblas 2>/dev/null || echo -lopenblas) >/dev/null 2>&1
             rc=$?; rm -rf "$tmp"; return $rc ;;
-        librandom123-dev|libjansson-dev|libpng-dev|nettle-dev) links "$1" ;;
+        librandom123-dev|libjansson-dev|libpng-dev|nettle-dev|libdnnl-dev) links "$1" ;;
         ca-certificates) [ -s /etc/ssl/certs/ca-certificates.crt ] ;;
         python3) command -v python3 >/dev/null 2>&1 ;;
         python3-numpy) py -c 'import numpy' >/dev/null 2>&1 ;;

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=${1:-build/gpu-deps}
 
-RNNREG_BLAS=builtin bash tools/deps.sh build
+RNNREG_BLAS=builtin RNNREG_CONV=im2col bash tools/deps.sh build
 command -v pkg-config > /dev/null || { echo "gpu-bundle: pkg-config is needed to find the libraries" >&2; exit 1; }
 r123=$(dpkg -L librandom123-dev 2> /dev/null | grep '/Random123/philox\.h$' | head -n1 || true)
 [ -n "$r123" ] || r123=/usr/include/Random123/philox.h

@@ -6,7 +6,7 @@
 # keeps to RUN_BUDGET seconds (default 470, under 8 minutes): each step's time limit is the smaller of
 # its own and what is left.
 #   OUTDIR/env.txt              date, commit, nvidia-smi, nvcc, PyTorch, cores
-#   OUTDIR/build.log            make BLAS=builtin CUDA=1 (the trainer and the two GPU test programs)
+#   OUTDIR/build.log            make BLAS=builtin CONV=im2col CUDA=1 (the trainer and the two GPU test programs)
 #   OUTDIR/test-gpu.log         make test-gpu: tests/gpu/test_gpu_ops (every op, CUDA vs CPU) and
 #                               tests/gpu/test_gpu_model (both models x every regularizer, 3 steps CUDA vs
 #                               CPU; a run whose loss falls; GPU determinism); their own logs are
@@ -38,7 +38,7 @@ if command -v nvcc > /dev/null; then
     export CUDA_HOME LD_LIBRARY_PATH="$CUDA_HOME/lib64:${LD_LIBRARY_PATH:-}"
 fi
 jobs=$(nproc 2> /dev/null || echo 4)
-mk=(make --no-print-directory BLAS=builtin CUDA=1 ${CUDA_HOME:+CUDA_HOME=$CUDA_HOME})
+mk=(make --no-print-directory BLAS=builtin CONV=im2col CUDA=1 ${CUDA_HOME:+CUDA_HOME=$CUDA_HOME})
 bin=build/builtin
 : > "$out/summary.txt"
 failed=0
