@@ -13,6 +13,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#include <xmmintrin.h>
 
 typedef struct {
     const char *name;
@@ -53,6 +54,8 @@ int cmd_info(int argc, char **argv) {
 #ifdef _OPENMP
     printf("openmp threads: %d\n", omp_get_max_threads());
 #endif
+    const unsigned csr = _mm_getcsr();
+    printf("denormals: %s\n", (csr & 0x8040) == 0x8040 ? "flushed to zero (FTZ + DAZ)" : "kept (IEEE)");
     if (device_cuda_compiled())
         printf("cuda: compiled in; %d device(s) visible\n", device_cuda_count());
     else
@@ -110,8 +113,21 @@ static void reexec_with_library_settings(char **argv) {
     unsetenv("RNNREG_BLAS_FALLBACK"); /* exec failed: the library runs the core it picked */
 }
 
+/* Denormal floats flushed to zero (MXCSR FTZ, bit 15) and read as zero (DAZ, bit 6), as
+ * torch.set_flush_denormal(True) does. A model that has collapsed to the all-zero prediction (the Keras
+ * ConvLSTM's relu cells and batch norm) feeds tiny activations through every product, and on the Intel
+ * Xeon each denormal operand costs a microcode assist: `perf` put 87 % of such a run in the sgemm
+ * kernel, and flushing made its steps 4-6x faster with the same loss to 10 digits
+ * (experiments/scales/study/PROBES.md). Set before any thread of ours exists, so OpenMP's (and
+ * oneDNN's, which runs on it) inherit it (pthread_create copies the floating-point environment);
+ * OpenBLAS's own pthreads pool, made when the library loads, keeps the default, so with the im2col
+ * engine on more than one thread part of each product still sees denormals (the results stay
+ * deterministic for a thread count). */
+static void flush_denormals(void) { _mm_setcsr(_mm_getcsr() | 0x8040); }
+
 int main(int argc, char **argv) {
     reexec_with_library_settings(argv);
+    flush_denormals();
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -22,6 +22,9 @@ trainer_scratch precision
 RNN=$(realpath "$RNNREG")
 export OMP_NUM_THREADS=1
 
+# Denormals are flushed on rnnreg's threads (src/main.c): MXCSR read back by `rnnreg info`.
+check "rnnreg runs with denormals flushed to zero (FTZ + DAZ)" grep -qx 'denormals: flushed to zero (FTZ + DAZ)' <<<"$("$RNN" info)"
+
 # A config whose text is the same on every machine (the data path is relative: runs start in $W), so
 # that its hash can be compared with the one the parent commit wrote.
 cat > "$W/tiny.conf" << 'EOF'

@@ -67,6 +67,9 @@ def main():
     warmup = args.warmup if args.warmup is not None else ours["warmup"]
     warmup_frames = ours.get("warmup_frames", seq_len)   # warm-up steps on the first frames only
     torch.set_num_threads(threads)
+    # rnnreg flushes denormals to zero (src/main.c); PyTorch does the same here, so neither pays the
+    # microcode assists of denormal operands the other avoids.
+    torch.set_flush_denormal(True)
     torch.manual_seed(1)
 
     model = build_model(spec).train()
