@@ -6,7 +6,7 @@
  *       with --tf32 TF32 tensor cores): GFLOP/s = 2N³ / t, best of R timed calls after one untimed
  *       call. This is the ceiling our training step is compared with.
  *   rnnreg bench --config FILE [--set k=v]... [--batch B] [--seq-len T] [--steps N] [--warmup W]
- *                [--warmup-frames F] [--max-seconds S] [--threads n] [--backend cpu|cuda] [--tf32] [--json]
+ *                [--warmup-frames F] [--max-seconds S] [--threads n] [--backend cpu|cuda] [--tf32] [--json] [--profile]
  *       one training step = model_train_step (forward + backward, teacher forcing) + Adam update of
  *       every parameter (torch.optim.Adam semantics), on synthetic frames uniform in [0, 1). W
  *       untimed steps (on the first F frames only with --warmup-frames), then up to N timed ones
@@ -33,6 +33,7 @@
 #include "json.h"
 #include "model.h"
 #include "ops.h"
+#include "profile.h"
 #include "rng.h"
 #include "tensor.h"
 
@@ -54,7 +55,7 @@ static void bench_usage(FILE *out) {
             "usage: rnnreg bench --sgemm N [--repeats R] [--threads n] [--backend cpu|cuda] [--tf32] [--json]\n"
             "       rnnreg bench --config FILE [--set key=value]... [--batch B] [--seq-len T]\n"
             "                    [--steps N] [--warmup W] [--warmup-frames F] [--max-seconds S]\n"
-            "                    [--threads n] [--backend cpu|cuda] [--tf32] [--json] [--dry-run]\n"
+            "                    [--threads n] [--backend cpu|cuda] [--tf32] [--json] [--dry-run] [--profile]\n"
             "  --sgemm N        time rr_sgemm on N x N matrices: GFLOP/s = 2 N^3 / t, best of R (default 3)\n"
             "                   (--backend cuda: cuBLAS sgemm on the GPU)\n"
             "  --config FILE    run config (key = value; rnnreg help train); synonym: --model-config\n"
@@ -69,7 +70,9 @@ static void bench_usage(FILE *out) {
             "  --backend cpu|cuda  compute backend (the config key backend; cuda needs a CUDA build and a GPU)\n"
             "  --tf32           backend cuda: TF32 tensor-core products (the config key tf32)\n"
             "  --json           one JSON line instead of text\n"
-            "  --dry-run        build the model, print its size and FLOPs as JSON, time nothing\n");
+            "  --dry-run        build the model, print its size and FLOPs as JSON, time nothing\n"
+            "  --profile        time every op over the timed steps and print where a step's time goes\n"
+            "                   (src/profile.h; to stderr with --json)\n");
 }
 
 static int all_cores(void) {
@@ -208,7 +211,7 @@ typedef struct {
     const char *config_path;
     const char *sets[BENCH_MAX_SETS];
     int n_sets;
-    int batch, seq_len, steps, warmup, warmup_frames, threads, json, dry_run;
+    int batch, seq_len, steps, warmup, warmup_frames, threads, json, dry_run, profile;
     const char *backend; /* --backend (NULL: the config's) */
     int tf32;            /* --tf32 */
     double max_seconds;
@@ -303,6 +306,7 @@ static int bench_train(const TrainBenchArgs *a) {
     int rc = 0, timed = 0;
     for (int step = 1; step <= a->warmup + a->steps; step++) {
         const int warm = step <= a->warmup;
+        profile_enable(a->profile && !warm); /* --profile: the timed steps only */
         double t0 = rr_now();
         double loss = model_train_step(model, warm ? &warm_frames : &st.frames, use_truth, NULL);
         if (loss < 0) { /* -1 + rr_error on invalid input */
@@ -322,6 +326,8 @@ static int bench_train(const TrainBenchArgs *a) {
         timed_total += dt;
         if (a->max_seconds > 0 && timed_total >= a->max_seconds) break; /* time budget spent */
     }
+    profile_enable(0);
+    if (rc == 0 && a->profile) profile_report(a->json ? stderr : stdout, timed_total, timed);
     if (rc == 0) {
         const double fwd = model_flops_per_sequence(model);
         const double med = median(times, timed); /* sorts times: [0] is the fastest step */
@@ -383,6 +389,10 @@ int cmd_bench(int argc, char **argv) {
         }
         if (!strcmp(o, "--tf32")) {
             a.tf32 = 1;
+            continue;
+        }
+        if (!strcmp(o, "--profile")) {
+            a.profile = 1;
             continue;
         }
         if (i + 1 >= argc) {
