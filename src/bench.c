@@ -302,12 +302,12 @@ static int bench_train(const TrainBenchArgs *a) {
         a->warmup_frames >= 2 && a->warmup_frames < seq_len ? a->warmup_frames : seq_len;
     const Tensor warm_frames = tensor_slice0(&st.frames, 0, warmup_frames);
     double *times = rr_malloc(sizeof(double) * (size_t)a->steps);
-    double loss_first = NAN, loss_last = NAN, timed_total = 0.0;
+    double loss_first = NAN, loss_last = NAN, timed_total = 0.0, timed_cpu = 0.0;
     int rc = 0, timed = 0;
     for (int step = 1; step <= a->warmup + a->steps; step++) {
         const int warm = step <= a->warmup;
         profile_enable(a->profile && !warm); /* --profile: the timed steps only */
-        double t0 = rr_now();
+        double t0 = rr_now(), c0 = a->profile ? profile_cpu_now() : 0.0;
         double loss = model_train_step(model, warm ? &warm_frames : &st.frames, use_truth, NULL);
         if (loss < 0) { /* -1 + rr_error on invalid input */
             rc = -1;
@@ -324,10 +324,11 @@ static int bench_train(const TrainBenchArgs *a) {
         loss_last = loss;
         times[timed++] = dt;
         timed_total += dt;
+        if (a->profile) timed_cpu += profile_cpu_now() - c0;
         if (a->max_seconds > 0 && timed_total >= a->max_seconds) break; /* time budget spent */
     }
     profile_enable(0);
-    if (rc == 0 && a->profile) profile_report(a->json ? stderr : stdout, timed_total, timed);
+    if (rc == 0 && a->profile) profile_report(a->json ? stderr : stdout, timed_total, timed_cpu, timed);
     if (rc == 0) {
         const double fwd = model_flops_per_sequence(model);
         const double med = median(times, timed); /* sorts times: [0] is the fastest step */

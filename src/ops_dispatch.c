@@ -22,7 +22,7 @@ RR_OPS(OPS_FLOPS_VOID, OPS_FLOPS_VALUE)
 
 /* A timed call: on a GPU the op's queued work is waited for before the clock is read. */
 #define OPS_TIMED(name, args, call)                     \
-    const double t0_ = profile_enter();                 \
+    const ProfileMark t0_ = profile_enter();            \
     call;                                               \
     if (device_ == RR_CUDA) device_synchronize(RR_CUDA); \
     profile_leave(PROFILE_OP_##name, t0_, op_flops_##name args)

@@ -25,9 +25,16 @@ extern int profile_on;
 /* What was counted for one op since profile_reset. */
 typedef struct {
     int64_t calls;
-    double self_s;  /* wall time inside the op, less the time of ops it called */
-    double flops;   /* 2 x multiply-adds (the convolutions; 0 for every other op) */
+    double self_s;     /* wall time inside the op, less the time of ops it called */
+    double self_cpu_s; /* the same in the process's CPU time (all threads): unlike wall time, not
+                        * inflated while other processes hold the cores */
+    double flops;      /* 2 x multiply-adds (the convolutions; 0 for every other op) */
 } ProfileStat;
+
+/* The clocks when an op was entered. */
+typedef struct {
+    double wall, cpu;
+} ProfileMark;
 
 void profile_enable(int on);
 /* Zero every counter. */
@@ -35,8 +42,8 @@ void profile_reset(void);
 
 /* The entry's timer: profile_enter before the op's call, profile_leave after it with the op's id and
  * FLOPs. Nested op calls are charged to the inner op only. */
-double profile_enter(void);
-void profile_leave(int op, double t0, double flops);
+ProfileMark profile_enter(void);
+void profile_leave(int op, ProfileMark start, double flops);
 
 /* FLOPs of a convolution of x (B, Cin, H, W) with w (Cout, Cin, k, k) (same padding): 2·B·Cout·Cin·k²·H·W
  * per product; conv2d_backward makes one product for dx and one for dw where they are asked for. */
@@ -45,12 +52,16 @@ double profile_conv_flops(const Tensor *x, const Tensor *w);
 /* The counters of op `name` (NULL if no op has that name); the name of op id i. */
 const ProfileStat *profile_stat(const char *name);
 const char *profile_op_name(int op);
-/* Time spent in ops called outside any other op (the sum of all self times), seconds. */
+/* Time spent in ops called outside any other op (the sum of all self times), seconds: wall / CPU. */
 double profile_ops_seconds(void);
+double profile_ops_cpu_seconds(void);
+/* The process's CPU time so far (all threads), seconds. */
+double profile_cpu_now(void);
 
-/* The report: one row per op that ran (calls, total ms, % of the step time, GFLOP/s for the
- * convolutions), sorted by time, then the non-op code (step time less all op time) and the total.
- * step_seconds is the wall time of the `steps` steps the counters cover. */
-void profile_report(FILE *out, double step_seconds, int steps);
+/* The report: one row per op that ran (calls, wall ms, % of the step's wall time, CPU ms, % of the
+ * step's CPU time, GFLOP/s for the convolutions from wall time), all per step, sorted by wall time,
+ * then the non-op code (step less all ops) and the step. step_seconds / step_cpu_seconds are the
+ * wall / process CPU time of the `steps` steps the counters cover. */
+void profile_report(FILE *out, double step_seconds, double step_cpu_seconds, int steps);
 
 #endif

@@ -16,7 +16,8 @@ W=$(mktemp -d "$BUILD/tests/profile.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 CONF=experiments/configs/predrnn_pp_tiny.conf
 
-# report FIELD OP FILE: column FIELD (2 calls, 3 ms, 4 %step, 5 GFLOP/s) of op OP's row, per step
+# report FIELD OP FILE: column FIELD (2 calls, 3 ms, 4 %step, 5 CPU ms, 6 %cpu, 7 GFLOP/s) of op OP's
+# row, per step
 report() { awk -v op="$2" -v f="$1" '$1 == op { print $f; exit }' "$3"; }
 
 # case NAME LAYERS GHU STEPS: one bench run with --profile; L layers, F frames
@@ -43,22 +44,25 @@ profile_case() {
     done
     local fwd; fwd=$("$RNNREG" bench "${args[@]}" --dry-run 2>/dev/null | sed -nE 's/.*"fwd_flops_per_seq": ([0-9.e+-]+).*/\1/p')
     # counted forward conv FLOPs per step = GFLOP/s x seconds; the model's count: fwd_flops_per_seq x B
-    local gf ms; gf=$(report 5 conv2d_forward "$r"); ms=$(report 3 conv2d_forward "$r")
+    local gf ms; gf=$(report 7 conv2d_forward "$r"); ms=$(report 3 conv2d_forward "$r")
     check "$name: conv2d_forward FLOPs ($gf GFLOP/s x $ms ms) = the model's $fwd FLOP/seq x $B (1 %, printed digits)" \
         awk -v g="$gf" -v t="$ms" -v f="$fwd" -v b="$B" 'BEGIN { c = g * 1e9 * t * 1e-3; m = f * b; exit !(c > 0.99 * m && c < 1.01 * m) }'
-    gf=$(report 5 conv2d_backward "$r"); ms=$(report 3 conv2d_backward "$r")
+    gf=$(report 7 conv2d_backward "$r"); ms=$(report 3 conv2d_backward "$r")
     check "$name: conv2d_backward FLOPs ($gf GFLOP/s x $ms ms) <= 2 x forward (dx and dw; no dx for the first layer's frame)" \
         awk -v g="$gf" -v t="$ms" -v f="$fwd" -v b="$B" 'BEGIN { c = g * 1e9 * t * 1e-3; m = f * b; exit !(c > 1.5 * m && c < 2.01 * m) }'
-    # times: every row's ms (ops and the non-op rest) is >= 0, the ops sum to <= the step, and all rows
-    # add up to the step (printed to 0.001 ms)
-    check "$name: op times sum to <= the step time and ops + non-op code = the step" awk '
-        /^profile:/ { on = 1; next }
-        on && $1 == "op" { next }
-        on && $1 == "(step)" { step = $2; on = 0; next }
-        on && $1 == "(non-op" { rest = $3; next }
-        on && NF >= 4 { if ($3 < 0) bad = 1; ops += $3; n++ }
-        END { exit !(n > 5 && !bad && ops <= step + 0.001 * n && rest >= -0.001 && \
-                     (ops + rest - step) ^ 2 < (0.001 * (n + 2)) ^ 2) }' "$r"
+    # times, wall and CPU: every row's ms (ops and the non-op rest) is >= 0, the ops sum to <= the
+    # step, and all rows add up to the step (each printed to 0.001 ms)
+    for clock in wall:3:2 cpu:5:4; do
+        IFS=: read -r cname col stepcol <<<"$clock"
+        check "$name: $cname times: ops sum to <= the step and ops + non-op code = the step" awk -v c="$col" -v sc="$stepcol" '
+            /^profile:/ { on = 1; next }
+            on && $1 == "op" { next }
+            on && $1 == "(step)" { step = $sc; on = 0; next }
+            on && $1 == "(non-op" { rest = $c; next }
+            on && NF >= 6 { if ($c < 0) bad = 1; ops += $c; n++ }
+            END { exit !(n > 5 && !bad && ops <= step + 0.001 * n && rest >= -0.001 && \
+                         (ops + rest - step) ^ 2 < (0.001 * (n + 2)) ^ 2) }' "$r"
+    done
     # bench's Adam: one adam_update per parameter tensor per step: per cell 7 convolutions (kernel,
     # bias) and 6 layer norms (gain, offset), the GHU's 2 convolutions and 2 layer norms, the head's 2
     local tensors=$((L * (7 * 2 + 6 * 2) + (ghu ? 8 : 0) + 2)) calls; calls=$(report 2 adam_update "$r")
