@@ -10,6 +10,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static void ln_check(const char *op, const Tensor *x, const Tensor *gamma, const Tensor *other,
                      const Tensor *mean, const Tensor *invstd) {
@@ -174,8 +177,66 @@ static inline __attribute__((always_inline)) void ln_param_grad_lanes(const Tens
     }
 }
 
+#ifdef __SSE2__
+/* The same sums for 4 channels c0 .. c0+3 (nc <= 4 of them real; missing lanes repeat channel c0 and
+ * are dropped) with SSE2, for HW a multiple of 4: per sample, x̂ = (x - mean)·inv of 4 pixels of each
+ * channel (the float formula, 4 at a time), a 4x4 transpose so that one register holds the 4 channels
+ * at one pixel, then per pixel in order sg += (double)dy · (double)x̂ and sb += dy, two channels per
+ * double register: each channel's additions stay in the scalar loop's order. */
+static void ln_param_grad_quad(const Tensor *x, const Tensor *save_mean, const Tensor *save_invstd,
+                               const Tensor *dy, int c0, int nc, Tensor *dgamma, Tensor *dbeta) {
+    const int B = x->shape[0], C = x->shape[1];
+    const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = C * HW;
+    __m128d sg01 = _mm_setzero_pd(), sg23 = _mm_setzero_pd(), sb01 = _mm_setzero_pd(), sb23 = _mm_setzero_pd();
+    for (int b = 0; b < B; b++) {
+        const __m128 vm = _mm_set1_ps(save_mean->data[b]), vi = _mm_set1_ps(save_invstd->data[b]);
+        const float *xr[4], *dr[4];
+        for (int g = 0; g < 4; g++) {
+            const int c = c0 + (g < nc ? g : 0);
+            xr[g] = x->data + b * N + c * HW;
+            dr[g] = dy->data + b * N + c * HW;
+        }
+        for (int64_t p = 0; p < HW; p += 4) {
+            __m128 x0 = _mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(xr[0] + p), vm), vi);
+            __m128 x1 = _mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(xr[1] + p), vm), vi);
+            __m128 x2 = _mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(xr[2] + p), vm), vi);
+            __m128 x3 = _mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(xr[3] + p), vm), vi);
+            __m128 d0 = _mm_loadu_ps(dr[0] + p), d1 = _mm_loadu_ps(dr[1] + p), d2 = _mm_loadu_ps(dr[2] + p),
+                   d3 = _mm_loadu_ps(dr[3] + p);
+            _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+            _MM_TRANSPOSE4_PS(d0, d1, d2, d3);
+            const __m128 xs[4] = {x0, x1, x2, x3}, ds[4] = {d0, d1, d2, d3};
+            for (int k = 0; k < 4; k++) {
+                const __m128d xl = _mm_cvtps_pd(xs[k]), xh = _mm_cvtps_pd(_mm_movehl_ps(xs[k], xs[k]));
+                const __m128d dl = _mm_cvtps_pd(ds[k]), dh = _mm_cvtps_pd(_mm_movehl_ps(ds[k], ds[k]));
+                sg01 = _mm_add_pd(sg01, _mm_mul_pd(dl, xl));
+                sg23 = _mm_add_pd(sg23, _mm_mul_pd(dh, xh));
+                sb01 = _mm_add_pd(sb01, dl);
+                sb23 = _mm_add_pd(sb23, dh);
+            }
+        }
+    }
+    double sg[4], sb[4];
+    _mm_storeu_pd(sg, sg01);
+    _mm_storeu_pd(sg + 2, sg23);
+    _mm_storeu_pd(sb, sb01);
+    _mm_storeu_pd(sb + 2, sb23);
+    for (int g = 0; g < nc; g++) {
+        if (dgamma) dgamma->data[c0 + g] += (float)sg[g];
+        if (dbeta) dbeta->data[c0 + g] += (float)sb[g];
+    }
+}
+#endif
+
 static void ln_param_grad(const Tensor *x, const Tensor *save_mean, const Tensor *save_invstd, const Tensor *dy,
                           int c0, int nc, Tensor *dgamma, Tensor *dbeta) {
+#ifdef __SSE2__
+    if (x->shape[2] * x->shape[3] % 4 == 0) {
+        for (int q = 0; q < nc; q += 4)
+            ln_param_grad_quad(x, save_mean, save_invstd, dy, c0 + q, nc - q < 4 ? nc - q : 4, dgamma, dbeta);
+        return;
+    }
+#endif
     switch (nc) {
 #define LN_PARAM_CASE(k) \
     case k: ln_param_grad_lanes(x, save_mean, save_invstd, dy, c0, k, dgamma, dbeta); break;
