@@ -117,7 +117,10 @@ void cpu_tensor_layernorm_forward(const Tensor *x, const Tensor *gamma, const Te
         const int b0 = gi * lanes, nb = B - b0 < lanes ? B - b0 : lanes;
         ln_stats(x->data, N, b0, nb, eps, save_mean->data, save_invstd->data);
     }
-#pragma omp parallel for schedule(static) if ((int64_t)B * N > 16384)
+    /* y = (x - mean)·inv·gamma + beta, rows split across threads where ops may use OpenMP (this loop ran
+     * on OpenMP whatever the BLAS; with a pthreads OpenBLAS waking the pool cost more than the loop) */
+    const int row_threads = ln_threads(B * C, (int64_t)B * N);
+#pragma omp parallel for schedule(static) num_threads(row_threads) if (row_threads > 1)
     for (int r = 0; r < B * C; r++) {
         const int b = r / C, c = r % C;
         const float mean = save_mean->data[b], inv = save_invstd->data[b];
@@ -300,7 +303,7 @@ void cpu_tensor_layernorm_backward(const Tensor *x, const Tensor *gamma, const T
     const int64_t HW = (int64_t)x->shape[2] * x->shape[3], N = C * HW;
 
     if (dgamma || dbeta) { /* channel lanes */
-        const int threads = (int64_t)B * N > 16384 ? ln_threads(C, (int64_t)B * N) : 1;
+        const int threads = ln_threads(C, (int64_t)B * N);
         const int lanes = ln_lanes(C, threads), groups = (C + lanes - 1) / lanes;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
         for (int gi = 0; gi < groups; gi++) {
