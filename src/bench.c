@@ -7,7 +7,7 @@
  *       call. This is the ceiling our training step is compared with.
  *   rnnreg bench --config FILE [--set k=v]... [--batch B] [--seq-len T] [--steps N] [--warmup W]
  *                [--warmup-frames F] [--max-seconds S] [--threads n] [--backend cpu|cuda] [--tf32]
- *                [--precision fp32|bf16|auto] [--json]
+ *                [--precision fp32|bf16|auto] [--json] [--profile]
  *       one training step = model_train_step (forward + backward, teacher forcing) + Adam update of
  *       every parameter (torch.optim.Adam semantics), on synthetic frames uniform in [0, 1). W
  *       untimed steps (on the first F frames only with --warmup-frames), then up to N timed ones
@@ -37,6 +37,7 @@
 #include "json.h"
 #include "model.h"
 #include "ops.h"
+#include "profile.h"
 #include "rng.h"
 #include "tensor.h"
 
@@ -59,7 +60,7 @@ static void bench_usage(FILE *out) {
             "       rnnreg bench --config FILE [--set key=value]... [--batch B] [--seq-len T]\n"
             "                    [--steps N] [--warmup W] [--warmup-frames F] [--max-seconds S]\n"
             "                    [--threads n] [--backend cpu|cuda] [--tf32] [--precision fp32|bf16|auto]\n"
-            "                    [--json] [--dry-run]\n"
+            "                    [--json] [--dry-run] [--profile]\n"
             "  --sgemm N        time rr_sgemm on N x N matrices: GFLOP/s = 2 N^3 / t, best of R (default 3)\n"
             "                   (--backend cuda: cuBLAS sgemm on the GPU)\n"
             "  --config FILE    run config (key = value; rnnreg help train); synonym: --model-config\n"
@@ -75,7 +76,9 @@ static void bench_usage(FILE *out) {
             "  --tf32           backend cuda: TF32 tensor-core products (the config key tf32)\n"
             "  --precision P    CPU convolution operands fp32 (default), bf16 or auto (the config key precision)\n"
             "  --json           one JSON line instead of text\n"
-            "  --dry-run        build the model, print its size and FLOPs as JSON, time nothing\n");
+            "  --dry-run        build the model, print its size and FLOPs as JSON, time nothing\n"
+            "  --profile        time every op over the timed steps and print where a step's time goes\n"
+            "                   (src/profile.h; to stderr with --json)\n");
 }
 
 static int all_cores(void) {
@@ -214,7 +217,7 @@ typedef struct {
     const char *config_path;
     const char *sets[BENCH_MAX_SETS];
     int n_sets;
-    int batch, seq_len, steps, warmup, warmup_frames, threads, json, dry_run;
+    int batch, seq_len, steps, warmup, warmup_frames, threads, json, dry_run, profile;
     const char *backend; /* --backend (NULL: the config's) */
     int tf32;            /* --tf32 */
     const char *precision; /* --precision (NULL: the config's) */
@@ -313,11 +316,12 @@ static int bench_train(const TrainBenchArgs *a) {
         a->warmup_frames >= 2 && a->warmup_frames < seq_len ? a->warmup_frames : seq_len;
     const Tensor warm_frames = tensor_slice0(&st.frames, 0, warmup_frames);
     double *times = rr_malloc(sizeof(double) * (size_t)a->steps);
-    double loss_first = NAN, loss_last = NAN, timed_total = 0.0;
+    double loss_first = NAN, loss_last = NAN, timed_total = 0.0, timed_cpu = 0.0;
     int rc = 0, timed = 0;
     for (int step = 1; step <= a->warmup + a->steps; step++) {
         const int warm = step <= a->warmup;
-        double t0 = rr_now();
+        profile_enable(a->profile && !warm); /* --profile: the timed steps only */
+        double t0 = rr_now(), c0 = a->profile ? profile_cpu_now() : 0.0;
         double loss = model_train_step(model, warm ? &warm_frames : &st.frames, use_truth, NULL);
         if (loss < 0) { /* -1 + rr_error on invalid input */
             rc = -1;
@@ -334,8 +338,11 @@ static int bench_train(const TrainBenchArgs *a) {
         loss_last = loss;
         times[timed++] = dt;
         timed_total += dt;
+        if (a->profile) timed_cpu += profile_cpu_now() - c0;
         if (a->max_seconds > 0 && timed_total >= a->max_seconds) break; /* time budget spent */
     }
+    profile_enable(0);
+    if (rc == 0 && a->profile) profile_report(a->json ? stderr : stdout, timed_total, timed_cpu, timed);
     if (rc == 0) {
         const double fwd = model_flops_per_sequence(model);
         const double med = median(times, timed); /* sorts times: [0] is the fastest step */
@@ -400,6 +407,10 @@ int cmd_bench(int argc, char **argv) {
         }
         if (!strcmp(o, "--tf32")) {
             a.tf32 = 1;
+            continue;
+        }
+        if (!strcmp(o, "--profile")) {
+            a.profile = 1;
             continue;
         }
         if (i + 1 >= argc) {

@@ -98,11 +98,38 @@ int causal_lstm_stage1_backward_masked_check(const Tensor *gates1, const Tensor 
     return ops_device("causal_lstm_stage1_backward", gates1, c_prev, gmask, dc, dx_cc, dh_cc, dc_cc, dc_prev);
 }
 
+/* The backward loops compute a row's gradients a chunk of BWD_CHUNK pixels at a time into stack
+ * buffers with vector loops (the formulas as written, element by element: the same rounding as a
+ * scalar loop), then copy them to each requested output block. Which optional inputs exist (c_prev,
+ * the mask) is a constant in each instance of the chunk functions, so their loops have no branches. */
+#define BWD_CHUNK 256
+#define BWD_INLINE static inline __attribute__((always_inline))
+
+/* Copy n floats to dst if dst is not NULL. */
+static inline void put(float *dst, const float *src, int64_t n) {
+    if (dst) memcpy(dst, src, sizeof(float) * (size_t)n);
+}
+
+BWD_INLINE void stage1_bwd_chunk(const float *gi, const float *gf, const float *gg, const float *cp, const float *mk,
+                                 const float *d, int64_t n, float *di_o, float *dg_o, float *df_o, const int has_cp,
+                                 const int has_mk) {
+#pragma omp simd
+    for (int64_t p = 0; p < n; p++) {
+        const float i = gi[p], f = gf[p], g = gg[p], cprev = has_cp ? cp[p] : 0.0f;
+        /* (dc·g)·mask and (dc·i)·mask: the masked candidate's two factors, in this order */
+        const float dcg = has_mk ? d[p] * g * mk[p] : d[p] * g, dci = has_mk ? d[p] * i * mk[p] : d[p] * i;
+        di_o[p] = dcg * i * (1.0f - i);
+        df_o[p] = d[p] * cprev * f * (1.0f - f);
+        dg_o[p] = dci * (1.0f - g * g);
+    }
+}
+
 void cpu_causal_lstm_stage1_backward_masked(const Tensor *gates1, const Tensor *c_prev, const Tensor *gmask,
                                             const Tensor *dc, Tensor *dx_cc, Tensor *dh_cc, Tensor *dc_cc,
                                             Tensor *dc_prev) {
     const int B = dc->shape[0], n = dc->shape[1];
     const int64_t HW = (int64_t)dc->shape[2] * dc->shape[3], nhw = n * HW;
+    const int any = dx_cc || dh_cc || dc_cc;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
     for (int r = 0; r < B * n; r++) {
         const int b = r / n;
@@ -113,30 +140,30 @@ void cpu_causal_lstm_stage1_backward_masked(const Tensor *gates1, const Tensor *
         const float *mk = gmask ? blk(gmask, 1, b, 0, nhw) + off : NULL;
         const float *d = blk(dc, 1, b, 0, nhw) + off;
         float *dcp = dc_prev ? blk(dc_prev, 1, b, 0, nhw) + off : NULL;
-        for (int64_t p = 0; p < HW; p++) {
-            const float i = gi[p], f = gf[p], g = gg[p], cprev = cp ? cp[p] : 0.0f;
-            /* (dc·g)·mask and (dc·i)·mask: the masked candidate's two factors, in this order */
-            const float dcg = mk ? d[p] * g * mk[p] : d[p] * g, dci = mk ? d[p] * i * mk[p] : d[p] * i;
-            const float di = dcg * i * (1.0f - i);
-            const float df = d[p] * cprev * f * (1.0f - f);
-            const float dg = dci * (1.0f - g * g);
-            /* block order i, g, f in x_cc / h_cc / c_cc */
-            if (dx_cc) {
-                blk(dx_cc, 7, b, 0, nhw)[off + p] = di;
-                blk(dx_cc, 7, b, 1, nhw)[off + p] = dg;
-                blk(dx_cc, 7, b, 2, nhw)[off + p] = df;
+        /* block order i, g, f in x_cc / h_cc / c_cc */
+        float *ox[3], *oh[3], *oc[3];
+        for (int k = 0; k < 3; k++) {
+            ox[k] = dx_cc ? blk(dx_cc, 7, b, k, nhw) + off : NULL;
+            oh[k] = dh_cc ? blk(dh_cc, 4, b, k, nhw) + off : NULL;
+            oc[k] = dc_cc ? blk(dc_cc, 3, b, k, nhw) + off : NULL;
+        }
+        for (int64_t p0 = 0; any && p0 < HW; p0 += BWD_CHUNK) {
+            const int64_t m = HW - p0 < BWD_CHUNK ? HW - p0 : BWD_CHUNK;
+            float t[3][BWD_CHUNK]; /* di, dg, df */
+            const float *cq = cp ? cp + p0 : NULL, *mq = mk ? mk + p0 : NULL;
+            if (cp && mk) stage1_bwd_chunk(gi + p0, gf + p0, gg + p0, cq, mq, d + p0, m, t[0], t[1], t[2], 1, 1);
+            else if (cp) stage1_bwd_chunk(gi + p0, gf + p0, gg + p0, cq, mq, d + p0, m, t[0], t[1], t[2], 1, 0);
+            else if (mk) stage1_bwd_chunk(gi + p0, gf + p0, gg + p0, cq, mq, d + p0, m, t[0], t[1], t[2], 0, 1);
+            else stage1_bwd_chunk(gi + p0, gf + p0, gg + p0, cq, mq, d + p0, m, t[0], t[1], t[2], 0, 0);
+            for (int k = 0; k < 3; k++) {
+                put(ox[k] ? ox[k] + p0 : NULL, t[k], m);
+                put(oh[k] ? oh[k] + p0 : NULL, t[k], m);
+                put(oc[k] ? oc[k] + p0 : NULL, t[k], m);
             }
-            if (dh_cc) {
-                blk(dh_cc, 4, b, 0, nhw)[off + p] = di;
-                blk(dh_cc, 4, b, 1, nhw)[off + p] = dg;
-                blk(dh_cc, 4, b, 2, nhw)[off + p] = df;
-            }
-            if (dc_cc) {
-                blk(dc_cc, 3, b, 0, nhw)[off + p] = di;
-                blk(dc_cc, 3, b, 1, nhw)[off + p] = dg;
-                blk(dc_cc, 3, b, 2, nhw)[off + p] = df;
-            }
-            if (dcp) dcp[p] += f * d[p];
+        }
+        if (dcp) {
+#pragma omp simd
+            for (int64_t p = 0; p < HW; p++) dcp[p] += gf[p] * d[p];
         }
     }
 }
@@ -211,10 +238,25 @@ int causal_lstm_stage2_backward_masked_check(const Tensor *gates2, const Tensor 
     return ops_device("causal_lstm_stage2_backward", gates2, ggmask, dm, dx_cc, dc2m, dm_cc);
 }
 
+BWD_INLINE void stage2_bwd_chunk(const float *gii, const float *gff, const float *ggg, const float *gtm,
+                                 const float *mk, const float *d, int64_t n, float *dii_o, float *dgg_o, float *dff_o,
+                                 float *dmm_o, const int has_mk) {
+#pragma omp simd
+    for (int64_t p = 0; p < n; p++) {
+        const float ii = gii[p], ff = gff[p], gg = ggg[p], tm = gtm[p];
+        const float dmg = has_mk ? d[p] * gg * mk[p] : d[p] * gg, dmi = has_mk ? d[p] * ii * mk[p] : d[p] * ii;
+        dii_o[p] = dmg * ii * (1.0f - ii);
+        dff_o[p] = d[p] * tm * ff * (1.0f - ff);
+        dgg_o[p] = dmi * (1.0f - gg * gg);
+        dmm_o[p] = d[p] * ff * (1.0f - tm * tm);
+    }
+}
+
 void cpu_causal_lstm_stage2_backward_masked(const Tensor *gates2, const Tensor *ggmask, const Tensor *dm,
                                             Tensor *dx_cc, Tensor *dc2m, Tensor *dm_cc) {
     const int B = dm->shape[0], n = dm->shape[1];
     const int64_t HW = (int64_t)dm->shape[2] * dm->shape[3], nhw = n * HW;
+    if (!dx_cc && !dc2m && !dm_cc) return;
 #pragma omp parallel for schedule(static) PAR_ROWS(B, n, HW)
     for (int r = 0; r < B * n; r++) {
         const int b = r / n;
@@ -223,27 +265,24 @@ void cpu_causal_lstm_stage2_backward_masked(const Tensor *gates2, const Tensor *
                     *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
         const float *mk = ggmask ? blk(ggmask, 1, b, 0, nhw) + off : NULL;
         const float *d = blk(dm, 1, b, 0, nhw) + off;
-        for (int64_t p = 0; p < HW; p++) {
-            const float ii = gii[p], ff = gff[p], gg = ggg[p], tm = gtm[p];
-            const float dmg = mk ? d[p] * gg * mk[p] : d[p] * gg, dmi = mk ? d[p] * ii * mk[p] : d[p] * ii;
-            const float dii = dmg * ii * (1.0f - ii);
-            const float dff = d[p] * tm * ff * (1.0f - ff);
-            const float dgg = dmi * (1.0f - gg * gg);
-            const float dmm = d[p] * ff * (1.0f - tm * tm);
-            if (dx_cc) { /* x_cc blocks 4, 5, 6 = i', g', f' */
-                blk(dx_cc, 7, b, 4, nhw)[off + p] = dii;
-                blk(dx_cc, 7, b, 5, nhw)[off + p] = dgg;
-                blk(dx_cc, 7, b, 6, nhw)[off + p] = dff;
-            }
-            if (dc2m) { /* c2m blocks 0, 1, 2 = i, g, f */
-                blk(dc2m, 4, b, 0, nhw)[off + p] = dii;
-                blk(dc2m, 4, b, 1, nhw)[off + p] = dgg;
-                blk(dc2m, 4, b, 2, nhw)[off + p] = dff;
-            }
-            if (dm_cc) { /* m_cc blocks 0, 1, 2 = i, f, m */
-                blk(dm_cc, 3, b, 0, nhw)[off + p] = dii;
-                blk(dm_cc, 3, b, 1, nhw)[off + p] = dff;
-                blk(dm_cc, 3, b, 2, nhw)[off + p] = dmm;
+        /* x_cc blocks 4, 5, 6 = i', g', f'; c2m blocks 0, 1, 2 = i, g, f; m_cc blocks 0, 1, 2 = i, f, m */
+        enum { DII, DGG, DFF, DMM };
+        float *ox[3], *oc[3], *om[3];
+        for (int k = 0; k < 3; k++) {
+            ox[k] = dx_cc ? blk(dx_cc, 7, b, 4 + k, nhw) + off : NULL;
+            oc[k] = dc2m ? blk(dc2m, 4, b, k, nhw) + off : NULL;
+            om[k] = dm_cc ? blk(dm_cc, 3, b, k, nhw) + off : NULL;
+        }
+        for (int64_t p0 = 0; p0 < HW; p0 += BWD_CHUNK) {
+            const int64_t m = HW - p0 < BWD_CHUNK ? HW - p0 : BWD_CHUNK;
+            float t[4][BWD_CHUNK];
+            if (mk) stage2_bwd_chunk(gii + p0, gff + p0, ggg + p0, gtm + p0, mk + p0, d + p0, m, t[DII], t[DGG], t[DFF], t[DMM], 1);
+            else stage2_bwd_chunk(gii + p0, gff + p0, ggg + p0, gtm + p0, NULL, d + p0, m, t[DII], t[DGG], t[DFF], t[DMM], 0);
+            const int x_of[3] = {DII, DGG, DFF}, m_of[3] = {DII, DFF, DMM};
+            for (int k = 0; k < 3; k++) {
+                put(ox[k] ? ox[k] + p0 : NULL, t[x_of[k]], m);
+                put(oc[k] ? oc[k] + p0 : NULL, t[x_of[k]], m);
+                put(om[k] ? om[k] + p0 : NULL, t[m_of[k]], m);
             }
         }
     }
@@ -317,14 +356,20 @@ void cpu_causal_lstm_stage3_backward(const Tensor *gates3, const Tensor *dh, Ten
         const int64_t off = (int64_t)(r % n) * HW;
         const float *go = blk(gates3, 2, b, 0, nhw) + off, *gt = blk(gates3, 2, b, 1, nhw) + off;
         const float *d = blk(dh, 1, b, 0, nhw) + off;
-        for (int64_t p = 0; p < HW; p++) {
-            const float o = go[p], tc = gt[p];
-            const float dpre = d[p] * tc * (1.0f - o * o);
-            if (dx_cc) blk(dx_cc, 7, b, 3, nhw)[off + p] = dpre;
-            if (dh_cc) blk(dh_cc, 4, b, 3, nhw)[off + p] = dpre;
-            if (dc2m) blk(dc2m, 4, b, 3, nhw)[off + p] = dpre;
-            if (do_m) blk(do_m, 1, b, 0, nhw)[off + p] = dpre;
-            if (dcell) blk(dcell, 1, b, 0, nhw)[off + p] = d[p] * o * (1.0f - tc * tc);
+        float *out[4] = {dx_cc ? blk(dx_cc, 7, b, 3, nhw) + off : NULL, dh_cc ? blk(dh_cc, 4, b, 3, nhw) + off : NULL,
+                         dc2m ? blk(dc2m, 4, b, 3, nhw) + off : NULL, do_m ? blk(do_m, 1, b, 0, nhw) + off : NULL};
+        float *dce = dcell ? blk(dcell, 1, b, 0, nhw) + off : NULL;
+        for (int64_t p0 = 0; p0 < HW; p0 += BWD_CHUNK) {
+            const int64_t m = HW - p0 < BWD_CHUNK ? HW - p0 : BWD_CHUNK;
+            float t[BWD_CHUNK];
+            const float *o = go + p0, *tc = gt + p0, *dq = d + p0;
+#pragma omp simd
+            for (int64_t p = 0; p < m; p++) t[p] = dq[p] * tc[p] * (1.0f - o[p] * o[p]);
+            for (int k = 0; k < 4; k++) put(out[k] ? out[k] + p0 : NULL, t, m);
+        }
+        if (dce) {
+#pragma omp simd
+            for (int64_t p = 0; p < HW; p++) dce[p] = d[p] * go[p] * (1.0f - gt[p] * gt[p]);
         }
     }
 }
@@ -376,6 +421,16 @@ int ghu_backward_check(const Tensor *gates, const Tensor *z_prev, const Tensor *
     return ops_device("ghu_backward", gates, z_prev, dz, dpre, dz_prev);
 }
 
+BWD_INLINE void ghu_bwd_row(const float *gp, const float *gu, const float *zp, const float *d, int64_t n,
+                            float *dp, float *du, const int has_zp) {
+#pragma omp simd
+    for (int64_t p = 0; p < n; p++) {
+        const float pv = gp[p], u = gu[p], zprev = has_zp ? zp[p] : 0.0f;
+        dp[p] = d[p] * u * (1.0f - pv * pv);
+        du[p] = d[p] * (pv - zprev) * u * (1.0f - u);
+    }
+}
+
 void cpu_ghu_backward(const Tensor *gates, const Tensor *z_prev, const Tensor *dz, Tensor *dpre,
                       Tensor *dz_prev) {
     const int B = dz->shape[0], n = dz->shape[1];
@@ -389,13 +444,13 @@ void cpu_ghu_backward(const Tensor *gates, const Tensor *z_prev, const Tensor *d
         const float *d = blk(dz, 1, b, 0, nhw) + off;
         float *dp = dpre ? blk(dpre, 2, b, 0, nhw) + off : NULL, *du = dpre ? blk(dpre, 2, b, 1, nhw) + off : NULL;
         float *dzp = dz_prev ? blk(dz_prev, 1, b, 0, nhw) + off : NULL;
-        for (int64_t p = 0; p < HW; p++) {
-            const float pv = gp[p], u = gu[p], zprev = zp ? zp[p] : 0.0f;
-            if (dpre) {
-                dp[p] = d[p] * u * (1.0f - pv * pv);
-                du[p] = d[p] * (pv - zprev) * u * (1.0f - u);
-            }
-            if (dzp) dzp[p] += (1.0f - u) * d[p];
+        if (dpre) {
+            if (zp) ghu_bwd_row(gp, gu, zp, d, HW, dp, du, 1);
+            else ghu_bwd_row(gp, gu, NULL, d, HW, dp, du, 0);
+        }
+        if (dzp) {
+#pragma omp simd
+            for (int64_t p = 0; p < HW; p++) dzp[p] += (1.0f - gu[p]) * d[p];
         }
     }
 }

@@ -1,6 +1,7 @@
 /* elementwise.c — elementwise arithmetic on tensors of equal element count (fill, copy, add, axpy,
  * scale, mul), the per-sample select of scheduled sampling and its backward, a double-accumulated
  * sum of squares, and host <-> tensor copies. Outputs may alias inputs. */
+#include <stdint.h>
 #include <string.h>
 
 #include "ops_internal.h"
@@ -25,10 +26,23 @@ int op_fill_check(Tensor *y, float value) {
     return ops_device("op_fill", y);
 }
 
+/* Zeroing (+0.0f is all zero bytes) is memset, in blocks of PAR_MIN across threads; other values are a
+ * vector loop (-O2's cheap vectorizer left the plain loop scalar: a third of a step's fills). */
 void cpu_op_fill(Tensor *y, float value) {
     float *ys = y->data;
     const int64_t n = y->count;
-#pragma omp parallel for schedule(static) if (ops_use_openmp() && n > PAR_MIN)
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    if (bits == 0) {
+        const int64_t blocks = (n + PAR_MIN - 1) / PAR_MIN;
+#pragma omp parallel for schedule(static) if (ops_use_openmp() && blocks > 1)
+        for (int64_t k = 0; k < blocks; k++) {
+            const int64_t i0 = k * PAR_MIN, m = n - i0 < PAR_MIN ? n - i0 : PAR_MIN;
+            memset(ys + i0, 0, sizeof(float) * (size_t)m);
+        }
+        return;
+    }
+#pragma omp parallel for simd schedule(static) if (ops_use_openmp() && n > PAR_MIN)
     for (int64_t i = 0; i < n; i++) ys[i] = value;
 }
 
