@@ -446,7 +446,7 @@ fi
 C="$W/committed" F="$W/fresh"
 rm -rf "$C" "$F"; cp -r "$R/summary" "$C"; cp -r "$R/summary" "$F"
 cmp_sum() { "$PYTHON" tools/pipeline/compare_summaries.py "$C" "$F" >"$W/cmp.out" 2>&1; }
-check "setup.json records the numerics of the runs: CPU model and bf16 flags as /proc/cpuinfo says, BLAS and core as 'rnnreg info' says, fp32, im2col, 1 thread, cpu" \
+check "setup.json records the numerics of the runs: CPU model and bf16 flags as /proc/cpuinfo says, BLAS, core and conv engine as 'rnnreg info' says, fp32, 1 thread, cpu" \
     "$PYTHON" - "$R/summary/setup.json" "$RNNREG" <<'EOF'
 import json, subprocess, sys
 n = json.load(open(sys.argv[1]))["numerics"]
@@ -456,7 +456,7 @@ flags = next(l.split(":", 1)[1].split() for l in cpu.splitlines() if l.startswit
 info = dict(l.split(": ", 1) for l in subprocess.run([sys.argv[2], "info"], capture_output=True, text=True).stdout.splitlines())
 want = {"cpu": model, "cpu_flags": " ".join(sorted(f for f in flags if f in ("avx512_bf16", "amx_bf16"))),
         "blas": info["blas"], "blas_core": info["blas core"].split(" (")[0], "precision": "fp32",
-        "conv_engine": "im2col", "threads": 1, "backend": "cpu"}
+        "conv_engine": info["conv engine"].split(" (")[0], "threads": 1, "backend": "cpu"}
 assert n == want, (n, want)
 EOF
 cmp_sum; rc=$?
