@@ -39,8 +39,8 @@ GNUPLOT      ?= gnuplot
 # two builds from the same summary are byte-identical (tools/pipeline/latex.sh; make check-artifacts)
 PAPER_EPOCH  ?= 0
 
-ifeq ($(filter $(SCALE),tiny quick paper),)
-$(error SCALE must be tiny, quick or paper, not '$(SCALE)')
+ifeq ($(filter $(SCALE),tiny quick study paper),)
+$(error SCALE must be tiny, quick, study or paper, not '$(SCALE)')
 endif
 ifeq ($(.DEFAULT_GOAL),)
 .DEFAULT_GOAL := pipeline-help
