@@ -36,25 +36,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
 
 T = "check-artifacts"
-failed = False
+LOG = pl.CheckLog(T)
+ok, fail, skip = LOG.ok, LOG.fail, LOG.skip
 
 # keys a scale file may set (sizes, data counts, schedule length, threads/backend): everything else is
 # the method, which belongs to the experiments
 SCALE_KEYS = {"layers", "kernels", "patch", "n_train", "n_val", "n_test", "batch", "epochs", "sampling_iters",
-              "threads", "predict_sequences", "checkpoint_every", "backend", "tf32", "lr_step_epochs"}
-
-def ok(msg):
-    print("ok %s: %s" % (T, msg))
-
-
-def fail(msg):
-    global failed
-    failed = True
-    print("FAIL %s: %s" % (T, msg))
-
-
-def skip(msg, why):
-    print("skip %s: %s: %s" % (T, msg, why))
+              "threads", "precision", "predict_sequences", "checkpoint_every", "backend", "tf32", "lr_step_epochs"}
 
 
 def conf_keys(path):
@@ -372,7 +360,7 @@ def main():
         check_files([x for x in sys.argv[2:] if x != "--prune"], prune)
     else:
         sys.exit(__doc__)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if LOG.failed else 0)
 
 
 if __name__ == "__main__":

@@ -63,12 +63,10 @@ def claims(s):
         out.append(("regularizers.any_better", yes("better" in verdicts.values()),
                     "better: " + (" ".join(e for e in s.regularizers if verdicts[e] == "better") or "none")))
     for m in s.models:
-        cands = [e for e in s.methods if e.split("/")[0] == m and (e == m + "/base" or s.is_reg(e))]
-        cands = [e for e in cands if s.stat(e, "test_mse")[2]]
-        if not cands:
+        ranked = s.mse_ranked(m)
+        if not ranked:
             continue
-        top = min(cands, key=lambda e: s.stat(e, "test_mse")[0])
-        runner_up = sorted(cands, key=lambda e: s.stat(e, "test_mse")[0])[1:2]
+        top, runner_up = ranked[0], ranked[1:2]
         out.append(("best.%s" % m, top, "; ".join(mse(e) for e in [top] + runner_up)))
         if top == m + "/base":
             out.append(("best.%s.interval" % m, "base", mse(top)))

@@ -43,21 +43,8 @@ ALPHA = 0.05
 MEANS_FIELDS = ["test_mse", "test_psnr", "test_ssim"]
 BASELINE_RTOL = 1e-5
 TIMING = {"train_seconds", "wall_seconds", "seq_per_s", "seconds"}
-failed = False
-
-
-def ok(msg):
-    print("ok %s: %s" % (T, msg))
-
-
-def fail(msg):
-    global failed
-    failed = True
-    print("FAIL %s: %s" % (T, msg))
-
-
-def skip(msg, why):
-    print("skip %s: %s: %s" % (T, msg, why))
+LOG = pl.CheckLog(T)
+ok, fail, skip = LOG.ok, LOG.fail, LOG.skip
 
 
 def rows(d, name):
@@ -264,7 +251,7 @@ def main():
     check_baselines(com, fre)
     check_claims(cdir, fdir)
     check_per_run(cdir, fdir, com, fre)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if LOG.failed else 0)
 
 
 if __name__ == "__main__":

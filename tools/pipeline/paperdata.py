@@ -296,6 +296,12 @@ class Summary:
         """A regularizer: a seeded experiment other than the base (compared with the base by seed)."""
         return eid in self.exps and self.exps[eid]["stage"] == "main" and self.exps[eid]["name"] != "base"
 
+    def mse_ranked(self, m):
+        """Model m's base and regularizers that have a test MSE, lowest mean first (ties in method order):
+        the "best method" of the text (sentences.best) and of the claims (claims.py)."""
+        cands = [e for e in self.methods if e.split("/")[0] == m and (e == m + "/base" or self.is_reg(e))]
+        return sorted((e for e in cands if self.stat(e, "test_mse")[2]), key=lambda e: self.stat(e, "test_mse")[0])
+
     @staticmethod
     def mlabel(m):
         return pl.MODEL_LABELS.get(m, tex_escape(m))

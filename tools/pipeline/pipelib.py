@@ -17,6 +17,24 @@ MODEL_LABELS = {"convlstm": "ConvLSTM", "predrnn_pp": "PredRNN++", "baseline": "
 # Files
 
 
+class CheckLog:
+    """The lines a check script prints ("ok T: …", "FAIL T: …", "skip T: …: why"), as the C and shell tests
+    print theirs, and whether any check failed (the script's exit status)."""
+
+    def __init__(self, name):
+        self.name, self.failed = name, False
+
+    def ok(self, msg):
+        print("ok %s: %s" % (self.name, msg))
+
+    def fail(self, msg):
+        self.failed = True
+        print("FAIL %s: %s" % (self.name, msg))
+
+    def skip(self, msg, why):
+        print("skip %s: %s: %s" % (self.name, msg, why))
+
+
 def write_atomic(path, text, mode="w"):
     """Writes text (or bytes with mode "wb") to path via a temp file + rename: never half-written. The
     temp is a new file (mkstemp: O_CREAT|O_EXCL, an unpredictable name, so a planted symlink is never

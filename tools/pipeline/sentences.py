@@ -163,11 +163,10 @@ def best(s):
     whether its paired interval against the base excludes zero."""
     parts = []
     for m in s.models:
-        cands = [e for e in s.methods if e.split("/")[0] == m and (e == m + "/base" or s.is_reg(e))]
-        cands = [e for e in cands if s.stat(e, "test_mse")[2]]
-        if not cands:
+        ranked = s.mse_ranked(m)
+        if not ranked:
             continue
-        top = min(cands, key=lambda e: s.stat(e, "test_mse")[0])
+        top = ranked[0]
         mu = s.stat(top, "test_mse")[0]
         if top == m + "/base":
             parts.append("for %s it is the base model itself (%s): no regularizer lowers its mean" % (
