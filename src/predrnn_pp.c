@@ -6,6 +6,9 @@
  *   x_0 = frame t (or the model's own prediction of it)     layer 0: (h, c, m) = cell_0(x_0, h, c, m_top(t-1))
  *   z_t = GHU(h^0_t, z_{t-1})                                layer 1: cell_1(z_t, h, c, m^0_t)
  *   layer l ≥ 2: cell_l(h^{l-1}_t, h, c, m^{l-1}_t)          prediction of frame t+1 = head(h^{L-1}_t)
+ * The head is the official 1×1 "back_to_pixel" conv, then head_act: identity (official, the default of
+ * experiments/configs/predrnn_pp.conf) or, as a study option, sigmoid / relu, which can reach an exact 0
+ * background (ours, not in the paper); with identity the conv writes the prediction directly.
  * Backward runs the steps in reverse; gradients that flow into "previous step" states are collected
  * in a second set of carrier buffers (dH, dC, dZ swap each step) and the zig-zag memory gradient runs
  * in one chain through two buffers (dM), in exactly the reverse order of the forward memory path.
@@ -89,6 +92,8 @@ typedef struct {
     float *dcell, *dcm, *dghu;
     float *dH[2][MODEL_MAX_LAYERS], *dC[2][MODEL_MAX_LAYERS], *dM[2], *dZ[2];
     Tensor dpred, dxin;
+    Tensor head_z, head_dz; /* head_act other than identity: the head conv's output and its gradient
+                             * (B, C, S, S), one step; empty with identity */
     /* host */
     unsigned char *col;        /* (B) use_truth column of one step */
     unsigned char *eval_truth; /* (B·T) */
@@ -252,6 +257,9 @@ static void layout_work(PredRNNpp *m) {
     }
     m->dpred = take4(a, B, m->C, S);
     m->dxin = take4(a, B, m->C, S);
+    const int head_act = m->cfg.head_act != ACT_IDENTITY;
+    m->head_z = take4(a, head_act ? B : 0, m->C, S);
+    m->head_dz = take4(a, head_act ? B : 0, m->C, S);
     /* im2col scratch: the largest Cin·k·k·S² over all convolutions */
     int64_t scratch = 0;
     for (int i = 0; i < m->model->n_params; i++) {
@@ -285,8 +293,8 @@ static int check_config(const ModelConfig *cfg) {
                         (int)cfg->head);
     if (cfg->head_kernel != 0 && cfg->head_kernel != 1)
         return rr_error("head_kernel: predrnn_pp's linear head is 1x1, got %d", cfg->head_kernel);
-    if (cfg->head_act != ACT_IDENTITY)
-        return rr_error("head_act: predrnn_pp's head has no activation (identity), got %s",
+    if (cfg->head_act != ACT_IDENTITY && cfg->head_act != ACT_SIGMOID && cfg->head_act != ACT_RELU)
+        return rr_error("head_act: predrnn_pp's head takes identity (official), sigmoid or relu, got %s",
                         activation_name(cfg->head_act));
     if (cfg->batchnorm && cfg->num_layers > 1) {
         if (!(cfg->bn_momentum >= 0.0f && cfg->bn_momentum <= 1.0f))
@@ -582,7 +590,12 @@ static double forward(PredRNNpp *m, const Tensor *frames, const unsigned char *u
             }
         }
         Tensor yt = step_of(&m->pred, t), top = reg_plan_output(m->reg, t, &m->steps[t * m->L + m->L - 1].h);
-        conv2d_forward(&top, P(m->head.w), P(m->head.b), &yt, 0, m->conv_scratch);
+        if (m->cfg.head_act == ACT_IDENTITY) {
+            conv2d_forward(&top, P(m->head.w), P(m->head.b), &yt, 0, m->conv_scratch);
+        } else { /* y_t = head_act(conv(top)) */
+            conv2d_forward(&top, P(m->head.w), P(m->head.b), &m->head_z, 0, m->conv_scratch);
+            activation_forward(m->cfg.head_act, &m->head_z, &yt);
+        }
     }
     /* the loss after the time loop: on a GPU each sum waits for the device, so the loop itself never does */
     for (int t = 0; t < T - 1; t++) {
@@ -702,7 +715,13 @@ static void backward(PredRNNpp *m, const Tensor *frames, const unsigned char *us
         mse_sum_backward(&yt, &target, count, &m->dpred);
         Tensor dtop = v4(m, m->dH[cur][L - 1], m->n[L - 1]), top = top_h(m, t);
         Tensor *dtr = reg_plan_output_grad(m->reg, t, &dtop);
-        conv2d_backward(&top, P(m->head.w), &m->dpred, dtr, G(m->head.w), G(m->head.b), m->conv_scratch);
+        const Tensor *dhead = &m->dpred; /* dL/d(head conv output) */
+        if (m->cfg.head_act != ACT_IDENTITY) { /* through the activation, from its output y_t */
+            op_fill(&m->head_dz, 0.0f);
+            activation_backward(m->cfg.head_act, &yt, &m->dpred, &m->head_dz);
+            dhead = &m->head_dz;
+        }
+        conv2d_backward(&top, P(m->head.w), dhead, dtr, G(m->head.w), G(m->head.b), m->conv_scratch);
         reg_plan_output_backward(m->reg, t, dtr, &dtop);
         for (int l = L - 1; l >= 0; l--) {
             Tensor dx, *dxp = NULL;

@@ -13,8 +13,8 @@
  * kernel[] (filter size per layer, odd; official 5; the GHU uses kernel[0]), layer_norm (tensor layer
  * norm after every convolution except memory_reduce and the head), ghu (needs ≥ 2 layers), patch,
  * image_size, img_channels (C = patch²·img_channels, H = W = image_size/patch). Required: head =
- * HEAD_LINEAR with head_kernel 0 or 1 and head_act = identity (the official 1×1 "back_to_pixel" conv,
- * no activation). cell_act, gate_act are not used (the cell fixes σ and tanh).
+ * HEAD_LINEAR with head_kernel 0 or 1 (the official 1×1 "back_to_pixel" conv) and head_act identity
+ * (official: no activation), sigmoid or relu. cell_act, gate_act are not used (the cell fixes σ and tanh).
  *
  * Regularizers (training only unless said; src/regularize.h, docs/regularizers.md; reference
  * tests/reference/predrnn_pp_ref.py, test tests/test_regularize.c; masks keyed by reg_seed, the
