@@ -3,8 +3,8 @@
  *   1. central finite differences of every new op's backward (tensor layer norm, the three Causal LSTM
  *      stages, the GHU, channel concat), including the "writes exactly its blocks" contract;
  *   2. tensor-by-tensor comparison with PyTorch fixtures (tests/reference/make_predrnn_pp_fixture.py:
- *      outputs, loss, every gradient, weights after 3 Adam steps, evaluation rollout) for three
- *      configurations (GHU + LN with unequal widths; no LN; no GHU);
+ *      outputs, loss, every gradient, weights after 3 Adam steps, evaluation rollout) for five
+ *      configurations (GHU + LN with unequal widths; no LN; no GHU; head_act sigmoid; head_act relu);
  *   3. finite differences of the model loss on a few weights, through the zig-zag memory, the GHU and
  *      scheduled sampling;
  *   4. initialisation (official distributions, Philox streams), parameter names/order, parameter and
@@ -382,7 +382,9 @@ static void config_from_meta(const StFile *f, ModelConfig *cfg) {
     cfg->img_channels = meta_int(f, "img_channels");
     cfg->head = HEAD_LINEAR;
     cfg->head_kernel = 1;
-    cfg->head_act = ACT_IDENTITY;
+    cfg->head_act = ACT_IDENTITY; /* the official linear head, unless the fixture names head_act */
+    if (st_meta(f, "head_act") && activation_parse(st_meta(f, "head_act"), &cfg->head_act))
+        CHECK(0, "fixture head_act '%s' is an activation", st_meta(f, "head_act"));
     cfg->cell_act = ACT_TANH;
     cfg->gate_act = ACT_SIGMOID;
 }
@@ -847,8 +849,11 @@ static void test_errors(void) {
     c.head = HEAD_CONV2D;
     expect_error(c, "head", "a non-linear head kind");
     c = small_config();
-    c.head_act = ACT_SIGMOID;
-    expect_error(c, "head_act", "a sigmoid head");
+    c.head_act = ACT_TANH; /* identity, sigmoid and relu are accepted (the fixtures test them) */
+    expect_error(c, "head_act", "a tanh head");
+    c = small_config();
+    c.head_act = ACT_HARD_SIGMOID;
+    expect_error(c, "head_act", "a hard_sigmoid head");
     c = small_config();
     c.kernel[1] = 4;
     expect_error(c, "kernels", "an even kernel");
@@ -968,6 +973,8 @@ int main(int argc, char **argv) {
     test_fixture("ln");
     test_fixture("noln");
     test_fixture("noghu");
+    test_fixture("sigmoid");
+    test_fixture("relu");
     test_model_fd();
     test_init_and_counts();
     test_errors();

@@ -4,8 +4,10 @@ training step of PredRNN++ (tests/reference/predrnn_pp_ref.py), then 3 Adam step
 rollout.
 
 Run from anywhere: /usr/bin/python3 tests/reference/make_predrnn_pp_fixture.py
-Writes tests/fixtures/predrnn_pp_{ln,noln,noghu}.safetensors:
-  __metadata__   config (hidden, kernels, layer_norm, ghu, patch, image_size, img_channels), batch,
+Writes tests/fixtures/predrnn_pp_{ln,noln,noghu,sigmoid,relu}.safetensors (name fixtures to make only
+those: `make_predrnn_pp_fixture.py sigmoid relu`):
+  __metadata__   config (hidden, kernels, layer_norm, ghu, patch, image_size, img_channels, and
+                 head_act where it is not the default identity), batch,
                  seq_len, n_in, Adam hyper-parameters, param_order (the state_dict order of the
                  parameters, comma-separated), and dev32.<group>: the max |float32 − float64|
                  deviation of PyTorch's own float32 run, per group of tensors (the test's tolerances
@@ -29,7 +31,10 @@ Weights are NOT the official ±0.001 init (which makes every signal tiny): PyTor
 Fixtures: ln    = 3 layers 4,3,3 (unequal widths: layer 0 gets 3-channel memory, layer 1 4-channel),
                   k 3, GHU, LN, 16×16 frames at patch 2 (8×8×4);
           noln  = 2 layers 4,3, kernels 3,1, GHU, no LN, 12×12 at patch 2;
-          noghu = 2 layers 3,4 (widening), k 3, LN, no GHU, 12×12 at patch 2.
+          noghu = 2 layers 3,4 (widening), k 3, LN, no GHU, 12×12 at patch 2;
+          sigmoid, relu = 2 layers 4,3, k 3, GHU, LN, 12×12 at patch 2, head_act sigmoid / relu (rnnreg's
+                  study option; the official head is linear); relu's head biases are lowered by 0.3 so
+                  that about half of its outputs are exactly 0 (the clipped path carries no gradient).
 """
 import json
 import os
@@ -55,6 +60,13 @@ CONFIGS = {
     "noghu": dict(cfg=dict(hidden=[3, 4], kernels=[3, 3], layer_norm=True, ghu=False, patch=2,
                            image_size=12, img_channels=1),
                   batch=2, seq_len=5, n_in=2, use_truth=[[1, 0, 1, 0, 1], [1, 1, 0, 0, 1]]),
+    "sigmoid": dict(cfg=dict(hidden=[4, 3], kernels=[3, 3], layer_norm=True, ghu=True, patch=2,
+                             image_size=12, img_channels=1, head_act="sigmoid"),
+                    batch=2, seq_len=5, n_in=2, use_truth=[[1, 0, 0, 1, 0], [1, 1, 0, 1, 1]]),
+    "relu": dict(cfg=dict(hidden=[4, 3], kernels=[3, 3], layer_norm=True, ghu=True, patch=2,
+                          image_size=12, img_channels=1, head_act="relu"),
+                 batch=2, seq_len=5, n_in=2, use_truth=[[1, 0, 0, 1, 0], [1, 1, 0, 1, 1]],
+                 head_bias_shift=-0.3),
 }
 
 
@@ -119,6 +131,8 @@ def make(tag, spec):
                 p.uniform_(0.5, 1.5)
             elif ".ln_" in name and name.endswith(".bias"):
                 p.uniform_(-0.2, 0.2)
+        # relu: lower the head's biases so that about half of the outputs are clipped to 0
+        model.head.bias.add_(spec.get("head_bias_shift", 0.0))
     init_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     T, B = spec["seq_len"], spec["batch"]
     C, S = model.channels, model.size

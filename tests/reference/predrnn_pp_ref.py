@@ -24,7 +24,8 @@ Stack (nets/predrnn_pp.py): layer 0 reads the frame (C = patch²·img_channels),
 without GHU), layer l ≥ 2 reads h^{l-1}. The memory m zig-zags: layer l passes m_t to layer l+1 at the
 same step, the top layer's m_t enters layer 0 at step t+1 (so layer 0's conv_m takes hidden[-1]
 channels, layer l > 0 takes hidden[l-1]). All states start at zero. Head: 1×1 conv (bias) on the top
-h to C channels, linear (no activation). Time-major frames (T, B, C, H, W); step t reads frame t (or
+h to C channels, then head_act: "identity" (default; official, no activation), or rnnreg's study
+options "sigmoid" (torch.sigmoid) and "relu" (torch.relu). Time-major frames (T, B, C, H, W); step t reads frame t (or
 the model's own prediction of it, with gradient, where use_truth[b, t] == 0 and t ≥ 1) and predicts
 frame t+1.
 
@@ -185,8 +186,10 @@ class PredRNNppRef(nn.Module):
     def __init__(self, hidden, kernels, layer_norm=True, ghu=True, patch=2, image_size=16, img_channels=1,
                  dropout=0.0, rec_dropout=0.0, rec_dropout_seq=False, var_dropout_x=0.0, var_dropout_h=0.0,
                  zoneout_c=0.0, zoneout_h=0.0, zoneout_m=0.0, weight_drop=0.0, mask_fn=torch_mask,
-                 zone_fn=torch_zone, batchnorm=False, bn_momentum=0.01, bn_eps=1e-3, stock_bn=False):
+                 zone_fn=torch_zone, batchnorm=False, bn_momentum=0.01, bn_eps=1e-3, stock_bn=False,
+                 head_act="identity"):
         super().__init__()
+        self.head_act = {"identity": lambda y: y, "sigmoid": torch.sigmoid, "relu": torch.relu}[head_act]
         self.dropout, self.rec_dropout, self.rec_dropout_seq = dropout, rec_dropout, rec_dropout_seq
         self.var_dropout_x, self.var_dropout_h, self.weight_drop = var_dropout_x, var_dropout_h, weight_drop
         self.zoneout = (zoneout_c, zoneout_h, zoneout_m)
@@ -266,5 +269,5 @@ class PredRNNppRef(nn.Module):
             top = h[-1]
             if tr and self.dropout > 0:
                 top = top * mk(len(self.cells) - 1, DROP_OUT, t, tuple(top.shape), self.dropout)
-            ys.append(self.head(top))
+            ys.append(self.head_act(self.head(top)))
         return torch.stack(ys)
