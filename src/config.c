@@ -61,7 +61,7 @@ static const Option options[] = {
         "(a leak: name it only to reproduce the example)"),
     OPT("head_kernel", T_INT, head_kernel, "3", NULL, 1, 31, HASHED, "spatial kernel of the head (odd)"),
     OPT("head_act", T_CHOICE, head_act, "sigmoid", ACTS, 0, 0, HASHED,
-        "head output activation (identity for a linear head)"),
+        "head output activation; convlstm: any; predrnn_pp: identity (official), sigmoid or relu"),
     OPT("patch", T_INT, patch, "1", NULL, 1, 64, HASHED,
         "patch size p: frames enter as (p*p, 64/p, 64/p) (PredRNN reshape_patch)"),
     OPT("layer_norm", T_BOOL, layer_norm, "0", NULL, 0, 0, HASHED,
