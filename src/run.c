@@ -557,6 +557,16 @@ static int start_or_resume(Trainer *tr, const char *dir, int resume, int have_la
     return 0;
 }
 
+/* Undo claim_run_dir on a directory it made: its lock file, the lock, the (then empty) directory. */
+static void drop_new_run_dir(Trainer *tr, const char *dir) {
+    char lock[4096];
+    snprintf(lock, sizeof lock, "%s/%s", dir, RUNDIR_LOCK);
+    unlink(lock);
+    rundir_unlock(tr->lock);
+    tr->lock = -1;
+    rmdir(dir); /* fails, harmlessly, when anything else is in it */
+}
+
 static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resume, int wait) {
     memset(tr, 0, sizeof *tr);
     tr->c = c;
@@ -573,13 +583,18 @@ static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resum
     RunPrecision prec;
     if (device_select(c->backend, c->tf32, 1, &device)) return -1; /* before the directory is made */
     if (run_select_precision(c, device, 1, "rnnreg train", &prec)) return -1;
+    struct stat sb;
+    const int dir_was_there = stat(dir, &sb) == 0;
     if (claim_run_dir(tr, dir, resume, wait, &have_last)) return -1;
-    if (run_open(&tr->run, c, device)) return -1;
-    tr->run.precision = prec;
     /* hashed once the loader has accepted the file (its messages name what is wrong with bad data) */
     char data_sha[65];
     int cached = 0;
-    if (sha256_file_cached(c->data, data_sha, &cached)) return -1;
+    if (run_open(&tr->run, c, device) || sha256_file_cached(c->data, data_sha, &cached)) {
+        /* a model or data the run cannot use: the directory this call made goes again, as it came */
+        if (!dir_was_there) drop_new_run_dir(tr, dir);
+        return -1;
+    }
+    tr->run.precision = prec;
     if (optimizer_create(&tr->opt, c, tr->run.model)) return -1;
     tr->have_opt = 1;
     if (start_or_resume(tr, dir, resume, have_last, data_sha)) return -1;

@@ -188,4 +188,12 @@ check "frames: 6 x 6 frames refused at the start (exit $rc, no epoch trained, no
 npy_u8 "$W/seven.npy" 20 40 7 7
 "$RNNREG" train --config "$CONF" --set data="$W/seven.npy" --set patch=7 --set epochs=1 --out "$W/seven" >/dev/null 2>"$W/seven.err"; rc=$?
 check "frames: 7 x 7 frames (1 x 1 after patch 7) train and get test metrics (exit $rc)" [ "$rc" -eq 0 -a -s "$W/seven/metrics.json" ]
+# a model config the trainer rejects leaves no run directory behind (it made it, it takes it back);
+# a directory that was there stays
+train "$W/badmodel" --set head_act=tanh --set model=predrnn_pp --set layers=4,4 >/dev/null 2>"$W/badmodel.err"; rc=$?
+check "a rejected model config (exit $rc, one line: $(head -c 120 "$W/badmodel.err")) leaves no run directory" \
+    eval '[ "$rc" -ne 0 ] && one_line "$W/badmodel.err" && [ ! -e "$W/badmodel" ]'
+mkdir -p "$W/badmodel2"
+train "$W/badmodel2" --set head_act=tanh --set model=predrnn_pp --set layers=4,4 >/dev/null 2>&1
+check "a rejected model config leaves a directory that was there before" [ -d "$W/badmodel2" ]
 exit 0
