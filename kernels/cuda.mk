@@ -36,10 +36,13 @@ endif
 # memory that faults on any host access.
 EMU        := $(BUILD)/emu
 CXX        ?= g++
-EMU_CFLAGS := $(filter-out -DRR_USE_CUDA,$(CFLAGS)) -DRR_USE_CUDA
+# The emulation stands for the GPU machine, which has no oneDNN (tests/gpu/run.sh builds CONV=im2col): the
+# CPU side of its comparisons (the reference and the builtin-sgemm alternative that sizes the spread)
+# runs im2col here too, whatever CONV the main build uses.
+EMU_CFLAGS := $(filter-out -DRR_USE_CUDA -DRR_USE_ONEDNN,$(CFLAGS)) -DRR_USE_CUDA
 EMU_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -DRR_USE_CUDA -Isrc -Ikernels \
                 -Itests/gpu/emu/include -include tests/gpu/emu/emu.h
-EMU_LDLIBS := $(filter-out -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++,$(LDLIBS)) -lstdc++
+EMU_LDLIBS := $(filter-out -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++ -ldnnl,$(LDLIBS)) -lstdc++
 EMU_HDRS   := tests/gpu/emu/emu.h tests/gpu/emu/include/cuda_runtime.h tests/gpu/emu/include/cublas_v2.h
 EMU_OBJS   := $(patsubst src/%.c,$(EMU)/obj/%.o,$(LIB_SRCS)) \
               $(patsubst kernels/%.cu,$(EMU)/obj/cu_%.o,$(sort $(wildcard kernels/*.cu))) $(EMU)/obj/emu_runtime.o
