@@ -61,28 +61,24 @@ const char *device_cpu_bf16_isa(void) {
     return amx ? "amx_bf16" : avx512bf16 ? "avx512_bf16" : NULL;
 }
 
+const char *device_bf16_unavailable(int device) {
+    if (device == RR_CUDA) return "backend cuda computes in FP32 or TF32 (tf32 = 1); bf16 is a CPU convolution mode";
+    if (strcmp(conv_cpu_engine(), "onednn"))
+        return "this build's CPU convolutions are im2col + sgemm (built with CONV=im2col or without oneDNN); "
+               "bf16 needs the oneDNN engine (libdnnl-dev, make CONV=onednn)";
+    if (!device_cpu_bf16_isa()) return "this CPU has no bf16 instructions (neither amx_bf16 nor avx512_bf16 in cpuid)";
+    return NULL;
+}
+
 int device_select_precision(const char *precision, int device, RRPrecision *used) {
     *used = RR_FP32;
+    device_set_precision(RR_FP32);
+    if (!strcmp(precision, "fp32")) return 0;
     const int want_auto = !strcmp(precision, "auto");
-    if (!strcmp(precision, "fp32")) {
-        device_set_precision(RR_FP32);
-        return 0;
-    }
     if (strcmp(precision, "bf16") && !want_auto)
         return rr_error("precision: '%s' is unknown (fp32, bf16, auto)", precision);
-    const char *why = NULL;
-    if (device == RR_CUDA)
-        why = "backend cuda computes in FP32 or TF32 (tf32 = 1); bf16 is a CPU convolution mode";
-    else if (strcmp(conv_cpu_engine(), "onednn"))
-        why = "this build's CPU convolutions are im2col + sgemm (built with CONV=im2col or without oneDNN); "
-              "bf16 needs the oneDNN engine (libdnnl-dev, make CONV=onednn)";
-    else if (!device_cpu_bf16_isa())
-        why = "this CPU has no bf16 instructions (neither amx_bf16 nor avx512_bf16 in cpuid)";
-    if (why) {
-        if (!want_auto) return rr_error("precision: bf16 cannot run here: %s; use precision = fp32 or auto", why);
-        device_set_precision(RR_FP32);
-        return 0;
-    }
+    const char *why = device_bf16_unavailable(device);
+    if (why) return want_auto ? 0 : rr_error("precision: bf16 cannot run here: %s; use precision = fp32 or auto", why);
     device_set_precision(RR_BF16);
     *used = RR_BF16;
     return 0;

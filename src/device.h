@@ -37,6 +37,9 @@ typedef enum { RR_FP32 = 0, RR_BF16 = 1 } RRPrecision;
  * build whose CPU convolutions are not oneDNN's (conv_cpu_engine), or backend cuda. "auto" takes bf16
  * where it can run and fp32 elsewhere. */
 int device_select_precision(const char *precision, int device, RRPrecision *used);
+/* Why bf16 cannot run on `device` here (one clause, the reason device_select_precision gives), or NULL
+ * when it can. */
+const char *device_bf16_unavailable(int device);
 /* The precision the CPU convolutions use now (tests and benchmarks switch it directly). */
 void device_set_precision(RRPrecision p);
 RRPrecision device_precision(void);

@@ -158,27 +158,23 @@ int run_open(Run *r, const Config *c, int device) {
 int run_select_precision(const Config *c, int device, int strict, const char *cmd, RunPrecision *p) {
     memset(p, 0, sizeof *p);
     snprintf(p->asked, sizeof p->asked, "%s", c->precision);
-    if (device_select_precision(c->precision, device, &p->used)) {
-        if (strict || strcmp(c->precision, "bf16")) return -1;
-        /* the weights of a bf16-trained run, evaluated in FP32: say why in one line, without the advice
-         * to change the key that the refusal of a training run gives */
-        char why[512];
-        snprintf(why, sizeof why, "%s", rr_last_error());
-        char *advice = strstr(why, "; use precision");
-        if (advice) *advice = '\0';
-        fprintf(stderr, "%s: note: %s: evaluating in fp32\n", cmd, why);
+    const char *why = strict || strcmp(c->precision, "bf16") ? NULL : device_bf16_unavailable(device);
+    if (why) { /* the weights of a bf16-trained run, evaluated in FP32 (as a TF32-trained run on the CPU) */
+        fprintf(stderr, "%s: note: precision: bf16 cannot run here: %s: evaluating in fp32\n", cmd, why);
         device_set_precision(RR_FP32);
-        p->used = RR_FP32;
-    }
+    } else if (device_select_precision(c->precision, device, &p->used))
+        return -1;
     p->engine = conv_cpu_engine();
     p->isa = device_cpu_bf16_isa();
     return 0;
 }
 
+int run_precision_plain(const RunPrecision *p) { return !strcmp(p->asked, "fp32") && p->used == RR_FP32; }
+
 void run_precision_json(const RunPrecision *p, char *buf, size_t n) {
     if (n == 0) return;
     buf[0] = '\0';
-    if (!strcmp(p->asked, "fp32") && p->used == RR_FP32) return;
+    if (run_precision_plain(p)) return;
     char isa[64];
     snprintf(isa, sizeof isa, p->isa ? "\"%s\"" : "null", p->isa);
     snprintf(buf, n, "\"precision\": {\"asked\": \"%s\", \"used\": \"%s\", \"conv_engine\": \"%s\", \"cpu_bf16_isa\": %s}",
@@ -610,7 +606,7 @@ static int trainer_open(Trainer *tr, const Config *c, const char *dir, int resum
     fprintf(stderr, "data %s: sha256 %s%s\n", c->data, data_sha, cached ? " (cached in .sha256 beside it)" : "");
     char blas_note[256];
     if (rr_blas_fallback_note(blas_note, sizeof blas_note)) fprintf(stderr, "%s\n", blas_note);
-    if (strcmp(prec.asked, "fp32") || prec.used != RR_FP32) /* fp32 runs' logs stay as they were */
+    if (!run_precision_plain(&prec)) /* fp32 runs' logs stay as they were */
         fprintf(stderr, "precision: %s (asked %s; CPU convolutions: %s; CPU bf16 instructions: %s)\n",
                 precision_name(prec.used), prec.asked, prec.engine, prec.isa ? prec.isa : "none");
     return 0;

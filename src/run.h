@@ -81,6 +81,8 @@ int run_select_precision(const Config *c, int device, int strict, const char *cm
 /* The JSON member `"precision": {"asked": .., "used": .., "conv_engine": .., "cpu_bf16_isa": ..}` into buf,
  * or "" when fp32 was asked and used (metrics.json and eval's JSON of fp32 runs keep their bytes). */
 void run_precision_json(const RunPrecision *p, char *buf, size_t n);
+/* Whether fp32 was asked and used: such runs record no precision member and print no precision line. */
+int run_precision_plain(const RunPrecision *p);
 
 /* A run: data, model and the buffers of one batch. */
 typedef struct {
