@@ -75,6 +75,19 @@ check "RUN_LOCK=stop: a run another process holds stops at once in one line (exi
     eval '[ "$rc" -eq 1 -a "$(wc -l <"$W/stop.out")" -eq 1 -a -f "$held/1/done.json" ] &&
           grep -q "another process is training this run (it holds .*); stopping (RUN_LOCK=stop)" "$W/stop.out"'
 
+# the stamp records the CPU's bf16 flags: a CPU with neither (most) still finishes its run (a grep
+# that found nothing once ended run.sh under pipefail), one with both lists them sorted
+printf 'model name\t: Test CPU A\nflags\t\t: fpu sse2 avx2 avx512f\n' > "$W/cpuinfo-plain"
+printf 'model name\t: Test CPU B\nflags\t\t: fpu amx_bf16 avx2 avx512_bf16\n' > "$W/cpuinfo-bf16"
+for c in plain:predrnn_pp/opt-adam bf16:predrnn_pp/opt-adamw; do
+    RNNREG_CPUINFO="$W/cpuinfo-${c%%:*}" "${Ml[@]}" "$W/lock/tiny/${c#*:}/1/done.json" >"$W/cpuinfo.out" 2>&1; rc=$?
+    got=$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["cpu"] + "|" + d["cpu_flags"])' \
+          "$W/lock/tiny/${c#*:}/1/done.json" 2>/dev/null)
+    if [ "${c%%:*}" = plain ]; then want="Test CPU A|"; else want="Test CPU B|amx_bf16 avx512_bf16"; fi
+    check "a run on a CPU with cpuinfo flags '$(sed -n 's/^flags\t*: //p' "$W/cpuinfo-${c%%:*}")' finishes (exit $rc) and its done.json says cpu|flags '$got'" \
+        [ "$rc" -eq 0 -a "$got" = "$want" ]
+done
+
 # ---------------------------------------------------------------------------------------------
 # 1. the whole tiny pipeline
 start=$(date +%s)

@@ -136,11 +136,14 @@ wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
 
 # --- 4. the stamp, last -------------------------------------------------------------------------------
 json_str() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$1" | tr -d '\n'; }
-cpu=$(sed -nE 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+# RNNREG_CPUINFO: another cpuinfo file (tests/test_pipeline.sh: a CPU without bf16 flags)
+cpuinfo=${RNNREG_CPUINFO:-/proc/cpuinfo}
+cpu=$(sed -nE 's/^model name[[:space:]]*: //p' "$cpuinfo" 2>/dev/null | head -1)
 # what bit-identity across machines depends on besides the CPU model (summarize.py's setup.json
-# "numerics"): the CPU's bf16 flags and `rnnreg info` (BLAS library and core, OpenMP threads)
-flags=$(sed -nE '0,/^flags/s/^flags[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' |
-        grep -xE 'avx512_bf16|amx_bf16' | sort | tr '\n' ' ' | sed 's/ $//')
+# "numerics"): the CPU's bf16 flags and `rnnreg info` (BLAS library and core, OpenMP threads).
+# A CPU with neither flag is the common case: grep's "no match" must not end the run (pipefail).
+flags=$(sed -nE '0,/^flags/s/^flags[[:space:]]*: //p' "$cpuinfo" 2>/dev/null | tr ' ' '\n' |
+        { grep -xE 'avx512_bf16|amx_bf16' || true; } | sort | tr '\n' ' ' | sed 's/ $//')
 info=$("$RNNREG" info 2>/dev/null || true)
 printf '{"status": "%s", "message": "%s", "wall_seconds": %s, "resumed": %s, "host": "%s", "cpu": "%s", "cpu_flags": "%s", "rnnreg_info": "%s", "runner": "%s", "run_sets": "%s"}\n' \
     "$status" "$(json_str "$message")" "$wall" "$([ "$resume" = 1 ] && echo true || echo false)" \
