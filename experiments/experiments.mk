@@ -3,8 +3,7 @@
 # An experiment is <model>/<name>; its runs land in results/<scale>/<model>/<name>/<seed>/. Its file —
 # what it changes relative to experiments/<model>/model.conf, with the lines `# label: ...` and
 # `# about: ...` that name it in the paper — is exp_conf below: the model's own
-# experiments/<model>/<name>.conf where only that model runs it (convlstm/leak, convlstm/no_batchnorm,
-# predrnn_pp/batchnorm), else one file that every model shares: experiments/base.conf,
+# experiments/<model>/<name>.conf where only that model runs it (convlstm/leak), else one file that every model shares: experiments/base.conf,
 # experiments/optimizers/<optimizer>.conf for opt-<optimizer>, experiments/regularizers/<name>.conf.
 # A run's configuration is model.conf, then the optimizer chosen by stage 1 (stage 2 only), then the
 # experiment's file, then the scale's experiments/scales/<scale>/<model>.conf (sizes only). ADDING AN
@@ -30,11 +29,11 @@ MAIN_EXPERIMENTS := convlstm/base predrnn_pp/base
 
 # Regularizers — stage 2 as well, every seed, each compared with its <model>/base. Each
 # experiments/regularizers/<name>.conf holds the keys, the label and the paper of the method, for every
-# model. The ConvLSTM's base has batch norm (the Keras example), so its batch-norm experiment removes
-# it (convlstm/no_batchnorm.conf); the PredRNN++'s base has none, so its adds it (predrnn_pp/batchnorm.conf):
-# each model's own file names and includes regularizers/no_batchnorm.conf or batchnorm.conf.
+# model. Neither base has batch norm (the ConvLSTM's plain cell learns where the Keras example's relu +
+# batch-norm cell is unstable: experiments/scales/study/PROBES.md), so the batch-norm experiment adds it
+# to both.
 REGULARIZERS := $(foreach m,$(MODELS),$m/layernorm $m/dropout $m/rec_dropout $m/var_dropout $m/zoneout \
-                  $m/weight_drop $m/l2 $m/adamw) convlstm/no_batchnorm predrnn_pp/batchnorm
+                  $m/weight_drop $m/l2 $m/adamw $m/batchnorm)
 
 # Sweeps — one hyper-parameter of a regularizer over several values, on every model: SWEEP_KEY.<s> is
 # the config key on the figure's x axis, SWEEP_POINTS.<s> the experiments (names under each model), in

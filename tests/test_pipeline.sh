@@ -570,7 +570,7 @@ fi
 #     for every experiment, a model's own file where it has one and a shared one otherwise
 "${M[@]}" --eval 'print-exp-confs: ; @$(foreach e,$(sort $(foreach r,$(ALL_RUNS),$(call word_of,$r,1)/$(call word_of,$r,2))),echo $e $(call exp_conf,$(call word_of,$e,1),$(call word_of,$e,2));)' \
     print-exp-confs > "$W/exp-confs.txt"
-check "exp_conf (Make) = experiment_conf (Python) for all $(wc -l <"$W/exp-confs.txt") experiments; leak, no_batchnorm, batchnorm are a model's own" \
+check "exp_conf (Make) = experiment_conf (Python) for all $(wc -l <"$W/exp-confs.txt") experiments; leak is a model's own" \
     "$PYTHON" - "$W/exp-confs.txt" <<'EOF'
 import sys
 sys.path.insert(0, "tools/pipeline")
@@ -580,8 +580,8 @@ assert len(rows) > 30, rows
 for eid, path in rows:
     assert pl.experiment_conf(*eid.split("/")) == path, (eid, path, pl.experiment_conf(*eid.split("/")))
 want = {"convlstm/leak": "experiments/convlstm/leak.conf", "convlstm/base": "experiments/base.conf",
-        "convlstm/no_batchnorm": "experiments/convlstm/no_batchnorm.conf",
-        "predrnn_pp/batchnorm": "experiments/predrnn_pp/batchnorm.conf", "predrnn_pp/opt-sgd": "experiments/optimizers/sgd.conf",
+        "convlstm/batchnorm": "experiments/regularizers/batchnorm.conf",
+        "predrnn_pp/batchnorm": "experiments/regularizers/batchnorm.conf", "predrnn_pp/opt-sgd": "experiments/optimizers/sgd.conf",
         "predrnn_pp/zoneout": "experiments/regularizers/zoneout.conf", "convlstm/zoneout": "experiments/regularizers/zoneout.conf"}
 got = dict(rows)
 assert all(got[e] == p for e, p in want.items()), [(e, got.get(e)) for e in want]

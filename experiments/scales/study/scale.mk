@@ -1,5 +1,5 @@
 # scales/study/scale.mk — the study scale (issue 14): models that learn (2 x 32 channels, 640 steps on a
-# fixed set of 256 sequences) with the report's matrix — base, layer norm, dropout, recurrent dropout
+# fixed set of 128 sequences) with the report's matrix — base, layer norm, dropout, recurrent dropout
 # and L2 on both models — with three seeds, and the centred-head run (the leak); sized for a 2-core CPU
 # (PROBES.md: the probes and the time budget). What does not fit the budget is left to the lists of
 # experiments/experiments.mk at a longer scale: the other regularizers (variational dropout, zoneout,
