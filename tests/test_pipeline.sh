@@ -2,7 +2,7 @@
 # test_pipeline.sh — the experiment pipeline (pipeline.mk) end to end at SCALE=tiny, in a scratch copy
 # of pipeline.mk, experiments/, tools/, figures/ and paper/ (nothing of the repository is touched), with
 # the whole matrix of experiments/experiments.mk (optimizer study, base and regularizers of both
-# models, sweeps, the centred-head run):
+# models, sweeps, the centred-head run and its causal-head control):
 #   reproduce (every planned run, one per core at once without -j, a -j given wins; RUNNER prefixing every training command, progress lines
 #   "run k/n"), the paper and its artifact checks; the generated data against the summary, recomputed
 #   here (the sweep figure against runs.csv, the settings table against the configs, the strips, the
@@ -121,8 +121,33 @@ check "the runs of the two racing makes (section 0) equal the same runs here, me
 check "progress lines count the runs: 'run $n_plan/$n_plan started' and a closing line" \
     grep -q "run $n_plan/$n_plan started" "$W/repro.out"
 check "the closing progress line says $n_plan of $n_plan" grep -q "runs finished: $n_plan of $n_plan" "$W/repro.out"
-check "an experiment's own scale file applies (the centred-head run trains 3 epochs, the others 2)" \
-    [ "$(wc -l < "$R/convlstm/leak/1/log.jsonl")" -eq 3 -a "$(wc -l < "$R/convlstm/base/1/log.jsonl")" -eq 2 ]
+check "an experiment's own scale file applies (the centred-head run and its causal-head control train 3 epochs, the others 2)" \
+    [ "$(wc -l < "$R/convlstm/leak/1/log.jsonl")" -eq 3 -a "$(wc -l < "$R/convlstm/leak_causal/1/log.jsonl")" -eq 3 \
+      -a "$(wc -l < "$R/convlstm/base/1/log.jsonl")" -eq 2 ]
+# the control of the leak: its resolved config (the trainer's DIR/config of run.conf) is the leak run's
+# but for the head, and at every scale its own scale file sets what the leak's does
+check "the causal-head control's resolved config differs from the centred-head run's in head alone (conv2d, conv3d_centered)" \
+    "$PYTHON" - "$R/convlstm/leak/1/config" "$R/convlstm/leak_causal/1/config" <<'EOF'
+import sys
+def conf(path):
+    out = {}
+    for line in open(path):
+        line = line.split("#", 1)[0].strip()
+        if "=" in line:
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+a, b = conf(sys.argv[1]), conf(sys.argv[2])
+assert len(a) > 30 and a.get("sampling") == "teacher" and a.get("test_weights") == "last", a
+diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+assert diff == {"head": ("conv3d_centered", "conv2d")}, diff
+EOF
+for scale_dir in experiments/scales/*/; do
+    [ -f "$scale_dir/convlstm/leak.conf" ] || [ -f "$scale_dir/convlstm/leak_causal.conf" ] || continue
+    check "$scale_dir: the causal-head control's scale file sets what the centred head's does" \
+        cmp -s <(sed 's/#.*//; /^[[:space:]]*$/d' "$scale_dir/convlstm/leak.conf" 2>/dev/null) \
+               <(sed 's/#.*//; /^[[:space:]]*$/d' "$scale_dir/convlstm/leak_causal.conf" 2>/dev/null)
+done
 n_reg=$(w() { echo $#; }; w $(mkvar REGULARIZERS))
 check "every regularizer ($n_reg) has a row with an interval and a Holm-adjusted p in the paired-difference table, and each base model one against all-zero frames" \
     [ "$(grep -E '& 2 & .*\[.*& (\$<\$0\.001|[01]\.[0-9]{3}) \\\\$' "$P/tab-paired.tex" | grep -vc ' & base & ')" -eq "$n_reg" \
@@ -143,17 +168,20 @@ opt = open("%s/%s/opt-%s/1/config" % (r, m, want)).read()
 sys.exit(not (got == want and ("experiments/optimizers/%s.conf" % want) in conf and base == opt))
 EOF
 done
-check "the report's protocol (rnnreg eval/predict --teacher-forced) was computed for the leak and the base ConvLSTM; for the causal head its first future frame equals the run's own prediction, and its test MSE of that frame the run's metrics.json" \
+check "the report's protocol (rnnreg eval/predict --teacher-forced) was computed for the leak, its causal-head control and the base ConvLSTM; for the causal heads the first future frame equals the run's own prediction, and its test MSE of that frame the run's metrics.json" \
     "$PYTHON" -c '
 import json, sys
 r = sys.argv[1]
-leak, base = json.load(open(r + "/protocol/convlstm/leak/1.json")), json.load(open(r + "/protocol/convlstm/base/1.json"))
-assert leak["status"] == base["status"] == "ok" and leak["head"] == "conv3d_centered" and base["head"] == "conv2d"
-assert base["first_frame_max_diff_vs_rnnreg"] <= 1e-5, base["first_frame_max_diff_vs_rnnreg"]
-assert leak["metrics"]["sequences"] == base["metrics"]["sequences"] == leak["sequences"] == 8
-own = json.load(open(r + "/convlstm/base/1/metrics.json"))     # autoregressive, the same weights
-a, b = base["metrics"]["mse"][0], own["mse"][0]
-assert abs(a - b) <= 1e-5 * max(1.0, abs(b)), (a, b)' "$R"
+leak = json.load(open(r + "/protocol/convlstm/leak/1.json"))
+assert leak["status"] == "ok" and leak["head"] == "conv3d_centered" and leak["sequences"] == 8, leak
+for exp in ("leak_causal", "base"):
+    p = json.load(open(r + "/protocol/convlstm/%s/1.json" % exp))
+    assert p["status"] == "ok" and p["head"] == "conv2d", (exp, p)
+    assert p["first_frame_max_diff_vs_rnnreg"] <= 1e-5, (exp, p["first_frame_max_diff_vs_rnnreg"])
+    assert p["metrics"]["sequences"] == leak["metrics"]["sequences"] == 8, exp
+    own = json.load(open(r + "/convlstm/%s/1/metrics.json" % exp))     # autoregressive, the same weights
+    a, b = p["metrics"]["mse"][0], own["mse"][0]
+    assert abs(a - b) <= 1e-5 * max(1.0, abs(b)), (exp, a, b)' "$R"
 check "the baselines match numpy (zero and copy-last MSE per frame)" "$PYTHON" - "$R" "$RNNREG" <<'EOF'
 import json, subprocess, sys, tempfile
 import numpy as np
@@ -395,6 +423,63 @@ assert says == (not any(learnt)), (learnt, says)
 EOF
 fi
 
+# 1d. the leak's paragraph: the centred head against its causal-head control, recomputed from
+#     protocol.csv and runs.csv; and from a summary without the control's run (the committed quick one
+#     before it was retrained), values, the protocol table and the claims say it is missing
+check "the leak's sentences and claims compare the centred head with its causal-head control (numbers and rankings recomputed from protocol.csv and runs.csv); without the control's run they say so and fall back to the base model" \
+    "$PYTHON" - "$R/summary" "$W/nocontrol" <<'EOF'
+import csv, json, os, re, shutil, subprocess, sys
+S, N = sys.argv[1], sys.argv[2]
+def rows(path):
+    return list(csv.DictReader(open(path)))
+proto = {r["experiment"]: r for r in rows(S + "/protocol.csv") if r["model"] == "convlstm"}
+runs = {r["experiment"]: r for r in rows(S + "/runs.csv") if r["model"] == "convlstm" and r["seed"] == "1"}
+def values(out):
+    return {m.group(1): m.group(2) for m in re.finditer(r"\\rrdef\{([^}]*)\}\{(.*)\}%", open(out + "/values.tex").read())}
+def claims(summary):
+    out = subprocess.run([sys.executable, "tools/pipeline/claims.py", summary], check=True, capture_output=True, text=True).stdout
+    return dict(re.match(r"([^:]+): (\S+)", l).groups() for l in out.splitlines() if l.startswith("leak."))
+subprocess.run([sys.executable, "tools/pipeline/tables.py", "--summary", S, "--out", N + "/with",
+                "values.tex", "tab-protocol.tex"], check=True, capture_output=True)
+v = values(N + "/with")
+tf, ar = {}, {}
+for e in ("leak", "leak_causal"):
+    tf[e], ar[e] = float(proto[e]["test_mse"]), float(runs[e]["test_mse"])
+sent = v["sent.leak"]
+for x in (tf["leak"], tf["leak_causal"], ar["leak"], ar["leak_causal"]):
+    assert "%.1f" % x in sent, (x, sent)
+assert v["proto.control.mse"] == "%.1f" % tf["leak_causal"], v["proto.control.mse"]
+c = claims(S)
+assert c["leak.control.teacher_forced_favours_leak"] == ("yes" if tf["leak_causal"] > tf["leak"] else "no"), c
+assert c["leak.control.autoregressive_leak_worse"] == ("yes" if ar["leak"] > ar["leak_causal"] else "no"), c
+assert "trained the same way" in v["sent.leakverdict"] or v["sent.leakverdict"] == "", v["sent.leakverdict"]
+assert "causal-head control" in open(N + "/with/tab-protocol.tex").read()
+# the same summary without the control
+os.makedirs(N + "/summary")
+for f in os.listdir(S):
+    if f.endswith(".csv"):
+        rs = rows(S + "/" + f)
+        with open(N + "/summary/" + f, "w", newline="") as out:
+            w = csv.DictWriter(out, fieldnames=list(rs[0].keys()) if rs else next(csv.reader(open(S + "/" + f))))
+            w.writeheader()
+            w.writerows(r for r in rs if r.get("experiment") != "leak_causal")
+    else:
+        shutil.copy(S + "/" + f, N + "/summary/" + f)
+ex = json.load(open(S + "/experiments.json"))
+del ex["experiments"]["convlstm/leak_causal"]
+json.dump(ex, open(N + "/summary/experiments.json", "w"))
+subprocess.run([sys.executable, "tools/pipeline/tables.py", "--summary", N + "/summary", "--out", N + "/without",
+                "values.tex", "tab-protocol.tex"], check=True, capture_output=True)
+v = values(N + "/without")
+assert "no finished run of the causal-head control" in v["sent.leak"], v["sent.leak"]
+assert v["proto.control.mse"] == "--" and "%.1f" % tf["leak"] in v["sent.leakbase"], v
+assert "no causal-head control trained alike" in v["sent.leakverdict"] or v["sent.leakverdict"] == "", v["sent.leakverdict"]
+assert "causal-head control" not in open(N + "/without/tab-protocol.tex").read()
+c = claims(N + "/summary")
+assert c["leak.control.teacher_forced_favours_leak"] == c["leak.control.autoregressive_leak_worse"] == "not-computed", c
+assert c["leak.base.teacher_forced_favours_leak"] in ("yes", "no"), c
+EOF
+
 # ---------------------------------------------------------------------------------------------
 # 2. nothing to redo; one newer config reruns only its run
 before=$(stamps)
@@ -404,11 +489,13 @@ check "a second 'make runs' has nothing to do ($(head -1 "$W/again.out" | sed 's
 "${M[@]}" -j1 $goal >"$W/j1.out" 2>&1
 check "a -j the user gives wins: make -j1 $goal plans '(1 at a time)', with nothing to redo" \
     eval 'grep -q " 0 to run (1 at a time)\$" "$W/j1.out" && [ "$(stamps)" = "$before" ]'
+# (leak.conf: the centred-head run's own, and included by its causal-head control's leak_causal.conf)
 touch experiments/convlstm/leak.conf
-before=$(stamps | grep -v '^convlstm/leak/1/')
+before=$(stamps | grep -v '^convlstm/leak\(_causal\)\?/1/')
 "${M[@]}" runs >"$W/touch.out" 2>&1
-check "touching one experiment's config reruns its run only ($(head -1 "$W/touch.out" | sed 's/^\[[^]]*\] //'))" \
-    [ "$(stamps | grep -v '^convlstm/leak/1/')" = "$before" -a "$(find "$R/convlstm/leak/1/done.json" -newer "$W/repro.out" | wc -l)" -eq 1 ]
+check "touching one experiment's config reruns its run and the run that includes it only ($(head -1 "$W/touch.out" | sed 's/^\[[^]]*\] //'))" \
+    [ "$(stamps | grep -v '^convlstm/leak\(_causal\)\?/1/')" = "$before" \
+      -a "$(find "$R/convlstm/leak/1/done.json" "$R/convlstm/leak_causal/1/done.json" -newer "$W/repro.out" | wc -l)" -eq 2 ]
 
 # ---------------------------------------------------------------------------------------------
 # 3. interrupted runs: resumed from their checkpoint (same inputs) or restarted (other inputs)
@@ -570,7 +657,7 @@ fi
 #     for every experiment, a model's own file where it has one and a shared one otherwise
 "${M[@]}" --eval 'print-exp-confs: ; @$(foreach e,$(sort $(foreach r,$(ALL_RUNS),$(call word_of,$r,1)/$(call word_of,$r,2))),echo $e $(call exp_conf,$(call word_of,$e,1),$(call word_of,$e,2));)' \
     print-exp-confs > "$W/exp-confs.txt"
-check "exp_conf (Make) = experiment_conf (Python) for all $(wc -l <"$W/exp-confs.txt") experiments; leak is a model's own" \
+check "exp_conf (Make) = experiment_conf (Python) for all $(wc -l <"$W/exp-confs.txt") experiments; leak, leak_causal are a model's own" \
     "$PYTHON" - "$W/exp-confs.txt" <<'EOF'
 import sys
 sys.path.insert(0, "tools/pipeline")
@@ -579,7 +666,8 @@ rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 assert len(rows) > 30, rows
 for eid, path in rows:
     assert pl.experiment_conf(*eid.split("/")) == path, (eid, path, pl.experiment_conf(*eid.split("/")))
-want = {"convlstm/leak": "experiments/convlstm/leak.conf", "convlstm/base": "experiments/base.conf",
+want = {"convlstm/leak": "experiments/convlstm/leak.conf", "convlstm/leak_causal": "experiments/convlstm/leak_causal.conf",
+        "convlstm/base": "experiments/base.conf",
         "convlstm/batchnorm": "experiments/regularizers/batchnorm.conf",
         "predrnn_pp/batchnorm": "experiments/regularizers/batchnorm.conf", "predrnn_pp/opt-sgd": "experiments/optimizers/sgd.conf",
         "predrnn_pp/zoneout": "experiments/regularizers/zoneout.conf", "convlstm/zoneout": "experiments/regularizers/zoneout.conf"}

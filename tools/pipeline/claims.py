@@ -16,8 +16,10 @@ sentences (tools/pipeline/sentences.py) and the abstract draw from a summary, on
   models.lower                          the model whose base has the lower mean test MSE
   models.separated                      yes | no: the gap exceeds the sum of the two seed standard deviations
   sweep.<model>.<sweep>                 the point with the lowest test MSE on the seeds every point has
-  leak.teacher_forced_favours_leak      yes | no | not-computed (the report's protocol ranks the centred head first)
-  leak.autoregressive_leak_worse        yes | no | not-computed
+  leak.<ref>.teacher_forced_favours_leak   yes | no | not-computed: the report's protocol ranks the centred
+                                        head before <ref> = control (the causal-head control trained alike;
+                                        not-computed where the build has no run of it) or base (the base model)
+  leak.<ref>.autoregressive_leak_worse  yes | no | not-computed: the centred head predicts worse than <ref> on its own
   report.<model label>.<variant>        same-sign | opposite-sign | report-flat, then resolved | unresolved
                                         (our paired difference against the report's change of MSE)
 
@@ -116,10 +118,12 @@ def claims(s):
             out.append(("sweep.%s.%s" % (m, w), repr(pts[k][0]), "test MSE on seeds %s: %s" % (
                 " ".join(str(x) for x in common), ", ".join("%s %.4g" % (repr(p[0]), c) for p, c in zip(pts, cm)))))
     if s.leak:
-        ratios = s.leak_ratios()
-        ev = "no protocol" if ratios is None else "base/leak teacher-forced %.4g, leak/base autoregressive %.4g" % ratios
-        out.append(("leak.teacher_forced_favours_leak", "not-computed" if ratios is None else yes(ratios[0] > 1), ev))
-        out.append(("leak.autoregressive_leak_worse", "not-computed" if ratios is None else yes(ratios[1] > 1), ev))
+        for key, ref in (("control", s.leak_control), ("base", s.leak_base())):
+            ratios = s.leak_ratios(ref) if ref else None
+            ev = ("no run of the causal-head control" if not ref else "no protocol" if ratios is None else
+                  "%s/leak teacher-forced %.4g, leak/%s autoregressive %.4g" % (key, ratios[0], key, ratios[1]))
+            out.append(("leak.%s.teacher_forced_favours_leak" % key, "not-computed" if ratios is None else yes(ratios[0] > 1), ev))
+            out.append(("leak.%s.autoregressive_leak_worse" % key, "not-computed" if ratios is None else yes(ratios[1] > 1), ev))
     for (model, variant, eid, rdir, odir, resolved) in s.report_agreement():
         sign = "report-flat" if rdir == 0 else "same-sign" if rdir == odir else "opposite-sign"
         out.append(("report.%s.%s" % (model, variant.replace(" ", "_")),

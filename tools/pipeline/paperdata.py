@@ -260,8 +260,9 @@ class Summary:
         self.methods = self._methods()
         self.run_methods = [e for e in self.methods if not e.startswith("baseline/")]
         self.regularizers = [e for e in self.methods if self.is_reg(e)]
-        # the centred-head experiment (the report's leak), if one was run
+        # the centred-head experiment (the report's leak), if one was run, and its causal-head control
         self.leak = next((e for e in self.methods if self.cfg(e, "head") == "conv3d_centered"), None)
+        self.leak_control = self._leak_control()
 
     # ---------------------------------------------------------------- experiments and their labels
 
@@ -533,14 +534,35 @@ class Summary:
 
     # ---------------------------------------------------------------- the report's protocol (leak)
 
-    def leak_ratios(self):
-        """(teacher-forced base/leak test MSE, autoregressive leak/base test MSE) of the centred-head
-        experiment against <model>/base: a first ratio > 1 means the report's protocol favours the leak,
-        a second > 1 that the leak predicts worse on its own. None where the protocol was not computed."""
+    def _leak_control(self):
+        """The causal-head control of the centred-head experiment (experiments/convlstm/leak_causal.conf):
+        the experiment of the same model, with finished runs, whose resolved config differs from the
+        leak's in `head` alone — same training (teacher forcing, schedule, epochs) and the same weights
+        tested — so that the two differ in the head only. None where the build has no such experiment."""
         if not self.leak:
             return None
-        base = self.leak.split("/")[0] + "/base"
-        lm, bm = self.stat(self.leak, "test_mse")[0], self.stat(base, "test_mse")[0]
-        if self.leak in self.proto and base in self.proto and self.proto[self.leak]["test_mse"] > 0 and lm and bm:
-            return self.proto[base]["test_mse"] / self.proto[self.leak]["test_mse"], lm / bm
+        mine = self.exps[self.leak].get("config", {})
+        for e in self.run_methods:
+            other = self.exps[e].get("config", {})
+            if e != self.leak and e.split("/")[0] == self.leak.split("/")[0] and \
+                    {k for k in set(mine) | set(other) if mine.get(k) != other.get(k)} == {"head"}:
+                return e
+        return None
+
+    def leak_base(self):
+        """<model>/base of the centred-head experiment's model (None without a centred-head experiment)."""
+        return self.leak.split("/")[0] + "/base" if self.leak else None
+
+    def leak_ratios(self, ref=None):
+        """(teacher-forced ref/leak test MSE, autoregressive leak/ref test MSE) of the centred-head
+        experiment against ref (default: its causal-head control): a first ratio > 1 means the report's
+        protocol favours the leak, a second > 1 that the leak predicts worse on its own. The autoregressive
+        MSE is the mean over the finished runs (the control's is one run, like the leak's). None where
+        ref is missing or the report's protocol was not computed for both."""
+        ref = ref or self.leak_control
+        if not self.leak or not ref:
+            return None
+        lm, rm = self.stat(self.leak, "test_mse")[0], self.stat(ref, "test_mse")[0]
+        if self.leak in self.proto and ref in self.proto and self.proto[self.leak]["test_mse"] > 0 and lm and rm:
+            return self.proto[ref]["test_mse"] / self.proto[self.leak]["test_mse"], lm / rm
         return None

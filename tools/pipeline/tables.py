@@ -159,37 +159,39 @@ def gap_values(s, v):
 
 
 def leak_values(s, v):
-    """leak.* and proto.*: the centred-head experiment against the base, autoregressive and under the
-    report's protocol; its sentences."""
-    leak_keys = ["leak.epochs", "leak.train", "leak.basetrain", "leak.testmse", "leak.basetestmse"]
-    proto_keys = [("%s.%s" % (key, c), c) for key in ("proto.leak", "proto.base") for c in COLS]
-    if not s.leak:
-        for k in leak_keys + [k for k, _ in proto_keys]:
-            v.add(k, "--", "no centred-head experiment")
-        v.sentence("sent.leak", sentences.leak(s))
-        v.add("leak.protoratio", "--", "no centred-head experiment")
-        v.sentence("sent.leakverdict", sentences.leakverdict(s))
-        return
-    leak, base = s.leak, s.leak.split("/")[0] + "/base"
-    v.add("leak.epochs", num(int(s.cfg(leak, "epochs")), 0), "experiments.json: %s config.epochs" % leak)
-    v.add("leak.train", num(s.stat(leak, "last_train_loss")[0], DECIMALS["loss"]), "runs.csv: %s last_train_loss" % leak)
-    v.add("leak.basetrain", num(s.stat(base, "last_train_loss")[0], DECIMALS["loss"]), "runs.csv: %s last_train_loss" % base)
-    v.add("leak.testmse", num(s.stat(leak, "test_mse")[0], DECIMALS["mse"]), "runs.csv: %s test_mse" % leak)
-    v.add("leak.basetestmse", num(s.stat(base, "test_mse")[0], DECIMALS["mse"]), "runs.csv: %s test_mse" % base)
-    if leak in s.proto and base in s.proto:
-        for k, c in proto_keys:
-            r = s.proto[leak] if k.startswith("proto.leak") else s.proto[base]
-            v.add(k, num(r["test_" + c], DECIMALS[c]),
-                  "protocol.csv: %s/%s test_%s (teacher-forced)" % (r["model"], r["experiment"], c))
+    """leak.* and proto.*: the centred-head experiment against its causal-head control (trained alike) and
+    against the base, autoregressive and under the report's protocol; their sentences."""
+    refs = {"control": s.leak_control, "base": s.leak_base()}
+    if s.leak:
+        v.add("leak.epochs", num(int(s.cfg(s.leak, "epochs")), 0), "experiments.json: %s config.epochs" % s.leak)
     else:
-        for k, _ in proto_keys:
-            v.add(k, "--", "protocol.csv: not computed")
+        v.add("leak.epochs", "--", "no centred-head experiment")
+    for key, eid in [("leak", s.leak)] + list(refs.items()):
+        # per experiment: leak[.control|.base].train and .testmse (autoregressive), proto.<key>.<metric>
+        who = "leak" if key == "leak" else "leak." + key
+        if not eid or not s.runs_of(eid):
+            why = "no finished run of %s" % (eid or ("the causal-head control" if key == "control" else "the centred head"))
+            v.add(who + ".train", "--", why)
+            v.add(who + ".testmse", "--", why)
+        else:
+            v.add(who + ".train", num(s.stat(eid, "last_train_loss")[0], DECIMALS["loss"]), "runs.csv: %s last_train_loss" % eid)
+            v.add(who + ".testmse", num(s.stat(eid, "test_mse")[0], DECIMALS["mse"]), "runs.csv: %s test_mse" % eid)
+        for c in COLS:
+            if eid and eid in s.proto:
+                v.add("proto.%s.%s" % (key, c), num(s.proto[eid]["test_" + c], DECIMALS[c]),
+                      "protocol.csv: %s test_%s (teacher-forced)" % (eid, c))
+            else:
+                v.add("proto.%s.%s" % (key, c), "--", "protocol.csv: not computed for %s" % (
+                    eid or ("the causal-head control" if key == "control" else "the " + key)))
     v.sentence("sent.leak", sentences.leak(s))
-    ratios = s.leak_ratios()
-    if ratios:
-        v.add("leak.protoratio", num(ratios[0], 1), "protocol.csv: base/leak test_mse")
-    else:
-        v.add("leak.protoratio", "--", "protocol.csv: not computed")
+    v.sentence("sent.leakbase", sentences.leakbase(s))
+    for key, eid in refs.items():
+        ratios = s.leak_ratios(eid) if eid else None
+        if ratios:
+            v.add("leak.protoratio.%s" % key, num(ratios[0], 1), "protocol.csv: test_mse of %s over %s" % (eid, s.leak))
+        else:
+            v.add("leak.protoratio.%s" % key, "--", "protocol.csv: not computed for the centred head and %s" % (
+                eid or "its " + ("causal-head control" if key == "control" else "base model")))
     v.sentence("sent.leakverdict", sentences.leakverdict(s))
 
 
@@ -456,9 +458,10 @@ def tab_report(s):
 
 
 def tab_protocol(s):
-    """tab-protocol.tex: our centred-head and causal ConvLSTMs under both protocols (autoregressive:
-    mean over seeds; teacher-forced, the report's: first seed)."""
-    ours = [s.leak.split("/")[0] + "/base", s.leak] if s.leak else []
+    """tab-protocol.tex: the centred-head ConvLSTM, its causal-head control (trained alike) and the base
+    model under both protocols (autoregressive: mean over seeds; teacher-forced, the report's: first
+    seed); an experiment without finished runs is left out."""
+    ours = [e for e in (s.leak, s.leak_control, s.leak_base()) if e]
     rows = ["\\multicolumn{4}{@{}l}{\\emph{autoregressive (this work)}} \\\\"]
     for eid in (e for e in ours if s.runs_of(e)):
         n = len(s.runs_of(eid))
