@@ -16,7 +16,10 @@
 # the chosen optimizer and the data — touching one experiment's .conf reruns only its runs. A run
 # directory counts as complete only when its done.json exists (written last by tools/pipeline/run.sh);
 # an interrupted run is resumed from its last checkpoint. Rebuilding rnnreg does NOT rerun anything
-# (order-only); remove results/<scale>/ or touch a config to force it.
+# (order-only); remove results/<scale>/ or change a config's text to force it.
+# Make judges by times, run.sh by contents: a run whose inputs (config texts, RUN_SETS, the data's
+# sha256) are those it finished with is CARRIED, not trained again, when Make calls it only because
+# times moved. So a study made over several sittings is committed run by run (CARRY_SCALES below).
 # `make paper`, `figures` and `tables` use whatever summary exists; only `runs`, `reproduce-pipeline`
 # and explicit run targets train.
 
@@ -70,6 +73,14 @@ AUTO_JOBS    := $(shell t='$(RUN_THREADS)' n='$(PIPE_NPROC)'; if [ "$$t" -gt 0 ]
 # -j$(AUTO_JOBS) for the sub-makes unless the user gave -j (any -j, -jN: then theirs); `=`: MAKEFLAGS
 PIPE_J        = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(AUTO_JOBS))
 
+# The scales too long for one sitting: their finished runs' small files are committed (`git add
+# results/<scale>` adds exactly those: .gitignore has one block per scale listed here; the large files
+# — checkpoints, predictions.npy, truth.npy — stay out, carry_files.py keeps what the summary needs of
+# them). A fresh clone's `make reproduce SCALE=<scale>` keeps those runs (run.sh: carried), the
+# baselines and the report-protocol results (baselines.sh, report_protocol.py: kept when made from the
+# same run), and trains the rest. tests/test_pipeline.sh checks .gitignore against this list.
+CARRY_SCALES := study paper
+
 # ---------------------------------------------------------------------------------------------
 # Runs. A run id is <model>/<exp>/<seed>; its stamp $(RESULTS)/<id>/done.json.
 # ---------------------------------------------------------------------------------------------
@@ -106,27 +117,30 @@ exp_scale     = $(wildcard experiments/scales/$(SCALE)/$(call word_of,$1,1)/$(ca
 # stamps as plain files and never retrain, even when a config is newer than its results.
 TRAIN_GOALS := reproduce-pipeline runs run-stamps baselines
 ifneq ($(filter $(TRAIN_GOALS) $(RESULTS)/%,$(MAKECMDGOALS)),)
-# run_rule ID STAGE — the rule of one run (STAGE: opt = no chosen optimizer, main = with it)
+# run_rule ID STAGE — the rule of one run (STAGE: opt = no chosen optimizer, main = with it); a run
+# drawn in a strip (STRIP_EXPERIMENTS, the first seed) keeps its strip row small (run.sh --strip)
 define run_rule
 $(call stamp,$1): $(call conf_closure,experiments/$(call word_of,$1,1)/model.conf) \
                   $(call conf_closure,$(call exp_conf,$(call word_of,$1,1),$(call word_of,$1,2))) \
                   $(call conf_closure,experiments/scales/$(SCALE)/$(call word_of,$1,1).conf) \
                   $(call exp_scale,$1) \
                   $(if $(filter main,$2),$(RESULTS)/$(call word_of,$1,1)/optimizer.conf) $(DATA) | $(RNNREG)
-	@RNNREG='$(RNNREG)' RUNNER='$(RUNNER)' RUN_SETS='$(RUN_SETS)' SCALE='$(SCALE)' JOBS='$$(PIPE_JOBS)' RUN_LOCK='$(RUN_LOCK)' \
+	@RNNREG='$(RNNREG)' PYTHON='$(PYTHON)' RUNNER='$(RUNNER)' RUN_SETS='$(RUN_SETS)' SCALE='$(SCALE)' JOBS='$$(PIPE_JOBS)' RUN_LOCK='$(RUN_LOCK)' \
 	  PROGRESS_DIR='$(if $(wildcard $(RESULTS)/.progress/todo),$(RESULTS)/.progress)' \
 	  bash $(PIPE)/run.sh --id $1 --dir $(RESULTS)/$1 --seed $(call word_of,$1,3) --data $(DATA) \
 	    --include experiments/$(call word_of,$1,1)/model.conf \
 	    $(if $(filter main,$2),--include $(RESULTS)/$(call word_of,$1,1)/optimizer.conf) \
 	    --include $(call exp_conf,$(call word_of,$1,1),$(call word_of,$1,2)) \
 	    --include experiments/scales/$(SCALE)/$(call word_of,$1,1).conf \
-	    $(addprefix --include ,$(call exp_scale,$1))
+	    $(addprefix --include ,$(call exp_scale,$1)) \
+	    $(if $(and $(filter $(FIRST_SEED),$(call word_of,$1,3)),$(filter $(STRIP_EXPERIMENTS),$(call word_of,$1,1)/$(call word_of,$1,2))),--strip)
 endef
 $(foreach r,$(OPT_RUNS),$(eval $(call run_rule,$r,opt)))
 $(foreach r,$(MAIN_RUNS),$(eval $(call run_rule,$r,main)))
 
-# The chosen optimizer per model, rewritten only when the choice (or the chosen files) changes, so
-# rerunning the study with the same outcome does not rerun stage 2.
+# The chosen optimizer per model, rewritten only when the choice (or the chosen files) changes (else
+# touched), so rerunning the study with the same outcome retrains nothing of stage 2: run.sh carries
+# its runs, their inputs' contents unchanged.
 define optimizer_rule
 $(RESULTS)/$1/optimizer.conf: $(foreach o,$(OPTIMIZERS),$(foreach s,$(OPT_SEEDS),$(call stamp,$1/opt-$o/$s)))
 	@$(PYTHON) $(PIPE)/choose_optimizer.py --results $(RESULTS) --model $1 --optimizers '$(OPTIMIZERS)' \

@@ -11,7 +11,8 @@
 #   is resumed and ends identical, a run directory of other inputs is restarted; `make paper` from a
 #   summary alone trains nothing; the checks fail on a digit in the results text, on an undefined
 #   \rv key, on a number missing from the PDF and on a tolerance breach; the Student-t quantiles of
-#   the tables against scipy. Needs build/rnnreg (RNNREG); gnuplot, latexmk and pdftotext for the
+#   the tables against scipy; carried runs (a fresh clone of what `git add results/<scale>` commits
+#   keeps every run, makes the same summary, retrains only what changed). Needs build/rnnreg (RNNREG); gnuplot, latexmk and pdftotext for the
 #   paper parts (tools/deps.sh paper), which are skipped without them.
 set -u
 cd "$(dirname "$0")/.."
@@ -33,7 +34,7 @@ printf '#!/usr/bin/env bash\necho "$*" >> %s/runner.log\nexec "$@"\n' "$W" > "$W
 chmod +x "$W/runner.sh"
 RNNREG=$(realpath "$RNNREG")
 mkdir -p "$W/repo/tests/fixtures"
-cp -r pipeline.mk experiments tools figures paper "$W/repo/"
+cp -r pipeline.mk experiments tools figures paper .gitignore "$W/repo/"
 cp tests/fixtures/digits_npm20.npy "$W/repo/tests/fixtures/"
 cd "$W/repo"
 M=(make --no-print-directory -f pipeline.mk SCALE=tiny RNNREG="$RNNREG" PYTHON="$PYTHON"
@@ -489,13 +490,16 @@ check "a second 'make runs' has nothing to do ($(head -1 "$W/again.out" | sed 's
 "${M[@]}" -j1 $goal >"$W/j1.out" 2>&1
 check "a -j the user gives wins: make -j1 $goal plans '(1 at a time)', with nothing to redo" \
     eval 'grep -q " 0 to run (1 at a time)\$" "$W/j1.out" && [ "$(stamps)" = "$before" ]'
-# (leak.conf: the centred-head run's own, and included by its causal-head control's leak_causal.conf)
-touch experiments/convlstm/leak.conf
-before=$(stamps | grep -v '^convlstm/leak\(_causal\)\?/1/')
+# (leak.conf: the centred-head run's own, and included by its causal-head control's leak_causal.conf).
+# The config's text changes (a comment): run.sh fingerprints contents, so a touch alone would only make
+# Make call run.sh, which keeps the finished run (carried; section 7)
+echo '# a comment: the text changes, so does the fingerprint of its runs' >> experiments/convlstm/leak.conf
+before=$(stamps | grep -v '^convlstm/leak\(_causal\)\?/1/') n_before=$(wc -l <"$W/runner.log")
 "${M[@]}" runs >"$W/touch.out" 2>&1
-check "touching one experiment's config reruns its run and the run that includes it only ($(head -1 "$W/touch.out" | sed 's/^\[[^]]*\] //'))" \
+check "changing one experiment's config reruns its run and the run that includes it only ($(head -1 "$W/touch.out" | sed 's/^\[[^]]*\] //'))" \
     [ "$(stamps | grep -v '^convlstm/leak\(_causal\)\?/1/')" = "$before" \
-      -a "$(find "$R/convlstm/leak/1/done.json" "$R/convlstm/leak_causal/1/done.json" -newer "$W/repro.out" | wc -l)" -eq 2 ]
+      -a "$(find "$R/convlstm/leak/1/done.json" "$R/convlstm/leak_causal/1/done.json" -newer "$W/repro.out" | wc -l)" -eq 2 \
+      -a "$(tail -n +$((n_before + 1)) "$W/runner.log" | grep -cE " --out $R/convlstm/leak(_causal)?/1 ")" -eq 2 -a "$(wc -l <"$W/runner.log")" -eq $((n_before + 2)) ]
 
 # ---------------------------------------------------------------------------------------------
 # 3. interrupted runs: resumed from their checkpoint (same inputs) or restarted (other inputs)
@@ -687,4 +691,131 @@ printf 'include = %s/a.conf\n' "$cd_dir" > "$cd_dir/d.conf"     # a cycle back t
 got=$(cd "$cd_dir/sub" && bash "$OLDPWD/tools/pipeline/conf_deps.sh" ../a.conf | tr '\n' ' ')
 check "conf_deps.sh follows an absolute include and the relative ones under it, each file once ($got)" \
     [ "$got" = "../a.conf b.conf c.conf ../d.conf " ]
+
+# ---------------------------------------------------------------------------------------------
+# 7. carried runs — a study made over several sittings, each from a fresh clone: for every scale of
+#    CARRY_SCALES, what `git add results/<scale>` adds (git itself asked, with the repository's
+#    .gitignore, of this tiny tree put where that scale lives) is exactly the small files of the runs,
+#    the baselines, the protocol results, the chosen optimizers and the summary; a fresh clone of those
+#    files alone, its data made again (new mtime), trains nothing, keeps the baselines and the protocol
+#    results, and makes the same summary; a config whose text changes retrains exactly its runs
+"${M[@]}" summary >"$W/carry-sum0.out" 2>&1
+rm -rf "$W/carry-orig-summary"; cp -r "$R/summary" "$W/carry-orig-summary"
+carry_scales=$(mkvar CARRY_SCALES)
+check "CARRY_SCALES lists study and paper ($carry_scales)" [ "$carry_scales" = "study paper" ]
+for sc in $carry_scales; do
+    G=$W/gitsim-$sc
+    rm -rf "$G"; mkdir -p "$G/results"
+    git init -q "$G" && cp .gitignore "$G/" && cp -r "$R" "$G/results/$sc"
+    git -C "$G" ls-files -o --exclude-standard results | sed "s|^results/$sc/||" | sort > "$W/carry-added-$sc.txt"
+done
+first=${carry_scales%% *}
+check "git would add the same files under results/<scale> for every scale of CARRY_SCALES ($(wc -l <"$W/carry-added-$first.txt") files)" \
+    eval 'for sc in $carry_scales; do cmp -s "$W/carry-added-$first.txt" "$W/carry-added-$sc.txt" || exit 1; done'
+check "... and exactly: a finished run's done.json, metrics.json, log.jsonl, config, run.conf, inputs.sha256, train.log, parameters.json and (strip runs) predictions_strip.npy; the optimizers; the baselines' stamp, metrics, truth_strip.npy, source.txt; the protocol results; the summary — never a checkpoint, predictions.npy, truth.npy, the data, a lock" \
+    "$PYTHON" - "$R" "$W/carry-added-$first.txt" "$(mkvar MODELS)" "$(mkvar ALL_RUNS)" "$(mkvar STRIP_EXPERIMENTS)" "$(mkvar FIRST_SEED)" <<'EOF'
+import os, sys
+R, listed, models, runs, strip, first = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split(), sys.argv[5].split(), sys.argv[6]
+got = set(open(listed).read().split())
+run_small = {"done.json", "metrics.json", "log.jsonl", "config", "run.conf", "inputs.sha256", "train.log", "parameters.json",
+             "predictions_strip.npy"}
+want, every = set(), set()
+for root, dirs, files in os.walk(R):
+    for f in files:
+        rel = os.path.relpath(os.path.join(root, f), R)
+        every.add(rel)
+        p = rel.split(os.sep)
+        if (p[0] == "summary" or (len(p) == 4 and p[0] in models and p[3] in run_small)
+                or (len(p) == 2 and p[0] in models and p[1] in ("optimizer.conf", "optimizer.json"))
+                or (len(p) == 2 and p[0] == "baselines" and p[1] in ("done.json", "zero.json", "copy_last.json", "truth_strip.npy", "source.txt"))
+                or (len(p) == 4 and p[0] == "protocol" and p[3].endswith(".json"))):
+            want.add(rel)
+assert got == want, ("git adds but not expected", sorted(got - want)[:5], "expected but not added", sorted(want - got)[:5])
+# every finished run is carried whole, the strip runs with their strip row; the large files stay out
+for r in runs:
+    need = ["done.json", "metrics.json", "log.jsonl", "config", "run.conf", "inputs.sha256", "train.log", "parameters.json"]
+    if r.rsplit("/", 1)[0] in strip and r.endswith("/" + first):
+        need.append("predictions_strip.npy")
+    assert all(r + "/" + f in got for f in need), (r, [f for f in need if r + "/" + f not in got])
+big = [f for f in every if f.endswith((".safetensors", "predictions.npy", "truth.npy", ".lock")) or f.startswith("data/")]
+assert big and not set(big) & got, sorted(set(big) & got)[:5]
+# the largest: the baselines' truth_strip.npy (20 frames of predict_sequences uint8 sequences); predictions.npy is 1.3 MB
+assert all(os.path.getsize(os.path.join(R, f)) < 1000000 for f in got), [f for f in got if os.path.getsize(os.path.join(R, f)) >= 1000000]
+EOF
+# the fresh clone: those files only, at the same paths, with new mtimes (as a checkout gives them; the
+# configs too); make makes the data again
+mv "$W/results" "$W/results-orig"
+while read -r f; do mkdir -p "$R/$(dirname "$f")" && cp "$W/results-orig/tiny/$f" "$R/$f"; done <"$W/carry-added-$first.txt"
+find experiments -type f -exec touch {} +
+sleep 1
+: > "$W/runner.log"
+"${M[@]}" runs >"$W/carry-runs.out" 2>&1; rc=$?
+n_carried=$(grep -c 'run.sh: .*: finished with the same inputs (carried); kept$' "$W/carry-runs.out")
+check "a fresh clone of the committed files, its data made again: make runs exits 0 ($rc), trains nothing ($(grep -c ' train --config ' "$W/runner.log") training commands) and keeps all $n_plan runs, one line each ($n_carried)" \
+    [ "$rc" -eq 0 -a "$(grep -c ' train --config ' "$W/runner.log")" -eq 0 -a "$n_carried" -eq "$n_plan" -a "$R/data/mmnist40.npy" -nt "$W/carry-added-$first.txt" ]
+check "... keeps the baselines and both report-protocol results, made from the same runs, without any checkpoint" \
+    eval 'grep -q "^baselines.sh: .*baselines: made from .*(carried); kept$" "$W/carry-runs.out" &&
+          [ "$(grep -c "^report_protocol: .*(carried); kept$" "$W/carry-runs.out")" -eq 2 ] &&
+          [ "$(find "$R" -name "*.safetensors" | wc -l)" -eq 0 ]'
+"${M[@]}" summary >"$W/carry-sum.out" 2>&1; rc=$?
+n_same=0 n_files=0
+for f in "$W/carry-orig-summary"/*; do
+    n_files=$((n_files + 1)); case $f in */setup.json) continue ;; esac
+    cmp -s "$f" "$R/summary/$(basename "$f")" && n_same=$((n_same + 1))
+done
+"$PYTHON" - "$W/carry-orig-summary/setup.json" "$R/summary/setup.json" >"$W/carry-setup.out" 2>&1 <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+a.pop("environment"), b.pop("environment")
+assert a == b, [k for k in a if a[k] != b.get(k)]
+assert a["elapsed_seconds"] > 0 and a["runs_finished"] == a["runs_planned"], a
+EOF
+setup_rc=$?
+[ "$setup_rc" -eq 0 ] || tail -3 "$W/carry-setup.out"
+check "... and its summary is the original's: every file byte for byte ($n_same of $((n_files - 1)), strips included), setup.json but for the environment of the make (exit $rc, $setup_rc)" \
+    [ "$rc" -eq 0 -a "$n_same" -eq $((n_files - 1)) -a "$n_files" -ge 9 -a "$setup_rc" -eq 0 ]
+before=$(stamps)
+"${M[@]}" runs >"$W/carry-again.out" 2>&1
+check "... a second make runs there has nothing to do: the carried runs' stamps were touched ($(head -1 "$W/carry-again.out" | sed 's/^\[[^]]*\] //'))" \
+    eval 'grep -q " 0 to run" "$W/carry-again.out" && [ "$(stamps)" = "$before" ]'
+OPT_SEEDS=$(mkvar OPT_SEEDS) MODELS=$(mkvar MODELS) "$PYTHON" tools/pipeline/checks.py runs "$R" >"$W/carry-checks.out" 2>&1; rc=$?
+check "check-artifacts' run checks on the carried runs pass (exit $rc): the repeated runs compared by their small files, skip lines say which large files were not there" \
+    eval '[ "$rc" -eq 0 ] && grep -q "^ok .*two runs of one config give identical outputs: .*(config, metrics.json, log.jsonl; 0 large files)" "$W/carry-checks.out" &&
+          grep -q "^skip .*bit-identity of .*predictions.npy, best.safetensors, last.safetensors: not there in both" "$W/carry-checks.out" &&
+          grep -q "^skip .*one test set for $n_plan finished runs without truth.npy" "$W/carry-checks.out"'
+# a touch alone (the text unchanged) keeps the run; a change of text retrains exactly its runs
+touch experiments/convlstm/leak.conf
+"${M[@]}" runs >"$W/carry-touch.out" 2>&1; rc=$?
+check "touching a config without changing its text keeps its run (carried, nothing trained; exit $rc)" \
+    eval '[ "$rc" -eq 0 ] && [ ! -s "$W/runner.log" ] && grep -q "run.sh: $R/convlstm/leak/1: finished with the same inputs (carried); kept" "$W/carry-touch.out"'
+zconf=$(awk '$1 == "convlstm/zoneout" { print $2 }' "$W/exp-confs.txt")
+want=$(for e in $(awk -v c="$zconf" '$2 == c { print $1 }' "$W/exp-confs.txt"); do
+           for r in $(mkvar ALL_RUNS); do case $r in "$e"/*) echo "$R/$r" ;; esac; done; done | sort)
+echo '# a comment: the text changes' >> "$zconf"
+"${M[@]}" runs >"$W/carry-change.out" 2>&1; rc=$?
+got=$(sed -nE 's/.* --out ([^ ]+) .*/\1/p' "$W/runner.log" | sort)
+check "changing the text of $zconf retrains exactly the $(wc -w <<<"$want") runs of its experiments (exit $rc; trained: $(wc -w <<<"$got"))" \
+    [ "$rc" -eq 0 -a -n "$want" -a "$got" = "$want" ]
+n_same=0; for d in $want; do cmp -s "$d/metrics.json" "$W/results-orig/tiny/${d#"$R"/}/metrics.json" && n_same=$((n_same + 1)); done
+check "... and, a comment changing no key, they end identical to the original runs (metrics.json $n_same of $(wc -w <<<"$want"))" \
+    [ "$n_same" -eq "$(wc -w <<<"$want")" ]
+# a run committed while it trained (its small files: no done.json, no checkpoint) starts again
+d=$R/convlstm/base/1
+rm "$d/done.json" "$d/metrics.json"; head -1 "$d/log.jsonl" > "$d/log.part" && mv "$d/log.part" "$d/log.jsonl"
+: > "$W/runner.log"
+"${M[@]}" runs >"$W/carry-partial.out" 2>&1; rc=$?
+check "a run committed unfinished (small files only) trains again from its start and ends identical to the original (exit $rc)" \
+    eval '[ "$rc" -eq 0 -a "$(grep -c " train --config " "$W/runner.log")" -eq 1 ] && grep -q " --out $d " "$W/runner.log" &&
+          cmp -s "$d/metrics.json" "$W/results-orig/tiny/convlstm/base/1/metrics.json"'
+# the data's fingerprint: its sha256 through the trainer's cache (tools/pipeline/data_sha256.sh)
+S=$W/sha; mkdir -p "$S"; cp "$R/data/mmnist40.npy" "$S/d.npy"; sleep 3    # a cache is written for a file over 2 s old
+h1=$(bash tools/pipeline/data_sha256.sh "$S/d.npy"); line=$(cat "$S/d.npy.sha256" 2>/dev/null)
+want=$(sha256sum "$S/d.npy" | cut -c1-64)
+key=$(stat -c '%s %.9Y %.9Z %d %i' "$S/d.npy" | awk '{ gsub(/\./, "", $2); gsub(/\./, "", $3); print "rnnreg-sha256-1", $1, $2, $3, $4, $5 }')
+check "data_sha256.sh gives the data's sha256 (sha256sum's) and remembers it in the trainer's cache line (src/sha256.h: size, mtime, ctime, device, inode)" \
+    [ "$h1" = "$want" -a "$line" = "$key $want" ]
+printf '%s %064d\n' "$key" 0 > "$S/d.npy.sha256"
+check "... a cache line with the file's key is trusted (the file is not read)" [ "$(bash tools/pipeline/data_sha256.sh "$S/d.npy")" = "$(printf '%064d' 0)" ]
+touch "$S/d.npy"
+check "... and no longer once the file's times changed" [ "$(bash tools/pipeline/data_sha256.sh "$S/d.npy")" = "$want" ]
 echo "# $T: $(( $(date +%s) - start )) s in all"

@@ -8,7 +8,9 @@ validation loss — the loss of the weights the run keeps (best.safetensors) —
 results/<scale>/<model>/opt-<optimizer>/<seed>/log.jsonl. A diverged run (done.json status "diverged")
 counts as +infinity; ties go to the optimizer listed first. Never the test split.
 
-Writes (only when the content changes, so that Make reruns stage 2 only when the choice changes):
+Writes (only when the content changes; the same content is only touched, so that Make, which called
+this because a stage-1 run is newer, sees the choice made and stops asking — stage 2's runs are then
+called, and tools/pipeline/run.sh keeps each one whose inputs' contents are unchanged: carried):
   --out results/<scale>/<model>/optimizer.conf   `include = <the file of <model>/opt-<best>>` (pipelib
         experiment_conf: experiments/optimizers/<best>.conf),
         with the sha256 of the chosen files' text in a comment (editing them changes this file)
@@ -70,6 +72,8 @@ def main():
         a.out, a.model, a.seeds, "  ".join("%s %.6g" % (o, s) for o, s in scores.items()),
         " ".join(files), h.hexdigest(), os.path.relpath(chosen, out_dir or "."))
     changed = pipelib.write_if_changed(a.out, text)
+    if not changed:
+        os.utime(a.out)
     info = {"model": a.model, "chosen": best, "criterion": "mean over seeds of the lowest epoch validation loss",
             "seeds": [int(s) for s in a.seeds.split()],
             "scores": {o: (s if math.isfinite(s) else None) for o, s in scores.items()},

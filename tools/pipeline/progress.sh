@@ -8,6 +8,8 @@
 #                                          those without RESULTS_DIR/ID/done.json
 #   progress.sh start ID [resumed]         a run begins (prints "run k/n started")
 #   progress.sh end ID SECONDS STATUS      a run ended (prints elapsed and the estimate)
+#   progress.sh carried ID                 a planned run was finished already with the same inputs
+#                                          (run.sh: carried, not trained): it leaves the plan, silently
 #   progress.sh finish                     the session's summary line; ends the session (later runs
 #                                          outside `make runs` print no progress lines)
 # The estimate: each run still to do is expected to take the mean wall time of the runs of the same
@@ -22,7 +24,7 @@ hms() { awk -v s="$1" 'BEGIN { s = int(s + 0.5); h = int(s / 3600); m = int((s %
 locked() { flock "$P/lock" "$@"; }
 
 # start/end outside a session (no plan: a run made directly, or after `finish`) print nothing
-case "${1:-}" in start|end) [ -f "$P/todo" ] || exit 0 ;; esac
+case "${1:-}" in start|end|carried) [ -f "$P/todo" ] || exit 0 ;; esac
 
 case "${1:-}" in
 plan)
@@ -75,6 +77,9 @@ end)
     n=$(wc -l < "$P/todo") f=$(wc -l < "$P/finished")
     echo "$tag run ${id%/*} seed ${id##*/} done in $(hms "$secs")${status:+ ($status)} — $f/$n finished, elapsed $(hms $elapsed)$([ "$left" -gt 0 ] && echo ", about $(hms "$left") left")"
     ;;
+carried)
+    locked bash -c 'grep -vxF "$2" "$1/todo" > "$1/todo.tmp" || true; mv "$1/todo.tmp" "$1/todo"' _ "$P" "$2"
+    ;;
 finish)
     n=$(wc -l < "$P/todo" 2>/dev/null || echo 0) f=$(wc -l < "$P/finished" 2>/dev/null || echo 0)
     div=$(grep -c ' diverged$' "$P/finished" 2>/dev/null || true)
@@ -82,7 +87,7 @@ finish)
     if [ -f "$P/todo" ]; then mv "$P/todo" "$P/last-todo"; fi
     ;;
 *)
-    echo "usage: progress.sh plan RESULTS_DIR ID... | start ID [resumed] | end ID SECONDS STATUS | finish" >&2
+    echo "usage: progress.sh plan RESULTS_DIR ID... | start ID [resumed] | end ID SECONDS STATUS | carried ID | finish" >&2
     exit 2
     ;;
 esac

@@ -17,7 +17,14 @@ Usage: report_protocol.py --run RUN_DIR --truth TEST_TRUTH.npy --rnnreg build/rn
 TEST_TRUTH.npy: (T, N, 64, 64) uint8, the test split (results/<scale>/baselines/truth.npy): the
 teacher-forced metrics must cover its N sequences.
 Writes OUT.json: {"status": "ok", "protocol": ..., "head": ..., "sequences": N, "weights": ...,
-"first_frame_max_diff_vs_rnnreg": ..., "metrics": <rnnreg eval metrics>}."""
+"first_frame_max_diff_vs_rnnreg": ..., "metrics": <rnnreg eval metrics>, "inputs_sha256": <the run's
+inputs.sha256>, "truth_sha256": <the baselines' done.json truth_sha256>}.
+
+Carried: an OUT.json made from the same run (its inputs.sha256, tools/pipeline/run.sh) and the same test
+frames (the truth_sha256 of the baselines' done.json beside TEST_TRUTH.npy) is kept (touched, one line),
+without reading the weights or TEST_TRUTH.npy: a fresh clone of a carried scale (pipeline.mk
+CARRY_SCALES) has neither, only the committed OUT.json. Every run is deterministic, so computing it
+again would give the same numbers."""
 import argparse
 import json
 import os
@@ -54,6 +61,22 @@ def main():
     a = ap.parse_args()
     info = {"run": a.run, "protocol": "teacher-forced: true frames in at every step"}
 
+    def text(path):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+    inputs_sha = text(os.path.join(a.run, "inputs.sha256"))
+    base_done = os.path.join(os.path.dirname(a.truth), "done.json")
+    truth_sha = pl.read_json(base_done).get("truth_sha256", "") if os.path.exists(base_done) else ""
+    if inputs_sha and truth_sha and os.path.exists(a.out):
+        old = pl.read_json(a.out)
+        if old.get("inputs_sha256") == inputs_sha and old.get("truth_sha256") == truth_sha:
+            os.utime(a.out)
+            print("report_protocol: %s: made from %s with the same inputs and test frames (carried); kept" % (a.out, a.run))
+            return
+
     cfg = pl.read_config(os.path.join(a.run, "config"))
     # the weights the run tested (test_weights: best = lowest validation loss, last = last epoch)
     weights = "best" if cfg.get("test_weights", "best") == "best" else "last"
@@ -80,7 +103,8 @@ def main():
     if cfg["head"] != "conv3d_centered" and not first_diff <= FIRST_FRAME_TOL:
         sys.exit("report_protocol: %s: the teacher-forced first future frame differs from the run's own prediction "
                  "by %g (> %g), though a causal head sees only true frames in both" % (a.run, first_diff, FIRST_FRAME_TOL))
-    info.update(status="ok", head=cfg["head"], sequences=int(n_test), metrics=metrics)
+    info.update(status="ok", head=cfg["head"], sequences=int(n_test), metrics=metrics,
+                inputs_sha256=inputs_sha, truth_sha256=truth_sha)
     pl.write_atomic(a.out, json.dumps(info, indent=1) + "\n")
     print("[pipeline] report protocol: %s: teacher-forced MSE per frame %.1f (head %s)"
           % (a.run, info["metrics"]["mean"]["mse"], cfg["head"]))

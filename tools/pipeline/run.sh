@@ -1,34 +1,48 @@
 #!/usr/bin/env bash
 # run.sh — one training run of the pipeline (called by pipeline.mk for results/<scale>/<model>/<exp>/<seed>/).
 #
-#   run.sh --id MODEL/EXP/SEED --dir DIR --seed S --data FILE --include CONF [--include CONF ...]
+#   run.sh --id MODEL/EXP/SEED --dir DIR --seed S --data FILE --include CONF [--include CONF ...] [--strip]
 #
 # 1. Writes DIR/run.conf: the includes in order (model base, chosen optimizer, experiment, scale, the
 #    experiment's own scale file if any; paths
 #    relative to DIR, as rnnreg resolves them), then `seed` and `data`. It is the run's whole
 #    configuration; the trainer resolves it into DIR/config.
 # 2. Fingerprints the inputs (run.conf, the text of every file it includes recursively, RUN_SETS, the
-#    data file's size and time). A DIR holding an unfinished run with the same fingerprint is resumed
-#    (`rnnreg train --resume`: the trainer's checkpoints are atomic and its resume is bit-identical);
-#    anything else in DIR (a finished run that Make found out of date, other inputs, debris) is removed
-#    first. So an interrupted `make reproduce` continues where it stopped and never trusts a
-#    half-written run.
+#    data file's content: its sha256, through the trainer's cache FILE.sha256, data_sha256.sh) into
+#    DIR/inputs.sha256. Contents only, no file times: a fresh clone (new times everywhere) or data made
+#    again bit for bit (`make data`, its seed) have the same fingerprint.
+#    - A FINISHED run (done.json) with the same fingerprint is CARRIED: Make called run.sh only because
+#      times moved (a fresh clone holding the committed small files of a run, .gitignore; regenerated
+#      data). It is kept: done.json is touched (Make is satisfied next time), carry_files.py adds any
+#      small stand-in it lacks, and one line says "run.sh: DIR: finished with the same inputs
+#      (carried); kept". Only its files must be there: config, log.jsonl, metrics.json (unless diverged).
+#    - An unfinished run with the same fingerprint is resumed (`rnnreg train --resume`: the trainer's
+#      checkpoints are atomic and its resume is bit-identical).
+#    - Anything else in DIR (a finished run of other inputs, other inputs, debris) is removed first.
+#    So an interrupted `make reproduce` continues where it stopped and never trusts a half-written run.
+#    A fingerprint written before the data was hashed (its size and mtime in place of the sha256) counts
+#    as the same inputs while the data file still has that size and mtime, and is rewritten.
 # 3. Runs `$RUNNER $RNNREG train --config DIR/run.conf [--set k=v for RUN_SETS] --out DIR --resume`,
 #    the trainer's messages going to DIR/train.log.
-# 4. Writes DIR/done.json LAST (atomically): {"status": "ok"} once metrics.json exists, or
-#    {"status": "diverged"} when the trainer stopped on a NaN/infinite loss (a result, not a failure:
-#    the optimizer study must survive a diverging optimizer). Any other failure exits 1, no stamp.
+# 4. Writes the run's small stand-ins of its large files (carry_files.py: parameters.json, and with
+#    --strip predictions_strip.npy, sequence 0 of predictions.npy), then DIR/done.json LAST
+#    (atomically): {"status": "ok"} once metrics.json exists, or {"status": "diverged"} when the trainer
+#    stopped on a NaN/infinite loss (a result, not a failure: the optimizer study must survive a
+#    diverging optimizer), with "ended_at" (seconds since the epoch; the summary's elapsed time). Any
+#    other failure exits 1, no stamp.
 # The run is locked (flock on .SEED.lock beside DIR) from step 2 to the end: a second run.sh of the same
 # DIR waits for it (or stops, RUN_LOCK=stop).
 # Environment: RNNREG (build/rnnreg), RUNNER (prefix, e.g. "srun --gres=gpu:1"), RUN_SETS ("k=v k=v"),
-# PROGRESS_DIR (tools/pipeline/progress.sh state; optional), RUN_LOCK (wait|stop; default wait).
+# PROGRESS_DIR (tools/pipeline/progress.sh state; optional), RUN_LOCK (wait|stop; default wait),
+# PYTHON (numpy; for carry_files.py).
 set -euo pipefail
 RNNREG=${RNNREG:-build/rnnreg}
+PYTHON=${PYTHON:-/usr/bin/python3}
 RUNNER=${RUNNER:-}
 RUN_SETS=${RUN_SETS:-}
 here=$(dirname "$0")
 
-id="" dir="" seed="" data="" includes=()
+id="" dir="" seed="" data="" includes=() strip=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --id) id=$2; shift 2 ;;
@@ -36,6 +50,7 @@ while [ $# -gt 0 ]; do
         --seed) seed=$2; shift 2 ;;
         --data) data=$2; shift 2 ;;
         --include) includes+=("$2"); shift 2 ;;
+        --strip) strip=(--strip); shift ;;
         *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -55,11 +70,17 @@ done
 conf+=$'\n'"seed = $seed"$'\n'"data = $data"$'\n'
 
 # --- 2. fingerprint and resume-or-restart -----------------------------------------------------------
-fingerprint=$({
+config_text=$({
     printf '%s' "$conf"
     bash "$here/conf_deps.sh" "${includes[@]}" | while read -r f; do printf '\n== %s\n' "$f"; cat "$f"; done
-    printf '\n== RUN_SETS %s\n== data %s\n' "$RUN_SETS" "$(stat -c '%s %Y' "$data")"
-} | sha256sum | cut -c1-64)
+    printf '\n== RUN_SETS %s\n' "$RUN_SETS"
+    printf x       # keeps the text's last newline through $( )
+})
+config_text=${config_text%x}
+data_sha=$(bash "$here/data_sha256.sh" "$data")
+fingerprint=$(printf '%s== data sha256 %s\n' "$config_text" "$data_sha" | sha256sum | cut -c1-64)
+# the fingerprint of run.sh before it hashed the data: the data's size and mtime instead
+fingerprint_by_time=$(printf '%s== data %s\n' "$config_text" "$(stat -c '%s %Y' "$data")" | sha256sum | cut -c1-64)
 
 # --- the run's lock: held from the resume-or-restart decision to the stamp, so that two makes on one
 # tree never train the same run directory at once. It is a file beside DIR (.SEED.lock), which survives
@@ -85,10 +106,26 @@ if ! flock -n 9; then
     fi
 fi
 
+recorded=$(cat "$dir/inputs.sha256" 2>/dev/null || true)
+if [ -n "$recorded" ] && [ "$recorded" = "$fingerprint_by_time" ] && [ "$fingerprint_by_time" != "$fingerprint" ]; then
+    # written before the data was hashed, and the data unchanged since: the same inputs
+    echo "$fingerprint" > "$dir/inputs.sha256.tmp.$$" && mv "$dir/inputs.sha256.tmp.$$" "$dir/inputs.sha256"
+    recorded=$fingerprint
+fi
 resume=0
-if [ -f "$dir/done.json" ]; then
-    rm -rf "$dir"                         # a finished run that Make wants again: inputs changed
-elif [ -d "$dir" ] && [ "$(cat "$dir/inputs.sha256" 2>/dev/null)" = "$fingerprint" ]; then
+if [ -f "$dir/done.json" ] && [ "$recorded" = "$fingerprint" ] && [ -s "$dir/config" ] && [ -f "$dir/log.jsonl" ] &&
+    { [ -s "$dir/metrics.json" ] || grep -q '"status": "diverged"' "$dir/done.json"; }; then
+    # a finished run of the same inputs: Make called it only because times moved (a fresh clone's
+    # committed run, data made again); its stand-ins are completed where the large files are there
+    "$PYTHON" "$here/carry_files.py" "$dir" "${strip[@]}" ||
+        echo "run.sh: $dir: carry_files.py failed; the summary makes the small files again" >&2
+    touch "$dir/done.json"
+    [ -z "${PROGRESS_DIR:-}" ] || bash "$here/progress.sh" carried "$id" || true
+    echo "run.sh: $dir: finished with the same inputs (carried); kept"
+    exit 0
+elif [ -f "$dir/done.json" ]; then
+    rm -rf "$dir"                         # a finished run of other inputs (or with files missing)
+elif [ -d "$dir" ] && [ "$recorded" = "$fingerprint" ]; then
     resume=1                              # an interrupted run of the same inputs
 elif [ -e "$dir" ]; then
     rm -rf "$dir"                         # another run's leftovers
@@ -133,6 +170,9 @@ elif [ ! -s "$dir/metrics.json" ]; then
     echo "run.sh: $dir: rnnreg train exited 0 but wrote no metrics.json" >&2; exit 1
 fi
 wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+# the small stand-ins of the large files, for a carried run (a failure costs only the summary's redoing them)
+"$PYTHON" "$here/carry_files.py" "$dir" "${strip[@]}" ||
+    echo "run.sh: $dir: carry_files.py failed; the summary makes the small files again" >&2
 
 # --- 4. the stamp, last -------------------------------------------------------------------------------
 json_str() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$1" | tr -d '\n'; }
@@ -145,10 +185,10 @@ cpu=$(sed -nE 's/^model name[[:space:]]*: //p' "$cpuinfo" 2>/dev/null | head -1)
 flags=$(sed -nE '0,/^flags/s/^flags[[:space:]]*: //p' "$cpuinfo" 2>/dev/null | tr ' ' '\n' |
         { grep -xE 'avx512_bf16|amx_bf16' || true; } | sort | tr '\n' ' ' | sed 's/ $//')
 info=$("$RNNREG" info 2>/dev/null || true)
-printf '{"status": "%s", "message": "%s", "wall_seconds": %s, "resumed": %s, "host": "%s", "cpu": "%s", "cpu_flags": "%s", "rnnreg_info": "%s", "runner": "%s", "run_sets": "%s"}\n' \
+printf '{"status": "%s", "message": "%s", "wall_seconds": %s, "resumed": %s, "host": "%s", "cpu": "%s", "cpu_flags": "%s", "rnnreg_info": "%s", "runner": "%s", "run_sets": "%s", "ended_at": %s}\n' \
     "$status" "$(json_str "$message")" "$wall" "$([ "$resume" = 1 ] && echo true || echo false)" \
     "$(json_str "$(hostname)")" "$(json_str "$cpu")" "$(json_str "$flags")" "$(sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$info" | sed ':a;N;$!ba;s/\n/\\n/g')" \
-    "$(json_str "$RUNNER")" "$(json_str "$RUN_SETS")" \
+    "$(json_str "$RUNNER")" "$(json_str "$RUN_SETS")" "$(date +%s.%N)" \
     > "$dir/done.json.tmp.$$"
 mv "$dir/done.json.tmp.$$" "$dir/done.json"
 progress end "$id" "$wall" "$status" "$([ "$resume" = 1 ] && echo true || echo false)"

@@ -12,7 +12,8 @@
   setup.json        scale, seeds, data provenance (the data's .json), environment (git commit, CPU,
                     cores, memory, `rnnreg info`), run times (the sum of the runs' wall times, their
                     mean per model, and the elapsed time from the first run's start to the last run's
-                    end: end = the time of its done.json, start = end - its wall time), missing runs,
+                    end: end = done.json's ended_at (else, runs stamped before run.sh recorded it, the
+                    file's time), start = end - its wall time), missing runs,
                     run_precisions (only when a run asked precision bf16 or auto: the distinct
                     "precision" records of the runs' metrics.json),
                     and "numerics": what bit-identical runs depend on (NUMERICS_KEYS: CPU model and bf16
@@ -28,6 +29,10 @@
                     STRIP experiments in list order (first seed, first test sequence), drawn by
                     `rnnreg strip`; strip.json names the strips and their rows
 Floats are written with repr (shortest exact round trip), so equal runs give equal files.
+A carried run (committed without its large files: pipeline.mk CARRY_SCALES) gives the same summary from
+its small stand-ins (carry_files.py): the parameter count from parameters.json, its strip row from
+predictions_strip.npy; the copy-last row is drawn from the baselines' truth_strip.npy. For every finished
+run read here, carry_files.py makes the stand-ins it lacks where the large files are there.
 Usage: see pipeline.mk (rule of $(SUMMARY)/runs.csv)."""
 import argparse
 import csv
@@ -39,6 +44,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import carry_files  # noqa: E402
 import pipelib as pl  # noqa: E402
 
 RUN_FIELDS = ["model", "experiment", "seed", "stage", "status", "epochs", "best_epoch", "best_val_loss",
@@ -177,6 +183,7 @@ def main():
     precisions = set()   # the "precision" members of metrics.json (only runs that asked bf16 / auto have one)
     numerics = {}    # run id -> run_numerics
     spans = []   # (start, end) of every finished run, seconds since the epoch
+    strip_exps = set(a.strip.split())
     for rid in a.runs.split():
         model, exp, seed = rid.split("/")
         d = os.path.join(a.results, rid)
@@ -184,19 +191,22 @@ def main():
         if status == "missing":
             missing.append(rid)
             continue
+        carry_files.small_copies(d, model + "/" + exp in strip_exps and seed == seeds[0])
+        status, done = pl.run_outcome(d)     # done.json may have got its ended_at
         hosts.add(done.get("cpu", ""))
         if status == "ok":     # a diverged run has no numbers to compare, only its status
             numerics[rid] = run_numerics(d, done)
         if done.get("wall_seconds") is not None:
-            end = os.path.getmtime(os.path.join(d, "done.json"))
+            end = float(done["ended_at"]) if done.get("ended_at") is not None else os.path.getmtime(os.path.join(d, "done.json"))
             spans.append((end - float(done["wall_seconds"]), end))
         runners.add(done.get("runner", ""))
         row = {"model": model, "experiment": exp, "seed": int(seed), "stage": stage_of.get(model + "/" + exp, ""),
                "status": status, "wall_seconds": done.get("wall_seconds")}
         if os.path.exists(os.path.join(d, "config")):
             configs.setdefault(model + "/" + exp, pl.read_config(os.path.join(d, "config")))
-        if os.path.exists(os.path.join(d, "best.safetensors")):
-            params.setdefault(model + "/" + exp, pl.count_parameters(os.path.join(d, "best.safetensors")))
+        n_params = carry_files.parameters(d)
+        if n_params is not None:
+            params.setdefault(model + "/" + exp, n_params)
         log = pl.read_jsonl(os.path.join(d, "log.jsonl")) if os.path.exists(os.path.join(d, "log.jsonl")) else []
         for r in log:
             curves.append({"model": model, "experiment": exp, "seed": int(seed), "epoch": r["epoch"],
@@ -282,8 +292,9 @@ def main():
 
     os.makedirs(a.out, exist_ok=True)
     # the strips, one per model of the strip experiments, every row as wide as the prediction: the input
-    # frames, the true future frames, copy-last, then that model's strip experiments' first-seed
-    # predictions (in list order); sequence 0 of the test split
+    # frames, the true future frames, copy-last (the last input frame, as baselines.sh predicts it, in
+    # [0, 1]), then that model's strip experiments' first-seed predictions (in list order; a carried
+    # run's predictions_strip.npy); sequence 0 of the test split
     strips = []
     if baselines:
         import tempfile
@@ -293,18 +304,21 @@ def main():
             if e.split("/")[0] not in strip_models:
                 strip_models.append(e.split("/")[0])
         truth = np.load(os.path.join(bdir, "truth_strip.npy"))
-        n_pred = np.load(os.path.join(bdir, "copy_last_pred.npy"), mmap_mode="r").shape[0]
+        n_pred = baselines["copy_last"]["frames"]
+        n_in = truth.shape[0] - n_pred
         tmp = tempfile.mkdtemp(prefix="strip.", dir=a.out)
         try:
-            np.save(os.path.join(tmp, "inputs.npy"), truth[:truth.shape[0] - n_pred, :1])
-            np.save(os.path.join(tmp, "future.npy"), truth[truth.shape[0] - n_pred:, :1])
+            np.save(os.path.join(tmp, "inputs.npy"), truth[:n_in, :1])
+            np.save(os.path.join(tmp, "future.npy"), truth[n_in:, :1])
+            np.save(os.path.join(tmp, "copy_last.npy"),
+                    np.repeat(truth[n_in - 1:n_in, :1], n_pred, axis=0).astype(np.float32) / 255.0)
             for model in strip_models:
                 rows = [{"row": "inputs"}, {"row": "truth"}, {"row": "copy_last"}]
                 ins = [os.path.join(tmp, "inputs.npy"), os.path.join(tmp, "future.npy"),
-                       os.path.join(bdir, "copy_last_pred.npy")]
+                       os.path.join(tmp, "copy_last.npy")]
                 for e in a.strip.split():
-                    p = os.path.join(a.results, e, seeds[0], "predictions.npy")
-                    if e.split("/")[0] == model and os.path.exists(p):
+                    p = carry_files.strip_predictions(os.path.join(a.results, e, seeds[0]))
+                    if e.split("/")[0] == model and p is not None:
                         rows.append({"row": e, "label": exps.get(e, {}).get("label", e), "seed": int(seeds[0])})
                         ins.append(p)
                 png = os.path.join(a.out, "strip-%s.png" % model)
