@@ -753,9 +753,10 @@ sleep 1
 n_carried=$(grep -c 'run.sh: .*: finished with the same inputs (carried); kept$' "$W/carry-runs.out")
 check "a fresh clone of the committed files, its data made again: make runs exits 0 ($rc), trains nothing ($(grep -c ' train --config ' "$W/runner.log") training commands) and keeps all $n_plan runs, one line each ($n_carried)" \
     [ "$rc" -eq 0 -a "$(grep -c ' train --config ' "$W/runner.log")" -eq 0 -a "$n_carried" -eq "$n_plan" -a "$R/data/mmnist40.npy" -nt "$W/carry-added-$first.txt" ]
-check "... keeps the baselines and both report-protocol results, made from the same runs, without any checkpoint" \
+n_protocol=$(mkvar PROTOCOL_EXPERIMENTS | wc -w)
+check "... keeps the baselines and all $n_protocol report-protocol results (PROTOCOL_EXPERIMENTS), made from the same runs, without any checkpoint" \
     eval 'grep -q "^baselines.sh: .*baselines: made from .*(carried); kept$" "$W/carry-runs.out" &&
-          [ "$(grep -c "^report_protocol: .*(carried); kept$" "$W/carry-runs.out")" -eq 2 ] &&
+          [ "$(grep -c "^report_protocol: .*(carried); kept$" "$W/carry-runs.out")" -eq "$n_protocol" -a "$n_protocol" -ge 3 ] &&
           [ "$(find "$R" -name "*.safetensors" | wc -l)" -eq 0 ]'
 "${M[@]}" summary >"$W/carry-sum.out" 2>&1; rc=$?
 n_same=0 n_files=0
