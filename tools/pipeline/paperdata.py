@@ -9,7 +9,10 @@ and initial weights), two-sided LEVEL interval (pipelib.paired_interval). A diff
 only when its two-sided paired t-test survives Holm's step-down correction over its family (every
 regularizer of every model, one family per metric; the base models against all-zero frames, one family
 per metric): Holm-adjusted p at most 1 - LEVEL. The intervals the tables print are the per-comparison
-ones. Diverged runs are left out of means and counted in the tables."""
+ones. Which of several candidates is lowest (the best method, a sweep's best point, the chosen optimizer:
+Summary.lowest_mse, sweep_lowest, optimizer_lowest) counts as resolved only where it is resolved from
+every other candidate; the two base models are compared with Welch's interval (different networks, not
+paired). Diverged runs are left out of means and counted in the tables."""
 import collections
 import csv
 import math

@@ -1,7 +1,10 @@
 """sentences.py — the result sentences of the paper: every sentence whose words depend on the results
-(which method is best, whether an interval excludes zero, where we agree with the report), one function
-each, written from the numbers it states. Each takes the scale's paperdata.Summary and returns
-(TeX text, source), the source naming the summary files and fields the sentence comes from;
+(which method has the lowest mean, whether an interval excludes zero, where we agree with the report), one
+function each, written from the numbers it states. A sentence calls a method, sweep point or model the
+lower one only where the seeds resolve it (paperdata, the rule of tools/pipeline/claims.py); otherwise it
+says "the lowest mean" and gives the interval that leaves it unresolved. The optimizer study's choice is a
+decision and is named, with whether the seeds resolve it. Each takes the scale's paperdata.Summary and
+returns (TeX text, source), the source naming the summary files and fields the sentence comes from;
 tables.py puts them into values.tex as \\rrdef{sent.<name>}{...} (paper.tex prints them with \\rv)."""
 import math
 import os
@@ -82,9 +85,9 @@ def optimizer(s):
         else:
             o = low.unresolved()[0]
             c = low.comps[o]
-            unres.append("for %s not from %s (paired difference %s [%s, %s])" % (
+            unres.append("for %s it is not resolved from %s (paired difference %s [%s, %s])" % (
                 s.mlabel(m), s.elabel(m + "/opt-" + o), num(c.d, LOSS, sign=True), num(c.lo, LOSS, sign=True),
-                num(c.hi, LOSS, sign=True)) if c.n >= 2 else "for %s not from %s (fewer than two runs that did not "
+                num(c.hi, LOSS, sign=True)) if c.n >= 2 else "for %s it is not resolved from %s (fewer than two runs that did not "
                 "diverge)" % (s.mlabel(m), s.elabel(m + "/opt-" + o)))
     if not parts:
         return "The optimizer study has not finished yet.", "*/optimizer.json"
@@ -273,7 +276,7 @@ def sweep(s):
                 c = low.comps[o]
                 txt += ", not resolved from %s at %s (%s [%s, %s] above it)" % (
                     s.sweep_label(w), value_tex(x[o]), num(c.d, MSE, sign=True), num(c.lo, MSE, sign=True), num(c.hi, MSE, sign=True))
-            statuses.append(low.status)
+            statuses.append((low.status, "%s's %s sweep" % (s.mlabel(m), s.sweep_label(w))))
             mparts.append(txt)
             seeds_used.add(tuple(common))
         if mparts:
@@ -284,11 +287,13 @@ def sweep(s):
     on = ("seed %s, which every point has" % num(su[0][0], 0)) if len(su) == 1 and len(su[0]) == 1 \
         else "the seeds that every point of a sweep has"
     sent = "Compared on %s, the lowest test MSE of each sweep is, for " % on + "; for ".join(sparts) + "."
-    if all(x == "single-run" for x in statuses):
+    single = [what for st, what in statuses if st == "single-run"]
+    if len(single) == len(statuses):
         sent += (" With one run per point, none of these minima is resolved from its sweep's other points: a single "
                  "run gives no interval, and the order of close points may differ in another run.")
-    elif "single-run" in statuses:
-        sent += " Where the points share a single seed, the minimum is not resolved: a single run gives no interval."
+    elif single:
+        sent += (" The points of %s share a single seed, so %s not resolved: a single run gives no "
+                 "interval." % (and_list(single), "its minimum is" if len(single) == 1 else "their minima are"))
     return sent, "runs.csv and experiments.json: the sweeps' points"
 
 
