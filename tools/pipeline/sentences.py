@@ -198,7 +198,7 @@ def best(s):
 
     def above(c):
         return "%s [%s, %s]" % (num(c.d, MSE, sign=True), num(c.lo, MSE, sign=True), num(c.hi, MSE, sign=True)) \
-            if c.n >= 2 else "(no interval)"
+            if c.n >= 2 else "%s (no interval)" % num(c.d, MSE, sign=True)
 
     def how_many(un, k):
         return "any" if len(un) == k else words(len(un))
