@@ -5,8 +5,12 @@
 # (1979) states it (reject H_(1..k) while p_(j) <= alpha / (m - j + 1)), over random families and levels;
 # the base-vs-all-zero interval against scipy's t interval; the pure-Python PNG reader against PIL (the
 # committed strips and PNGs that PIL writes with every filter type); the strips' background grey levels
-# against numpy medians; the "learnt" criterion against the summary's numbers recomputed here. Runs on
-# the committed quick summary (results/quick/summary); needs scipy, numpy and PIL (skipped without).
+# against numpy medians; the "learnt" criterion against the summary's numbers recomputed here; every
+# interval-backed claim of tools/pipeline/claims.py (the lowest method, sweep point, optimizer and model;
+# the base models against the baselines, overall, per frame and in SSIM) against scipy's tests with Holm's
+# procedure (tests/claims_scipy.py), and on perturbed copies of the summary: an argmin reordered within
+# the seed spread leaves every claim as it was, one moved beyond its interval changes it. Runs on the
+# committed quick summary (results/quick/summary); needs scipy, numpy and PIL (skipped without).
 set -u
 cd "$(dirname "$0")/.."
 T=test_paperstats
@@ -164,5 +168,174 @@ for field in ("test_mse", "test_ssim"):
         if r:
             mu, lo, hi, n = s.paired(e, field)
             assert (hi < 0 and r == -1) or (lo > 0 and r == 1), (e, mu, lo, hi)
+EOF
+export PYTHONPATH="tests${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$BUILD/tests"
+W=$(mktemp -d "$BUILD/tests/paperstats.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+
+check "the interval-backed claims (lowest method, sweep point, optimizer, lower model; base models against copy-last and all-zero frames, overall, per frame and in SSIM) equal scipy's tests with Holm's procedure (tests/claims_scipy.py); the lowest method's intervals are scipy's" \
+    "$PYTHON" - "$S" <<'EOF'
+import sys
+sys.path.insert(0, "tools/pipeline")
+import numpy as np
+from scipy import stats
+from claims_scipy import check_expected, col, load
+from paperdata import Summary
+S = sys.argv[1]
+got = check_expected(S)
+assert len([k for k in got if k.startswith(("best.", "sweep.", "optimizer.", "models.lower", "base."))]) >= 17, got
+_, _, val = load(S)
+s = Summary(S)
+for m in s.models:
+    low = s.lowest_mse(m)
+    top = low.top.split("/")[1]
+    for o, c in low.comps.items():
+        a, b = col(val, m, o.split("/")[1]), col(val, m, top)
+        d = np.array([a[k] - b[k] for k in sorted(set(a) & set(b))])
+        lo, hi = stats.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+        assert c.n == len(d) and abs(c.d - d.mean()) < 1e-9 and abs(c.lo - lo) < 1e-6 and abs(c.hi - hi) < 1e-6, (m, o, c, lo, hi)
+EOF
+
+check "an argmin reordered within the seed spread (each runner-up method, sweep point and optimizer moved just below the lowest; the higher model's runs moved just below the other's, inside Welch's interval) changes the lowest means but no claim" \
+    "$PYTHON" - "$S" "$W" <<'EOF'
+import json, sys
+sys.path.insert(0, "tools/pipeline")
+import numpy as np
+from scipy import stats
+from claims_scipy import check_expected, claims, col, copy, load, rewrite_runs
+from paperdata import Summary
+S, W = sys.argv[1], sys.argv[2]
+before = claims(S)
+s = Summary(S)
+# 1. each model's runner-up method: every run moved down by the gap to the lowest mean and a little more
+D = copy(S, W + "/best")
+shift = {}
+for m in s.models:
+    top, nxt = s.mse_ranked(m)[:2]
+    sd = s.stat(nxt, "test_mse")[1]
+    shift[tuple(nxt.split("/"))] = s.stat(nxt, "test_mse")[0] - s.stat(top, "test_mse")[0] + 0.01 * sd
+    assert shift[tuple(nxt.split("/"))] < 0.25 * sd, ("not within the seed spread", nxt, sd)
+def f(r):
+    if (r["model"], r["experiment"]) in shift:
+        r["test_mse"] = repr(float(r["test_mse"]) - shift[(r["model"], r["experiment"])])
+rewrite_runs(D, f)
+s2 = Summary(D)
+assert [s2.mse_ranked(m)[0] for m in s.models] == ["/".join(k) for k in shift], "the lowest mean did not change"
+assert check_expected(D) == before
+# 2. each sweep's runner-up point: its run on the shared seed moved just below the lowest
+D = copy(S, W + "/sweep")
+moves = {}
+for (m, w, pts) in s.sweep_blocks():
+    low, common = s.sweep_lowest(pts)
+    moves[(low.next(), common[0])] = low.comps[low.next()].d + 0.01
+def f(r):
+    k = (r["model"] + "/" + r["experiment"], int(r["seed"]))
+    if k in moves:
+        r["test_mse"] = repr(float(r["test_mse"]) - moves[k])
+rewrite_runs(D, f)
+s2 = Summary(D)
+assert sorted(s2.sweep_lowest(p)[0].top for (_, _, p) in s2.sweep_blocks()) == sorted(e for e, _ in moves), "no sweep flipped"
+assert check_expected(D) == before
+# 3. each optimizer choice moved to its runner-up (score and run just below the chosen one's)
+D = copy(S, W + "/opt")
+ex = json.load(open(D + "/experiments.json"))
+for m, ch in ex["optimizer_choice"].items():
+    nxt = sorted((o for o in ch["scores"] if o != ch["chosen"]), key=ch["scores"].get)[0]
+    ch["scores"][nxt] = ch["scores"][ch["chosen"]] * (1 - 1e-6)
+    for r in ch["runs"][nxt]:
+        r["best_val_loss"] = ch["scores"][nxt]
+    ch["chosen"] = nxt
+json.dump(ex, open(D + "/experiments.json", "w"))
+assert check_expected(D) == before
+# 4. every run of the model with the higher base mean moved just below the other's base mean
+D = copy(S, W + "/models")
+(lo_m, a), (hi_m, b) = sorted(((m, list(col(load(S)[2], m, "base").values())) for m in s.models), key=lambda x: np.mean(x[1]))
+gap = np.mean(b) - np.mean(a) + 0.01
+va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+nu = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+assert gap < stats.t.ppf(0.975, nu) * np.sqrt(va + vb), ("not within Welch's interval", gap)
+def f(r):
+    if r["model"] == hi_m and r["test_mse"] != "":
+        r["test_mse"] = repr(float(r["test_mse"]) - gap)
+rewrite_runs(D, f)
+assert Summary(D).models_welch()[0] == hi_m, "the lower model did not change"
+assert check_expected(D) == before
+EOF
+
+check "a perturbation beyond the interval changes the claim: a method, sweep point, optimizer or model made lower than the others by far more than the seed spread is named, as scipy's tests say" \
+    "$PYTHON" - "$S" "$W" <<'EOF'
+import csv, json, sys
+sys.path.insert(0, "tools/pipeline")
+from scipy import stats
+from claims_scipy import check_expected, claims, copy, rewrite_runs
+from paperdata import Summary
+S, W = sys.argv[1], sys.argv[2]
+before = claims(S)
+s = Summary(S)
+m = s.models[0]
+ranked = s.mse_ranked(m)
+names = [e.split("/")[1] for e in ranked]
+pick = names[1]
+assert before["best." + m] == "unresolved", before["best." + m]
+# 1. every method of model m: its base's run of the same seed plus an offset per method (the runner-up
+#    30 below, the others 3, 6, ... above) and a small seed-dependent jitter
+base = {r["seed"]: float(r["test_mse"]) for r in csv.DictReader(open(S + "/runs.csv"))
+        if r["model"] == m and r["experiment"] == "base" and r["status"] == "ok"}
+D = copy(S, W + "/best-far")
+def f(r):
+    if r["model"] == m and r["experiment"] in names and r["status"] == "ok":
+        i = names.index(r["experiment"])
+        off = -30.0 if r["experiment"] == pick else 3.0 * (i + 1)
+        r["test_mse"] = repr(base[r["seed"]] + off + 0.1 * int(r["seed"]) * (i + 1))
+rewrite_runs(D, f)
+assert check_expected(D)["best." + m] == m + "/" + pick
+# 2. every dropout-sweep point of model m run with seeds 2 and 3 too (its seed-1 value with a jitter),
+#    the first point 30 below the others
+pts = sorted(e.split("/")[1] for (mm, w, p) in s.sweep_blocks() if mm == m and w == "dropout" for (_, _, _, _, e) in p)
+seeded = {r["experiment"] for r in csv.DictReader(open(S + "/runs.csv")) if r["model"] == m and r["seed"] == "2"}
+D = copy(S, W + "/sweep-far")
+def f(r):
+    if r["model"] == m and r["experiment"] in pts and r["status"] == "ok":
+        i = pts.index(r["experiment"])
+        r["test_mse"] = repr(float(r["test_mse"]) - (30.0 if i == 0 else 0.0))
+        if r["seed"] == "1" and r["experiment"] not in seeded:
+            return [dict(r, seed=str(k), test_mse=repr(float(r["test_mse"]) + 0.1 * k * (i + 1))) for k in (2, 3)]
+rewrite_runs(D, f)
+x = Summary(D).cfg(m + "/" + pts[0], "dropout")
+assert before["sweep.%s.dropout" % m] == "single-run" and check_expected(D)["sweep.%s.dropout" % m] == repr(float(x))
+# 3. a three-seed optimizer study whose second optimizer lies far below the others; then the two lowest
+#    within each other's spread (unresolved), the choice either way
+D = copy(S, W + "/opt-far")
+ex = json.load(open(D + "/experiments.json"))
+ch = ex["optimizer_choice"][m]
+opts = sorted(ch["scores"])
+def study(vals):
+    ch["seeds"] = [1, 2, 3]
+    ch["runs"] = {o: [{"seed": k, "status": "ok", "best_val_loss": vals[o][k - 1]} for k in (1, 2, 3)] for o in opts}
+    ch["scores"] = {o: sum(vals[o]) / 3 for o in opts}
+    ch["chosen"] = min(opts, key=lambda o: ch["scores"][o])
+    json.dump(ex, open(D + "/experiments.json", "w"))
+    return check_expected(D)["optimizer." + m]
+assert study({o: [0.05 + 0.01 * i + 0.0001 * k * (i + 1) - (0.03 if i == 1 else 0.0) for k in (1, 2, 3)]
+              for i, o in enumerate(opts)}) == opts[1]
+close = {o: [0.05 + 0.01 * i * (i > 1) + [0.004, -0.003, 0.002][k - 1] * (1 if i == 0 else -1) * (1 + 0.5 * i)
+             for k in (1, 2, 3)] for i, o in enumerate(opts)}
+first = study(close), ch["chosen"]
+close[opts[0]], close[opts[1]] = close[opts[1]], close[opts[0]]      # the other of the two lowest is chosen
+assert first == ("unresolved", opts[1]) and (study(close), ch["chosen"]) == ("unresolved", opts[0]), (first, ch["chosen"])
+# ... and each of the others above the chosen one with p near 0.03 (paired t, 2 df): every test alone
+# rejects at 0.05, Holm over the three rejects none, so the choice is unresolved
+holm_bound = {o: [0.05 + (0.0033 + [-0.001, 0.0, 0.001][k - 1]) * (i > 0) for k in (1, 2, 3)] for i, o in enumerate(opts)}
+assert all(0.02 < stats.ttest_rel(holm_bound[o], holm_bound[opts[0]]).pvalue < 0.05 for o in opts[1:])
+assert study(holm_bound) == "unresolved"
+# 4. one model's runs moved far above the other's
+D = copy(S, W + "/models-far")
+lo_m, hi_m = s.models_welch()[:2]
+def f(r):
+    if r["model"] == hi_m and r["test_mse"] != "":
+        r["test_mse"] = repr(float(r["test_mse"]) + 500.0)
+rewrite_runs(D, f)
+assert before["models.lower"] == "unresolved" and check_expected(D)["models.lower"] == lo_m
 EOF
 exit $((fails > 0))

@@ -1,27 +1,47 @@
 #!/usr/bin/env python3
 """claims.py — the paper's claims as a list: every yes/no or which-one decision that the generated
 sentences (tools/pipeline/sentences.py) and the abstract draw from a summary, one line each,
-"<claim id>: <value>  # <the numbers it rests on>", computed with the same summary reader (paperdata.Summary) and the same rules:
+"<claim id>: <value>  # <the numbers it rests on>", computed with the same summary reader
+(paperdata.Summary) and the same rules. Every claim is backed by an interval (LEVEL, two-sided): a
+which-one claim names its candidate only where the seeds resolve it from every other candidate, and is
+"unresolved" (the lowest mean alone, which another machine's rounding may reorder) or "single-run" (one
+seed: no interval) otherwise; a yes/no claim is "unresolved" where its interval contains the boundary.
 
-  optimizer.<model>                     the optimizer the study chose (lowest mean best validation loss)
-  regularizer.<model>/<exp>             better | worse | unclear (paired 95 % interval of the test MSE
-                                        against the base below / above / containing zero) | no-interval
+  optimizer.<model>                     the optimizer the study chose (lowest mean best validation loss),
+                                        where its paired intervals (by seed, Holm over the other
+                                        optimizers) resolve it from every other one | unresolved |
+                                        single-run. The choice itself is a recorded decision (stage 2 uses
+                                        it; compare_summaries.py reports a flipped one in its own line)
+  regularizer.<model>/<exp>             better | worse | unclear (paired t-test of the test MSE against the
+                                        base, Holm over every regularizer) | no-interval
   regularizers.any_better               yes | no: some regularizer lowers the test MSE beyond the seed spread
-  best.<model>                          the method (base or regularizer) with the lowest mean test MSE
-  best.<model>.interval                 excludes-zero | contains-zero | no-interval | base (the best is the base)
-  base.<model>.below_copy_last          yes | no: the base model's mean test MSE is below copy-last-frame's
-  base.<model>.below_zero               yes | no: ... below the all-zero prediction's
-  base.<model>.below_zero_every_frame   yes | no: ... at every predicted frame (frames.csv, means over seeds)
-  base.<model>.ssim_above_zero          yes | no: the base model's mean SSIM is above the all-zero prediction's
-  models.lower                          the model whose base has the lower mean test MSE
-  models.separated                      yes | no: the gap exceeds the sum of the two seed standard deviations
-  sweep.<model>.<sweep>                 the point with the lowest test MSE on the seeds every point has
-  leak.<ref>.teacher_forced_favours_leak   yes | no | not-computed: the report's protocol ranks the centred
-                                        head before <ref> = control (the causal-head control trained alike;
-                                        not-computed where the build has no run of it) or base (the base model)
-  leak.<ref>.autoregressive_leak_worse  yes | no | not-computed: the centred head predicts worse than <ref> on its own
-  report.<model label>.<variant>        same-sign | opposite-sign | report-flat, then resolved | unresolved
-                                        (our paired difference against the report's change of MSE)
+  best.<model>                          the method (base or regularizer) with the lowest mean test MSE,
+                                        where it is resolved from every other method of the model
+                                        (paperdata.Summary.lowest_mse) | unresolved | single-run
+  base.<model>.below_copy_last          yes | no | unresolved | no-interval: the base model's test MSE minus
+                                        copy-last-frame's (one-sample interval, Holm over the base models)
+                                        is resolved below / above zero
+  base.<model>.below_zero               ... minus the all-zero prediction's
+  base.<model>.below_zero_every_frame   yes (resolved below at every predicted frame) | no (resolved above
+                                        at some frame) | unresolved | no-interval (frames.csv, Holm over
+                                        every frame of every base model)
+  base.<model>.ssim_above_zero          yes | no | unresolved | no-interval: the base model's SSIM against
+                                        the all-zero prediction's (one-sample interval, Holm)
+  models.lower                          the model whose base has the lower mean test MSE, where Welch's
+                                        interval of the two models' difference excludes zero | unresolved
+                                        | no-interval (a model with one run)
+  sweep.<model>.<sweep>                 the point with the lowest test MSE on the seeds every point has,
+                                        where resolved from every other point (paired, Holm over the
+                                        points) | unresolved | single-run (the points share one seed)
+  leak.<ref>.teacher_forced_favours_leak   single-run | not-computed: the report's protocol ranks the
+                                        centred head before <ref> = control (the causal-head control
+                                        trained alike; not-computed where the build has no run of it) or
+                                        base (the base model); the protocol runs the first seed only
+  leak.<ref>.autoregressive_leak_worse  yes | no | unresolved (Welch, both with two or more runs) |
+                                        single-run | not-computed: the centred head predicts worse than
+                                        <ref> on its own
+  report.<model label>.<variant>        same-sign | opposite-sign | report-flat, resolved (our paired
+                                        difference against the report's change of MSE, Holm) | unresolved
 
 `make check-artifacts` requires the fresh summary's claims to equal the committed summary's
 (compare_summaries.py): a claim that flips between two machines was not supported by its interval.
@@ -33,12 +53,38 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pipelib as pl  # noqa: E402
-from paperdata import Summary  # noqa: E402
+from paperdata import LEVEL, Summary, welch_interval  # noqa: E402
 
 
 def yes(b):
     return "yes" if b else "no"
+
+
+def one_sided(row, below=True):
+    """The value of a yes/no claim from a one-sample row (mean, lo, hi, n, Holm-adjusted p) of a
+    difference to a baseline: yes where it is resolved on the claimed side of zero (below, or above with
+    below=False), no where resolved on the other, else unresolved; no-interval below two runs."""
+    d, lo, hi, n, p = row
+    if n < 2 or p is None:
+        return "no-interval"
+    if p > 1.0 - LEVEL:
+        return "unresolved"
+    return yes((d < 0) == below)
+
+
+def lowest_value(low, name=str):
+    """A which-one claim's value from a paperdata.Lowest: the candidate where resolved, else its status."""
+    return name(low.top) if low.status == "resolved" else low.status
+
+
+def lowest_evidence(low, what, fmt="%.4g"):
+    """The numbers of a Lowest: the top, and each comparison other - top with its interval and p."""
+    def c(o, x):
+        if x.n < 2:
+            return "%s %s" % (o, "diverged on every seed" if math.isinf(x.d) else ("+" + fmt) % x.d if x.d >= 0 else fmt % x.d)
+        return "%s %s [%s, %s] p_holm %s" % (o, ("%+" + fmt[1:]) % x.d, fmt % x.lo, fmt % x.hi,
+                                             "%.2g" % x.p if x.p is not None else "--")
+    return "%s %s; others minus it: %s" % (what, low.top, ", ".join(c(o, x) for o, x in low.comps.items()) or "none")
 
 
 def claims(s):
@@ -54,10 +100,13 @@ def claims(s):
         d, lo, hi, n = s.paired(e, "test_mse")
         return "%s - base: %.4g [%.4g, %.4g], %d pairs" % (e, d, lo, hi, n)
     for m in s.models:
-        ch = s.choice.get(m)
-        if ch:
-            out.append(("optimizer.%s" % m, ch["chosen"], "mean best validation loss " + ", ".join(
-                "%s %.6g" % (o, v) for o, v in sorted(ch.get("scores", {}).items()))))
+        low = s.optimizer_lowest(m)
+        if low:
+            ch = s.choice[m]
+            out.append(("optimizer.%s" % m, lowest_value(low), "chosen %s, seeds %s; mean best validation loss %s; %s" % (
+                ch["chosen"], " ".join(str(x) for x in ch.get("seeds", [])), ", ".join(
+                    "%s %.6g" % (o, v) for o, v in sorted(ch.get("scores", {}).items()) if v is not None),
+                lowest_evidence(low, "best validation loss of", "%.3g"))))
     verdicts = {e: s.verdict(e) for e in s.regularizers}
     for e in s.regularizers:
         out.append(("regularizer.%s" % e, verdicts[e] or "no-interval", paired(e)))
@@ -65,69 +114,70 @@ def claims(s):
         out.append(("regularizers.any_better", yes("better" in verdicts.values()),
                     "better: " + (" ".join(e for e in s.regularizers if verdicts[e] == "better") or "none")))
     for m in s.models:
-        ranked = s.mse_ranked(m)
-        if not ranked:
-            continue
-        top, runner_up = ranked[0], ranked[1:2]
-        out.append(("best.%s" % m, top, "; ".join(mse(e) for e in [top] + runner_up)))
-        if top == m + "/base":
-            out.append(("best.%s.interval" % m, "base", mse(top)))
-        else:
-            d, lo, hi, n = s.paired(top, "test_mse")
-            out.append(("best.%s.interval" % m, "no-interval" if n < 2 else
-                        "excludes-zero" if hi < 0 or lo > 0 else "contains-zero", paired(top)))
+        low = s.lowest_mse(m)
+        if low:
+            out.append(("best.%s" % m, lowest_value(low), lowest_evidence(low, "lowest mean test MSE:")))
     bl = s.stat("baseline/copy_last", "test_mse")[0]
     bz = s.stat("baseline/zero", "test_mse")[0]
     zs = s.stat("baseline/zero", "test_ssim")[0]
-    zero_frames = {int(r["frame"]): r["mse"] for r in s.frames
-                   if r["model"] == "baseline" and r["experiment"] == "zero" and r.get("mse") is not None}
+    vs_copy = s.vs_baseline("test_mse", "baseline/copy_last") if math.isfinite(bl) else {}
+    vs_zero = s.vs_zero("test_mse") if math.isfinite(bz) else {}
+    vs_zero_ssim = s.vs_zero("test_ssim") if math.isfinite(zs) else {}
+    per_frame = s.frames_vs_zero("mse")
+
+    def row(r):
+        return "%.4g [%.4g, %.4g], n %d, p_holm %s" % (r[0], r[1], r[2], r[3], "%.2g" % r[4] if r[4] is not None else "--")
     for m in s.models:
-        mu, _, n = s.stat(m + "/base", "test_mse")
-        if not n:
+        if not s.stat(m + "/base", "test_mse")[2]:
             continue
-        if math.isfinite(bl):
-            out.append(("base.%s.below_copy_last" % m, yes(mu < bl), "%s; copy-last %.4g" % (mse(m + "/base"), bl)))
-        if math.isfinite(bz):
-            out.append(("base.%s.below_zero" % m, yes(mu < bz), "%s; all-zero %.4g" % (mse(m + "/base"), bz)))
-            per = {}
-            for r in s.finished_rows(s.frames, m + "/base"):
-                if r.get("mse") is not None:
-                    per.setdefault(int(r["frame"]), []).append(r["mse"])
-            if per and zero_frames:
-                above = [t for t, v in sorted(per.items()) if not pl.mean(v) < zero_frames.get(t, -math.inf)]
-                out.append(("base.%s.below_zero_every_frame" % m, yes(not above),
-                            "frames not below all-zero: " + (", ".join("%d (%.4g vs %.4g)" % (
-                                t, pl.mean(per[t]), zero_frames.get(t, math.nan)) for t in above) or "none")))
-        ss = s.stat(m + "/base", "test_ssim")
-        if ss[2] and math.isfinite(zs):
-            out.append(("base.%s.ssim_above_zero" % m, yes(ss[0] > zs), "SSIM %.4g; all-zero %.4g" % (ss[0], zs)))
-    pair = [(m, s.stat(m + "/base", "test_mse")) for m in s.models]
-    pair = [(m, st) for m, st in pair if st[2]]
-    if len(pair) == 2:
-        (m1, s1), (m2, s2) = sorted(pair, key=lambda p: p[1][0])
-        ev = "%s; %s" % (mse(m1 + "/base"), mse(m2 + "/base"))
-        out.append(("models.lower", m1, ev))
-        out.append(("models.separated", yes(abs(s1[0] - s2[0]) > (s1[1] if math.isfinite(s1[1]) else 0) +
-                                            (s2[1] if math.isfinite(s2[1]) else 0)), ev))
+        if m in vs_copy:
+            out.append(("base.%s.below_copy_last" % m, one_sided(vs_copy[m]), "%s - copy-last %.4g: %s" % (
+                m + "/base", bl, row(vs_copy[m]))))
+        if m in vs_zero:
+            out.append(("base.%s.below_zero" % m, one_sided(vs_zero[m]), "%s - all-zero %.4g: %s" % (
+                m + "/base", bz, row(vs_zero[m]))))
+        if per_frame.get(m):
+            vals = {t: one_sided(r) for t, r in per_frame[m].items()}
+            v = ("no-interval" if "no-interval" in vals.values() else "yes" if set(vals.values()) == {"yes"} else
+                 "no" if "no" in vals.values() else "unresolved")
+            out.append(("base.%s.below_zero_every_frame" % m, v, "per frame, base - all-zero: " + "; ".join(
+                "%d %s" % (t, row(r)) for t, r in sorted(per_frame[m].items()))))
+        if m in vs_zero_ssim:
+            out.append(("base.%s.ssim_above_zero" % m, one_sided(vs_zero_ssim[m], below=False),
+                        "SSIM %s - all-zero %.4g: %s" % (m + "/base", zs, row(vs_zero_ssim[m]))))
+    mw = s.models_welch()
+    if mw:
+        lo_m, hi_m, (d, lo, hi, nu, p) = mw
+        out.append(("models.lower", "no-interval" if not math.isfinite(p) else lo_m if p <= 1.0 - LEVEL else "unresolved",
+                    "%s; %s; Welch %s - %s: %.4g [%.4g, %.4g], %.3g df, p %.2g" % (
+                        mse(lo_m + "/base"), mse(hi_m + "/base"), hi_m, lo_m, d, lo, hi, nu, p)))
     for (m, w, pts) in s.sweep_blocks():
-        if not pts:
-            continue
-        cm, common = s.common_seed_mean(pts)
-        if common:
-            k = min(range(len(pts)), key=lambda i: cm[i])
-            out.append(("sweep.%s.%s" % (m, w), repr(pts[k][0]), "test MSE on seeds %s: %s" % (
-                " ".join(str(x) for x in common), ", ".join("%s %.4g" % (repr(p[0]), c) for p, c in zip(pts, cm)))))
+        got = s.sweep_lowest(pts) if pts else None
+        if got:
+            low, common = got
+            x = {p[4]: p[0] for p in pts}
+            out.append(("sweep.%s.%s" % (m, w), lowest_value(low, lambda e: repr(x[e])), "test MSE on seeds %s: %s" % (
+                " ".join(str(k) for k in common), lowest_evidence(low, "lowest:"))))
     if s.leak:
         for key, ref in (("control", s.leak_control), ("base", s.leak_base())):
             ratios = s.leak_ratios(ref) if ref else None
             ev = ("no run of the causal-head control" if not ref else "no protocol" if ratios is None else
-                  "%s/leak teacher-forced %.4g, leak/%s autoregressive %.4g" % (key, ratios[0], key, ratios[1]))
-            out.append(("leak.%s.teacher_forced_favours_leak" % key, "not-computed" if ratios is None else yes(ratios[0] > 1), ev))
-            out.append(("leak.%s.autoregressive_leak_worse" % key, "not-computed" if ratios is None else yes(ratios[1] > 1), ev))
+                  "%s/leak teacher-forced %.4g (first seed), leak/%s autoregressive %.4g (runs: leak %d, %s %d)" % (
+                      key, ratios[0], key, ratios[1], s.stat(s.leak, "test_mse")[2], key, s.stat(ref, "test_mse")[2]))
+            if ratios is None:
+                out.append(("leak.%s.teacher_forced_favours_leak" % key, "not-computed", ev))
+                out.append(("leak.%s.autoregressive_leak_worse" % key, "not-computed", ev))
+                continue
+            out.append(("leak.%s.teacher_forced_favours_leak" % key, "single-run", ev))
+            xs = [r["test_mse"] for r in s.runs_of(ref) if r.get("test_mse") is not None]
+            ys = [r["test_mse"] for r in s.runs_of(s.leak) if r.get("test_mse") is not None]
+            d, lo, hi, nu, p = welch_interval(xs, ys)
+            out.append(("leak.%s.autoregressive_leak_worse" % key, "single-run" if not math.isfinite(p) else
+                        "unresolved" if p > 1.0 - LEVEL else yes(d > 0), ev))
     for (model, variant, eid, rdir, odir, resolved) in s.report_agreement():
         sign = "report-flat" if rdir == 0 else "same-sign" if rdir == odir else "opposite-sign"
         out.append(("report.%s.%s" % (model, variant.replace(" ", "_")),
-                    "%s, %s" % (sign, "resolved" if resolved else "unresolved"), paired(eid)))
+                    "%s, resolved" % sign if resolved else "unresolved", paired(eid)))
     return out
 
 

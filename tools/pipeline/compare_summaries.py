@@ -1,8 +1,17 @@
 #!/usr/bin/env python3
 """compare_summaries.py — a fresh summary against the committed one, as a reviewer needs them to agree
 (`make check-artifacts`, tools/pipeline/check_artifacts.sh). Prints test-style lines (ok / FAIL / skip)
-and exits 1 on a FAIL. Four checks:
+and exits 1 on a FAIL. Five checks:
 
+  0. optimizer The optimizer study's recorded choice per model (experiments.json, choose_optimizer.py) is
+               a pipeline decision: every stage-2 run of the model (every experiment but opt-*) includes
+               it, so a flipped choice changes all of them. It is expected only where the choice is not
+               resolved by the study's seeds (claims.py's optimizer.<model> is "unresolved" or
+               "single-run" on both sides: the lowest mean of, e.g., one run per optimizer, which another
+               machine's rounding may reorder). Such a flip is reported in one line (skip), and that
+               model's stage-2 experiments are left out of the means check (1), which would compare runs
+               trained with different optimizers; the claims (3) are still compared. A flip of a choice
+               that is resolved on either side FAILs.
   1. means     For every experiment e (model/name) and metric f in MEANS_FIELDS, over the finished
                (status ok) runs of each side: means m_c, m_f, sample sds s_c, s_f, counts n_c, n_f.
                Welch's test of equal means: t = (m_f - m_c) / se, se = sqrt(s_c^2/n_c + s_f^2/n_f),
@@ -19,9 +28,12 @@ and exits 1 on a FAIL. Four checks:
                they are not: no spread to test against).
   2. baselines the all-zero and copy-last-frame rows (no training: only the data and the metric code)
                agree to a relative 1e-5.
-  3. claims    every claim of the paper (tools/pipeline/claims.py: which optimizer, which regularizer is
-               better/worse/unclear, base below the baselines, ...) is the same on both sides: a claim
-               that flips between machines was not supported by its interval.
+  3. claims    every claim of the paper (tools/pipeline/claims.py: whether the optimizer choice is
+               resolved, which regularizer is better/worse/unclear, base below the baselines, ...) is the
+               same on both sides: a claim that flips between machines was not supported by its
+               interval. Every claim is interval-backed, so the lowest of several means (the best method,
+               a sweep's best point, the lower model) is a claim only where the seeds resolve it, and
+               "unresolved" or "single-run" otherwise: its order may differ between machines.
   4. per run   bit for bit (runs.csv without its timing columns, frames.csv, curves.csv without seconds)
                only where setup.json's "numerics" (CPU model and bf16 flags, BLAS library and core,
                precision, conv engine, threads, backend; summarize.py) are known, one value for every
@@ -88,11 +100,34 @@ def welch(m1, v1, df1, m2, v2, df2):
     return 2.0 * (1.0 - pl.t_cdf(abs(m2 - m1) / se, nu)), nu, se
 
 
-def check_means(com, fre):
+def check_choice(cdir, fdir):
+    """Check 0: the models whose recorded optimizer choice differs between the two summaries (a set; each
+    reported in one line: skip where the choice is unresolved on both sides, FAIL where resolved)."""
+    from paperdata import optimizer_lowest
+    try:
+        cc = pl.read_json(os.path.join(cdir, "experiments.json"))["optimizer_choice"]
+        fc = pl.read_json(os.path.join(fdir, "experiments.json"))["optimizer_choice"]
+        flips = [(m, cc[m], fc[m], optimizer_lowest(cc[m]).status, optimizer_lowest(fc[m]).status)
+                 for m in sorted(set(cc) & set(fc)) if cc[m]["chosen"] != fc[m]["chosen"]]
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as e:
+        fail("the optimizer choices could not be read from experiments.json: %s: %s" % (type(e).__name__, e))
+        return set()
+    for m, c, f, sc, sf in flips:
+        what = ("optimizer choice for %s differs (committed %s, fresh %s): every stage-2 run of %s was trained with "
+                "another optimizer, so its stage-2 means are not compared" % (m, c["chosen"], f["chosen"], m))
+        if sc != "resolved" and sf != "resolved":
+            skip(what, "expected, since the choice is not resolved by the study's seeds (committed %s, fresh %s)" % (sc, sf))
+        else:
+            fail("%s; the choice is resolved by the study's seeds (committed %s, fresh %s), so it must not flip" % (what, sc, sf))
+    return {m for m, *_ in flips}
+
+
+def check_means(com, fre, flipped=()):
+    """Check 1; the stage-2 experiments of the models in flipped (check_choice) are left out."""
     ce, fe = runs_by_exp(com), runs_by_exp(fre)
     tests, nospread, missing = [], [], []
     for key in sorted(set(ce) | set(fe)):
-        if key[0] == "baseline":
+        if key[0] == "baseline" or (key[0] in flipped and not key[1].startswith("opt-")):
             continue
         if key not in ce or key not in fe:
             missing.append("%s/%s (%s only)" % (key[0], key[1], "committed" if key in ce else "fresh"))
@@ -247,7 +282,8 @@ def main():
             if not os.path.exists(os.path.join(d, f)):
                 sys.exit("compare_summaries.py: %s: no such file" % os.path.join(d, f))
     com, fre = rows(cdir, "runs.csv"), rows(fdir, "runs.csv")
-    check_means(com, fre)
+    flipped = check_choice(cdir, fdir)
+    check_means(com, fre, flipped)
     check_baselines(com, fre)
     check_claims(cdir, fdir)
     check_per_run(cdir, fdir, com, fre)

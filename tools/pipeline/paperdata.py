@@ -9,7 +9,11 @@ and initial weights), two-sided LEVEL interval (pipelib.paired_interval). A diff
 only when its two-sided paired t-test survives Holm's step-down correction over its family (every
 regularizer of every model, one family per metric; the base models against all-zero frames, one family
 per metric): Holm-adjusted p at most 1 - LEVEL. The intervals the tables print are the per-comparison
-ones. Diverged runs are left out of means and counted in the tables."""
+ones. Which of several candidates is lowest (the best method, a sweep's best point, the chosen optimizer:
+Summary.lowest_mse, sweep_lowest, optimizer_lowest) counts as resolved only where it is resolved from
+every other candidate; the two base models are compared with Welch's interval (different networks, not
+paired). Diverged runs are left out of means and counted in the tables."""
+import collections
 import csv
 import math
 import os
@@ -121,6 +125,91 @@ def holm(pvalues):
         run = max(run, min(1.0, (m - i) * pvalues[k]))
         out[k] = run
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Which of several candidates is lowest, and whether the seeds resolve it. A claim that one candidate
+# is the lowest (the best method, a sweep's best point, the chosen optimizer) is the intersection of
+# "it is below each other one": it holds only where every one of those comparisons is resolved.
+
+
+class Comparison(collections.namedtuple("Comparison", "d lo hi n p resolved")):
+    """Another candidate against the lowest: d = mean of the seed-matched differences other - lowest,
+    [lo, hi] its two-sided LEVEL interval, n the pairs, p the Holm-adjusted p-value of its two-sided
+    paired t-test (None below two pairs), resolved = p <= 1 - LEVEL and d > 0."""
+
+
+class Lowest(collections.namedtuple("Lowest", "top comps status")):
+    """The candidate with the lowest mean (top), {other candidate: Comparison} in rank order (lowest mean
+    first), and status: "resolved" (every comparison resolved), "unresolved", or "single-run" (no
+    comparison has two seed pairs: no interval at all)."""
+
+    def next(self):
+        """The runner-up (None without other candidates)."""
+        return next(iter(self.comps), None)
+
+    def unresolved(self):
+        return [o for o, c in self.comps.items() if not c.resolved]
+
+
+def lowest_status(comps):
+    """The status of a Lowest from its comparisons (see Lowest)."""
+    if comps and all(c.n < 2 and not c.resolved for c in comps.values()):
+        return "single-run"
+    return "resolved" if all(c.resolved for c in comps.values()) else "unresolved"
+
+
+def separation(top, others, level=LEVEL):
+    """{other: Comparison} of the candidate with the lowest mean, top = {seed: value}, against each of
+    others = {name: {seed: value}}: the differences other - top over the seeds both have, their paired
+    interval and t-test, Holm-adjusted over the others (one family)."""
+    diffs = {o: [v[k] - top[k] for k in sorted(set(v) & set(top))] for o, v in others.items()}
+    adj = holm({o: p for o, p in ((o, t_test_p(d)) for o, d in diffs.items()) if p is not None})
+    out = {}
+    for o, d in diffs.items():
+        mu, lo, hi, n = pl.paired_interval(d, level)
+        p = adj.get(o)
+        out[o] = Comparison(mu, lo, hi, n, p, p is not None and p <= 1.0 - level and mu > 0)
+    return out
+
+
+def welch_interval(xs, ys, level=LEVEL):
+    """mean(ys) - mean(xs) with Welch's two-sided interval and test (Welch 1947, Biometrika 34;
+    Welch-Satterthwaite degrees of freedom): (d, lo, hi, nu, p); lo, hi, nu and p are nan with fewer
+    than two values on a side."""
+    d = pl.mean(ys) - pl.mean(xs)
+    nan = float("nan")
+    if len(xs) < 2 or len(ys) < 2:
+        return d, nan, nan, nan, nan
+    va, vb = pl.std(xs) ** 2 / len(xs), pl.std(ys) ** 2 / len(ys)
+    if va + vb == 0:
+        return d, d, d, nan, 1.0 if d == 0 else 0.0
+    nu = (va + vb) ** 2 / sum(v * v / (n - 1) for v, n in ((va, len(xs)), (vb, len(ys))) if v > 0)
+    se = math.sqrt(va + vb)
+    half = pl.t_ppf(0.5 + level / 2.0, nu) * se
+    return d, d - half, d + half, nu, 2.0 * (1.0 - pl.t_cdf(abs(d) / se, nu))
+
+
+def optimizer_lowest(choice, level=LEVEL):
+    """Whether the optimizer study's recorded choice (one model's entry of experiments.json's
+    optimizer_choice, choose_optimizer.py's optimizer.json: the lowest mean best validation loss) is
+    resolved by its seeds: a Lowest of the chosen optimizer against the others, paired by seed over the
+    runs that did not diverge, Holm over the others; an optimizer that diverged on every seed counts as
+    resolved above (it never trained). "single-run" with one seed (or no per-run record)."""
+    runs = choice.get("runs") or {}
+    vals = {o: {r["seed"]: r["best_val_loss"] for r in rs if r.get("best_val_loss") is not None and
+                math.isfinite(r["best_val_loss"])} for o, rs in runs.items()}
+    top = choice["chosen"]
+    scores = choice.get("scores") or {}
+    others = sorted((o for o in runs if o != top), key=lambda o: (scores.get(o) is None, scores.get(o) or 0.0))
+    live = {o: vals[o] for o in others if vals[o]}
+    comps = separation(vals.get(top, {}), live, level)
+    for o in others:
+        if o not in live:
+            comps[o] = Comparison(math.inf, math.nan, math.nan, 0, None, True)
+    comps = {o: comps[o] for o in others}
+    status = "single-run" if len(choice.get("seeds") or []) < 2 or not runs else lowest_status(comps)
+    return Lowest(top, comps, status)
 
 
 def p_text(p):
@@ -399,11 +488,16 @@ class Summary:
 
     def vs_zero(self, field="test_mse"):
         """Per base model: (mean, lo, hi, n, Holm-adjusted p) of its runs minus the all-zero baseline of a
-        field (the baseline is deterministic: the interval is the runs' one-sample t interval, shifted);
-        Holm over the base models."""
+        field (vs_baseline)."""
+        return self.vs_baseline(field, "baseline/zero")
+
+    def vs_baseline(self, field="test_mse", ref="baseline/zero"):
+        """Per base model: (mean, lo, hi, n, Holm-adjusted p) of its runs minus a baseline ref of a field
+        (the baseline is deterministic: the interval is the runs' one-sample t interval, shifted); Holm
+        over the base models (one family per field and baseline)."""
         out, ps = {}, {}
         for m in self.models:
-            d = self.paired_diffs(m + "/base", field, "baseline/zero")
+            d = self.paired_diffs(m + "/base", field, ref)
             if d:
                 out[m] = pl.paired_interval(d, LEVEL)
                 p = t_test_p(d)
@@ -411,6 +505,83 @@ class Summary:
                     ps[m] = p
         adj = holm(ps)
         return {m: v + (adj.get(m),) for m, v in out.items()}
+
+    def frames_vs_zero(self, col="mse"):
+        """Per base model and predicted frame: (mean, lo, hi, n, Holm-adjusted p) of its finished runs'
+        frames.csv column minus the all-zero baseline's at that frame (one-sample t interval, as
+        vs_baseline); Holm over every frame of every base model (one family)."""
+        fz = self.frame_means("baseline/zero", col)
+        out, ps = {}, {}
+        for m in self.models:
+            per = {}
+            for r in self.finished_rows(self.frames, m + "/base"):
+                if r.get(col) is not None and r["frame"] in fz:
+                    per.setdefault(r["frame"], []).append(r[col] - fz[r["frame"]])
+            for t, d in sorted(per.items()):
+                out[(m, t)] = pl.paired_interval(d, LEVEL)
+                p = t_test_p(d)
+                if p is not None:
+                    ps[(m, t)] = p
+        adj = holm(ps)
+        res = {}
+        for (m, t), v in out.items():
+            res.setdefault(m, {})[t] = v + (adj.get((m, t)),)
+        return res
+
+    def lowest_mse(self, m):
+        """The method of model m (base or regularizer) with the lowest mean test MSE and whether the seeds
+        resolve it from every other method of m (a Lowest; None without runs). Against the base model the
+        comparison is the regularizer's own paired test (Holm over every regularizer: the verdict of the
+        tables and of sentences.regularizers, which the best method's sentence must not contradict);
+        against each other regularizer, a paired t-test, Holm over those comparisons."""
+        ranked = self.mse_ranked(m)
+        if not ranked:
+            return None
+        top, base = ranked[0], m + "/base"
+        comps = {}
+        if top == base:
+            for e in ranked[1:]:
+                d, lo, hi, n = self.paired(e, "test_mse")
+                comps[e] = Comparison(d, lo, hi, n, self.p_holm(e), self.resolved(e) == 1)
+        else:
+            def vals(e):
+                return {r["seed"]: r["test_mse"] for r in self.runs_of(e) if r.get("test_mse") is not None}
+            comps = separation(vals(top), {e: vals(e) for e in ranked[1:] if e != base})
+            if base in ranked:
+                d, lo, hi, n = self.paired(top, "test_mse")
+                comps[base] = Comparison(-d, -hi, -lo, n, self.p_holm(top), self.resolved(top) == -1)
+        comps = {e: comps[e] for e in ranked[1:]}
+        return Lowest(top, comps, lowest_status(comps))
+
+    def sweep_lowest(self, pts):
+        """The point of a sweep (sweep_blocks' points) with the lowest test MSE over the seeds that every
+        point has, as a Lowest of the points' eids, with those seeds: (Lowest, seeds); None without a seed
+        that every point has. "single-run" where they share one seed only."""
+        per = {p[4]: {r["seed"]: r["test_mse"] for r in self.runs_of(p[4]) if r.get("test_mse") is not None} for p in pts}
+        common = sorted(set.intersection(*[set(d) for d in per.values()])) if per else []
+        if not common:
+            return None
+        cm = {e: pl.mean([d[k] for k in common]) for e, d in per.items()}
+        ranked = sorted(per, key=lambda e: (cm[e], [p[4] for p in pts].index(e)))
+        top = ranked[0]
+        comps = separation({k: per[top][k] for k in common}, {e: {k: per[e][k] for k in common} for e in ranked[1:]})
+        return Lowest(top, {e: comps[e] for e in ranked[1:]}, lowest_status(comps)), common
+
+    def optimizer_lowest(self, m):
+        """Whether model m's recorded optimizer choice is resolved by the study's seeds (optimizer_lowest);
+        None where the study has not finished."""
+        return optimizer_lowest(self.choice[m]) if self.choice.get(m) else None
+
+    def models_welch(self):
+        """The two base models compared on their test MSE: (lower model, other model, Welch's (d, lo, hi, nu,
+        p) of other - lower; welch_interval): the models are different networks, so their runs are not
+        paired by seed. None unless exactly two models have base runs."""
+        xs = {m: [r["test_mse"] for r in self.runs_of(m + "/base") if r.get("test_mse") is not None] for m in self.models}
+        xs = {m: v for m, v in xs.items() if v}
+        if len(xs) != 2:
+            return None
+        lo_m, hi_m = sorted(xs, key=lambda m: (pl.mean(xs[m]), self.models.index(m)))
+        return lo_m, hi_m, welch_interval(xs[lo_m], xs[hi_m])
 
     def learnt(self, m):
         """Whether base model m meets the study's criterion (LEARNT_RATIO): (ratio of mean test MSE to the

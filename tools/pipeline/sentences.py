@@ -1,7 +1,10 @@
 """sentences.py — the result sentences of the paper: every sentence whose words depend on the results
-(which method is best, whether an interval excludes zero, where we agree with the report), one function
-each, written from the numbers it states. Each takes the scale's paperdata.Summary and returns
-(TeX text, source), the source naming the summary files and fields the sentence comes from;
+(which method has the lowest mean, whether an interval excludes zero, where we agree with the report), one
+function each, written from the numbers it states. A sentence calls a method, sweep point or model the
+lower one only where the seeds resolve it (paperdata, the rule of tools/pipeline/claims.py); otherwise it
+says "the lowest mean" and gives the interval that leaves it unresolved. The optimizer study's choice is a
+decision and is named, with whether the seeds resolve it. Each takes the scale's paperdata.Summary and
+returns (TeX text, source), the source naming the summary files and fields the sentence comes from;
 tables.py puts them into values.tex as \\rrdef{sent.<name>}{...} (paper.tex prints them with \\rv)."""
 import math
 import os
@@ -60,19 +63,46 @@ def data(s):
 
 
 def optimizer(s):
-    """sent.optimizer — the optimizer the study chose per model, with its mean best validation loss."""
-    parts = []
+    """sent.optimizer — the optimizer the study chose per model, with its mean best validation loss, and
+    whether the study's seeds resolve the choice from the other optimizers (paperdata.optimizer_lowest):
+    with one run per optimizer nothing separates it from the runner-up, which the sentence names."""
+    parts, single, res, unres = [], [], [], []
     one = len(s.setup.get("opt_seeds") or []) == 1
     for m in s.models:
         ch = s.choice.get(m)
-        if ch:
-            parts.append("%s for %s (%sbest validation loss %s)" % (
-                s.elabel(m + "/opt-" + ch["chosen"]), s.mlabel(m), "" if one else "mean ", num(ch["scores"][ch["chosen"]], LOSS)))
+        if not ch:
+            continue
+        parts.append("%s for %s (%sbest validation loss %s)" % (
+            s.elabel(m + "/opt-" + ch["chosen"]), s.mlabel(m), "" if one else "mean ", num(ch["scores"][ch["chosen"]], LOSS)))
+        low = s.optimizer_lowest(m)
+        nxt = low.next()
+        runner = ("%s: %s, %s" % (s.mlabel(m), s.elabel(m + "/opt-" + nxt), num(ch["scores"].get(nxt), LOSS))
+                  if nxt and ch["scores"].get(nxt) is not None else None)
+        if low.status == "single-run":
+            single.append(runner)
+        elif low.status == "resolved":
+            res.append(s.mlabel(m))
+        else:
+            o = low.unresolved()[0]
+            c = low.comps[o]
+            unres.append("for %s it is not resolved from %s (paired difference %s [%s, %s])" % (
+                s.mlabel(m), s.elabel(m + "/opt-" + o), num(c.d, LOSS, sign=True), num(c.lo, LOSS, sign=True),
+                num(c.hi, LOSS, sign=True)) if c.n >= 2 else "for %s it is not resolved from %s (fewer than two runs that did not "
+                "diverge)" % (s.mlabel(m), s.elabel(m + "/opt-" + o)))
     if not parts:
         return "The optimizer study has not finished yet.", "*/optimizer.json"
     sent = "The study selects " + " and ".join(parts) + "."
-    if one:
-        sent += " With one run per optimizer, the choice rests on a single seed."
+    if single:
+        sent += (" With one run per optimizer, %s on a single seed, and no interval separates it from "
+                 "the runner-up (%s)." % ("each choice rests" if len(single) > 1 else "the choice rests",
+                                          "; ".join(x for x in single if x)) if any(single) else
+                 " With one run per optimizer, the choice rests on a single seed.")
+    if res or unres:
+        bits = (["for %s the choice is below every other optimizer beyond the seed spread" % and_list(res)] if res else []) + unres
+        sent += (" By paired intervals over the study's seeds (Holm's correction over the other optimizers), "
+                 "%s." % "; ".join(bits))
+        if unres:
+            sent += " An unresolved choice is the lowest mean, not a resolved ranking."
     return sent, "*/optimizer.json; setup.json: opt_seeds"
 
 
@@ -159,49 +189,95 @@ def regshort(s):
 
 
 def best(s):
-    """sent.best — per model, the method with the lowest mean test MSE (base or a regularizer) and
-    whether its paired interval against the base excludes zero."""
-    parts = []
+    """sent.best — per model, the method with the lowest mean test MSE (base or a regularizer) and whether
+    the seeds resolve it from every other method of that model (paperdata.Summary.lowest_mse: against the
+    base by the regularizer's own Holm-corrected paired test, against the other regularizers by paired
+    t-tests with Holm's correction over them). Where they do not, it says "the lowest mean", never "best",
+    and names the comparisons left unresolved: the next method and the base model."""
+    sents = []
+
+    def above(c):
+        return "%s [%s, %s]" % (num(c.d, MSE, sign=True), num(c.lo, MSE, sign=True), num(c.hi, MSE, sign=True)) \
+            if c.n >= 2 else "%s (no interval)" % num(c.d, MSE, sign=True)
+
+    def how_many(un, k):
+        return "any" if len(un) == k else words(len(un))
     for m in s.models:
-        ranked = s.mse_ranked(m)
-        if not ranked:
+        low = s.lowest_mse(m)
+        if low is None:
             continue
-        top = ranked[0]
+        top, base = low.top, m + "/base"
         mu = s.stat(top, "test_mse")[0]
-        if top == m + "/base":
-            parts.append("for %s it is the base model itself (%s): no regularizer lowers its mean" % (
-                s.mlabel(m), num(mu, MSE)))
+        if not low.comps:
+            sents.append("For %s only the base model has runs (%s)." % (s.mlabel(m), num(mu, MSE)))
+            continue
+        k, nxt, un = len(low.comps), low.next(), low.unresolved()
+
+        def lies(o, what):
+            return "%s, %s (%s), lies %s above it" % (what, "the base model" if o == base else s.elabel(o),
+                                                      num(s.stat(o, "test_mse")[0], MSE), above(low.comps[o]))
+        next_txt = lies(nxt, "the next")
+        if top == base:
+            head = "For %s, the base model itself has the lowest %stest MSE (%s)" % (
+                s.mlabel(m), "" if low.status == "resolved" else "mean ", num(mu, MSE))
+            if low.status == "resolved":
+                sents.append(head + ", and each of the %s regularizers raises it beyond the seed spread: %s." % (words(k), next_txt))
+            else:
+                sents.append(head + ", but the seeds do not resolve it from %s of the %s regularizers: %s." % (
+                    how_many(un, k), words(k), next_txt if nxt in un else lies(un[0], "the closest unresolved")))
             continue
         d, lo, hi, n = s.paired(top, "test_mse")
-        if n >= 2:
-            res = ("its paired difference to the base model, %s [%s, %s], is %s" % (
-                num(d, MSE, sign=True), num(lo, MSE, sign=True), num(hi, MSE, sign=True),
-                "resolved after Holm's correction" if s.resolved(top) else "not resolved"))
-        else:
-            res = "with fewer than two seed pairs it has no interval"
-        parts.append("for %s it is %s (%s, base model %s); %s" % (
-            s.mlabel(m), s.elabel(top), num(mu, MSE), num(s.stat(m + "/base", "test_mse")[0], MSE), res))
-    return (("The lowest mean test MSE: " + "; ".join(parts) + ".") if parts else "",
-            "runs.csv: test_mse means of base and regularizers; paired differences")
-
+        base_txt = ("its paired difference to the base model (%s) is %s [%s, %s]" % (
+            num(s.stat(base, "test_mse")[0], MSE), num(d, MSE, sign=True), num(lo, MSE, sign=True), num(hi, MSE, sign=True))
+            if n >= 2 else "it has fewer than two seed pairs with the base model")
+        if low.status == "resolved":
+            sents.append("For %s, %s has the lowest test MSE (%s), below each of the other %s methods beyond the seed "
+                         "spread: %s, and %s." % (s.mlabel(m), s.elabel(top), num(mu, MSE), words(k), next_txt, base_txt))
+            continue
+        bits = [next_txt] if nxt in un and nxt != base else []
+        if base in un:
+            bits.append(base_txt)
+        if not bits:
+            bits.append(lies(un[0], "the closest unresolved"))
+        sents.append("For %s, %s has the lowest mean test MSE (%s), but the seeds do not resolve it from %s of the "
+                     "other %s methods: %s." % (s.mlabel(m), s.elabel(top), num(mu, MSE), how_many(un, k), words(k),
+                                                ", and ".join(bits)))
+    if not sents:
+        return "", "runs.csv: test_mse means of base and regularizers; paired differences"
+    sents.append("A method counts as below another only where the seeds resolve the difference: against the base model "
+                 "by the regularizer's Holm-corrected paired test (Table~\\ref{tab:paired}), against another regularizer "
+                 "by a paired $t$-test, Holm-corrected over the comparisons of the lowest mean.")
+    return " ".join(sents), "runs.csv: test_mse means of base and regularizers; paired differences"
 
 def sweep(s):
     """sent.sweep — per model and sweep, the point with the lowest test MSE, compared on the seeds every
-    point of the sweep has, beside the base model's mean on those seeds."""
-    sparts, seeds_used = [], set()
+    point of the sweep has, beside the base model's mean on those seeds, and whether the seeds resolve it
+    from the sweep's other points (paperdata.Summary.sweep_lowest): on a single shared seed they cannot,
+    and the sentence says so instead of calling a point the best."""
+    sparts, seeds_used, statuses = [], set(), []
     blocks = s.sweep_blocks()
     for m in s.models:
         mparts = []
         for (mm, w, pts) in blocks:
             if mm != m or not pts:
                 continue
-            cm, common = s.common_seed_mean(pts)
-            if not common:
+            got = s.sweep_lowest(pts)
+            if not got:
                 continue
-            k = min(range(len(pts)), key=lambda i: cm[i])
+            low, common = got
+            x = {p[4]: p[0] for p in pts}
+            top_c = pl.mean([r["test_mse"] for r in s.runs_of(low.top) if r["seed"] in common])
             base_c = pl.mean([r["test_mse"] for r in s.runs_of(m + "/base") if r["seed"] in common])
-            mparts.append("%s at %s (%s; base model %s)" % (
-                s.sweep_label(w), value_tex(pts[k][0]), num(cm[k], MSE), num(base_c, MSE)))
+            txt = "%s at %s (%s; base model %s)" % (s.sweep_label(w), value_tex(x[low.top]), num(top_c, MSE), num(base_c, MSE))
+            if low.status == "resolved":
+                txt += ", below the sweep's other points beyond the seed spread"
+            elif low.status == "unresolved":
+                o = low.unresolved()[0]
+                c = low.comps[o]
+                txt += ", not resolved from %s at %s (%s [%s, %s] above it)" % (
+                    s.sweep_label(w), value_tex(x[o]), num(c.d, MSE, sign=True), num(c.lo, MSE, sign=True), num(c.hi, MSE, sign=True))
+            statuses.append((low.status, "%s's %s sweep" % (s.mlabel(m), s.sweep_label(w))))
+            mparts.append(txt)
             seeds_used.add(tuple(common))
         if mparts:
             sparts.append("%s: %s" % (s.mlabel(m), ", ".join(mparts)))
@@ -210,8 +286,15 @@ def sweep(s):
     su = sorted(seeds_used)
     on = ("seed %s, which every point has" % num(su[0][0], 0)) if len(su) == 1 and len(su[0]) == 1 \
         else "the seeds that every point of a sweep has"
-    return ("Compared on %s, the lowest test MSE of each sweep is, for " % on + "; for ".join(sparts) + ".",
-            "runs.csv and experiments.json: the sweeps' points")
+    sent = "Compared on %s, the lowest test MSE of each sweep is, for " % on + "; for ".join(sparts) + "."
+    single = [what for st, what in statuses if st == "single-run"]
+    if len(single) == len(statuses):
+        sent += (" With one run per point, none of these minima is resolved from its sweep's other points: a single "
+                 "run gives no interval, and the order of close points may differ in another run.")
+    elif single:
+        sent += (" The points of %s share a single seed, so %s not resolved: a single run gives no "
+                 "interval." % (and_list(single), "its minimum is" if len(single) == 1 else "their minima are"))
+    return sent, "runs.csv and experiments.json: the sweeps' points"
 
 
 def sweepseeds(s):
@@ -243,7 +326,8 @@ def zero_compare(s, m):
         txt += " (difference %s [%s, %s], Holm-adjusted $p = %s$)" % (
             num(d, MSE, sign=True), num(lo, MSE, sign=True), num(hi, MSE, sign=True), p_text(p).replace("$", ""))
     beats = n >= 2 and p is not None and p <= 1 - LEVEL and d < 0
-    return txt, beats, ratio
+    worse = n >= 2 and p is not None and p <= 1 - LEVEL and d > 0
+    return txt, beats, ratio, worse
 
 
 def baselines(s):
@@ -255,17 +339,19 @@ def baselines(s):
     if not (math.isfinite(bl) and math.isfinite(bz)):
         return "The baselines have not been computed yet.", "runs.csv: baseline rows"
     parts, below_copy = [], []
+    vs_copy = s.vs_baseline("test_mse", "baseline/copy_last")   # below it: resolved (Holm over the base models)
     for m in s.models:
         mu, sd, n = s.stat(m + "/base", "test_mse")
         if n == 0:
             continue
-        txt, beats, ratio = zero_compare(s, m)
-        verdict = ("it does not beat predicting black frames" if not beats else
+        txt, beats, ratio, worse = zero_compare(s, m)
+        verdict = ("it is worse than predicting black frames" if worse else
+                   "it does not beat predicting black frames beyond the seed-to-seed variation" if not beats else
                    "it beats black frames, but by less than the study's criterion (at most %s times)" % num(LEARNT_RATIO, 2)
                    if ratio > LEARNT_RATIO else "it beats black frames by the study's criterion")
         parts.append("%s's base model%s reaches a mean test MSE per frame of %s, %s: %s" % (
             s.mlabel(m), " (one run)" if n == 1 else "", num(mu, MSE), txt, verdict))
-        if mu < bl:
+        if vs_copy.get(m) and vs_copy[m][4] is not None and vs_copy[m][4] <= 1 - LEVEL and vs_copy[m][0] < 0:
             below_copy.append(s.mlabel(m))
     sent = "Predicting all-zero (black) frames scores %s. " % num(bz, MSE) + "; ".join(parts) + ". "
     sent += ("Copying the last input frame (%s) is %s black frames: where a digit has moved it pays twice, "
@@ -360,17 +446,25 @@ def literature(s):
 
 
 def models(s):
-    """sent.models — which base model has the lower mean test MSE, and whether the gap exceeds the sum
-    of the two seed standard deviations (empty unless there are exactly two models with runs)."""
-    pair = [(m, s.stat(m + "/base", "test_mse")) for m in s.models]
-    pair = [(m, st) for m, st in pair if st[2]]
-    if len(pair) != 2:
+    """sent.models — which base model has the lower mean test MSE, and whether Welch's interval of their
+    difference (paperdata.Summary.models_welch: the models are different networks, not paired by seed)
+    resolves it (empty unless there are exactly two models with runs)."""
+    mw = s.models_welch()
+    if not mw:
         return "", "runs.csv: base rows"
-    (m1, s1), (m2, s2) = sorted(pair, key=lambda p: p[1][0])
-    sep = abs(s1[0] - s2[0]) > (s1[1] if math.isfinite(s1[1]) else 0) + (s2[1] if math.isfinite(s2[1]) else 0)
-    return ("%s has the lower mean test MSE (%s against %s for %s); the gap is %s the sum of the two seed standard "
-            "deviations." % (s.mlabel(m1), num(s1[0], MSE), num(s2[0], MSE), s.mlabel(m2),
-                             "larger than" if sep else "within"), "runs.csv: base rows, test_mse")
+    m1, m2, (d, lo, hi, nu, p) = mw
+    sent = "%s has the lower mean test MSE (%s against %s for %s)" % (
+        s.mlabel(m1), num(s.stat(m1 + "/base", "test_mse")[0], MSE), num(s.stat(m2 + "/base", "test_mse")[0], MSE), s.mlabel(m2))
+    if not math.isfinite(p):
+        sent += "; with a single run of one of them there is no interval, so the seeds do not resolve which is lower."
+    elif p <= 1 - LEVEL:
+        sent += ("; Welch's %s\\,\\%% interval of the difference, %s [%s, %s], excludes zero: the gap is resolved by the "
+                 "seeds." % (num(100 * LEVEL, 0), num(d, MSE, sign=True), num(lo, MSE, sign=True), num(hi, MSE, sign=True)))
+    else:
+        sent += ("; Welch's %s\\,\\%% interval of the difference, %s [%s, %s], contains zero, so the seeds do not "
+                 "resolve which base model is lower." % (num(100 * LEVEL, 0), num(d, MSE, sign=True), num(lo, MSE, sign=True),
+                                                         num(hi, MSE, sign=True)))
+    return sent, "runs.csv: base rows, test_mse (Welch's interval)"
 
 
 def gap(s):
@@ -474,18 +568,21 @@ def leakverdict(s):
     other = ("a causal head trained the same way" if s.leak_control else
              "the causal head of our base model, which is also trained otherwise (no causal-head control trained "
              "alike is in this build)")
+    # the centred head has one run, and the protocol tests the first seed only: no interval
+    once = (" The centred head was run once and its control too, so these ratios have no interval." if s.leak_control else
+            " The centred head was run once, so these ratios have no interval.")
     r_tf, r_ar = ratios
     if r_tf > 1 and r_ar > 1:
         return ("Against %s, the report's protocol reverses the ranking: given the true frames, the centred "
                 "head's MSE is %s times lower, while predicting on its own it is %s times higher. Its good "
-                "numbers measure how well it passes on a frame it is given, not how well it predicts." % (
-                    other, times(r_tf), times(r_ar))), source
+                "numbers measure how well it passes on a frame it is given, not how well it predicts.%s" % (
+                    other, times(r_tf), times(r_ar), once)), source
     if r_tf > 1:
         return ("Given the true frames, the centred head's MSE is %s times lower than that of %s; predicting "
-                "on its own it is not worse at this scale (ratio %s)." % (times(r_tf), other, num(r_ar, 2))), source
+                "on its own it is not worse at this scale (ratio %s).%s" % (times(r_tf), other, num(r_ar, 2), once)), source
     return ("At this scale the centred head has not learnt to use the frame it sees: even given the true "
             "frames its MSE is not below that of %s (ratio %s), so these runs do not reproduce the report's "
-            "advantage." % (other, num(r_tf, 2))), source
+            "advantage.%s" % (other, num(r_tf, 2), once)), source
 
 
 def reportcmp(s):
@@ -658,6 +755,31 @@ def effects(s):
     return sent, "runs.csv: paired differences of test_ssim, test_psnr; Holm over the regularizers"
 
 
+def resolved_frames(rows, above):
+    """The clause of sent.frames saying at which frames the seeds resolve a base model's difference to the
+    all-zero line (rows: paperdata.Summary.frames_vs_zero of the model; above: the frames where its mean is
+    at or above the line): the frames above the line that are resolved above it, or, where the mean is below
+    at every frame, how many frames are resolved below."""
+    ok = {t: r for t, r in rows.items() if r[3] >= 2 and r[4] is not None}
+    if not ok:
+        return ""
+    if not any(r[4] <= 1 - LEVEL for r in ok.values()):
+        return " (means over the seeds; the seeds resolve the difference to the line at no frame)"
+    if above:
+        res = [t for t in above if t in ok and ok[t][4] <= 1 - LEVEL and ok[t][0] > 0]
+        if not res:
+            return " (means over the seeds; the seeds resolve the difference at none of these frames)"
+        if res == above:
+            return " (resolved by the seeds at each of these frames)"
+        return " (means over the seeds; resolved by the seeds only at frame%s %s)" % (
+            "s" if len(res) > 1 else "", and_list([num(t, 0) for t in res]))
+    res = [t for t in sorted(ok) if ok[t][4] <= 1 - LEVEL and ok[t][0] < 0]
+    if len(res) == len(rows):
+        return " (resolved by the seeds at every frame)"
+    return " (means over the seeds; resolved below the line at %s of the %s frames)" % (
+        "none" if not res else words(len(res)), words(len(rows)))
+
+
 def frames(s):
     """sent.frames — what the per-frame figure shows: per base model, the predicted frames where its MSE
     is at or above that of all-zero frames, and its SSIM against all-zero's."""
@@ -665,6 +787,7 @@ def frames(s):
     if not fz:
         return "", "frames.csv: no baseline"
     parts = []
+    pf = s.frames_vs_zero("mse")
     for m in s.models:
         fb, sb = s.frame_means(m + "/base", "mse"), s.frame_means(m + "/base", "ssim")
         if not fb:
@@ -680,6 +803,7 @@ def frames(s):
         else:
             p = "%s's base model stays below the all-zero line at every frame, by %s\\,\\%% at the last" % (
                 s.mlabel(m), num(100 * (1 - fb[last] / fz[last]), 0))
+        p += resolved_frames(pf.get(m, {}), above)
         s_below = [k for k in sorted(sb) if k in zs and sb[k] < zs[k]]
         if len(s_below) == len(sb):
             p += ", and its SSIM is below all-zero's at every frame"
@@ -692,6 +816,9 @@ def frames(s):
             s.frame_means(m + "/base", "mse")[max(s.frame_means(m + "/base", "mse"))] >
             s.frame_means(m + "/base", "mse")[min(s.frame_means(m + "/base", "mse"))]]
     sent = "; ".join(parts) + "."
+    if any(pf.values()):
+        sent += (" A frame counts as resolved where the one-sample interval of the base model's runs against the "
+                 "all-zero line survives Holm's correction over every frame of the base models.")
     if grow:
         fm = {m: s.frame_means(m + "/base", "mse") for m in grow}
         sent += (" %s grows with the horizon (%s from the first predicted frame to the last), "
