@@ -691,10 +691,21 @@ def ssim(s):
         groups = [x for x in (grp(m) for m in s.models) if x]
         sent += ("In the strips (first test sequence, first-seed runs) the background of %s is not black but grey: "
                  "the model leaves an offset there" % and_list(groups))
-        lin = [m for m in s.models if (m + "/base") in dict(offset) and s.cfg(m + "/base", "head") == "linear"]
+        # why: a head without an output activation cannot hold the background at zero; one with a ReLU
+        # (or sigmoid) can, so an offset there is a model that has not learnt it yet
+        off_base = [m for m in s.models if (m + "/base") in dict(offset)]
+        lin = [m for m in off_base if s.cfg(m + "/base", "head_act") == "identity"]
+        act = [m for m in off_base if s.cfg(m + "/base", "head_act") not in (None, "identity")]
         if lin:
-            sent += ("; %s ends in a linear output head, with no sigmoid to hold the background at zero" %
+            sent += ("; %s ends in a linear output head, with no activation to hold the background at zero" %
                      and_list(["%s" % s.mlabel(m) for m in lin]))
+        if act:
+            sent += ("; the %s after %s output head%s could give exact black, but at this scale the base "
+                     "model%s not learnt to" % (
+                         and_list(sorted({"ReLU" if s.cfg(m + "/base", "head_act") == "relu" else
+                                          str(s.cfg(m + "/base", "head_act")) for m in act})),
+                         and_list(["%s's" % s.mlabel(m) for m in act]), "s" if len(act) > 1 else "",
+                         "s have" if len(act) > 1 else " has"))
         gmax = max(g for _, g in offset)
         sent += (". Such an offset costs at most $%s\\times(g/255)^2$, %s per frame at $g = %s$, of the MSE, "
                  "but limits SSIM in those windows to %s." % (
