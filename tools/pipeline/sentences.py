@@ -906,6 +906,30 @@ def reportzero(s):
     return sent, REPORT_CSV + ": PredRNN++ Base; runs.csv: baseline/zero"
 
 
+def studyscale(s):
+    """sent.studyscale — where this is a smaller scale (tiny, quick): the study scale, the one sized so that
+    both models learn and can overfit on a 2-core CPU, with its sizes read from experiments/scales/study."""
+    if s.setup.get("scale") in ("study", "paper"):
+        return "", "setup.json: scale"
+    import re
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "experiments", "scales", "study")
+    try:
+        conf = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", open(os.path.join(root, "common.conf")).read(), re.M))
+        model = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", open(os.path.join(root, "convlstm.conf")).read(), re.M))
+        mk = open(os.path.join(root, "scale.mk")).read()
+        seeds = len(re.search(r"^SEEDS\s*\?=\s*(.*)$", mk, re.M).group(1).split())
+        steps = int(conf["n_train"]) // int(conf["batch"]) * int(conf["epochs"])
+        width = model["layers"].split(",")
+    except (OSError, KeyError, ValueError, AttributeError):
+        return "", "experiments/scales/study (not readable)"
+    sent = ("The study scale (\\texttt{experiments/scales/study}) is the one sized to say something about "
+            "regularizers on a two-core CPU: models of %s layers of %s channels, %s steps on a fixed set of %s "
+            "training sequences, small enough to overfit, and the report's experiments with %s seeds; its "
+            "probes are in \\texttt{PROBES.md} beside it." % (
+                words(len(width)), num(int(width[0]), 0), num(steps, 0), num(int(conf["n_train"]), 0), words(seeds)))
+    return sent, "experiments/scales/study/common.conf, convlstm.conf, scale.mk"
+
+
 def paperscale(s):
     """sent.paperscale — the paper scale (the report's setting, meant for a GPU): that it has not been run
     where this is another scale, and what it would cost: runs per model (this summary's plan with the
