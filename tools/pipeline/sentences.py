@@ -91,6 +91,11 @@ def optimizer(s):
                 "diverge)" % (s.mlabel(m), s.elabel(m + "/opt-" + o)))
     if not parts:
         return "The optimizer study has not finished yet.", "*/optimizer.json"
+    if all(len(s.opt_exps(m)) <= 1 for m in s.models):
+        return ("Every model uses %s (no optimizer study at this scale; %s)." % (
+            and_list(sorted({s.elabel(m + "/opt-" + s.choice[m]["chosen"]) for m in s.models if s.choice.get(m)})),
+            "; ".join("%s: best validation loss %s" % (s.mlabel(m), num(s.choice[m]["scores"][s.choice[m]["chosen"]], LOSS))
+                      for m in s.models if s.choice.get(m)))), "*/optimizer.json"
     sent = "The study selects " + " and ".join(parts) + "."
     if single:
         sent += (" With one run per optimizer, %s on a single seed, and no interval separates it from "
@@ -113,6 +118,38 @@ def optseeds(s):
     if len(seeds) == 1:
         return "once, with seed %s," % num(seeds[0], 0), "setup.json: opt_seeds"
     return ("with each of the seeds %s" % and_list([num(x, 0) for x in seeds])), "setup.json: opt_seeds"
+
+
+def optplan(s):
+    """sent.optplan — the optimizer study as planned at this scale: the optimizers each model is trained
+    with and how the later experiments' optimizer is chosen, or, with one optimizer in the plan, that there
+    is no study at this scale (its one run repeats the base's first seed)."""
+    opts = [e.split("/opt-")[1] for e in s.opt_exps(s.models[0])] if s.models else []
+    labels = [s.elabel(s.models[0] + "/opt-" + o) for o in opts]
+    if len(opts) <= 1:
+        return ("This scale has no optimizer study: every model is trained with %s, the optimizer of the "
+                "Keras example and of PredRNN++ (the study runs at the other scales); its one run per model "
+                "repeats the base's first seed, a check that training is deterministic." % (
+                    and_list(labels) or "its base optimizer")), "experiments.json"
+    return ("Each model is trained %s with %s (Table~\\ref{tab:optim}); a script picks, per model, the optimizer "
+            "with the lowest mean best validation loss, and every later experiment of that model uses it." % (
+                optseeds(s)[0], and_list(labels))), "experiments.json; setup.json: opt_seeds"
+
+
+SWEEP_PHRASE = {"dropout": "the dropout rate", "l2": "the L2 weight"}
+
+
+def sweepplan(s):
+    """sent.sweepplan — the sweeps of this scale (experiments.json "sweeps"): which regularizer strengths
+    are varied on both models, or that the scale runs none."""
+    names = sorted(s.sweeps)
+    if not names:
+        return "This scale runs no sweeps.", "experiments.json: sweeps"
+    what = and_list([SWEEP_PHRASE.get(s.sweeps[w].get("key", w), "the %s value" % s.sweeps[w].get("key", w))
+                     for w in names])
+    return ("%s sweep%s %s one regularizer's strength on both models: %s." % (
+        words(len(names)).capitalize(), "s" if len(names) > 1 else "", "vary" if len(names) > 1 else "varies",
+        what)), "experiments.json: sweeps"
 
 
 def optstat(s):

@@ -131,6 +131,8 @@ def optimizer_values(s, v):
             v.add("opt.%s.score" % m, num(ch["scores"][ch["chosen"]], DECIMALS["loss"]), "%s/optimizer.json: scores[chosen]" % m)
     v.sentence("sent.optimizer", sentences.optimizer(s))
     v.sentence("scale.optruns", sentences.optseeds(s))
+    v.sentence("sent.optplan", sentences.optplan(s))
+    v.sentence("sent.sweepplan", sentences.sweepplan(s))
     v.sentence("text.optstat", sentences.optstat(s))
 
 
