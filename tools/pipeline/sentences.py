@@ -943,18 +943,30 @@ def reportzero(s):
     return sent, REPORT_CSV + ": PredRNN++ Base; runs.csv: baseline/zero"
 
 
+SCALES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "experiments", "scales")
+
+
+def scale_conf(scale, name):
+    """The 'key = value' lines of experiments/scales/<scale>/<name> as a dict (OSError when unreadable)."""
+    import re
+    return dict(re.findall(r"^(\w+)\s*=\s*(\S+)", open(os.path.join(SCALES_DIR, scale, name)).read(), re.M))
+
+
+def scale_mk_words(scale, var):
+    """The words of `VAR ?= ...` in experiments/scales/<scale>/scale.mk (AttributeError when absent)."""
+    import re
+    mk = open(os.path.join(SCALES_DIR, scale, "scale.mk")).read()
+    return re.search(r"^%s\s*\?=\s*(.*)$" % var, mk, re.M).group(1).split()
+
+
 def studyscale(s):
     """sent.studyscale — where this is a smaller scale (tiny, quick): the study scale, the one sized so that
     both models learn and can overfit on a 2-core CPU, with its sizes read from experiments/scales/study."""
     if s.setup.get("scale") in ("study", "paper"):
         return "", "setup.json: scale"
-    import re
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "experiments", "scales", "study")
     try:
-        conf = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", open(os.path.join(root, "common.conf")).read(), re.M))
-        model = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", open(os.path.join(root, "convlstm.conf")).read(), re.M))
-        mk = open(os.path.join(root, "scale.mk")).read()
-        seeds = len(re.search(r"^SEEDS\s*\?=\s*(.*)$", mk, re.M).group(1).split())
+        conf, model = scale_conf("study", "common.conf"), scale_conf("study", "convlstm.conf")
+        seeds = len(scale_mk_words("study", "SEEDS"))
         steps = int(conf["n_train"]) // int(conf["batch"]) * int(conf["epochs"])
         width = model["layers"].split(",")
     except (OSError, KeyError, ValueError, AttributeError):
@@ -973,13 +985,9 @@ def paperscale(s):
     paper scale's seeds), sequences per run, GPU hours at assumed throughputs (REPRODUCE.md section 7)."""
     if s.setup.get("scale") == "paper":
         return "", "setup.json: scale"
-    import re
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "experiments", "scales", "paper")
     try:
-        conf = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", open(os.path.join(root, "common.conf")).read(), re.M))
-        mk = open(os.path.join(root, "scale.mk")).read()
-        seeds = len(re.search(r"^SEEDS\s*\?=\s*(.*)$", mk, re.M).group(1).split())
-        oseeds = len(re.search(r"^OPT_SEEDS\s*\?=\s*(.*)$", mk, re.M).group(1).split())
+        conf = scale_conf("paper", "common.conf")
+        seeds, oseeds = len(scale_mk_words("paper", "SEEDS")), len(scale_mk_words("paper", "OPT_SEEDS"))
         per_run = int(conf["n_train"]) * int(conf["epochs"]) + (int(conf["n_val"]) * int(conf["epochs"]) + int(conf["n_test"])) / 3.0
     except (OSError, KeyError, ValueError, AttributeError):
         return ("The paper scale (\\texttt{experiments/scales/paper}) needs a GPU and has not been run."), \
