@@ -742,16 +742,19 @@ def figdata_curves(s, g):
 
 def figdata_optim(s, g):
     """O_LABEL, O_MODEL, O_CHOSEN, O_OF, N_OPT: the blocks of optim.dat."""
-    olab, omodel, ochosen = [], [], []
+    olab, omodel, ochosen, odata = [], [], [], []
     for m in s.models:
         for eid in s.opt_exps(m):
             olab.append(s.elabel(eid))
             omodel.append(s.models.index(m) + 1)
+            odata.append(any(r["model"] == m and r["experiment"] == s.exps[eid]["name"] for r in s.curves))
             ochosen.append(1 if s.choice.get(m, {}).get("chosen") == s.exps[eid]["name"][len("opt-"):] else 0)
     g.arr("O_LABEL", olab)
     g.arr("O_MODEL", omodel)
     g.arr("O_CHOSEN", ochosen)
-    g.arr("O_OF", [" ".join(str(i + 1) for i, x in enumerate(omodel) if x == k + 1) or "0" for k in range(len(s.models))])
+    # a model none of whose optimizer runs has finished yet (a study part-way through): an empty panel
+    g.arr("O_OF", [" ".join(str(i + 1) for i, x in enumerate(omodel) if x == k + 1)
+                   if any(d for x, d in zip(omodel, odata) if x == k + 1) else "0" for k in range(len(s.models))])
     g.arr("O_PICK", [s.elabel(m + "/opt-" + s.choice[m]["chosen"]) if m in s.choice else "" for m in s.models])
     g.scalar("N_OPT", len(olab))
 
