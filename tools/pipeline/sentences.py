@@ -909,8 +909,11 @@ def final(s):
         regs = [r for e in s.regularizers if e.startswith(m + "/") for r in s.runs_of(e)]
         nb = sum(1 for r in base if r["test_mse"] >= bz)
         nr = sum(1 for r in regs if r["test_mse"] >= bz)
-        parts.append("%s of the %s base runs and %s of the %s regularized runs of %s" % (
-            words(nb) if nb else "none", words(len(base)), words(nr) if nr else "none", words(len(regs)), s.mlabel(m)))
+        # a model with no finished regularized run yet (a study part-way through): its base runs only
+        parts.append("%s of the %s base runs%s of %s" % (
+            words(nb) if nb else "none", words(len(base)),
+            " and %s of the %s regularized runs" % (words(nr) if nr else "none", words(len(regs))) if regs else "",
+            s.mlabel(m)))
     return ("At or above the all-zero line (%s): %s." % (num(bz, MSE), "; ".join(parts))), \
         "runs.csv: test_mse of base and regularizer runs against baseline/zero"
 

@@ -134,6 +134,11 @@ def optimizer_values(s, v):
     v.sentence("sent.optplan", sentences.optplan(s))
     v.sentence("sent.sweepplan", sentences.sweepplan(s))
     v.sentence("text.optstat", sentences.optstat(s))
+    # switches of paper.tex (\ifrv): a scale with one optimizer has no optimizer study to draw (its table
+    # keeps the determinism check), a scale without sweeps no sweep figure
+    v.add("flag.optstudy", "1" if any(len(s.opt_exps(m)) > 1 for m in s.models) else "0",
+          "experiments.json: optimizer-study experiments per model")
+    v.add("flag.sweeps", "1" if s.sweeps else "0", "experiments.json: sweeps")
 
 
 def result_values(s, v):
