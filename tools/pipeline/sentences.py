@@ -657,9 +657,11 @@ def reportcmp(s):
     def names(xs):
         return and_list(["%s %s" % (tex_escape(x[0]), s.elabel(x[2])) for x in xs])
     if not res:
-        sent = ("None of our %s differences that match a row of the report is resolved after Holm's correction, "
-                "so none confirms or contradicts the report: an interval that contains zero says nothing about "
-                "the direction, whatever the sign of its mean." % words(len(agree)))
+        sent = (("None of our %s differences that match a row of the report is resolved after Holm's correction, "
+                 "so none confirms or contradicts the report" % words(len(agree))) if len(agree) > 1 else
+                "Our one difference that matches a row of the report is not resolved after Holm's correction, "
+                "so it neither confirms nor contradicts the report")
+        sent += (": an interval that contains zero says nothing about the direction, whatever the sign of its mean.")
     else:
         same = [x for x in res if x[3] is not None and x[3] != 0 and x[3] == x[4]]
         opp = [x for x in res if x[3] is not None and x[3] != 0 and x[3] != x[4]]
