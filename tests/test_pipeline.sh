@@ -519,6 +519,25 @@ EOF
     done
     check "a summary without any finished optimizer-study run of PredRNN++ (a study part-way through): figdata gives its panel O_OF '0', and all $n_fig figures are drawn ($n_ok)" \
         eval 'grep -qx "O_OF\[2\] = .0." "$W/partial/out/figdata.gp" && [ "$n_ok" = "$n_fig" ]'
+    # a scale like study's: Adam alone and no sweeps. The paper's switches turn the optimizer-study figure
+    # and the sweep figure off there, and on for the tiny scale's four optimizers and two sweeps.
+    check "values.tex switches: flag.optstudy and flag.sweeps are 1 for the tiny scale's summary and 0 for the same summary with only Adam and no sweeps" \
+        "$PYTHON" - "$W/partial/summary" "$W/oneopt" <<'EOF'
+import csv, json, os, re, shutil, subprocess, sys
+S, N = sys.argv[1], sys.argv[2]
+def flags(summary, out):
+    subprocess.run([sys.executable, "tools/pipeline/tables.py", "--summary", summary, "--out", out, "values.tex"],
+                   check=True, capture_output=True)
+    v = dict(re.findall(r"\\rrdef\{(flag\.[a-z]+)\}\{(.*?)\}%", open(out + "/values.tex").read()))
+    return v.get("flag.optstudy"), v.get("flag.sweeps")
+assert flags(S, N + "/many") == ("1", "1"), flags(S, N + "/many")
+shutil.copytree(S, N + "/summary")
+ex = json.load(open(S + "/experiments.json"))
+ex["experiments"] = {k: x for k, x in ex["experiments"].items() if x["stage"] != "opt" or k.endswith("/opt-adam")}
+ex["sweeps"] = {}
+json.dump(ex, open(N + "/summary/experiments.json", "w"))
+assert flags(N + "/summary", N + "/one") == ("0", "0"), flags(N + "/summary", N + "/one")
+EOF
 fi
 
 # ---------------------------------------------------------------------------------------------
