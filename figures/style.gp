@@ -43,7 +43,11 @@ beyond_hi(mu, mx, hi, f) = (mu > hi ? sprintf('mean '.f, mu) : sprintf('run '.f,
 beyond_lo(mu, mn, lo, f) = LARROW.(mu < lo ? sprintf('mean '.f, mu) : sprintf('run '.f, mn))
 
 # empty_panel(): what a panel shows when the summary has no data for it yet (a partial summary)
-empty_panel = "set label 99 'no finished runs' at graph 0.5, graph 0.5 center; unset logscale y; plot [0:1][0:1] NaN notitle; unset label 99"
+# without tic marks, labels or grid (the tic steps of the panel before would crowd [0:1]), which it then
+# restores to this style's defaults
+empty_panel = "set label 99 'no finished runs' at graph 0.5, graph 0.5 center; unset logscale y; \
+  set format x ''; set format y ''; set tics scale 0; set grid noxtics noytics; plot [0:1][0:1] NaN notitle; \
+  unset label 99; set format x '% h'; set format y '$%g$'; set tics scale 0.5; set grid xtics ytics"
 
 # lin_ytics(lo, hi): about four 1-2-5 steps on a linear y axis spanning lo..hi (STATS from `stats`)
 lin_ytics = "set ytics nice_step(Y_HI - Y_LO, 4); set mytics 2"
