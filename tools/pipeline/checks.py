@@ -5,8 +5,9 @@ and exits 1 when a check failed.
 
   checks.py configs                      experiment/scale configs: every listed experiment has its .conf
                                          (pipelib.experiment_conf) with a `# label:`; scale files set
-                                         only size keys; experiment files set no size key (a scale
-                                         would silently override it)
+                                         only size keys (a model's scale file also lr, when that model
+                                         has one optimizer and no experiment of its own lr); experiment
+                                         files set no size key (a scale would silently override it)
   checks.py tex PAPER_BUILD              no digit in the results parts of paper/*.tex (allow-list
                                          digit-allowlist.txt); every \\rv{key} used is defined in
                                          PAPER_BUILD/values.tex, each definition naming its source
@@ -46,6 +47,8 @@ ok, fail, skip = LOG.ok, LOG.fail, LOG.skip
 # the method, which belongs to the experiments
 SCALE_KEYS = {"layers", "kernels", "patch", "n_train", "n_val", "n_test", "batch", "epochs", "sampling_iters",
               "threads", "precision", "predict_sequences", "checkpoint_every", "backend", "tf32", "lr_step_epochs"}
+# and, in a scale's model file (experiments/scales/<scale>/<model>.conf) only, the learning rate: see check_configs
+SCALE_LR_KEYS = {"lr"}
 
 
 def conf_keys(path):
@@ -73,12 +76,31 @@ def check_configs():
     unlabeled = [e for e in exps if e not in missing and "label" not in pl.conf_tags(conf[e])]
     (fail if unlabeled else ok)("every experiment config has a '# label:' line%s" % (
         ": not " + " ".join(unlabeled) if unlabeled else ""))
-    bad = []
+    bad, models = [], os.environ.get("MODELS", "").split()
     for root, _, files in sorted(os.walk("experiments/scales")):
         for f in sorted(files):
             if f.endswith(".conf"):
-                bad += ["%s/%s: %s" % (root, f, k) for k in conf_keys(os.path.join(root, f)) if k not in SCALE_KEYS]
+                bad += ["%s/%s: %s" % (root, f, k) for k in conf_keys(os.path.join(root, f))
+                        if k not in SCALE_KEYS and not (k in SCALE_LR_KEYS and os.path.dirname(root) == "experiments/scales"
+                                                        and f[:-len(".conf")] in models)]
     (fail if bad else ok)("scale files set only size keys%s" % (": " + ", ".join(bad) if bad else ""))
+    # a model's scale file may also set the learning rate (SCALE_LR_KEYS: the step budget decides it), which
+    # then replaces the optimizer's: so in this scale's runs that model has one optimizer and no experiment
+    # that sets a learning rate of its own (AdamW's), else the scale would silently override a method
+    scale = os.environ.get("SCALE", "")
+    bad = []
+    for m in models:
+        p = "experiments/scales/%s/%s.conf" % (scale, m)
+        if not (scale and os.path.exists(p) and set(conf_keys(p)) & SCALE_LR_KEYS):
+            continue
+        opts = sorted(e for e in exps if e.startswith(m + "/opt-"))
+        if len(opts) > 1:
+            bad.append("%s sets lr but %s has %d optimizers (%s)" % (p, m, len(opts), " ".join(opts)))
+        bad += ["%s sets lr and %s's experiment %s sets %s" % (p, m, e, " ".join(sorted(set(conf_keys(conf[e])) & SCALE_LR_KEYS)))
+                for e in exps if e.startswith(m + "/") and e not in opts and e not in missing
+                and set(conf_keys(conf[e])) & SCALE_LR_KEYS]
+    (fail if bad else ok)("a learning rate set by a scale file overrides no optimizer choice or experiment's own%s" % (
+        ": " + "; ".join(bad) if bad else ""))
     bad = []
     files = sorted({conf[e] for e in exps if e not in missing})
     for f in files:
