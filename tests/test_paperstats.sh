@@ -103,7 +103,7 @@ assert abs(vz[lo_m][4] - min(1, 2 * pvals[lo_m])) < 1e-9
 assert abs(vz[hi_m][4] - max(min(1, 2 * pvals[lo_m]), pvals[hi_m])) < 1e-9
 EOF
 
-check "the PNG reader equals PIL on the committed strips and on PNGs PIL writes with each filter type; the strips' background levels are numpy's medians" \
+check "the PNG reader equals PIL on the committed strips and on PNGs PIL writes with each filter type; the strips' background levels are numpy's medians and their last frames' pixel mass numpy's sums" \
     "$PYTHON" - "$S" <<'EOF'
 import json, os, sys, tempfile
 sys.path.insert(0, "tools/pipeline")
@@ -143,6 +143,19 @@ for st in strips:
         assert abs(got[r["row"]] - np.mean(meds)) < 1e-9, (r["row"], got[r["row"]], np.mean(meds))
         n += 1
 assert n == len(got) and n >= 20, n
+# the last predicted frame's pixel mass over the true one's (the fading criterion), recomputed with numpy
+mass = dict(s.strip_mass())
+n = 0
+for st in strips:
+    img = np.asarray(Image.open(os.path.join(S, st["file"]))).astype(float)
+    names = [r["row"] for r in st["rows"]]
+    last = lambda i: img[2 + 66 * i:66 + 66 * i, 2 + 66 * 9:66 + 66 * 9].sum()
+    for i, r in enumerate(st["rows"]):
+        if r["row"] in s.exps:
+            want = last(i) / last(names.index("truth"))
+            assert abs(mass[r["row"]] - want) < 1e-12, (r["row"], mass[r["row"]], want)
+            n += 1
+assert n == len(mass) and n >= 20 and max(mass.values()) > 0, (n, mass)
 EOF
 
 check "every regularizer's resolved verdict of the test MSE is Holm over the family of all regularizers (scipy p-values), and a resolved one's uncorrected interval excludes zero" \

@@ -628,6 +628,28 @@ class Summary:
                     out.append((r["row"], pl.mean(meds)))
         return out
 
+    def strip_mass(self):
+        """Per row of the strips that is a model's prediction: (eid, its last predicted frame's pixel mass
+        (sum of grey levels) over the true last frame's), from the strip PNGs as strip_background reads
+        them — whether the digits are still there at the end of the horizon or have faded (issue 14's
+        criterion: at least half). None for a strip without a truth row or with a black true frame."""
+        out = []
+        for st, _ in self.strips():
+            w, h, img = png_grey(os.path.join(self.path, st["file"]))
+            names = [r["row"] for r in st["rows"]]
+            if "truth" not in names:
+                continue
+            t = min(9, (w - 2) // 66 - 1)     # the last predicted frame's column
+
+            def mass(i):
+                x0, y0 = 2 + 66 * t, 2 + 66 * i
+                return sum(sum(img[y][x0:x0 + 64]) for y in range(y0, min(y0 + 64, h)))
+            true = mass(names.index("truth"))
+            if true <= 0:
+                continue
+            out += [(r["row"], mass(i) / true) for i, r in enumerate(st["rows"]) if r["row"] in self.exps]
+        return out
+
     # ---------------------------------------------------------------- sweeps
 
     def sweep_blocks(self):

@@ -707,8 +707,31 @@ def strips(s):
             "the columns are the input frames and the predicted frames, numbered above). The predictions are "
             "printed as the model wrote them, without a contrast stretch. A prediction that blurs and fades "
             "to black within a few frames has not learnt the motion: under the MSE, a blur towards the mean "
-            "frame is the best guess of a model that does not know where the digits go." % ("s" if len(refs) > 1 else "", " and~".join(refs), "" if len(refs) > 1 else "s"),
-            "strip.json")
+            "frame is the best guess of a model that does not know where the digits go.%s" % (
+                "s" if len(refs) > 1 else "", " and~".join(refs), "" if len(refs) > 1 else "s", strip_mass(s)),
+            "strip.json; strip-*.png: pixel mass of the last predicted frame")
+
+
+def strip_mass(s):
+    """The pixel mass of the strips' last predicted frame against the true one's (paperdata.strip_mass): the
+    base models' ratios, and the regularized runs' range or those that kept less than half (faded)."""
+    got = [(e, r) for e, r in s.strip_mass() if s.exps[e]["stage"] != "once"]
+    if not got:
+        return ""
+    base = [(e, r) for e, r in got if s.exps[e]["name"] == "base"]
+    other = [(e, r) for e, r in got if s.exps[e]["name"] != "base"]
+    sent = (" At the last predicted frame of this sequence, %s the true frame's pixel mass (the sum of its grey "
+            "levels), where a prediction that keeps less than half has faded" % (
+                and_list(["%s's base model keeps %s times" % (s.mlabel(e.split("/")[0]), num(r, 2)) for e, r in base])
+                if base else "the predictions keep"))
+    if other:
+        faded = [(e, r) for e, r in other if r < 0.5]
+        sent += ("; the other methods keep %s to %s times%s" % (
+            num(min(r for _, r in other), 2), num(max(r for _, r in other), 2),
+            ", and %s fade%s below half" % (and_list(["%s %s (%s)" % (s.mlabel(e.split("/")[0]), s.elabel(e), num(r, 2))
+                                                      for e, r in faded]),
+                                           "s" if len(faded) == 1 else "") if faded else ""))
+    return sent + "."
 
 
 def n_pixels(s):
