@@ -158,6 +158,41 @@ for st in strips:
 assert n == len(mass) and n >= 20 and max(mass.values()) > 0, (n, mass)
 EOF
 
+check "the base models' gap growth after scheduled sampling (sentences.gap_growth) recomputed from curves.csv and the configs: the first all-free-running epoch, the mean gaps there and at the last epoch, the seeds in which it grew" \
+    "$PYTHON" - "$S" <<'EOF'
+import csv, json, math, sys
+sys.path.insert(0, "tools/pipeline")
+from paperdata import Summary
+import sentences
+S = sys.argv[1]
+s = Summary(S)
+sent = sentences.gap_growth(s)
+ex = json.load(open(S + "/experiments.json"))["experiments"]
+curves = list(csv.DictReader(open(S + "/curves.csv")))
+n = 0
+for m, label in (("convlstm", "ConvLSTM"), ("predrnn_pp", "PredRNN++")):
+    c = ex[m + "/base"]["config"]
+    assert c["sampling"] == "scheduled", c["sampling"]
+    steps = int(c["n_train"]) // int(c["batch"])
+    e0 = math.ceil(int(c["sampling_iters"]) / steps) + 1        # the first epoch whose every step is past the schedule
+    assert (e0 - 1) * steps >= int(c["sampling_iters"]) > (e0 - 2) * steps
+    g = {}
+    for r in curves:
+        if r["model"] == m and r["experiment"] == "base":
+            g.setdefault(r["seed"], {})[int(r["epoch"])] = float(r["val_loss"]) - float(r["train_loss"])
+    first = [x[e0] for x in g.values()]
+    last = [x[max(x)] for x in g.values()]
+    grew = sum(1 for a, b in zip(first, last) if b > a)
+    want = "%s's base gap goes from $%+.5f$ at epoch %d to $%+.5f$ at the last" % (
+        label, sum(first) / len(first), e0, sum(last) / len(last))
+    assert want in sent, (want, sent)
+    over = grew == len(first) and sum(last) > sum(first)
+    clause = sent.split(" therefore overfit")[0].rsplit(". ", 1)[-1] if " therefore overfit" in sent else ""
+    assert (label in clause) == over, (label, over, sent)
+    n += 1
+assert n == 2
+EOF
+
 check "every regularizer's resolved verdict of the test MSE is Holm over the family of all regularizers (scipy p-values), and a resolved one's uncorrected interval excludes zero" \
     "$PYTHON" - "$S" <<'EOF'
 import sys

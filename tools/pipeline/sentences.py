@@ -543,7 +543,58 @@ def gap(s):
     sent = ("In the last epoch, validation loss minus training loss of the base models is " + " and ".join(gaps) + ".") if gaps else ""
     if gparts:
         sent += " The regularizers' mean gaps range " + "; ".join(gparts) + "."
-    return sent, "runs.csv: gap_last"
+    sent += gap_growth(s)
+    return sent, "runs.csv: gap_last; curves.csv and experiments.json (sampling_iters, n_train, batch): the gap from free running on"
+
+
+def free_running_epoch(s, eid):
+    """The first epoch in which every step of eid feeds the model its own predictions (scheduled sampling
+    over: its iterations all at or after sampling_iters), so that its training loss is the same quantity
+    as the validation loss; 1 without scheduled sampling; None when the config lacks the keys."""
+    try:
+        mode = s.cfg(eid, "sampling")
+        if mode is None:
+            return None
+        if mode != "scheduled":
+            return 1
+        spe = int(s.cfg(eid, "n_train")) // int(s.cfg(eid, "batch"))
+        return -(-int(s.cfg(eid, "sampling_iters")) // spe) + 1
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def gap_growth(s):
+    """Per base model, the validation-minus-training gap at its first free-running epoch and at its last
+    (means over seeds), and in how many seeds it grew: a gap that grows in every seed while both losses
+    measure the same free-running prediction is overfitting, the work a regularizer has at this scale."""
+    parts, over, flat = [], [], []
+    for m in s.models:
+        e0 = free_running_epoch(s, m + "/base")
+        runs = {}
+        for r in s.curves:
+            if r["model"] == m and r["experiment"] == "base" and r["train_loss"] is not None and r["val_loss"] is not None:
+                runs.setdefault(r["seed"], {})[r["epoch"]] = r["val_loss"] - r["train_loss"]
+        pairs = [(g[e0], g[max(g)]) for g in runs.values() if e0 is not None and e0 in g and max(g) > e0]
+        if not pairs:
+            continue
+        a, b = pl.mean([x for x, _ in pairs]), pl.mean([y for _, y in pairs])
+        grew = sum(1 for x, y in pairs if y > x)
+        parts.append("%s's base gap goes from %s at epoch %s to %s at the last (mean over seeds; it grows in %s)" % (
+            s.mlabel(m), num(a, LOSS, sign=True), num(e0, 0), num(b, LOSS, sign=True),
+            ("all %s seeds" % words(len(pairs)) if len(pairs) > 2 else "both seeds") if grew == len(pairs) and grew > 1 else
+            "%s of %s seeds" % (words(grew) if grew else "none", words(len(pairs)))))
+        (over if b > a and grew == len(pairs) else flat).append(m)
+    if not parts:
+        return ""
+    sent = (" Once scheduled sampling is over, training, like validation, feeds the model its own predictions, "
+            "so both losses measure the same prediction: %s." % "; ".join(parts))
+    if over:
+        sent += (" %s therefore overfit%s the training sequences, which leaves a regularizer work to do." % (
+            and_list([s.mlabel(m) for m in over]), "s" if len(over) == 1 else ""))
+    if flat:
+        sent += (" %s show%s no gap that grows in every seed, so no overfitting for a regularizer to reduce." % (
+            and_list([s.mlabel(m) for m in flat]), "s" if len(flat) == 1 else ""))
+    return sent
 
 
 def leak(s):
