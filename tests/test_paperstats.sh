@@ -103,7 +103,7 @@ assert abs(vz[lo_m][4] - min(1, 2 * pvals[lo_m])) < 1e-9
 assert abs(vz[hi_m][4] - max(min(1, 2 * pvals[lo_m]), pvals[hi_m])) < 1e-9
 EOF
 
-check "the PNG reader equals PIL on the committed strips and on PNGs PIL writes with each filter type; the strips' background levels are numpy's medians and their last frames' pixel mass numpy's sums" \
+check "the PNG reader equals PIL on the committed strips and on PNGs PIL writes with each filter type; the strips' background levels are numpy's medians and their last frames' pixel mass numpy's sums (divided by a row's contrast stretch); the stretch's factor and clipping" \
     "$PYTHON" - "$S" <<'EOF'
 import json, os, sys, tempfile
 sys.path.insert(0, "tools/pipeline")
@@ -139,7 +139,8 @@ for st in strips:
     for i, r in enumerate(st["rows"]):
         if r["row"] not in s.exps:
             continue
-        meds = [np.sort(img[2 + 66 * i:66 + 66 * i, 2 + 66 * t:66 + 66 * t].ravel())[64 * 64 // 2] for t in range(10)]
+        meds = [np.sort(img[2 + 66 * i:66 + 66 * i, 2 + 66 * t:66 + 66 * t].ravel())[64 * 64 // 2] / r.get("stretch", 1.0)
+                for t in range(10)]
         assert abs(got[r["row"]] - np.mean(meds)) < 1e-9, (r["row"], got[r["row"]], np.mean(meds))
         n += 1
 assert n == len(got) and n >= 20, n
@@ -152,10 +153,24 @@ for st in strips:
     last = lambda i: img[2 + 66 * i:66 + 66 * i, 2 + 66 * 9:66 + 66 * 9].sum()
     for i, r in enumerate(st["rows"]):
         if r["row"] in s.exps:
-            want = last(i) / last(names.index("truth"))
+            want = last(i) / r.get("stretch", 1.0) / last(names.index("truth"))
             assert abs(mass[r["row"]] - want) < 1e-12, (r["row"], mass[r["row"]], want)
             n += 1
 assert n == len(mass) and n >= 20 and max(mass.values()) > 0, (n, mass)
+# the contrast stretch of a dim strip row (summarize.strip_stretch): k = 1 / the 99.9th percentile rounded
+# down to a tenth, at most 4, none below 1.2; at most 0.1 % of the pixels clip; a bright row is unchanged
+import summarize
+for scale in (0.05, 0.3, 0.5, 0.7, 0.83, 1.0):
+    x = (rng.random((10, 1, 64, 64)) ** 4 * scale).astype(np.float32)
+    k, y = summarize.strip_stretch(x)
+    p = np.percentile(x.astype(np.float64), 99.9)
+    want = min(4.0, np.floor(10.0 / p) / 10.0)
+    if want < 1.2:
+        assert k == 1.0 and y is x, (scale, k)
+    else:
+        assert abs(k - want) < 1e-12 and y.dtype == np.float32 and y.max() <= 1.0, (scale, k, want)
+        assert np.mean(x * k > 1.0) <= 0.001 + 1e-9, (scale, np.mean(x * k > 1.0))
+        assert np.allclose(y, np.minimum(x.astype(np.float64) * k, 1.0), atol=1e-7)
 EOF
 
 check "the base models' gap growth after scheduled sampling (sentences.gap_growth) recomputed from curves.csv and the configs: the first all-free-running epoch, the mean gaps there and at the last epoch, the seeds in which it grew" \

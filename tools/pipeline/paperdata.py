@@ -610,7 +610,8 @@ class Summary:
     def strip_background(self):
         """Per row of the strips that is a model's prediction: (eid, median grey level of its ten predicted
         frames' pixels, mean over the frames) — the background's level, which covers most of a frame —
-        from the strip PNGs (first test sequence, first seed; rows of 64-px frames, 2-px separators)."""
+        from the strip PNGs (first test sequence, first seed; rows of 64-px frames, 2-px separators), divided
+        by the row's contrast stretch (strip.json: stretch) where it has one."""
         out = []
         for st, _ in self.strips():
             w, h, img = png_grey(os.path.join(self.path, st["file"]))
@@ -623,7 +624,7 @@ class Summary:
                     if y0 + 64 > h or x0 + 64 > w:
                         break
                     px = sorted(v for y in range(y0, y0 + 64) for v in img[y][x0:x0 + 64])
-                    meds.append(px[len(px) // 2])
+                    meds.append(px[len(px) // 2] / r.get("stretch", 1.0))   # as predicted, before the stretch
                 if meds:
                     out.append((r["row"], pl.mean(meds)))
         return out
@@ -647,7 +648,9 @@ class Summary:
             true = mass(names.index("truth"))
             if true <= 0:
                 continue
-            out += [(r["row"], mass(i) / true) for i, r in enumerate(st["rows"]) if r["row"] in self.exps]
+            # a stretched row (summarize.py: its grey levels times k, clipped) divided by k: the mass as
+            # predicted, up to the few pixels the stretch clipped
+            out += [(r["row"], mass(i) / r.get("stretch", 1.0) / true) for i, r in enumerate(st["rows"]) if r["row"] in self.exps]
         return out
 
     # ---------------------------------------------------------------- sweeps

@@ -752,14 +752,19 @@ def reportcmp(s):
 def strips(s):
     """sent.strips — which figures show the qualitative strips."""
     refs = ["\\ref{fig:strip-%s}" % tag for _, tag in s.strips()]
+    ks = [r["stretch"] for st, _ in s.strips() for r in st["rows"] if r.get("stretch", 1) > 1]
+    stretch = ("A prediction whose brightest pixels are dim is printed brighter, by the factor beside its row "
+               "(its grey levels times $k$, clipped at white; $k$ from its 99.9th percentile, here %s to %s), so "
+               "that a blurred digit stays visible in print; every other row, and every number below, is as the "
+               "model wrote it." % (num(min(ks), 1), num(max(ks), 1))) if ks else \
+        "The predictions are printed as the model wrote them, without a contrast stretch."
     if not refs:
         return "The qualitative strips need the baselines, which have not been computed yet.", "strip.json"
     return ("Figure%s~%s show%s the first test sequence and every method's prediction of it (first-seed runs; "
-            "the columns are the input frames and the predicted frames, numbered above). The predictions are "
-            "printed as the model wrote them, without a contrast stretch. A prediction that blurs and fades "
+            "the columns are the input frames and the predicted frames, numbered above). %s A prediction that blurs and fades "
             "to black within a few frames has not learnt the motion: under the MSE, a blur towards the mean "
             "frame is the best guess of a model that does not know where the digits go.%s" % (
-                "s" if len(refs) > 1 else "", " and~".join(refs), "" if len(refs) > 1 else "s", strip_mass(s)),
+                "s" if len(refs) > 1 else "", " and~".join(refs), "" if len(refs) > 1 else "s", stretch, strip_mass(s)),
             "strip.json; strip-*.png: pixel mass of the last predicted frame")
 
 

@@ -38,6 +38,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import re
 import subprocess
@@ -153,6 +154,25 @@ def numerics_summary(per_run):
             out[k] = [json.loads(v) for v in vals]
             mixed = True
     return out, (per_run if mixed else None)
+
+
+# A prediction row of a strip whose brightest pixels are dim (a blurred digit spreads its ink) is drawn
+# brighter so that it stays visible in print: its grey levels times k, clipped at white, k = 1 / its 99.9th
+# percentile (so that at most 0.1 % of its pixels clip), rounded down to a tenth, at most STRIP_STRETCH_MAX;
+# none below 1.2. strip.json records k per row; the paper prints it beside the row, and paperdata.py
+# divides the PNG's grey levels by it before it measures a row's background or pixel mass.
+STRIP_STRETCH_MAX = 4.0
+
+
+def strip_stretch(frames):
+    """(k, frames * k clipped to [0, 1] as float32) for one strip row's predicted frames in [0, 1]."""
+    import numpy as np
+    x = np.asarray(frames, dtype=np.float64)
+    hi = float(np.percentile(x, 99.9))
+    k = min(STRIP_STRETCH_MAX, math.floor(10.0 / hi) / 10.0) if hi > 0 else 1.0
+    if k < 1.2:
+        return 1.0, frames
+    return k, np.clip(x * k, 0.0, 1.0).astype(np.float32)
 
 
 def main():
@@ -319,7 +339,13 @@ def main():
                 for e in a.strip.split():
                     p = carry_files.strip_predictions(os.path.join(a.results, e, seeds[0]))
                     if e.split("/")[0] == model and p is not None:
-                        rows.append({"row": e, "label": exps.get(e, {}).get("label", e), "seed": int(seeds[0])})
+                        row = {"row": e, "label": exps.get(e, {}).get("label", e), "seed": int(seeds[0])}
+                        k, bright = strip_stretch(np.load(p)[:, :1])
+                        if k > 1:   # drawn brighter, by the factor printed beside its row
+                            row["stretch"] = k
+                            p = os.path.join(tmp, "stretched-%d.npy" % len(ins))
+                            np.save(p, bright)
+                        rows.append(row)
                         ins.append(p)
                 png = os.path.join(a.out, "strip-%s.png" % model)
                 raw = os.path.join(tmp, os.path.basename(png))      # drawn in the temp folder, then

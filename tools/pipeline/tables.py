@@ -829,8 +829,9 @@ def strip_picture(s, st, tag):
     """strip-<tag>.tex: a model's strip (summarize.py's PNG) with its row labels to the left, as a LaTeX
     picture one column wide."""
     src = os.path.join(s.path, st["file"])
-    labels = [{"inputs": "input frames", "truth": "ground truth", "copy_last": "copy last frame"}.get(r["row"])
-              or (s.elabel(r["row"]) if r["row"] in s.exps else tex_escape(r["row"])) for r in st["rows"]]
+    labels = [({"inputs": "input frames", "truth": "ground truth", "copy_last": "copy last frame"}.get(r["row"])
+               or (s.elabel(r["row"]) if r["row"] in s.exps else tex_escape(r["row"]))) +
+              (" ($\\times$%s)" % num(r["stretch"], 1) if r.get("stretch", 1) > 1 else "") for r in st["rows"]]
     w_px, h_px = png_size(src)
     lab_w, img_w = 0.3, 0.7          # fractions of \columnwidth
     head = 0.045                     # the row of frame numbers above the image, in \\columnwidth
