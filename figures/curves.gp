@@ -72,7 +72,11 @@ do for [m = 1:N_MODELS] {
     # the x range (tables.py): every run but those far outside the others, written at the edge
     LO = GAP_XLO[m]; HI = GAP_XHI[m]
     set xrange [LO : HI]
-    set xtics nice_step(HI - LO, 2)
+    # two tic intervals, or one where the range is narrow against its values (long labels such as
+    # 0.00265 would run into each other in this narrow panel)
+    GSTEP = nice_step(HI - LO, 2)
+    if (GSTEP < 0.05 * (abs(LO) > abs(HI) ? abs(LO) : abs(HI))) { GSTEP = nice_step(HI - LO, 1) }
+    set xtics GSTEP
     set grid noytics
     set object 1 rect from GAP_BMEAN[m] - GAP_BSD[m], graph 0 to GAP_BMEAN[m] + GAP_BSD[m], graph 1 \
         fc rgb '#e4e4e4' fs solid 1.0 noborder behind clip
