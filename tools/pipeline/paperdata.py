@@ -325,6 +325,15 @@ def load_report():
 # --------------------------------------------------------------------------------------------------
 
 
+def strip_frame(img, w, h, i, t):
+    """The grey levels (a flat list) of the frame in row i, column t of a strip PNG (rnnreg strip: 64-px
+    frames behind a 2-px separator), or None where the image has no such cell."""
+    x0, y0 = 2 + 66 * t, 2 + 66 * i
+    if y0 + 64 > h or x0 + 64 > w:
+        return None
+    return [v for y in range(y0, y0 + 64) for v in img[y][x0:x0 + 64]]
+
+
 class Summary:
     """The summary files of a scale and what the paper derives from them. An experiment id (eid) is
     <model>/<name>; the baselines are baseline/copy_last and baseline/zero."""
@@ -610,8 +619,8 @@ class Summary:
     def strip_background(self):
         """Per row of the strips that is a model's prediction: (eid, median grey level of its ten predicted
         frames' pixels, mean over the frames) — the background's level, which covers most of a frame —
-        from the strip PNGs (first test sequence, first seed; rows of 64-px frames, 2-px separators), divided
-        by the row's contrast stretch (strip.json: stretch) where it has one."""
+        from the strip PNGs (first test sequence, first seed), divided by the row's contrast stretch
+        (strip.json: stretch) where it has one."""
         out = []
         for st, _ in self.strips():
             w, h, img = png_grey(os.path.join(self.path, st["file"]))
@@ -620,10 +629,10 @@ class Summary:
                     continue
                 meds = []
                 for t in range(10):
-                    x0, y0 = 2 + 66 * t, 2 + 66 * i
-                    if y0 + 64 > h or x0 + 64 > w:
+                    px = strip_frame(img, w, h, i, t)
+                    if px is None:
                         break
-                    px = sorted(v for y in range(y0, y0 + 64) for v in img[y][x0:x0 + 64])
+                    px.sort()
                     meds.append(px[len(px) // 2] / r.get("stretch", 1.0))   # as predicted, before the stretch
                 if meds:
                     out.append((r["row"], pl.mean(meds)))
@@ -641,16 +650,13 @@ class Summary:
             if "truth" not in names:
                 continue
             t = min(9, (w - 2) // 66 - 1)     # the last predicted frame's column
-
-            def mass(i):
-                x0, y0 = 2 + 66 * t, 2 + 66 * i
-                return sum(sum(img[y][x0:x0 + 64]) for y in range(y0, min(y0 + 64, h)))
-            true = mass(names.index("truth"))
+            true = sum(strip_frame(img, w, h, names.index("truth"), t))
             if true <= 0:
                 continue
             # a stretched row (summarize.py: its grey levels times k, clipped) divided by k: the mass as
             # predicted, up to the few pixels the stretch clipped
-            out += [(r["row"], mass(i) / r.get("stretch", 1.0) / true) for i, r in enumerate(st["rows"]) if r["row"] in self.exps]
+            out += [(r["row"], sum(strip_frame(img, w, h, i, t)) / r.get("stretch", 1.0) / true)
+                    for i, r in enumerate(st["rows"]) if r["row"] in self.exps]
         return out
 
     # ---------------------------------------------------------------- sweeps
