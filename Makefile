@@ -180,7 +180,7 @@ test: test-build ## build and run every test; ends with "N passed, M failed[, K 
 -include data/data.mk
 
 # ---------------------------------------------------------------------------------------------
-# Experiments → results → tables and figures → paper (pipeline.mk; SCALE=tiny|quick|paper)
+# Experiments → results → tables and figures → paper (pipeline.mk; SCALE=tiny|quick|study|paper)
 # ---------------------------------------------------------------------------------------------
 -include pipeline.mk
 
@@ -200,7 +200,7 @@ test-bare: ## the README's `make test` and `make reproduce SCALE=tiny` in fresh 
 	@bash tools/test_bare.sh
 
 .PHONY: reproduce
-reproduce: $(BUILD)/rnnreg data ## the whole job: data, trainer, experiments, figures, paper (SCALE=quick)
+reproduce: $(BUILD)/rnnreg data ## the whole job: data, trainer, experiments, figures, paper (SCALE=study; quick: the 20-min look)
 	@bash tools/deps.sh paper
 	@$(MAKE) --no-print-directory reproduce-pipeline
 

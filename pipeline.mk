@@ -2,16 +2,18 @@
 # and figure data → gnuplot figures → the paper. Included by the top Makefile, or used alone
 # with `make -f pipeline.mk ...` (tests/test_pipeline.sh does), given an existing build/rnnreg.
 #
-#   make reproduce-pipeline [SCALE=tiny|quick|paper] [-j N] [PIPE_NPROC=n] [RUNNER='srun --gres=gpu:1'] [RUN_SETS='backend=cuda']
+#   make reproduce-pipeline [SCALE=tiny|quick|study|paper] [-j N] [PIPE_NPROC=n] [RUNNER='srun --gres=gpu:1'] [RUN_SETS='backend=cuda']
 #   make runs | baselines | summary | tables | figures | paper | check-artifacts | pipeline-status
 #
-# SCALE (default quick) selects experiments/scales/<SCALE>/: the sizes (<model>.conf), the seeds and
-# the data (scale.mk). WHAT runs is experiments/experiments.mk. Files, for SCALE=quick:
-#   results/quick/<model>/<exp>/<seed>/    one run: run.conf, the trainer's outputs, done.json (last)
-#   results/quick/<model>/optimizer.conf   the optimizer stage 1 chose for the model (stage 2 includes it)
-#   results/quick/baselines/               all-zero and copy-last-frame predictions: test metrics
-#   results/quick/summary/                 CSV/JSON + strip-<model>.png: all the paper needs (committed for quick)
-#   build/paper/quick/                     generated TeX, figure data, figures, paper.pdf
+# SCALE (default study: the paper's scale, whose runs are committed) selects experiments/scales/<SCALE>/:
+# the sizes (<model>.conf), the seeds and the data (scale.mk). WHAT runs is experiments/experiments.mk.
+# Files, for SCALE=study:
+#   results/study/<model>/<exp>/<seed>/    one run: run.conf, the trainer's outputs, done.json (last)
+#   results/study/<model>/optimizer.conf   the optimizer stage 1 chose for the model (stage 2 includes it)
+#   results/study/baselines/               all-zero and copy-last-frame predictions: test metrics
+#   results/study/summary/                 CSV/JSON + strip-<model>.png: all the paper needs (committed for
+#                                          study and quick)
+#   build/paper/study/                     generated TeX, figure data, figures, paper.pdf
 # Make decides what to redo: a run depends on the config files it includes (tools/pipeline/conf_deps.sh),
 # the chosen optimizer and the data — touching one experiment's .conf reruns only its runs. A run
 # directory counts as complete only when its done.json exists (written last by tools/pipeline/run.sh);
@@ -29,7 +31,7 @@ SHELL        := /bin/bash
 BUILD        ?= build
 PYTHON       ?= /usr/bin/python3
 RNNREG       ?= $(BUILD)/rnnreg
-SCALE        ?= quick
+SCALE        ?= study
 RESULTS_DIR  ?= results
 PAPER_DIR    ?= build/paper
 RUNNER       ?=
@@ -227,7 +229,7 @@ $(PAPER_PDF): paper/paper.tex paper/references.tex $(addprefix $(PAPER_BUILD)/,$
 .PHONY: reproduce-pipeline runs run-stamps baselines summary tables figures paper check-artifacts \
         pipeline-status pipeline-help clean-paper
 
-reproduce-pipeline: ## experiments → results → tables/figures → paper, at SCALE (default quick); cores/threads runs at once (-j N: N)
+reproduce-pipeline: ## experiments → results → tables/figures → paper, at SCALE (default study); cores/threads runs at once (-j N: N)
 	@$(MAKE) --no-print-directory $(PIPE_J) -f $(PIPE_TOP) runs
 	@$(PYTHON) $(PIPE)/checks.py files --prune $(PAPER_BUILD) $(SUMMARY)
 	@$(MAKE) --no-print-directory $(PIPE_J) -f $(PIPE_TOP) paper
