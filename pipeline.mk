@@ -171,12 +171,36 @@ SUMMARY_FILES := $(SUMMARY)/runs.csv $(SUMMARY)/frames.csv $(SUMMARY)/curves.csv
                  $(SUMMARY)/setup.json $(SUMMARY)/protocol.csv $(SUMMARY)/strip.json
 SUMMARY_INPUTS := $(wildcard $(ALL_STAMPS) $(BASELINE_STAMP) $(PROTOCOL_FILES) $(foreach m,$(MODELS),$(RESULTS)/$m/optimizer.json))
 
-$(SUMMARY)/runs.csv: $(SUMMARY_INPUTS) $(if $(SUMMARY_INPUTS),$(PIPE)/summarize.py $(PIPE)/pipelib.py)
-	@$(PYTHON) $(PIPE)/summarize.py --results $(RESULTS) --scale $(SCALE) --rnnreg $(RNNREG) \
+# Make judges by times, and in a fresh clone every file is as new as every other: the summary of a scale
+# with carried runs (study) would be made again from them — which needs the trainer (it draws the strips)
+# — only because the scripts were checked out after it. So the summary keeps the sha256 of what it was
+# made from (SUMMARY_FINGERPRINT: the command, the stamps, baselines, protocol results and optimizer
+# choices it reads, and the scripts that make it) in inputs.sha256, and when Make calls its rule with
+# inputs of the same content it is kept (touched), as run.sh keeps a carried run. A scale without runs
+# (quick, committed alone) has no inputs and its summary no rule to run.
+SUMMARIZE := $(PYTHON) $(PIPE)/summarize.py --results $(RESULTS) --scale $(SCALE) --rnnreg $(RNNREG) \
 	    --data-json $(DATA_JSON) --runs '$(ALL_RUNS)' --opt-exps '$(OPT_EXPS)' \
 	    --seeded-exps '$(SEEDED_EXPS)' --once-exps '$(ONCE_EXPERIMENTS)' \
 	    --sweep-exps '$(SWEEP_EXPS)' --sweep-seeds '$(SWEEP_SEEDS)' --sweeps '$(SWEEP_SPEC)' --strip '$(STRIP_EXPERIMENTS)' \
 	    --seeds '$(SEEDS)' --opt-seeds '$(OPT_SEEDS)' --protocol '$(PROTOCOL_EXPERIMENTS)' --out $(SUMMARY)
+SUMMARY_SCRIPTS := $(PIPE)/summarize.py $(PIPE)/pipelib.py $(PIPE)/carry_files.py
+# the command's arguments (names and paths, no quote in them; not the trainer's path, which a reviewer's
+# make may name differently)
+SUMMARY_ARGS    := $(RESULTS) $(SCALE) $(DATA_JSON) | $(ALL_RUNS) | $(OPT_EXPS) | $(SEEDED_EXPS) | \
+                   $(ONCE_EXPERIMENTS) | $(SWEEP_EXPS) | $(SWEEP_SEEDS) | $(SWEEP_SPEC) | $(STRIP_EXPERIMENTS) | \
+                   $(SEEDS) | $(OPT_SEEDS) | $(PROTOCOL_EXPERIMENTS) | $(SUMMARY)
+SUMMARY_FINGERPRINT := { printf '%s\n' '$(strip $(SUMMARY_ARGS))'; sha256sum -- $(SUMMARY_INPUTS) $(SUMMARY_SCRIPTS); } | \
+                       sha256sum | cut -c1-64
+
+$(SUMMARY)/runs.csv: $(SUMMARY_INPUTS) $(if $(SUMMARY_INPUTS),$(SUMMARY_SCRIPTS))
+	@fp=$$($(SUMMARY_FINGERPRINT)) && [ $${#fp} -eq 64 ] || { echo "pipeline.mk: cannot fingerprint the inputs of $(SUMMARY)" >&2; exit 1; }; \
+	  if [ -n '$(SUMMARY_INPUTS)' ] && [ "$$(cat '$(SUMMARY)/inputs.sha256' 2>/dev/null)" = "$$fp" ] && \
+	     $(foreach f,$(SUMMARY_FILES),[ -s '$f' ] &&) true; then \
+	    touch $(SUMMARY_FILES) && echo "[pipeline] summary: $(SUMMARY) was made from inputs of the same content (sha256 $${fp:0:12}); kept"; \
+	  else \
+	    $(SUMMARIZE) && printf '%s\n' "$$fp" > '$(SUMMARY)/.inputs.sha256.tmp' && \
+	      mv -f '$(SUMMARY)/.inputs.sha256.tmp' '$(SUMMARY)/inputs.sha256'; \
+	  fi
 $(filter-out $(SUMMARY)/runs.csv,$(SUMMARY_FILES)): $(SUMMARY)/runs.csv
 
 # ---------------------------------------------------------------------------------------------

@@ -861,6 +861,21 @@ check "... keeps the baselines and all $n_protocol report-protocol results (PROT
     eval 'grep -q "^baselines.sh: .*baselines: made from .*(carried); kept$" "$W/carry-runs.out" &&
           [ "$(grep -c "^report_protocol: .*(carried); kept$" "$W/carry-runs.out")" -eq "$n_protocol" -a "$n_protocol" -ge 3 ] &&
           [ "$(find "$R" -name "*.safetensors" | wc -l)" -eq 0 ]'
+# the committed summary is older than the scripts in a fresh clone (Make's times say nothing there):
+# made from inputs of the same content (its inputs.sha256), it is kept, and needs no trainer
+touch tools/pipeline/summarize.py tools/pipeline/pipelib.py
+"${M[@]}" RNNREG="$W/no-trainer" summary >"$W/carry-keep.out" 2>&1; rc=$?
+check "... its committed summary, older than the scripts, made from inputs of the same content, is kept as it is, with no trainer there (exit $rc)" \
+    eval '[ "$rc" -eq 0 ] && grep -q "^\[pipeline\] summary: $R/summary was made from inputs of the same content (sha256 [0-9a-f]*); kept$" "$W/carry-keep.out" &&
+          cmp -s "$W/carry-orig-summary/runs.csv" "$R/summary/runs.csv" && [ "$R/summary/runs.csv" -nt tools/pipeline/summarize.py ]'
+# an input of other content makes it again (here needing the trainer, which is not there: make fails)
+cp "$R/convlstm/optimizer.json" "$W/optimizer.json.orig" && printf ' ' >> "$R/convlstm/optimizer.json"
+"${M[@]}" RNNREG="$W/no-trainer" summary >"$W/carry-other.out" 2>&1; rc=$?
+cp "$W/optimizer.json.orig" "$R/convlstm/optimizer.json"
+check "... but an input of other content (a byte more in an optimizer.json) makes it again: summarize.py runs (exit $rc without the trainer)" \
+    eval '[ "$rc" -ne 0 ] && ! grep -q "same content" "$W/carry-other.out" && grep -q "summarize.py\|rnnreg\|no-trainer" "$W/carry-other.out"'
+# and made again from the carried files (the fingerprint removed), it is the original, byte for byte
+rm -f "$R/summary/inputs.sha256"
 "${M[@]}" summary >"$W/carry-sum.out" 2>&1; rc=$?
 n_same=0 n_files=0
 for f in "$W/carry-orig-summary"/*; do
@@ -877,7 +892,7 @@ EOF
 setup_rc=$?
 [ "$setup_rc" -eq 0 ] || tail -3 "$W/carry-setup.out"
 check "... and its summary is the original's: every file byte for byte ($n_same of $((n_files - 1)), strips included), setup.json but for the environment of the make (exit $rc, $setup_rc)" \
-    [ "$rc" -eq 0 -a "$n_same" -eq $((n_files - 1)) -a "$n_files" -ge 9 -a "$setup_rc" -eq 0 ]
+    [ "$rc" -eq 0 -a "$n_same" -eq $((n_files - 1)) -a "$n_files" -ge 10 -a -s "$R/summary/inputs.sha256" -a "$setup_rc" -eq 0 ]
 before=$(stamps)
 "${M[@]}" runs >"$W/carry-again.out" 2>&1
 check "... a second make runs there has nothing to do: the carried runs' stamps were touched ($(head -1 "$W/carry-again.out" | sed 's/^\[[^]]*\] //'))" \
