@@ -184,11 +184,9 @@ SUMMARIZE := $(PYTHON) $(PIPE)/summarize.py --results $(RESULTS) --scale $(SCALE
 	    --sweep-exps '$(SWEEP_EXPS)' --sweep-seeds '$(SWEEP_SEEDS)' --sweeps '$(SWEEP_SPEC)' --strip '$(STRIP_EXPERIMENTS)' \
 	    --seeds '$(SEEDS)' --opt-seeds '$(OPT_SEEDS)' --protocol '$(PROTOCOL_EXPERIMENTS)' --out $(SUMMARY)
 SUMMARY_SCRIPTS := $(PIPE)/summarize.py $(PIPE)/pipelib.py $(PIPE)/carry_files.py
-# the command's arguments (names and paths, no quote in them; not the trainer's path, which a reviewer's
-# make may name differently)
-SUMMARY_ARGS    := $(RESULTS) $(SCALE) $(DATA_JSON) | $(ALL_RUNS) | $(OPT_EXPS) | $(SEEDED_EXPS) | \
-                   $(ONCE_EXPERIMENTS) | $(SWEEP_EXPS) | $(SWEEP_SEEDS) | $(SWEEP_SPEC) | $(STRIP_EXPERIMENTS) | \
-                   $(SEEDS) | $(OPT_SEEDS) | $(PROTOCOL_EXPERIMENTS) | $(SUMMARY)
+# the command's arguments, read off SUMMARIZE itself (its quotes dropped: names and paths, no quote in
+# them), without the interpreter's and the trainer's paths, which a reviewer's make may name differently
+SUMMARY_ARGS    := $(subst ',,$(filter-out $(PYTHON) --rnnreg $(RNNREG),$(SUMMARIZE)))
 SUMMARY_FINGERPRINT := { printf '%s\n' '$(strip $(SUMMARY_ARGS))'; sha256sum -- $(SUMMARY_INPUTS) $(SUMMARY_SCRIPTS); } | \
                        sha256sum | cut -c1-64
 
