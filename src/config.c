@@ -104,6 +104,9 @@ static const Option options[] = {
         "random: seeded permutation of all N; ordered: first n_train, next n_val, next n_test"),
     OPT("split_seed", T_U64, split_seed, "1", NULL, 0, 0, HASHED,
         "seed of the split permutation (keep fixed to share a test set across runs)"),
+    OPT("fresh_train", T_BOOL, fresh_train, "0", NULL, 0, 0, HASHED_IF_SET,
+        "1: epoch 1 trains on the training split, every later epoch on n_train sequences no split uses (a "
+        "control in which nothing can be memorised; needs n_train*(epochs-1) unused sequences)"),
     OPT("seed", T_U64, seed, "1", NULL, 0, 0, HASHED,
         "seed of initialisation, epoch shuffles, scheduled sampling and regularizer masks"),
     OPT("input_frames", T_INT, input_frames, "10", NULL, 1, 1000, HASHED,

@@ -47,6 +47,7 @@ typedef struct {
     int n_train, n_val, n_test;
     char split[CONFIG_NAME];
     uint64_t split_seed, seed;
+    int fresh_train;
     int input_frames, seq_len;
     /* optimisation */
     int batch, epochs;

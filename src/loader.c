@@ -71,6 +71,10 @@ int loader_init(Loader *L, const uint8_t *data, int64_t T, int64_t N, int64_t H,
         qsort(L->split[s], (size_t)sizes[s], sizeof(int64_t), cmp_i64);
         start += sizes[s];
     }
+    /* fresh_train: the rest of the permutation, in its order (slices are sorted when used) */
+    L->pool_n = cfg->fresh_train ? N - start : 0;
+    L->pool = rr_malloc((size_t)(L->pool_n ? L->pool_n : 1) * sizeof(int64_t));
+    memcpy(L->pool, perm + start, (size_t)L->pool_n * sizeof(int64_t));
     free(perm);
 
     L->cache = rr_malloc(sizeof *L->cache);
@@ -100,6 +104,7 @@ int loader_open(Loader *L, const char *path, const LoaderConfig *cfg) {
 
 void loader_free(Loader *L) {
     for (int s = 0; s < 3; s++) free(L->split[s]);
+    free(L->pool);
     if (L->cache) free(L->cache->order);
     free(L->cache);
     if (L->owns_array) npy_free(&L->array);
@@ -122,9 +127,31 @@ int loader_epoch_order(const Loader *L, int epoch, int64_t *order) {
     if (epoch < 0 || epoch > LOADER_MAX_EPOCH)
         return rr_error("loader: epoch %d out of range 0..%d", epoch, LOADER_MAX_EPOCH);
     int64_t n = L->split_n[SPLIT_TRAIN];
+    const int64_t *set = L->split[SPLIT_TRAIN];
+    int64_t *slice = NULL;
+    if (L->cfg.fresh_train && epoch > 0) {
+        if (epoch >= loader_fresh_epochs(L))
+            return rr_error("loader: fresh_train: epoch %d needs sequences %lld..%lld of the %lld that no split "
+                            "uses (%lld in all, %lld per epoch): the data holds %lld epochs of fresh sequences",
+                            epoch + 1, (long long)((epoch - 1) * n + 1), (long long)(epoch * n),
+                            (long long)L->pool_n, (long long)L->N, (long long)n,
+                            (long long)loader_fresh_epochs(L));
+        slice = rr_malloc((size_t)n * sizeof *slice);
+        memcpy(slice, L->pool + (int64_t)(epoch - 1) * n, (size_t)n * sizeof *slice);
+        qsort(slice, (size_t)n, sizeof *slice, cmp_i64);
+        set = slice;
+    }
     rr_permutation(L->cfg.shuffle_seed, rr_stream(RR_TAG_SHUFFLE, (uint32_t)epoch, 0, 0), n, order);
-    for (int64_t i = 0; i < n; i++) order[i] = L->split[SPLIT_TRAIN][order[i]];
+    for (int64_t i = 0; i < n; i++) order[i] = set[order[i]];
+    free(slice);
     return 0;
+}
+
+int64_t loader_fresh_epochs(const Loader *L) {
+    int64_t n = L->split_n[SPLIT_TRAIN];
+    if (!L->cfg.fresh_train || n == 0) return INT32_MAX;
+    int64_t e = 1 + L->pool_n / n;
+    return e < INT32_MAX ? e : INT32_MAX;
 }
 
 /* The source indices of batch `batch_index` are seq[0 .. count-1] (a slice of the split list or of

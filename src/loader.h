@@ -20,6 +20,14 @@
  * a pure function of (shuffle_seed, e), so a resumed run sees the same order. 0 <= e < 2^24.
  * Validation and test batches are never shuffled (epoch is ignored for them).
  *
+ * Fresh training sequences (fresh_train = 1; the control regime in which nothing can be memorised):
+ * epoch 0 trains on the training split above; epoch e >= 1 on the e-th slice of n_train sequences that
+ * no split uses, pool = perm[n_train + n_val + n_test : N] (random split; ordered: the sequences after
+ * the test split), slice e = pool[(e - 1) * n_train : e * n_train] sorted ascending, then shuffled by
+ * order_e as above. Validation and test are the fixed splits' sequences, so a fresh run and a fixed one
+ * of the same seed see the same epoch 0 and are evaluated on the same sequences. An epoch past the end
+ * of the pool is an error (loader_fresh_epochs tells how many epochs the data holds).
+ *
  * Partial last batch: training drops it (loader_num_batches = floor(n_train / B)); validation and test
  * keep it (ceil(n / B) batches; loader_batch returns how many sequences it filled and zero-fills the
  * unused slots b >= count of the caller's (T, B, C, Hp, Wp) buffer).
@@ -46,6 +54,7 @@ typedef struct {
     uint64_t shuffle_seed; /* drives the per-epoch training order */
     int batch;             /* B >= 1 */
     int patch;             /* p >= 1, divides H and W */
+    int fresh_train;       /* 1: epoch e >= 1 trains on the e-th slice of unused sequences (above) */
 } LoaderConfig;
 
 typedef struct LoaderEpochCache LoaderEpochCache;
@@ -57,6 +66,8 @@ typedef struct {
     const uint8_t *data;      /* (T, N, H, W), not owned unless loaded from a file */
     int64_t *split[3];        /* sorted source indices of train / val / test (owned) */
     int64_t split_n[3];
+    int64_t *pool;            /* fresh_train: the unused sequences in split-permutation order (owned) */
+    int64_t pool_n;
     NpyArray array;           /* the mapped file when opened with loader_open */
     int owns_array;
     LoaderEpochCache *cache;  /* current epoch's training order (owned) */
@@ -78,6 +89,10 @@ int64_t loader_batch_floats(const Loader *L);
 /* The training order of epoch e: order[i] = source index of the i-th training sequence (n_train
  * entries). */
 int loader_epoch_order(const Loader *L, int epoch, int64_t *order);
+
+/* How many epochs have training sequences: with fresh_train, 1 + pool_n / n_train; else unlimited
+ * (INT32_MAX). */
+int64_t loader_fresh_epochs(const Loader *L);
 
 /* Source indices of the sequences of one batch (B entries; unused slots get -1). Returns the number
  * of sequences (1..B) or -1 on error (batch index out of range, bad epoch). */

@@ -127,11 +127,16 @@ int run_open(Run *r, const Config *c, int device) {
     rr_set_threads(r->threads);
     LoaderConfig lc = {c->n_train, c->n_val, c->n_test,
                        strcmp(c->split, "ordered") ? LOADER_SPLIT_RANDOM : LOADER_SPLIT_ORDERED,
-                       c->split_seed, c->seed, c->batch, c->patch};
+                       c->split_seed, c->seed, c->batch, c->patch, c->fresh_train};
     if (loader_open(&r->loader, c->data, &lc)) return -1;
     r->have_loader = 1;
     const Loader *L = &r->loader;
     if (check_frames(L, c)) return -1;
+    if (loader_fresh_epochs(L) < c->epochs)
+        return rr_error("%s: fresh_train: %d epochs of %d fresh training sequences need %lld sequences that no "
+                        "split uses; the data has %lld (%lld sequences, splits %d + %d + %d)",
+                        c->data, c->epochs, c->n_train, (long long)(c->epochs - 1) * c->n_train,
+                        (long long)L->pool_n, (long long)L->N, c->n_train, c->n_val, c->n_test);
     r->T = c->seq_len;
     r->B = c->batch;
     r->F = c->seq_len - c->input_frames;

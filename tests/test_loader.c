@@ -13,7 +13,7 @@
 #define FIX "tests/fixtures/"
 
 static LoaderConfig config(int64_t tr, int64_t va, int64_t te, int batch, int patch) {
-    LoaderConfig c = {tr, va, te, LOADER_SPLIT_RANDOM, 1234, 99, batch, patch};
+    LoaderConfig c = {tr, va, te, LOADER_SPLIT_RANDOM, 1234, 99, batch, patch, 0};
     return c;
 }
 
@@ -150,6 +150,75 @@ static void test_epochs(void) {
     free(src);
 }
 
+static int cmp64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* fresh_train: epoch 0 is the fixed split's, epoch e >= 1 the e-th slice of the sequences no split
+ * uses, recomputed here from the documented formula (loader.h) with rr_permutation directly. */
+static void test_fresh(void) {
+    const int64_t N = 100, n = 10, used = 10 + 5 + 5;
+    uint8_t *src = random_source(2, N, 4, 4);
+    Loader fixed, fresh;
+    LoaderConfig cfg = config(n, 5, 5, 2, 1);
+    CHECK(loader_init(&fixed, src, 2, N, 4, 4, &cfg, "mem") == 0, "fixed loader 10/5/5 of 100 builds");
+    cfg.fresh_train = 1;
+    CHECK(loader_init(&fresh, src, 2, N, 4, 4, &cfg, "mem") == 0, "fresh loader 10/5/5 of 100 builds");
+    int same_splits = 1;
+    for (int s = 0; s < 3; s++)
+        for (int64_t i = 0; i < fixed.split_n[s]; i++) same_splits &= fixed.split[s][i] == fresh.split[s][i];
+    CHECK(same_splits, "fresh_train keeps the training, validation and test splits of the fixed loader");
+    int64_t a0[10], b0[10];
+    loader_epoch_order(&fixed, 0, a0);
+    loader_epoch_order(&fresh, 0, b0);
+    CHECK(!memcmp(a0, b0, sizeof a0), "epoch 0 of a fresh run is the fixed run's epoch 0");
+    CHECK(loader_fresh_epochs(&fresh) == 9 && loader_fresh_epochs(&fixed) == INT32_MAX,
+          "80 unused sequences hold 1 + 8 epochs of 10 (fixed: unlimited)");
+
+    int64_t perm[100];
+    rr_permutation(1234, rr_stream(RR_TAG_SPLIT, 0, 0, 0), N, perm);
+    int seen[100] = {0}, formula = 1, outside = 1;
+    for (int64_t i = 0; i < used; i++) seen[perm[i]] = -1; /* the splits' sequences */
+    for (int e = 1; e <= 8; e++) {
+        int64_t ord[10], slice[10], shuffle[10];
+        CHECK(loader_epoch_order(&fresh, e, ord) == 0, "epoch %d of 8 fresh ones has sequences", e);
+        memcpy(slice, perm + used + (e - 1) * n, sizeof slice);
+        qsort(slice, 10, sizeof slice[0], cmp64);
+        rr_permutation(99, rr_stream(RR_TAG_SHUFFLE, (uint32_t)e, 0, 0), n, shuffle);
+        for (int64_t i = 0; i < n; i++) {
+            formula &= ord[i] == slice[shuffle[i]];
+            outside &= seen[ord[i]] == 0;
+            seen[ord[i]] = e;
+        }
+    }
+    int all_used = 1;
+    for (int64_t i = 0; i < N; i++) all_used &= seen[i] != 0;
+    CHECK(formula, "epoch e's order = sorted pool slice e, shuffled by the epoch's permutation (loader.h)");
+    CHECK(outside && all_used, "epochs 1..8 use each of the 80 unused sequences once and no split's sequence");
+    int64_t idx[2], ord2[10];
+    loader_epoch_order(&fresh, 2, ord2);
+    CHECK(loader_batch_indices(&fresh, SPLIT_TRAIN, 3, 2, idx) == 2 && idx[0] == ord2[6] && idx[1] == ord2[7],
+          "training batch 3 of epoch 2 is slice 6..7 of that epoch's fresh order");
+    int64_t v0[2], v5[2];
+    loader_batch_indices(&fresh, SPLIT_VAL, 0, 0, v0);
+    loader_batch_indices(&fresh, SPLIT_VAL, 0, 5, v5);
+    CHECK(!memcmp(v0, v5, sizeof v0) && v0[0] == fixed.split[SPLIT_VAL][0], "validation stays fixed");
+    CHECK(loader_epoch_order(&fresh, 9, ord2) == -1, "epoch 9 would need sequences 81..90 of 80: refused");
+    CHECK_ERR_CONTAINS(rr_last_error(), "fresh_train: epoch 10 needs sequences 81..90", "error names the key");
+
+    Loader ordered;
+    cfg.split_mode = LOADER_SPLIT_ORDERED;
+    loader_init(&ordered, src, 2, N, 4, 4, &cfg, "mem");
+    int64_t o1[10], sorted_ok = 1;
+    loader_epoch_order(&ordered, 1, o1);
+    qsort(o1, 10, sizeof o1[0], cmp64);
+    for (int64_t i = 0; i < n; i++) sorted_ok &= o1[i] == used + i;
+    CHECK(sorted_ok, "ordered split: epoch 1 trains on sequences 20..29, the ones after the test split");
+    loader_free(&fixed), loader_free(&fresh), loader_free(&ordered);
+    free(src);
+}
+
 /* Every element of every batch equals source/255 at the patch position, for p = 1, 2, 4. */
 static void test_batch_values(void) {
     const int64_t T = 3, N = 11, H = 8, W = 8;
@@ -245,7 +314,7 @@ static void test_patch_roundtrip(void) {
 
 static void test_file(void) {
     Loader L;
-    LoaderConfig cfg = {2, 2, 1, LOADER_SPLIT_ORDERED, 0, 0, 2, 2};
+    LoaderConfig cfg = {2, 2, 1, LOADER_SPLIT_ORDERED, 0, 0, 2, 2, 0};
     int rc = loader_open(&L, FIX "loader_src.npy", &cfg);
     CHECK(rc == 0, "loader_open on loader_src.npy (3, 5, 8, 8) uint8");
     if (rc) {
@@ -287,6 +356,7 @@ int main(void) {
     TEST_BEGIN("loader");
     test_split();
     test_epochs();
+    test_fresh();
     test_batch_values();
     test_patch_fixtures();
     test_patch_roundtrip();

@@ -162,6 +162,21 @@ printf 'include = %s\nlr = 0.1\nlearning_rate = 0.1\n' "$PWD/$CONF" >"$W/bad.con
 "$RNNREG" train --config "$W/bad.conf" --out "$W/bad" >/dev/null 2>"$W/bad.err"; rc=$?
 check "unknown key in a file: exit $rc, names file:line: key" [ "$rc" -ne 0 -a -n "$(grep -F "$W/bad.conf:3: learning_rate: unknown key" "$W/bad.err")" ]
 check "nothing was trained for a bad config" [ ! -e "$W/bad/last.safetensors" ]
+# fresh_train: more epochs of fresh sequences than the data holds is refused before training, in one
+# line naming the key and the counts; within the data, epoch 1 is the fixed run's and later ones are not
+nseq=$("$PYTHON" -c "import numpy as np, sys; print(np.load(sys.argv[1], mmap_mode='r').shape[1])" "$DATA")
+"$RNNREG" train --config "$CONF" --set data="$DATA" --set fresh_train=1 --set epochs=$((nseq)) --out "$W/fr_bad" \
+    >/dev/null 2>"$W/fr_bad.err"; rc=$?
+check "fresh_train beyond the data ($nseq epochs): exit $rc, one line: $(head -c 160 "$W/fr_bad.err")" \
+    [ "$rc" -ne 0 -a "$(wc -l <"$W/fr_bad.err")" -eq 1 -a -n "$(grep -E 'fresh_train: [0-9]+ epochs of [0-9]+ fresh training sequences need [0-9]+ sequences' "$W/fr_bad.err")" ]
+check "nothing was written for it" [ ! -e "$W/fr_bad/last.safetensors" -a ! -e "$W/fr_bad/log.jsonl" ]
+# 8 training sequences: the 40 test sequences leave 40 - 8 - 8 - 8 = 16 unused, two fresh epochs
+train "$W/fx" --set n_train=8 --set epochs=3 >/dev/null 2>&1
+train "$W/fr" --set n_train=8 --set fresh_train=1 --set epochs=3 >/dev/null 2>&1; rc=$?
+check "a fresh_train run of 3 epochs of 8 sequences trains on 40 (exit $rc)" [ "$rc" -eq 0 ]
+l1a=$(sed -n 1p "$W/fx/log.jsonl" | untimed /dev/stdin) l1f=$(sed -n 1p "$W/fr/log.jsonl" | untimed /dev/stdin)
+l2a=$(sed -n 3p "$W/fx/log.jsonl" | untimed /dev/stdin) l2f=$(sed -n 3p "$W/fr/log.jsonl" | untimed /dev/stdin)
+check "fresh_train: epoch 1 logs as the fixed run's epoch 1, epoch 3 does not" [ "$l1a" = "$l1f" -a "$l2a" != "$l2f" ]
 
 # ---------------------------------------------------------------------------------------------
 # Against PyTorch: one training step from a checkpoint, the validation loss, the LR schedules
