@@ -856,6 +856,8 @@ sleep 1
 n_carried=$(grep -c 'run.sh: .*: finished with the same inputs (carried); kept$' "$W/carry-runs.out")
 check "a fresh clone of the committed files, its data made again: make runs exits 0 ($rc), trains nothing ($(grep -c ' train --config ' "$W/runner.log") training commands) and keeps all $n_plan runs, one line each ($n_carried)" \
     [ "$rc" -eq 0 -a "$(grep -c ' train --config ' "$W/runner.log")" -eq 0 -a "$n_carried" -eq "$n_plan" -a "$R/data/mmnist40.npy" -nt "$W/carry-added-$first.txt" ]
+check "... its first progress line counts them as runs to check, not as runs never run: $(grep -m1 ' runs: ' "$W/carry-runs.out" | sed 's/^\[[^]]*\] //')" \
+    grep -q " $n_plan runs: 0 complete, $n_plan to check (finished before: kept if their inputs are unchanged, else trained again), 0 never run (" "$W/carry-runs.out"
 n_protocol=$(mkvar PROTOCOL_EXPERIMENTS | wc -w)
 check "... keeps the baselines and all $n_protocol report-protocol results (PROTOCOL_EXPERIMENTS), made from the same runs, without any checkpoint" \
     eval 'grep -q "^baselines.sh: .*baselines: made from .*(carried); kept$" "$W/carry-runs.out" &&

@@ -31,16 +31,23 @@ plan)
     results=$2; shift 2
     mkdir -p "$P"
     : > "$P/todo"; : > "$P/finished"; echo 0 > "$P/started"; now > "$P/t0"; echo "$results" > "$P/results"
-    total=0 done=0
+    total=0 done=0 before=0
     for id in "$@"; do
         total=$((total + 1))
         if [ -f "$results/$id/done.json" ] && ! grep -qxF "$id" <<<"${PLAN_TODO// /$'\n'}"; then
             done=$((done + 1))
         else
             echo "$id" >> "$P/todo"
+            # finished before but older than its inputs (a fresh clone of committed runs): run.sh keeps
+            # it if their content is the same (carried), else trains it again
+            [ -f "$results/$id/done.json" ] && before=$((before + 1))
         fi
     done
-    echo "$tag $total runs: $done complete, $((total - done)) to run (${JOBS:-1} at a time)"
+    if [ "$before" -gt 0 ]; then
+        echo "$tag $total runs: $done complete, $before to check (finished before: kept if their inputs are unchanged, else trained again), $((total - done - before)) never run (${JOBS:-1} at a time)"
+    else
+        echo "$tag $total runs: $done complete, $((total - done)) to run (${JOBS:-1} at a time)"
+    fi
     ;;
 start)
     id=$2
