@@ -209,7 +209,7 @@ $(filter-out $(SUMMARY)/runs.csv,$(SUMMARY_FILES)): $(SUMMARY)/runs.csv
 # strips' pictures beside it) and the figures' data. Every output reads the whole summary (paperdata.py).
 PAPER_TABLES := values.tex tab-setup.tex tab-optim.tex tab-main.tex tab-paired.tex tab-methods.tex tab-report.tex \
                 tab-protocol.tex strips.tex
-FIGURE_DATA  := figdata.gp frames.dat final.dat gap.dat curves.dat optim.dat sweep.dat
+FIGURE_DATA  := figdata.gp frames.dat final.dat gap.dat curves.dat optim.dat sweep.dat regime.dat
 TABLE_FILES  := $(addprefix $(PAPER_BUILD)/,$(PAPER_TABLES) $(FIGURE_DATA))
 TABLES_PY    := $(PIPE)/tables.py $(PIPE)/paperdata.py $(PIPE)/sentences.py $(PIPE)/pipelib.py
 FIGURES      := $(patsubst figures/%.gp,%,$(filter-out figures/style.gp,$(wildcard figures/*.gp)))

@@ -5,7 +5,8 @@
 # `# about: ...` that name it in the paper — is exp_conf below: the model's own
 # experiments/<model>/<name>.conf where only that model runs it (convlstm/leak, convlstm/leak_causal),
 # else one file that every model shares: experiments/base.conf,
-# experiments/optimizers/<optimizer>.conf for opt-<optimizer>, experiments/regularizers/<name>.conf.
+# experiments/optimizers/<optimizer>.conf for opt-<optimizer>, experiments/controls/<name>.conf (a
+# control such as fresh training sequences), experiments/regularizers/<name>.conf.
 # A run's configuration is model.conf, then the optimizer chosen by stage 1 (stage 2 only), then the
 # experiment's file, then the scale's experiments/scales/<scale>/<model>.conf (sizes only). ADDING AN
 # EXPERIMENT = writing its .conf and putting <model>/<name> in one list below; the tables, figures and
@@ -13,8 +14,9 @@
 
 # exp_conf MODEL NAME — the file of experiment MODEL/NAME (tools/pipeline/pipelib.py experiment_conf
 # is the same rule for the scripts; tests/test_pipeline.sh checks that the two agree)
-exp_conf = $(or $(wildcard experiments/$1/$2.conf),$(if $(filter base,$2),experiments/base.conf,$(if \
-             $(filter opt-%,$2),experiments/optimizers/$(patsubst opt-%,%,$2).conf,experiments/regularizers/$2.conf)))
+exp_conf = $(or $(wildcard experiments/$1/$2.conf),$(wildcard experiments/controls/$2.conf),$(if \
+             $(filter base,$2),experiments/base.conf,$(if $(filter opt-%,$2),experiments/optimizers/$(patsubst \
+             opt-%,%,$2).conf,experiments/regularizers/$2.conf)))
 
 MODELS := convlstm predrnn_pp
 

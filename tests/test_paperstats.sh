@@ -270,6 +270,89 @@ for m in s.models:
         assert c.n == len(d) and abs(c.d - d.mean()) < 1e-9 and abs(c.lo - lo) < 1e-6 and abs(c.hi - hi) < 1e-6, (m, o, c, lo, hi)
 EOF
 
+check "[$S] the control regime (sentences.regime): the fresh-sequence runs found by their config (fresh_train = 1), their gap at the first free-running epoch and the last and the base runs' of the same seeds recomputed from curves.csv, the test MSE from runs.csv, the verdict from the rule; no sentence and flag 0 without such runs" \
+    "$PYTHON" - "$S" "$W" <<'EOF'
+import csv, json, math, os, shutil, sys
+sys.path.insert(0, "tools/pipeline")
+from paperdata import Summary
+import sentences
+S, W = sys.argv[1], sys.argv[2]
+ex = json.load(open(S + "/experiments.json"))["experiments"]
+fresh = {e.split("/")[0]: e for e, x in ex.items() if x["config"].get("fresh_train") == "1"}
+curves = list(csv.DictReader(open(S + "/curves.csv")))
+runs = list(csv.DictReader(open(S + "/runs.csv")))
+labels = {"convlstm": "ConvLSTM", "predrnn_pp": "PredRNN++"}
+
+def gaps(m, name, rows):
+    g = {}
+    for r in rows:
+        if r["model"] == m and r["experiment"] == name:
+            g.setdefault(r["seed"], {})[int(r["epoch"])] = float(r["val_loss"]) - float(r["train_loss"])
+    return g
+
+def expected(rows):
+    """per model: (the clause the sentence must contain, separated?)"""
+    out = {}
+    for m, e in fresh.items():
+        c = ex[m + "/base"]["config"]
+        steps = int(c["n_train"]) // int(c["batch"])
+        e0 = math.ceil(int(c["sampling_iters"]) / steps) + 1
+        fg, bg = gaps(m, e.split("/")[1], rows), gaps(m, "base", rows)
+        seeds = sorted(set(fg) & set(bg))
+        last = max(fg[seeds[0]])
+        f0 = sum(fg[x][e0] for x in seeds) / len(seeds); fN = sum(fg[x][last] for x in seeds) / len(seeds)
+        b0 = sum(bg[x][e0] for x in seeds) / len(seeds); bN = sum(bg[x][last] for x in seeds) / len(seeds)
+        tm = {(r["experiment"], r["seed"]): float(r["test_mse"]) for r in runs if r["model"] == m and r["status"] == "ok"}
+        ft = sum(tm[(e.split("/")[1], x)] for x in seeds) / len(seeds)
+        bt = sum(tm[("base", x)] for x in seeds) / len(seeds)
+        clause = ("%s's gap goes from $%+.5f$ at epoch %d to $%+.5f$ at epoch %d, where the base run%s of the same seed%s "
+                  "on the fixed %d sequences went from $%+.5f$ to $%+.5f$; its test MSE is %.1f against the base %s %.1f" % (
+                      labels[m], f0, e0, fN, last, "" if len(seeds) == 1 else "s", "" if len(seeds) == 1 else "s",
+                      int(c["n_train"]), b0, bN, ft, "run's" if len(seeds) == 1 else "runs'", bt))
+        sep = all(fg[x][last] - fg[x][e0] < bg[x][last] - bg[x][e0] for x in seeds) and \
+            fN < min(g[max(g)] for g in bg.values())
+        out[m] = (clause, sep)
+    return out
+
+def verdict_of(sent, m):
+    ok = sent.split("the gap grows less than on the fixed set")[0].rsplit("On sequences", 1)[-1] if "grows less" in sent else ""
+    no = sent.split("the gap on fresh sequences grows")[0].rsplit("For ", 1)[-1] if "gap on fresh sequences grows" in sent else ""
+    return (labels[m] in ok, labels[m] in no)
+
+sent = sentences.regime(Summary(S))[0]   # values.tex is the paper's; flag and sentence via tables.py's rule
+import tables
+vals = {}
+class V:
+    def add(self, k, t, src): vals[k] = t
+    def sentence(self, k, made): vals[k] = made[0]
+tables.regime_values(Summary(S), V())
+if not fresh:
+    assert sent == "" and vals["flag.regime"] == "0", (sent, vals["flag.regime"])
+    print("no fresh-sequence runs in %s: no sentence, flag 0" % S)
+    sys.exit(0)
+assert vals["flag.regime"] == "1" and vals["sent.regime"] == sent
+for m, (clause, sep) in expected(curves).items():
+    assert clause.replace("$", "") in sent.replace("$", ""), (clause, sent)
+    assert verdict_of(sent, m) == (sep, not sep), (m, sep, sent)
+    print(m, "separated" if sep else "not separated")
+# a copy whose fresh runs' validation loss rises by 0.01 per epoch after the first free-running one: the
+# gap grows far more than the base's, so the verdict must turn for every model
+P = os.path.join(W, "regime")
+shutil.copytree(S, P)
+rows = list(csv.DictReader(open(P + "/curves.csv")))
+for r in rows:
+    if r["model"] in fresh and r["experiment"] == fresh[r["model"]].split("/")[1]:
+        r["val_loss"] = repr(float(r["val_loss"]) + 0.01 * int(r["epoch"]))
+with open(P + "/curves.csv", "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+    w.writeheader()
+    w.writerows(rows)
+sent2 = sentences.regime(Summary(P))[0]
+for m, (clause, sep) in expected(rows).items():
+    assert not sep and clause.replace("$", "") in sent2.replace("$", ""), (clause, sent2)
+    assert verdict_of(sent2, m) == (False, True), (m, sent2)
+EOF
+
 done
 S=results/quick/summary
 

@@ -751,6 +751,21 @@ class Summary:
                 return e
         return None
 
+    # ---------------------------------------------------------------- the control regime (fresh sequences)
+
+    def fresh_control(self, m):
+        """Model m's control regime (experiments/controls/fresh.conf): its experiment with finished runs
+        whose resolved config trains on fresh sequences every epoch (fresh_train = 1); None without one."""
+        return next((e for e in self.run_methods if e.split("/")[0] == m and self.cfg(e, "fresh_train") == "1"), None)
+
+    def gap_series(self, eid):
+        """{seed: {epoch: validation minus training loss}} of eid's finished runs (curves.csv)."""
+        out = {}
+        for r in self.finished_rows(self.curves, eid):
+            if r["train_loss"] is not None and r["val_loss"] is not None:
+                out.setdefault(r["seed"], {})[r["epoch"]] = r["val_loss"] - r["train_loss"]
+        return out
+
     def leak_base(self):
         """<model>/base of the centred-head experiment's model (None without a centred-head experiment)."""
         return self.leak.split("/")[0] + "/base" if self.leak else None

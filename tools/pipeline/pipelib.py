@@ -101,10 +101,14 @@ def read_config(path):
 def experiment_conf(model, name, root="experiments"):
     """The config file of experiment <model>/<name> (experiments/experiments.mk exp_conf, the same rule):
     the model's own experiments/<model>/<name>.conf where it has one, else the file every model shares —
+    experiments/controls/<name>.conf where there is one (a control: fresh training sequences),
     experiments/base.conf, experiments/optimizers/<o>.conf for opt-<o>, experiments/regularizers/<name>.conf."""
     own = os.path.join(root, model, name + ".conf")
     if os.path.exists(own):
         return own
+    control = os.path.join(root, "controls", name + ".conf")
+    if os.path.exists(control):
+        return control
     if name == "base":
         return os.path.join(root, "base.conf")
     if name.startswith("opt-"):

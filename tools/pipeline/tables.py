@@ -139,6 +139,8 @@ def optimizer_values(s, v):
     v.add("flag.optstudy", "1" if any(len(s.opt_exps(m)) > 1 for m in s.models) else "0",
           "experiments.json: optimizer-study experiments per model")
     v.add("flag.sweeps", "1" if s.sweeps else "0", "experiments.json: sweeps")
+    v.add("flag.batchnorm", "1" if any(s.exps[e]["name"] == "batchnorm" for e in s.run_methods) else "0",
+          "experiments.json: a batchnorm experiment with finished runs")
 
 
 def result_values(s, v):
@@ -163,6 +165,23 @@ def gap_values(s, v):
         if g[2]:
             v.add("gap.%s" % m, num(g[0], DECIMALS["loss"], sign=True), "runs.csv: %s/base gap_last" % m)
     v.sentence("sent.gap", sentences.gap(s))
+
+
+def regime_values(s, v):
+    """flag.regime (a control on fresh sequences was run: the paper shows its figure), text.onceexps (the
+    run-once experiments that the line figures leave out, by name) and sent.regime."""
+    v.add("flag.regime", "1" if any(s.fresh_control(m) for m in s.models) else "0",
+          "experiments.json: an experiment with fresh_train = 1 and finished runs")
+    once = []
+    for e in s.run_methods:
+        if s.exps[e]["stage"] == "once":
+            lab = s.elabel(e)
+            have = [x for x in s.run_methods if s.exps[x]["stage"] == "once" and s.exps[x]["name"] == s.exps[e]["name"]]
+            txt = lab if len(have) == len(s.models) > 1 else "%s %s" % (s.mlabel(e.split("/")[0]), lab)
+            if txt not in once:
+                once.append(txt)
+    v.add("text.onceexps", sentences.and_list(once) if once else "none", "experiments.json: stage once")
+    v.sentence("sent.regime", sentences.regime(s))
 
 
 def leak_values(s, v):
@@ -234,6 +253,7 @@ def values_tex(s):
     v.sentence("sent.ssim", sentences.ssim(s))
     v.sentence("sent.effects", sentences.effects(s))
     gap_values(s, v)
+    regime_values(s, v)
     leak_values(s, v)
     v.sentence("sent.reportcmp", sentences.reportcmp(s))
     v.sentence("sent.reportzero", sentences.reportzero(s))
@@ -567,6 +587,36 @@ def curves_dat(s):
     return {"curves.dat": blocks_text(blocks, "# none\n1 NaN 0 NaN 0 NaN 0")}
 
 
+def regime_dat(s):
+    """regime.dat: the control regime, one block per model (index = model index - 1): epoch, then the gap
+    (validation minus training loss) of the base runs on the fixed set (mean, min, max over seeds), the gap
+    of the fresh-sequence run(s) (mean over seeds), the validation loss of both (means). A model without a
+    fresh-sequence control gets one NaN row."""
+    blocks = []
+    for m in s.models:
+        c, b = s.fresh_control(m), m + "/base"
+        lines = ["# %s: epoch base_gap base_gap_min base_gap_max fresh_gap base_val fresh_val" % m]
+        if c:
+            bg, fg = s.gap_series(b), s.gap_series(c)
+            bv = {}
+            for r in s.finished_rows(s.curves, b):
+                bv.setdefault(r["epoch"], []).append(r["val_loss"])
+            fv = {}
+            for r in s.finished_rows(s.curves, c):
+                fv.setdefault(r["epoch"], []).append(r["val_loss"])
+            for ep in sorted({e for g in fg.values() for e in g}):
+                bx = [g[ep] for g in bg.values() if ep in g]
+                fx = [g[ep] for g in fg.values() if ep in g]
+                cells = [fin(x) for x in (pl.mean(bx) if bx else None, min(bx) if bx else None,
+                                          max(bx) if bx else None, pl.mean(fx) if fx else None,
+                                          pl.mean(bv[ep]) if ep in bv else None, pl.mean(fv[ep]) if ep in fv else None)]
+                lines.append(" ".join([str(ep)] + [repr(x) if math.isfinite(x) else "NaN" for x in cells]))
+        if len(lines) == 1:
+            lines.append("1 NaN NaN NaN NaN NaN NaN")
+        blocks.append("\n".join(lines))
+    return {"regime.dat": blocks_text(blocks, "# none\n1 NaN NaN NaN NaN NaN NaN")}
+
+
 def optim_dat(s):
     """optim.dat: the optimizer study's validation loss per epoch (mean over seeds), one block per
     model × optimizer (figdata.gp's O_* arrays in the same order)."""
@@ -802,6 +852,20 @@ def figdata_sweep(s, g):
     g.scalar("N_SWBLOCKS", len(blocks))
 
 
+def figdata_regime(s, g):
+    """R_HAS (the model has a fresh-sequence control), R_FREE (its first free-running epoch, 0 if unknown)
+    and R_SEEDS (the seeds of the control, as text) of the control-regime figure."""
+    has, free, seeds = [], [], []
+    for m in s.models:
+        c = s.fresh_control(m)
+        has.append(1 if c else 0)
+        free.append(sentences.free_running_epoch(s, m + "/base") or 0)
+        seeds.append(", ".join(str(r["seed"]) for r in s.runs_of(c)) if c else "")
+    g.arr("R_HAS", has)
+    g.arr("R_FREE", free)
+    g.arr("R_SEEDS", seeds)
+
+
 def figdata_gp(s):
     """figdata.gp: the labels, styles, counts and axes every figure loads."""
     g = GnuplotArrays()
@@ -810,6 +874,7 @@ def figdata_gp(s):
     figdata_curves(s, g)
     figdata_optim(s, g)
     figdata_sweep(s, g)
+    figdata_regime(s, g)
     return {"figdata.gp": "\n".join(g.lines) + "\n"}
 
 
@@ -886,7 +951,7 @@ OUTPUTS = {
     "tab-setup.tex": tab_setup, "tab-optim.tex": tab_optim, "tab-main.tex": tab_main, "tab-paired.tex": tab_paired,
     "tab-methods.tex": tab_methods, "tab-report.tex": tab_report, "tab-protocol.tex": tab_protocol,
     "frames.dat": frames_dat, "final.dat": final_dat, "gap.dat": gap_dat, "curves.dat": curves_dat,
-    "optim.dat": optim_dat, "sweep.dat": sweep_dat, "figdata.gp": figdata_gp,
+    "optim.dat": optim_dat, "sweep.dat": sweep_dat, "regime.dat": regime_dat, "figdata.gp": figdata_gp,
     "strips.tex": strips_tex, "values.tex": values_tex,
 }
 
