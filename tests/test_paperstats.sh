@@ -305,10 +305,14 @@ def expected(rows):
         tm = {(r["experiment"], r["seed"]): float(r["test_mse"]) for r in runs if r["model"] == m and r["status"] == "ok"}
         ft = sum(tm[(e.split("/")[1], x)] for x in seeds) / len(seeds)
         bt = sum(tm[("base", x)] for x in seeds) / len(seeds)
+        allb = [v for (e_, x), v in tm.items() if e_ == "base"]
+        where = "below" if ft < min(allb) else "above" if ft > max(allb) else "within"
         clause = ("%s's gap goes from $%+.5f$ at epoch %d to $%+.5f$ at epoch %d, where the base run%s of the same seed%s "
-                  "on the fixed %d sequences went from $%+.5f$ to $%+.5f$; its test MSE is %.1f against the base %s %.1f" % (
+                  "on the fixed %d sequences went from $%+.5f$ to $%+.5f$; its test MSE is %.1f against the base %s %.1f, "
+                  "%s the range of the %s base runs (%.1f to %.1f)" % (
                       labels[m], f0, e0, fN, last, "" if len(seeds) == 1 else "s", "" if len(seeds) == 1 else "s",
-                      int(c["n_train"]), b0, bN, ft, "run's" if len(seeds) == 1 else "runs'", bt))
+                      int(c["n_train"]), b0, bN, ft, "run's" if len(seeds) == 1 else "runs'", bt, where,
+                      {2: "two", 3: "three", 4: "four", 5: "five"}.get(len(allb), str(len(allb))), min(allb), max(allb)))
         sep = all(fg[x][last] - fg[x][e0] < bg[x][last] - bg[x][e0] for x in seeds) and \
             fN < min(g[max(g)] for g in bg.values())
         out[m] = (clause, sep)

@@ -621,12 +621,17 @@ def regime(s):
         tm = {r["seed"]: r["test_mse"] for r in s.runs_of(c)}
         bm = {r["seed"]: r["test_mse"] for r in s.runs_of(b)}
         ft, bt = pl.mean([tm[sd] for sd in seeds if sd in tm]), pl.mean([bm[sd] for sd in seeds if sd in bm])
+        # where the fresh test MSE lies against every base seed's (the seed-to-seed spread of the fixed set)
+        lo, hi = min(bm.values()), max(bm.values())
+        where = "below" if ft < lo else "above" if ft > hi else "within"
         parts.append("%s's gap goes from %s at epoch %s to %s at epoch %s, where the base %s of the same seed%s on "
-                     "the fixed %s sequences went from %s to %s; its test MSE is %s against the base %s %s" % (
+                     "the fixed %s sequences went from %s to %s; its test MSE is %s against the base %s %s, %s the "
+                     "range of the %s base runs (%s to %s)" % (
                          s.mlabel(m), num(f0, LOSS, sign=True), num(e0, 0), num(fN, LOSS, sign=True), num(last, 0),
                          "run" if len(seeds) == 1 else "runs", "" if len(seeds) == 1 else "s",
                          num(int(s.cfg(c, "n_train")), 0), num(b0, LOSS, sign=True), num(bN, LOSS, sign=True),
-                         num(ft, MSE), "run's" if len(seeds) == 1 else "runs'", num(bt, MSE)))
+                         num(ft, MSE), "run's" if len(seeds) == 1 else "runs'", num(bt, MSE), where,
+                         words(len(bm)), num(lo, MSE), num(hi, MSE)))
         # separated: on fresh sequences the gap grows less than the base's in every seed, and ends below
         # the last gap of every base seed (all of them, not only the matched ones)
         base_last = [g[max(g)] for g in bg.values() if max(g) == last]
@@ -638,9 +643,9 @@ def regime(s):
     sent = ("Trained on fresh sequences every epoch after the first (%s, "
             "Figure~\\ref{fig:regime}), %s." % (sd_words, "; ".join(parts)))
     if sep:
-        sent += (" On sequences %s has never seen, the gap grows less than on the fixed set and ends below every "
+        sent += (" On sequences %s %s never seen, the gap grows less than on the fixed set and ends below every "
                  "base run's, so %s is overfitting of the fixed training set, the work a regularizer has at this "
-                 "scale." % (and_list([s.mlabel(m) for m in sep]),
+                 "scale." % (and_list([s.mlabel(m) for m in sep]), "has" if len(sep) == 1 else "have",
                              "the base model's growing gap" if len(sep) == 1 else "the base models' growing gap"))
     if nosep:
         sent += (" For %s the gap on fresh sequences grows as much as, or ends as high as, on the fixed set, so its "
