@@ -57,7 +57,7 @@ do for [m = 1:N_MODELS] {
 set key maxcols 1 width 1 Left reverse
 SEEDS = ''
 do for [m = 1:N_MODELS] { if (R_SEEDS[m] ne '' && SEEDS eq '') { SEEDS = R_SEEDS[m] } }
-plot [0:1][0:1] NaN with lines lt 7 lw 2 title 'base on the fixed training set (mean over seeds; band: their range)', \
+plot [0:1][0:1] NaN with lines lt 7 lw 2 title 'base, fixed training set (mean over seeds; band: range)', \
      NaN with lines lt 2 lw 2 title 'fresh sequences every epoch'.(SEEDS eq '' ? '' : ' (seed '.SEEDS.')'), \
      NaN with lines lc rgb '#777777' dt 2 lw 1 title 'first free-running epoch'
 unset multiplot
