@@ -112,7 +112,8 @@ check "unset precision: the config hash $h is the one rnnreg wrote before the ke
 fnv=$("$PYTHON" - "$W/fp32/config" << 'EOF'
 import sys
 run_only = {"epochs", "early_stop_patience", "threads", "predict_sequences", "checkpoint_every", "test_weights"}
-later = {"zoneout_c": 0.0, "zoneout_h": 0.0, "zoneout_m": 0.0, "weight_drop": 0.0, "tf32": 0.0, "precision": "fp32"}
+later = {"zoneout_c": 0.0, "zoneout_h": 0.0, "zoneout_m": 0.0, "weight_drop": 0.0, "fresh_train": 0.0, "tf32": 0.0,
+         "precision": "fp32"}
 h = 1469598103934665603
 for line in open(sys.argv[1]):
     if line.startswith("#") or " = " not in line:
