@@ -88,7 +88,7 @@ CARRY_SCALES := study paper
 # ---------------------------------------------------------------------------------------------
 FIRST_SEED   := $(firstword $(SEEDS))
 OPT_EXPS     := $(foreach m,$(MODELS),$(foreach o,$(OPTIMIZERS),$m/opt-$o))
-SEEDED_EXPS  := $(MAIN_EXPERIMENTS) $(REGULARIZERS)
+SEEDED_EXPS  := $(MAIN_EXPERIMENTS) $(REGULARIZERS) $(CONTROL_EXPERIMENTS)
 OPT_RUNS     := $(foreach e,$(OPT_EXPS),$(foreach s,$(OPT_SEEDS),$e/$s))
 # the sweeps' points that are not seeded experiments already: SWEEP_SEEDS (default: the first seed)
 SWEEP_SEEDS  ?= $(FIRST_SEED)

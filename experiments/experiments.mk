@@ -38,6 +38,12 @@ MAIN_EXPERIMENTS := convlstm/base predrnn_pp/base
 REGULARIZERS := $(foreach m,$(MODELS),$m/layernorm $m/dropout $m/rec_dropout $m/var_dropout $m/zoneout \
                   $m/weight_drop $m/l2 $m/adamw $m/batchnorm)
 
+# Controls — stage 2 as well, every seed, beside <model>/base of the same seed, but not regularizers
+# (not in their Holm family, not a "best method"): a scale that can afford it lists the control regime
+# <model>/fresh here (experiments/controls/fresh.conf: fresh training sequences every epoch, which nothing
+# can memorise; tools/pipeline/paperdata.py knows a control by its config, fresh_train = 1).
+CONTROL_EXPERIMENTS :=
+
 # Sweeps — one hyper-parameter of a regularizer over several values, on every model: SWEEP_KEY.<s> is
 # the config key on the figure's x axis, SWEEP_POINTS.<s> the experiments (names under each model), in
 # order. A point that is also in REGULARIZERS runs with SEEDS; the others with SWEEP_SEEDS (scale.mk).

@@ -2,8 +2,9 @@
 # (left) and, from the first free-running epoch on (scheduled sampling over, so that both losses measure
 # the same prediction), the generalization gap, validation minus training loss (right). Black: the base
 # runs on the fixed training set (mean over seeds; grey band: the range of their gaps); vermillion: the
-# run on fresh sequences every epoch after the first. The dashed line in the left panel marks the first
-# free-running epoch. A model without a fresh-sequence run gets empty panels.
+# runs on fresh sequences every epoch after the first (mean over seeds; light band: their range). The
+# dashed line in the left panel marks the first free-running epoch. A model without a fresh-sequence run
+# gets empty panels.
 # Data: regime.dat (tables.py regime_dat: one block per model), figdata.gp (R_HAS, R_FREE, R_SEEDS).
 load style
 load 'figdata.gp'
@@ -30,8 +31,10 @@ do for [m = 1:N_MODELS] {
         Y_LO = STATS_min
         stats 'regime.dat' index (m - 1) using ($1 >= X0 ? (k == 1 ? $6 : $4) : NaN) nooutput
         Y_HI = STATS_max
-        stats 'regime.dat' index (m - 1) using ($1 >= X0 ? (k == 1 ? $7 : $5) : NaN) nooutput
-        Y_LO = (STATS_min < Y_LO ? STATS_min : Y_LO); Y_HI = (STATS_max > Y_HI ? STATS_max : Y_HI)
+        stats 'regime.dat' index (m - 1) using ($1 >= X0 ? (k == 1 ? $7 : $8) : NaN) nooutput
+        Y_LO = (STATS_min < Y_LO ? STATS_min : Y_LO)
+        stats 'regime.dat' index (m - 1) using ($1 >= X0 ? (k == 1 ? $7 : $9) : NaN) nooutput
+        Y_HI = (STATS_max > Y_HI ? STATS_max : Y_HI)
         if (k == 2) { Y_LO = (Y_LO > 0 ? 0 : Y_LO) }
         @lin_ytics
         set xrange [X0 : (LAST > X0 ? LAST : X0 + 1)]
@@ -46,6 +49,7 @@ do for [m = 1:N_MODELS] {
             unset arrow 1
         } else {
             plot 'regime.dat' index (m - 1) using 1:3:4 with filledcurves lc rgb '#999999' notitle, \
+                 '' index (m - 1) using 1:8:9 with filledcurves lc rgb '#D55E00' fs transparent solid 0.12 notitle, \
                  '' index (m - 1) using 1:2 with lines lt 7 lw 2 notitle, \
                  '' index (m - 1) using 1:5 with lines lt 2 lw 2 notitle, \
                  0 with lines lc rgb '#555555' dt 3 lw 1 notitle
@@ -58,6 +62,6 @@ set key maxcols 1 width 1 Left reverse
 SEEDS = ''
 do for [m = 1:N_MODELS] { if (R_SEEDS[m] ne '' && SEEDS eq '') { SEEDS = R_SEEDS[m] } }
 plot [0:1][0:1] NaN with lines lt 7 lw 2 title 'base, fixed training set (mean over seeds; band: range)', \
-     NaN with lines lt 2 lw 2 title 'fresh sequences every epoch'.(SEEDS eq '' ? '' : ' (seed '.SEEDS.')'), \
+     NaN with lines lt 2 lw 2 title 'fresh sequences every epoch'.(SEEDS eq '' ? '' : ' ('.SEEDS.')'), \
      NaN with lines lc rgb '#777777' dt 2 lw 1 title 'first free-running epoch'
 unset multiplot

@@ -392,8 +392,14 @@ class Summary:
         return sorted((e for e, x in self.exps.items() if x["stage"] == "opt" and x["model"] == m), key=self.order)
 
     def is_reg(self, eid):
-        """A regularizer: a seeded experiment other than the base (compared with the base by seed)."""
-        return eid in self.exps and self.exps[eid]["stage"] == "main" and self.exps[eid]["name"] != "base"
+        """A regularizer: a seeded experiment other than the base and the controls (compared with the base
+        by seed, in the Holm family of the regularizers)."""
+        return eid in self.exps and self.exps[eid]["stage"] == "main" and self.exps[eid]["name"] != "base" and \
+            not self.is_control(eid)
+
+    def is_control(self, eid):
+        """A control (experiments/controls/): the base trained on fresh sequences every epoch (fresh_train = 1)."""
+        return self.cfg(eid, "fresh_train") == "1"
 
     def mse_ranked(self, m):
         """Model m's base and regularizers that have a test MSE, lowest mean first (ties in method order):

@@ -590,12 +590,12 @@ def curves_dat(s):
 def regime_dat(s):
     """regime.dat: the control regime, one block per model (index = model index - 1): epoch, then the gap
     (validation minus training loss) of the base runs on the fixed set (mean, min, max over seeds), the gap
-    of the fresh-sequence run(s) (mean over seeds), the validation loss of both (means). A model without a
-    fresh-sequence control gets one NaN row."""
+    of the fresh-sequence runs (mean over seeds), the validation loss of both (means), and the fresh runs'
+    gap min and max over seeds. A model without a fresh-sequence control gets one NaN row."""
     blocks = []
     for m in s.models:
         c, b = s.fresh_control(m), m + "/base"
-        lines = ["# %s: epoch base_gap base_gap_min base_gap_max fresh_gap base_val fresh_val" % m]
+        lines = ["# %s: epoch base_gap base_gap_min base_gap_max fresh_gap base_val fresh_val fresh_gap_min fresh_gap_max" % m]
         if c:
             bg, fg = s.gap_series(b), s.gap_series(c)
             bv = {}
@@ -609,12 +609,13 @@ def regime_dat(s):
                 fx = [g[ep] for g in fg.values() if ep in g]
                 cells = [fin(x) for x in (pl.mean(bx) if bx else None, min(bx) if bx else None,
                                           max(bx) if bx else None, pl.mean(fx) if fx else None,
-                                          pl.mean(bv[ep]) if ep in bv else None, pl.mean(fv[ep]) if ep in fv else None)]
+                                          pl.mean(bv[ep]) if ep in bv else None, pl.mean(fv[ep]) if ep in fv else None,
+                                          min(fx) if fx else None, max(fx) if fx else None)]
                 lines.append(" ".join([str(ep)] + [repr(x) if math.isfinite(x) else "NaN" for x in cells]))
         if len(lines) == 1:
-            lines.append("1 NaN NaN NaN NaN NaN NaN")
+            lines.append("1 NaN NaN NaN NaN NaN NaN NaN NaN")
         blocks.append("\n".join(lines))
-    return {"regime.dat": blocks_text(blocks, "# none\n1 NaN NaN NaN NaN NaN NaN")}
+    return {"regime.dat": blocks_text(blocks, "# none\n1 NaN NaN NaN NaN NaN NaN NaN NaN")}
 
 
 def optim_dat(s):
@@ -854,13 +855,14 @@ def figdata_sweep(s, g):
 
 def figdata_regime(s, g):
     """R_HAS (the model has a fresh-sequence control), R_FREE (its first free-running epoch, 0 if unknown)
-    and R_SEEDS (the seeds of the control, as text) of the control-regime figure."""
+    and R_SEEDS (the control's seeds as the key says them: "seed 1", "mean over seeds 1, 2, 3")."""
     has, free, seeds = [], [], []
     for m in s.models:
         c = s.fresh_control(m)
         has.append(1 if c else 0)
         free.append(sentences.free_running_epoch(s, m + "/base") or 0)
-        seeds.append(", ".join(str(r["seed"]) for r in s.runs_of(c)) if c else "")
+        got = [str(r["seed"]) for r in s.runs_of(c)] if c else []
+        seeds.append(("seed " if len(got) == 1 else "mean over seeds ") + ", ".join(got) if got else "")
     g.arr("R_HAS", has)
     g.arr("R_FREE", free)
     g.arr("R_SEEDS", seeds)
