@@ -300,7 +300,18 @@ def expected(rows):
         steps = int(c["n_train"]) // int(c["batch"])
         e0 = math.ceil(int(c["sampling_iters"]) / steps) + 1
         fg, bg = gaps(m, e.split("/")[1], rows), gaps(m, "base", rows)
-        seeds = sorted(set(fg) & set(bg))
+        # a pair with a run whose last validation loss exceeds 1.10 x its best is left out (unstable)
+        rr = {(r["experiment"], r["seed"]): r for r in runs if r["model"] == m and r["status"] == "ok"}
+        left, seeds = [], []
+        for x in sorted(set(fg) & set(bg), key=int):
+            bad = [(who, rr[(n_, x)]) for n_, who in ((e.split("/")[1], "on fresh sequences"), ("base", "on the fixed set"))
+                   if float(rr[(n_, x)]["last_val_loss"]) > 1.10 * float(rr[(n_, x)]["best_val_loss"])]
+            if bad:
+                who, r = bad[0]
+                left.append("seed %s, whose run %s became unstable: its last validation loss is %.2f times its best, of epoch %s"
+                            % (x, who, float(r["last_val_loss"]) / float(r["best_val_loss"]), r["best_epoch"]))
+            else:
+                seeds.append(x)
         last = max(fg[seeds[0]])
         f0 = sum(fg[x][e0] for x in seeds) / len(seeds); fN = sum(fg[x][last] for x in seeds) / len(seeds)
         b0 = sum(bg[x][e0] for x in seeds) / len(seeds); bN = sum(bg[x][last] for x in seeds) / len(seeds)
@@ -309,9 +320,11 @@ def expected(rows):
         bt = sum(tm[("base", x)] for x in seeds) / len(seeds)
         allb = [v for (e_, x), v in tm.items() if e_ == "base"]
         n = len(seeds)
-        clause = ("%s's gap goes from $%+.5f$ at epoch %d to $%+.5f$ at epoch %d%s, where the base run%s of the same seed%s "
+        clause = ("%s's gap goes from $%+.5f$ at epoch %d to $%+.5f$ at epoch %d%s%s, where the base run%s of the same seed%s "
                   "on the fixed %d sequences went from $%+.5f$ to $%+.5f$" % (
-                      labels[m], f0, e0, fN, last, "" if n == 1 else " (means over %s seeds)" % {2: "two", 3: "three"}.get(n, str(n)),
+                      labels[m], f0, e0, fN, last,
+                      " (%s)" % ", ".join((["means over %s seeds" % {2: "two", 3: "three"}.get(n, str(n))] if n > 1 else []) +
+                                          (["leaving out " + "; ".join(left)] if left else [])) if (n > 1 or left) else "", "",
                       "" if n == 1 else "s", "" if n == 1 else "s", int(c["n_train"]), b0, bN))
         growth = np.array([(fg[x][last] - fg[x][e0]) - (bg[x][last] - bg[x][e0]) for x in seeds])
         if n == 1:

@@ -39,6 +39,10 @@ BASELINE_LABEL = {"baseline/copy_last": "copy last input frame", "baseline/zero"
 # The study's criterion that a base model has learnt to predict (issue 14): mean test MSE per frame at most
 # this fraction of the all-zero baseline's, below it at every predicted frame, and mean SSIM above it.
 LEARNT_RATIO = 0.75
+# a run whose last validation loss is more than this times its best has become unstable (it stopped
+# learning and got worse: a PredRNN++ seed at Adam's 2e-3); the control regime's comparison of gaps
+# leaves such a pair out and says so (sentences.regime): its gap describes a model that no longer learns
+UNSTABLE_RATIO = 1.10
 # scikit-image's SSIM constant C1 = (K1 L)^2, K1 = 0.01, L = 255 (uint8 frames; docs/metrics.md): in a
 # flat window where the truth is 0 and the prediction a uniform grey g, SSIM = C1 / (C1 + g^2)
 # (Wang et al. 2004, Eq. 13, with both variances and the covariance 0).

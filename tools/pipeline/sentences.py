@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
-from paperdata import (DECIMALS, LEARNT_RATIO, LEVEL, LITERATURE, REPORT_CSV, REPORT_MATCH, SSIM_C1,  # noqa: E402
+from paperdata import (DECIMALS, LEARNT_RATIO, LEVEL, UNSTABLE_RATIO, LITERATURE, REPORT_CSV, REPORT_MATCH, SSIM_C1,  # noqa: E402
                        duration, num, p_text, plural_s, tex_escape, tex_text, value_tex, words)
 
 MSE = DECIMALS["mse"]
@@ -612,9 +612,22 @@ def regime(s):
         if not c or e0 is None:
             continue
         fg, bg = s.gap_series(c), s.gap_series(b)
-        seeds = sorted(sd for sd in fg if sd in bg and e0 in fg[sd] and e0 in bg[sd] and
-                       max(fg[sd]) > e0 and max(fg[sd]) == max(bg[sd]))
+        paired = sorted(sd for sd in fg if sd in bg and e0 in fg[sd] and e0 in bg[sd] and
+                        max(fg[sd]) > e0 and max(fg[sd]) == max(bg[sd]))
+        # a pair with an unstable run (last validation loss > UNSTABLE_RATIO x its best) is left out
+        row = {(r["experiment"], r["seed"]): r for r in s.runs_of(c) + s.runs_of(b)}
+        left = []
+        for sd in paired:
+            for e, who in ((c, "on fresh sequences"), (b, "on the fixed set")):
+                r = row.get((e.split("/")[1], sd))
+                if r and r["best_val_loss"] and r["last_val_loss"] > UNSTABLE_RATIO * r["best_val_loss"]:
+                    left.append("seed %s, whose run %s became unstable: its last validation loss is %s times its best, "
+                                "of epoch %s" % (num(sd, 0), who, num(r["last_val_loss"] / r["best_val_loss"], 2),
+                                                 num(r["best_epoch"], 0)))
+                    break
+        seeds = [sd for sd in paired if not any(x.startswith("seed %s," % num(sd, 0)) for x in left)]
         if not seeds:
+            parts.append("%s has no pair of stable runs to compare (%s)" % (s.mlabel(m), "; ".join(left)))
             continue
         nseeds.add(len(seeds))
         one = len(seeds) == 1
@@ -628,10 +641,13 @@ def regime(s):
         growth = [(fg[sd][last] - fg[sd][e0]) - (bg[sd][last] - bg[sd][e0]) for sd in seeds]
         g = pl.paired_interval(growth, LEVEL)
         t = pl.paired_interval([tm[sd] - bm[sd] for sd in tseeds], LEVEL)
-        clause = ("%s's gap goes from %s at epoch %s to %s at epoch %s%s, where the base %s of the same seed%s on the "
+        clause = ("%s's gap goes from %s at epoch %s to %s at epoch %s%s%s, where the base %s of the same seed%s on the "
                   "fixed %s sequences went from %s to %s" % (
                       s.mlabel(m), num(f0, LOSS, sign=True), num(e0, 0), num(fN, LOSS, sign=True), num(last, 0),
-                      "" if one else " (means over %s seeds)" % words(len(seeds)), "run" if one else "runs",
+                      "" if not (left or not one) else " (%s)" % ", ".join(
+                          ([] if one else ["means over %s seeds" % words(len(seeds))]) +
+                          (["leaving out %s" % "; ".join(left)] if left else [])), "",
+                      "run" if one else "runs",
                       "" if one else "s", num(int(s.cfg(c, "n_train")), 0), num(b0, LOSS, sign=True),
                       num(bN, LOSS, sign=True)))
         if one:
