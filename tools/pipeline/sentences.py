@@ -685,8 +685,9 @@ def regime(s):
                              "the base model's growing gap" if len(sep) == 1 else "the base models' growing gap"))
     if open_:
         sent += (" For %s the gap on fresh sequences grows less in every seed and ends below every base run's, but "
-                 "the interval of the difference in growth contains zero, so the seeds do not resolve it." % (
-                     and_list([s.mlabel(m) for m in open_])))
+                 "the interval of the difference in growth contains zero: every seed points to overfitting of the fixed "
+                 "set, but %s seeds do not resolve it." % (
+                     and_list([s.mlabel(m) for m in open_]), words(min(nseeds))))
     if nosep:
         sent += (" For %s the gap on fresh sequences grows as much as, or ends as high as, on the fixed set, so its "
                  "growing gap is not the fixed set's doing." % and_list([s.mlabel(m) for m in nosep]))
