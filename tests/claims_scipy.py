@@ -61,7 +61,9 @@ def expected(S):
     runs, ex, val = load(S)
     exps, out = ex["experiments"], {}
     models = sorted({e["model"] for e in exps.values()})
-    regs = [(m, e) for (m, e) in val if m + "/" + e in exps and exps[m + "/" + e]["stage"] == "main" and e != "base"]
+    # the regularizers: seeded experiments other than the base and the controls (fresh_train = 1)
+    regs = [(m, e) for (m, e) in val if m + "/" + e in exps and exps[m + "/" + e]["stage"] == "main" and e != "base"
+            and exps[m + "/" + e]["config"].get("fresh_train") != "1"]
 
     def diffs_to_base(m, e):
         a, b = col(val, m, e), col(val, m, "base")
@@ -137,6 +139,39 @@ def expected(S):
         below = [k for k in ks if k in rej and np.mean(d[k]) < 0]
         above = [k for k in ks if k in rej and np.mean(d[k]) > 0]
         out["base.%s.below_zero_every_frame" % m] = "yes" if len(below) == len(ks) else "no" if above else "unresolved"
+    # the control regime: per model with fresh-sequence runs (fresh_train = 1), seed pairs without an
+    # unstable run (last validation loss > 1.10 x best); growth of the gap from the first free-running epoch
+    # to the last, fresh minus base, per seed; scipy's t interval of its mean
+    curves = list(csv.DictReader(open(S + "/curves.csv")))
+    rr = {(r["model"], r["experiment"], r["seed"]): r for r in runs if r["status"] == "ok"}
+    for eid, x in exps.items():
+        if x["config"].get("fresh_train") != "1":
+            continue
+        m, name = eid.split("/")
+        c = exps[m + "/base"]["config"]
+        e0 = -(-int(c["sampling_iters"]) // (int(c["n_train"]) // int(c["batch"]))) + 1
+        gap = {}
+        for r in curves:
+            if r["model"] == m and r["experiment"] in (name, "base"):
+                gap.setdefault((r["experiment"], r["seed"]), {})[int(r["epoch"])] = float(r["val_loss"]) - float(r["train_loss"])
+        seeds = sorted({sd for (e, sd) in gap if e == name and ("base", sd) in gap}, key=int)
+        unstable = [sd for sd in seeds if any(float(rr[(m, e, sd)]["last_val_loss"]) > 1.10 * float(rr[(m, e, sd)]["best_val_loss"])
+                                              for e in (name, "base"))]
+        keep = [sd for sd in seeds if sd not in unstable]
+        if not keep:
+            out["regime." + m] = "not-computed"
+            continue
+        last = max(gap[(name, keep[0])])
+        growth = np.array([(gap[(name, sd)][last] - gap[(name, sd)][e0]) - (gap[("base", sd)][last] - gap[("base", sd)][e0])
+                           for sd in keep])
+        f_last = np.mean([gap[(name, sd)][last] for sd in keep])
+        base_last = min(g[max(g)] for (e, sd), g in gap.items() if e == "base")
+        less = bool((growth < 0).all()) and f_last < base_last
+        if len(keep) == 1:
+            out["regime." + m] = "single-run"
+        else:
+            hi = stats.t.interval(1.0 - ALPHA, len(keep) - 1, loc=growth.mean(), scale=stats.sem(growth))[1]
+            out["regime." + m] = "overfit" if less and hi < 0 else "unresolved" if less else "not-overfit"
     return out
 
 
@@ -170,6 +205,6 @@ def check_expected(S):
     got, want = claims(S), expected(S)
     bad = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
     assert not bad, ("claims.py (got) against scipy (want)", S, bad)
-    extra = [k for k in got if k.startswith(("best.", "sweep.", "optimizer.", "models.", "base.")) and k not in want]
+    extra = [k for k in got if k.startswith(("best.", "sweep.", "optimizer.", "models.", "base.", "regime.")) and k not in want]
     assert not extra, ("claims that scipy did not recompute", extra)
     return got

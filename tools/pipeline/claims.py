@@ -40,6 +40,13 @@ seed: no interval) otherwise; a yes/no claim is "unresolved" where its interval 
   leak.<ref>.autoregressive_leak_worse  yes | no | unresolved (Welch, both with two or more runs) |
                                         single-run | not-computed: the centred head predicts worse than
                                         <ref> on its own
+  regime.<model>                        overfit | unresolved | not-overfit | single-run | not-computed: the
+                                        control regime (paperdata.Summary.regime): on fresh sequences the
+                                        free-running gap grows less than the base's in every seed and ends
+                                        below every base run's, with the paired interval of the difference
+                                        in growth below zero (overfit: the base overfits its fixed set) or
+                                        not (unresolved); single-run with one seed pair; not-computed when
+                                        every pair has an unstable run
   report.<model label>.<variant>        same-sign | opposite-sign | report-flat, resolved (our paired
                                         difference against the report's change of MSE, Holm) | unresolved
 
@@ -174,6 +181,17 @@ def claims(s):
             d, lo, hi, nu, p = welch_interval(xs, ys)
             out.append(("leak.%s.autoregressive_leak_worse" % key, "single-run" if not math.isfinite(p) else
                         "unresolved" if p > 1.0 - LEVEL else yes(d > 0), ev))
+    for m in s.models:
+        r = s.regime(m)
+        if r is None:
+            continue
+        if not r["seeds"]:
+            out.append(("regime.%s" % m, "not-computed", "every seed pair has an unstable run: %s" % r["left"]))
+            continue
+        out.append(("regime.%s" % m, "single-run" if len(r["seeds"]) == 1 else r["verdict"],
+                    "seeds %s; gap growth fresh - base per seed %s, mean %.4g [%.4g, %.4g]; fresh gap at epoch %d %.4g" % (
+                        " ".join(str(x) for x in r["seeds"]), " ".join("%.4g" % x for x in r["growth"]),
+                        r["g"][0], r["g"][1], r["g"][2], r["last"], r["fN"])))
     for (model, variant, eid, rdir, odir, resolved) in s.report_agreement():
         sign = "report-flat" if rdir == 0 else "same-sign" if rdir == odir else "opposite-sign"
         out.append(("report.%s.%s" % (model, variant.replace(" ", "_")),

@@ -768,6 +768,70 @@ class Summary:
         whose resolved config trains on fresh sequences every epoch (fresh_train = 1); None without one."""
         return next((e for e in self.run_methods if e.split("/")[0] == m and self.cfg(e, "fresh_train") == "1"), None)
 
+    def free_running_epoch(self, eid):
+        """The first epoch in which every step of eid feeds the model its own predictions (scheduled sampling
+        over: its iterations all at or after sampling_iters), so that its training loss is the same quantity
+        as the validation loss; 1 without scheduled sampling; None when the config lacks the keys."""
+        try:
+            mode = self.cfg(eid, "sampling")
+            if mode is None:
+                return None
+            if mode != "scheduled":
+                return 1
+            spe = int(self.cfg(eid, "n_train")) // int(self.cfg(eid, "batch"))
+            return -(-int(self.cfg(eid, "sampling_iters")) // spe) + 1
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+
+    def regime(self, m):
+        """The control regime of model m: its fresh-sequence runs against the base runs of the same seeds,
+        from the first free-running epoch e0 to the last. None without a control. Otherwise a dict:
+        left — [(seed, "fresh" | "base", last/best validation loss, best epoch)] of the seed pairs left out
+        because a run became unstable (last validation loss > UNSTABLE_RATIO x its best); seeds — the
+        others; and where seeds is not empty: e0, last, f0, fN, b0, bN (mean gaps of fresh and base runs at
+        e0 and at the last epoch), growth (per seed: the fresh run's growth of the gap minus the base run's),
+        g = paired_interval(growth), ft, bt, t (mean test MSE of both, paired interval of the difference),
+        base_mse (every base seed's test MSE), and verdict: "overfit" (the gap grows less on fresh
+        sequences in every seed, ends below every base run's last gap, and with two or more seeds the
+        interval of growth lies below zero), "unresolved" (the first two but not the interval) or
+        "not-overfit"."""
+        c, b = self.fresh_control(m), m + "/base"
+        e0 = self.free_running_epoch(b)
+        if not c or e0 is None:
+            return None
+        fg, bg = self.gap_series(c), self.gap_series(b)
+        paired = sorted(sd for sd in fg if sd in bg and e0 in fg[sd] and e0 in bg[sd] and
+                        max(fg[sd]) > e0 and max(fg[sd]) == max(bg[sd]))
+        row = {(r["experiment"], r["seed"]): r for r in self.runs_of(c) + self.runs_of(b)}
+        out = {"left": [], "seeds": []}
+        def unstable(r):
+            return r is not None and r["best_val_loss"] and r["last_val_loss"] > UNSTABLE_RATIO * r["best_val_loss"]
+        for sd in paired:
+            runs = ((who, row.get((e.split("/")[1], sd))) for e, who in ((c, "fresh"), (b, "base")))
+            bad = [(who, r) for who, r in runs if unstable(r)]
+            if bad:
+                who, r = bad[0]
+                out["left"].append((sd, who, r["last_val_loss"] / r["best_val_loss"], r["best_epoch"]))
+            else:
+                out["seeds"].append(sd)
+        seeds = out["seeds"]
+        if not seeds:
+            return out
+        last = max(fg[seeds[0]])
+        tm = {r["seed"]: r["test_mse"] for r in self.runs_of(c)}
+        bm = {r["seed"]: r["test_mse"] for r in self.runs_of(b)}
+        tseeds = [sd for sd in seeds if sd in tm and sd in bm]
+        growth = [(fg[sd][last] - fg[sd][e0]) - (bg[sd][last] - bg[sd][e0]) for sd in seeds]
+        out.update(e0=e0, last=last, growth=growth, g=pl.paired_interval(growth, LEVEL),
+                   f0=pl.mean([fg[sd][e0] for sd in seeds]), fN=pl.mean([fg[sd][last] for sd in seeds]),
+                   b0=pl.mean([bg[sd][e0] for sd in seeds]), bN=pl.mean([bg[sd][last] for sd in seeds]),
+                   ft=pl.mean([tm[sd] for sd in tseeds]), bt=pl.mean([bm[sd] for sd in tseeds]),
+                   t=pl.paired_interval([tm[sd] - bm[sd] for sd in tseeds], LEVEL), base_mse=list(bm.values()))
+        less = all(d < 0 for d in growth) and out["fN"] < min(x[max(x)] for x in bg.values() if max(x) == last)
+        out["verdict"] = ("overfit" if less and (len(seeds) == 1 or out["g"][2] < 0) else
+                          "unresolved" if less else "not-overfit")
+        return out
+
     def gap_series(self, eid):
         """{seed: {epoch: validation minus training loss}} of eid's finished runs (curves.csv)."""
         out = {}

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
-from paperdata import (DECIMALS, LEARNT_RATIO, LEVEL, UNSTABLE_RATIO, LITERATURE, REPORT_CSV, REPORT_MATCH, SSIM_C1,  # noqa: E402
+from paperdata import (DECIMALS, LEARNT_RATIO, LEVEL, LITERATURE, REPORT_CSV, REPORT_MATCH, SSIM_C1,  # noqa: E402
                        duration, num, p_text, plural_s, tex_escape, tex_text, value_tex, words)
 
 MSE = DECIMALS["mse"]
@@ -548,19 +548,8 @@ def gap(s):
 
 
 def free_running_epoch(s, eid):
-    """The first epoch in which every step of eid feeds the model its own predictions (scheduled sampling
-    over: its iterations all at or after sampling_iters), so that its training loss is the same quantity
-    as the validation loss; 1 without scheduled sampling; None when the config lacks the keys."""
-    try:
-        mode = s.cfg(eid, "sampling")
-        if mode is None:
-            return None
-        if mode != "scheduled":
-            return 1
-        spe = int(s.cfg(eid, "n_train")) // int(s.cfg(eid, "batch"))
-        return -(-int(s.cfg(eid, "sampling_iters")) // spe) + 1
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
+    """The first all-free-running epoch of eid (paperdata.Summary.free_running_epoch)."""
+    return s.free_running_epoch(eid)
 
 
 def gap_growth(s):
@@ -606,73 +595,44 @@ def regime(s):
     differences (fresh minus base: the gap's growth, the test MSE) are paired by seed with their LEVEL
     interval, and the verdict needs the growth's interval below zero; with one seed they are runs."""
     parts, sep, nosep, open_, nseeds = [], [], [], [], set()
+    who_words = {"fresh": "on fresh sequences", "base": "on the fixed set"}
     for m in s.models:
-        c, b = s.fresh_control(m), m + "/base"
-        e0 = free_running_epoch(s, b)
-        if not c or e0 is None:
+        r = s.regime(m)
+        if r is None:
             continue
-        fg, bg = s.gap_series(c), s.gap_series(b)
-        paired = sorted(sd for sd in fg if sd in bg and e0 in fg[sd] and e0 in bg[sd] and
-                        max(fg[sd]) > e0 and max(fg[sd]) == max(bg[sd]))
-        # a pair with an unstable run (last validation loss > UNSTABLE_RATIO x its best) is left out
-        row = {(r["experiment"], r["seed"]): r for r in s.runs_of(c) + s.runs_of(b)}
-        left = []
-        for sd in paired:
-            for e, who in ((c, "on fresh sequences"), (b, "on the fixed set")):
-                r = row.get((e.split("/")[1], sd))
-                if r and r["best_val_loss"] and r["last_val_loss"] > UNSTABLE_RATIO * r["best_val_loss"]:
-                    left.append("seed %s, whose run %s became unstable: its last validation loss is %s times its best, "
-                                "of epoch %s" % (num(sd, 0), who, num(r["last_val_loss"] / r["best_val_loss"], 2),
-                                                 num(r["best_epoch"], 0)))
-                    break
-        seeds = [sd for sd in paired if not any(x.startswith("seed %s," % num(sd, 0)) for x in left)]
+        c = s.fresh_control(m)
+        left = ["seed %s, whose run %s became unstable: its last validation loss is %s times its best, of epoch %s" % (
+            num(sd, 0), who_words[who], num(ratio, 2), num(ep, 0)) for sd, who, ratio, ep in r["left"]]
+        seeds = r["seeds"]
         if not seeds:
             parts.append("%s has no pair of stable runs to compare (%s)" % (s.mlabel(m), "; ".join(left)))
             continue
         nseeds.add(len(seeds))
         one = len(seeds) == 1
-        last = max(fg[seeds[0]])
-        f0, fN = pl.mean([fg[sd][e0] for sd in seeds]), pl.mean([fg[sd][last] for sd in seeds])
-        b0, bN = pl.mean([bg[sd][e0] for sd in seeds]), pl.mean([bg[sd][last] for sd in seeds])
-        tm = {r["seed"]: r["test_mse"] for r in s.runs_of(c)}
-        bm = {r["seed"]: r["test_mse"] for r in s.runs_of(b)}
-        tseeds = [sd for sd in seeds if sd in tm and sd in bm]
-        ft, bt = pl.mean([tm[sd] for sd in tseeds]), pl.mean([bm[sd] for sd in tseeds])
-        growth = [(fg[sd][last] - fg[sd][e0]) - (bg[sd][last] - bg[sd][e0]) for sd in seeds]
-        g = pl.paired_interval(growth, LEVEL)
-        t = pl.paired_interval([tm[sd] - bm[sd] for sd in tseeds], LEVEL)
-        clause = ("%s's gap goes from %s at epoch %s to %s at epoch %s%s%s, where the base %s of the same seed%s on the "
+        g, t = r["g"], r["t"]
+        clause = ("%s's gap goes from %s at epoch %s to %s at epoch %s%s, where the base %s of the same seed%s on the "
                   "fixed %s sequences went from %s to %s" % (
-                      s.mlabel(m), num(f0, LOSS, sign=True), num(e0, 0), num(fN, LOSS, sign=True), num(last, 0),
+                      s.mlabel(m), num(r["f0"], LOSS, sign=True), num(r["e0"], 0), num(r["fN"], LOSS, sign=True),
+                      num(r["last"], 0),
                       "" if not (left or not one) else " (%s)" % ", ".join(
                           ([] if one else ["means over %s seeds" % words(len(seeds))]) +
-                          (["leaving out %s" % "; ".join(left)] if left else [])), "",
-                      "run" if one else "runs",
-                      "" if one else "s", num(int(s.cfg(c, "n_train")), 0), num(b0, LOSS, sign=True),
-                      num(bN, LOSS, sign=True)))
+                          (["leaving out %s" % "; ".join(left)] if left else [])),
+                      "run" if one else "runs", "" if one else "s", num(int(s.cfg(c, "n_train")), 0),
+                      num(r["b0"], LOSS, sign=True), num(r["bN"], LOSS, sign=True)))
         if one:
             # where the fresh test MSE lies against every base seed's (the seed-to-seed spread of the fixed set)
-            lo, hi = min(bm.values()), max(bm.values())
-            where = "below" if ft < lo else "above" if ft > hi else "within"
+            lo, hi = min(r["base_mse"]), max(r["base_mse"])
+            where = "below" if r["ft"] < lo else "above" if r["ft"] > hi else "within"
             clause += "; its test MSE is %s against the base run's %s, %s the range of the %s base runs (%s to %s)" % (
-                num(ft, MSE), num(bt, MSE), where, words(len(bm)), num(lo, MSE), num(hi, MSE))
+                num(r["ft"], MSE), num(r["bt"], MSE), where, words(len(r["base_mse"])), num(lo, MSE), num(hi, MSE))
         else:
             clause += ("; paired by seed, the gap's growth on fresh sequences minus that on the fixed set is %s [%s, %s], "
                        "and the test MSE is %s against %s, a difference of %s [%s, %s]" % (
                            num(g[0], LOSS, sign=True), num(g[1], LOSS, sign=True), num(g[2], LOSS, sign=True),
-                           num(ft, MSE), num(bt, MSE), num(t[0], MSE, sign=True), num(t[1], MSE, sign=True),
+                           num(r["ft"], MSE), num(r["bt"], MSE), num(t[0], MSE, sign=True), num(t[1], MSE, sign=True),
                            num(t[2], MSE, sign=True)))
         parts.append(clause)
-        # separated: on fresh sequences the gap grows less than the base's in every seed (resolved by the
-        # paired interval where there are two or more seeds), and ends below the last gap of every base seed
-        base_last = [x[max(x)] for x in bg.values() if max(x) == last]
-        less = all(d < 0 for d in growth) and fN < min(base_last)
-        if less and (one or g[2] < 0):
-            sep.append(m)
-        elif less:
-            open_.append(m)
-        else:
-            nosep.append(m)
+        {"overfit": sep, "unresolved": open_, "not-overfit": nosep}[r["verdict"]].append(m)
     if not parts:
         return "", "curves.csv and runs.csv: no run on fresh sequences"
     sd_words = "seed %s" % num(1, 0) if nseeds == {1} else "the seeds of the base runs"
