@@ -66,5 +66,8 @@ PROTOCOL_EXPERIMENTS := convlstm/leak convlstm/leak_causal convlstm/base
 
 # The qualitative strips (results/<scale>/summary/strip-<model>.png, one figure per model): under the
 # true frames and the copy-last baseline, the first-seed predictions of the first test sequence of
-# these experiments, each model's in this order (its base, every regularizer, the run-once ones).
-STRIP_EXPERIMENTS := $(foreach m,$(MODELS),$m/base $(filter $m/%,$(REGULARIZERS)) $(filter $m/%,$(ONCE_EXPERIMENTS)))
+# these experiments, each model's in this order (its base, every regularizer, the controls, the run-once
+# ones). Recursive (=), so that a scale.mk that redefines REGULARIZERS or CONTROL_EXPERIMENTS gets its
+# strips from its own lists without restating this rule.
+STRIP_EXPERIMENTS = $(foreach m,$(MODELS),$m/base $(filter $m/%,$(REGULARIZERS)) $(filter $m/%,$(CONTROL_EXPERIMENTS)) \
+                      $(filter $m/%,$(ONCE_EXPERIMENTS)))

@@ -766,7 +766,7 @@ class Summary:
     def fresh_control(self, m):
         """Model m's control regime (experiments/controls/fresh.conf): its experiment with finished runs
         whose resolved config trains on fresh sequences every epoch (fresh_train = 1); None without one."""
-        return next((e for e in self.run_methods if e.split("/")[0] == m and self.cfg(e, "fresh_train") == "1"), None)
+        return next((e for e in self.run_methods if e.split("/")[0] == m and self.is_control(e)), None)
 
     def free_running_epoch(self, eid):
         """The first epoch in which every step of eid feeds the model its own predictions (scheduled sampling
@@ -820,13 +820,12 @@ class Summary:
         last = max(fg[seeds[0]])
         tm = {r["seed"]: r["test_mse"] for r in self.runs_of(c)}
         bm = {r["seed"]: r["test_mse"] for r in self.runs_of(b)}
-        tseeds = [sd for sd in seeds if sd in tm and sd in bm]
         growth = [(fg[sd][last] - fg[sd][e0]) - (bg[sd][last] - bg[sd][e0]) for sd in seeds]
         out.update(e0=e0, last=last, growth=growth, g=pl.paired_interval(growth, LEVEL),
                    f0=pl.mean([fg[sd][e0] for sd in seeds]), fN=pl.mean([fg[sd][last] for sd in seeds]),
                    b0=pl.mean([bg[sd][e0] for sd in seeds]), bN=pl.mean([bg[sd][last] for sd in seeds]),
-                   ft=pl.mean([tm[sd] for sd in tseeds]), bt=pl.mean([bm[sd] for sd in tseeds]),
-                   t=pl.paired_interval([tm[sd] - bm[sd] for sd in tseeds], LEVEL), base_mse=list(bm.values()))
+                   ft=pl.mean([tm[sd] for sd in seeds]), bt=pl.mean([bm[sd] for sd in seeds]),
+                   t=pl.paired_interval([tm[sd] - bm[sd] for sd in seeds], LEVEL), base_mse=list(bm.values()))
         less = all(d < 0 for d in growth) and out["fN"] < min(x[max(x)] for x in bg.values() if max(x) == last)
         out["verdict"] = ("overfit" if less and (len(seeds) == 1 or out["g"][2] < 0) else
                           "unresolved" if less else "not-overfit")

@@ -547,23 +547,14 @@ def gap(s):
     return sent, "runs.csv: gap_last; curves.csv and experiments.json (sampling_iters, n_train, batch): the gap from free running on"
 
 
-def free_running_epoch(s, eid):
-    """The first all-free-running epoch of eid (paperdata.Summary.free_running_epoch)."""
-    return s.free_running_epoch(eid)
-
-
 def gap_growth(s):
     """Per base model, the validation-minus-training gap at its first free-running epoch and at its last
     (means over seeds), and in how many seeds it grew: a gap that grows in every seed while both losses
     measure the same free-running prediction is overfitting, the work a regularizer has at this scale."""
     parts, over, flat = [], [], []
     for m in s.models:
-        e0 = free_running_epoch(s, m + "/base")
-        runs = {}
-        for r in s.curves:
-            if r["model"] == m and r["experiment"] == "base" and r["train_loss"] is not None and r["val_loss"] is not None:
-                runs.setdefault(r["seed"], {})[r["epoch"]] = r["val_loss"] - r["train_loss"]
-        pairs = [(g[e0], g[max(g)]) for g in runs.values() if e0 is not None and e0 in g and max(g) > e0]
+        e0 = s.free_running_epoch(m + "/base")
+        pairs = [(g[e0], g[max(g)]) for g in s.gap_series(m + "/base").values() if e0 is not None and e0 in g and max(g) > e0]
         if not pairs:
             continue
         a, b = pl.mean([x for x, _ in pairs]), pl.mean([y for _, y in pairs])
@@ -594,7 +585,7 @@ def regime(s):
     never seen is the fixed set's overfitting; one that grows on both is not. With two or more seeds the
     differences (fresh minus base: the gap's growth, the test MSE) are paired by seed with their LEVEL
     interval, and the verdict needs the growth's interval below zero; with one seed they are runs."""
-    parts, sep, nosep, open_, nseeds = [], [], [], [], set()
+    parts, sep, nosep, open_, nseeds, single = [], [], [], [], set(), set()
     who_words = {"fresh": "on fresh sequences", "base": "on the fixed set"}
     for m in s.models:
         r = s.regime(m)
@@ -609,6 +600,8 @@ def regime(s):
             continue
         nseeds.add(len(seeds))
         one = len(seeds) == 1
+        if one:
+            single.add(seeds[0])
         g, t = r["g"], r["t"]
         clause = ("%s's gap goes from %s at epoch %s to %s at epoch %s%s, where the base %s of the same seed%s on the "
                   "fixed %s sequences went from %s to %s" % (
@@ -635,7 +628,7 @@ def regime(s):
         {"overfit": sep, "unresolved": open_, "not-overfit": nosep}[r["verdict"]].append(m)
     if not parts:
         return "", "curves.csv and runs.csv: no run on fresh sequences"
-    sd_words = "seed %s" % num(1, 0) if nseeds == {1} else "the seeds of the base runs"
+    sd_words = "seed %s" % and_list([num(x, 0) for x in sorted(single)]) if nseeds == {1} else "the seeds of the base runs"
     sent = ("Trained on fresh sequences every epoch after the first (%s, Figure~\\ref{fig:regime}), %s." % (
         sd_words, "; ".join(parts)))
     if sep:

@@ -598,12 +598,10 @@ def regime_dat(s):
         lines = ["# %s: epoch base_gap base_gap_min base_gap_max fresh_gap base_val fresh_val fresh_gap_min fresh_gap_max" % m]
         if c:
             bg, fg = s.gap_series(b), s.gap_series(c)
-            bv = {}
-            for r in s.finished_rows(s.curves, b):
-                bv.setdefault(r["epoch"], []).append(r["val_loss"])
-            fv = {}
-            for r in s.finished_rows(s.curves, c):
-                fv.setdefault(r["epoch"], []).append(r["val_loss"])
+            bv, fv = {}, {}
+            for e, v in ((b, bv), (c, fv)):
+                for r in s.finished_rows(s.curves, e):
+                    v.setdefault(r["epoch"], []).append(r["val_loss"])
             for ep in sorted({e for g in fg.values() for e in g}):
                 bx = [g[ep] for g in bg.values() if ep in g]
                 fx = [g[ep] for g in fg.values() if ep in g]
@@ -860,7 +858,7 @@ def figdata_regime(s, g):
     for m in s.models:
         c = s.fresh_control(m)
         has.append(1 if c else 0)
-        free.append(sentences.free_running_epoch(s, m + "/base") or 0)
+        free.append(s.free_running_epoch(m + "/base") or 0)
         got = [str(r["seed"]) for r in s.runs_of(c)] if c else []
         seeds.append(("seed " if len(got) == 1 else "mean over seeds ") + ", ".join(got) if got else "")
     g.arr("R_HAS", has)

@@ -12,5 +12,3 @@ DATA      ?= data/moving_mnist.npy
 DATA_JSON := $(DATA:.npy=.json)
 
 REGULARIZERS := $(foreach m,$(MODELS),$m/layernorm $m/dropout $m/rec_dropout $m/l2)
-# experiments.mk computed the strips from its own REGULARIZERS list: the same rule on this one
-STRIP_EXPERIMENTS := $(foreach m,$(MODELS),$m/base $(filter $m/%,$(REGULARIZERS)) $(filter $m/%,$(ONCE_EXPERIMENTS)))

@@ -18,6 +18,3 @@ SWEEPS       :=
 # seed. 40 epochs of 128 fresh sequences need 4,992 sequences that no split uses, of the data's 10,000
 # (the paper scale's 20 epochs of 900 would need 17,100, so it has no such control).
 CONTROL_EXPERIMENTS := $(foreach m,$(MODELS),$m/fresh)
-# experiments.mk computed the strips from its own REGULARIZERS list: the same rule on this one
-STRIP_EXPERIMENTS := $(foreach m,$(MODELS),$m/base $(filter $m/%,$(REGULARIZERS)) $(filter $m/%,$(CONTROL_EXPERIMENTS)) \
-                       $(filter $m/%,$(ONCE_EXPERIMENTS)))
