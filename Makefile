@@ -1,7 +1,8 @@
 # Makefile — builds rnnreg (build/rnnreg), its tests, the data, and the paper (pipeline.mk).
 # `make help` lists every target. Variables: BLAS=openblas|builtin, CONV=onednn|im2col (the CPU
 # convolution engine; default onednn when oneDNN's dnnl.h is installed, im2col otherwise), CUDA=0|1
-# (default: 1 when nvcc is found), SANITIZE=1 (address + undefined behaviour sanitizers), THREADS=n.
+# (default: 1 when nvcc is found), SANITIZE=1 (address + undefined behaviour sanitizers), THREADS=n,
+# PORTABLE=1 (the build whose runs give the same bits on every x86-64 CPU, docs/portable.md).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -12,6 +13,18 @@ SHELL := /bin/bash
 CC      ?= gcc
 BLAS    ?= openblas
 SANITIZE ?= 0
+# PORTABLE=1: only code of ours does arithmetic (the builtin sgemm, the im2col convolutions, the
+# portable math of src/portable_math.c), in IEEE operations that every x86-64 CPU rounds alike, with
+# no FMA contraction and no CUDA: one binary, the same bits on any x86-64 CPU (docs/portable.md;
+# tests/test_portable.sh runs it under emulated CPUs). Its own folder, build/portable/.
+PORTABLE ?= 0
+ifeq ($(PORTABLE),1)
+override BLAS := builtin
+override CONV := im2col
+override CUDA := 0
+else ifneq ($(PORTABLE),0)
+$(error PORTABLE must be 0 or 1, not '$(PORTABLE)')
+endif
 
 # ---------------------------------------------------------------------------------------------
 # Packages: every target installs what it needs, before anything below probes the system
@@ -66,9 +79,10 @@ endif
 
 # Each build variant has its own folder, so SANITIZE=1, BLAS=builtin or a CONV other than this
 # machine's default never mix objects with the default ones: build/ (default), build/san/,
-# build/builtin/, build/im2col/ (CONV=im2col where oneDNN is installed), build/san-builtin-im2col/, ...
-VARIANT := $(strip $(if $(filter 1,$(SANITIZE)),san) $(if $(filter builtin,$(BLAS)),builtin) \
-             $(if $(filter-out $(CONV_DEFAULT),$(CONV)),$(CONV)))
+# build/builtin/, build/im2col/ (CONV=im2col where oneDNN is installed), build/san-builtin-im2col/,
+# build/portable/ (PORTABLE=1), ...
+VARIANT := $(strip $(if $(filter 1,$(SANITIZE)),san) $(if $(filter 1,$(PORTABLE)),portable,$(if \
+             $(filter builtin,$(BLAS)),builtin) $(if $(filter-out $(CONV_DEFAULT),$(CONV)),$(CONV))))
 # Idle OpenMP threads must not spin while OpenBLAS threads work (see src/main.c); tests and bench too.
 export OMP_WAIT_POLICY ?= passive
 
@@ -98,6 +112,10 @@ LDLIBS  += $(LIB_LIBS)
 ifeq ($(CONV),onednn)
 CFLAGS  += -DRR_USE_ONEDNN
 LDLIBS  += -ldnnl
+endif
+
+ifeq ($(PORTABLE),1)
+CFLAGS  += -DRR_PORTABLE_MATH -ffp-contract=off
 endif
 
 ifeq ($(SANITIZE),1)
@@ -166,10 +184,15 @@ $(BUILD)/tests/%: tests/%.c $(OBJS) $(STAMP) tests/test.h
 # Tests
 # ---------------------------------------------------------------------------------------------
 .PHONY: test test-build
-test-build: $(BUILD)/rnnreg $(TEST_BINS)
+test-build: $(BUILD)/rnnreg $(TEST_BINS) $(if $(filter 1,$(PORTABLE)),,portable-build)
+
+# tests/test_portable.sh needs the portable binary beside the one under test (its own folder and flags).
+.PHONY: portable-build
+portable-build:
+	@$(MAKE) --no-print-directory PORTABLE=1 SANITIZE=0 DEPS=0 build/portable/rnnreg
 
 test: test-build ## build and run every test; ends with "N passed, M failed[, K skipped]"
-	@PYTHON='$(PYTHON)' RNNREG='$(BUILD)/rnnreg' BUILD='$(BUILD)' bash tests/run.sh $(TEST_BINS)
+	@PYTHON='$(PYTHON)' RNNREG='$(BUILD)/rnnreg' BUILD='$(BUILD)' PORTABLE_RNNREG='build/portable/rnnreg' bash tests/run.sh $(TEST_BINS)
 
 -include bench/bench.mk
 -include tests/fuzz.mk
@@ -215,7 +238,7 @@ clean: ## remove build/ (keeps downloaded data)
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/  \1|\2/' | awk -F'|' '{printf "  %-18s %s\n", $$1, $$2}'
-	@echo "  variables: BLAS=openblas|builtin  CONV=onednn|im2col (now $(CONV))  CUDA=0|1  SANITIZE=1  PYTHON=$(PYTHON)"
+	@echo "  variables: BLAS=openblas|builtin  CONV=onednn|im2col (now $(CONV))  CUDA=0|1  SANITIZE=1  PORTABLE=1  PYTHON=$(PYTHON)"
 
 # CUDA backend tests (make test-gpu) and the GPU test's place in `make test`.
 -include kernels/cuda.mk

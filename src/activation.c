@@ -43,7 +43,7 @@ void cpu_activation_forward(Activation a, const Tensor *x, Tensor *y) {
         break;
     case ACT_TANH:
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)
-        for (int64_t i = 0; i < n; i++) ys[i] = tanhf(xs[i]);
+        for (int64_t i = 0; i < n; i++) ys[i] = rr_tanhf(xs[i]);
         break;
     case ACT_RELU:
 #pragma omp parallel for schedule(static) if (ops_use_openmp() && n > 65536)

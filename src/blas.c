@@ -61,7 +61,14 @@ static void pack_a(const float *A, int lda, int trans, int i0, int mc, int k0, i
     }
 }
 
-/* acc[MR][NR] = sum_k a[k][MR] ⊗ b[k][NR]; then C[h×w] += alpha*acc. */
+/* acc[MR][NR] = sum_k a[k][MR] ⊗ b[k][NR]; then C[h×w] += alpha*acc. Two clones, chosen once by the
+ * CPU (gcc's target_clones, an ifunc): AVX2 and the x86-64 baseline. Each acc element is the same
+ * chain of IEEE multiplies and adds in the same k order in both (the lanes are independent elements;
+ * no FMA: -ffp-contract=off in the portable build, and the baseline and `avx2` targets have none), so
+ * the clone changes the speed, not the bits (tests/test_portable.sh runs both). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void micro_kernel(int kc, const float *a, const float *b, float alpha, float *C, int ldc, int h,
                          int w) {
     float acc[MR][NR];

@@ -68,7 +68,7 @@ void cpu_causal_lstm_stage1_forward_masked(const Tensor *x_cc, const Tensor *h_c
         for (int64_t p = 0; p < HW; p++) {
             const float i = act_sigmoid(ix[p] + ih[p] + ic[p]);
             const float f = act_sigmoid(fx[p] + fh[p] + fc[p] + CAUSAL_LSTM_FORGET_BIAS);
-            const float g = tanhf(gx[p] + gh[p] + gc[p]);
+            const float g = rr_tanhf(gx[p] + gh[p] + gc[p]);
             gi[p] = i;
             gf[p] = f;
             gg[p] = g;
@@ -209,8 +209,8 @@ void cpu_causal_lstm_stage2_forward_masked(const Tensor *x_cc, const Tensor *c2m
         for (int64_t p = 0; p < HW; p++) {
             const float ii = act_sigmoid(ic[p] + ix[p] + im[p]);
             const float ff = act_sigmoid(fc[p] + fx[p] + fm[p] + CAUSAL_LSTM_FORGET_BIAS);
-            const float gg = tanhf(gc[p] + gx[p]);
-            const float tm = tanhf(mm[p]);
+            const float gg = rr_tanhf(gc[p] + gx[p]);
+            const float tm = rr_tanhf(mm[p]);
             gii[p] = ii;
             gff[p] = ff;
             ggg[p] = gg;
@@ -323,8 +323,8 @@ void cpu_causal_lstm_stage3_forward(const Tensor *x_cc, const Tensor *h_cc, cons
         float *go = blk(gates3, 2, b, 0, nhw) + off, *gt = blk(gates3, 2, b, 1, nhw) + off;
         float *ho = blk(h, 1, b, 0, nhw) + off;
         for (int64_t p = 0; p < HW; p++) {
-            const float o = tanhf(ox[p] + oh[p] + oc[p] + om[p]);
-            const float tc = tanhf(ce[p]);
+            const float o = rr_tanhf(ox[p] + oh[p] + oc[p] + om[p]);
+            const float tc = rr_tanhf(ce[p]);
             go[p] = o;
             gt[p] = tc;
             ho[p] = o * tc;
@@ -400,7 +400,7 @@ void cpu_ghu_forward(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, T
         float *gp = blk(gates, 2, b, 0, nhw) + off, *gu = blk(gates, 2, b, 1, nhw) + off;
         float *zo = blk(z, 1, b, 0, nhw) + off;
         for (int64_t p = 0; p < HW; p++) {
-            const float pv = tanhf(pz[p] + px[p]);
+            const float pv = rr_tanhf(pz[p] + px[p]);
             const float u = act_sigmoid(uz[p] + ux[p]);
             gp[p] = pv;
             gu[p] = u;

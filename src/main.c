@@ -9,6 +9,7 @@
 #include "common.h"
 #include "device.h"
 #include "ops.h"
+#include "portable_math.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -56,6 +57,8 @@ int cmd_info(int argc, char **argv) {
 #endif
     const unsigned csr = _mm_getcsr();
     printf("denormals: %s\n", (csr & 0x8040) == 0x8040 ? "flushed to zero (FTZ + DAZ)" : "kept (IEEE)");
+    printf("math: %s\n", portable_math_enabled() ? "portable (own exp, tanh, log10, pow, sin, cos: the same bits on every x86-64 CPU)"
+                                                 : "glibc libm (its FMA or SSE2 versions, by this CPU)");
     if (device_cuda_compiled())
         printf("cuda: compiled in; %d device(s) visible\n", device_cuda_count());
     else

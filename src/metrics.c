@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "common.h"
 #include "npy.h"
+#include "portable_math.h"
 
 const char *const metrics_names[METRICS_COUNT] = {"mse", "mse_pixel", "mae", "psnr", "ssim", "ssim_gauss"};
 
@@ -109,7 +110,7 @@ static double ssim_uniform_u8(const uint8_t *u, const uint8_t *v, int H, int W, 
 static void gauss_weights(double w[GAUSS_WIN]) {
     const double sigma = 1.5, a = -0.5 / (sigma * sigma);
     double sum = 0.0;
-    for (int k = -GAUSS_R; k <= GAUSS_R; k++) sum += (w[k + GAUSS_R] = exp(a * (double)(k * k)));
+    for (int k = -GAUSS_R; k <= GAUSS_R; k++) sum += (w[k + GAUSS_R] = rr_exp(a * (double)(k * k)));
     for (int k = 0; k < GAUSS_WIN; k++) w[k] /= sum;
 }
 
@@ -190,7 +191,7 @@ void metrics_frame(const float *truth, const float *pred, int H, int W, MetricsF
     out->mae = ae;
     /* batch_psnr: 20·log10(255) − 10·log10(mse_u8); capped where PredRNN would give +inf. */
     out->psnr = se_u8 == 0 ? METRICS_PSNR_CAP
-                           : 20.0 * log10(255.0) - 10.0 * log10((double)se_u8 / (double)n);
+                           : 20.0 * rr_log10(255.0) - 10.0 * rr_log10((double)se_u8 / (double)n);
     out->ssim = ssim_uniform_u8(u8, u8 + n, H, W, (int32_t *)ws);
     if (H >= GAUSS_WIN && W >= GAUSS_WIN) out->ssim_gauss = ssim_gauss_f64(f64, f64 + n, H, W, ws);
     free(f64);

@@ -14,6 +14,7 @@
 #include "common.h"
 #include "mnist_digits.h"
 #include "npy.h"
+#include "portable_math.h"
 #include "rng.h"
 
 void mmnist_config_default(MmnistConfig *cfg) {
@@ -55,7 +56,7 @@ void mmnist_trajectory(const MmnistConfig *cfg, int64_t seq, int digit, int free
     double y = rr_rand_uniform_f64(cfg->seed, stream, MMNIST_DRAW_Y);
     double x = rr_rand_uniform_f64(cfg->seed, stream, MMNIST_DRAW_X);
     double theta = 2.0 * M_PI * rr_rand_uniform_f64(cfg->seed, stream, MMNIST_DRAW_THETA);
-    double vy = sin(theta), vx = cos(theta);
+    double vy = rr_sin(theta), vx = rr_cos(theta);
     for (int t = 0; t < cfg->length; t++) {
         y += vy * cfg->step; /* step first: frame 0 is one step from the drawn position */
         x += vx * cfg->step;

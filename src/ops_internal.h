@@ -12,6 +12,7 @@
 #include "device.h"
 #include "ops.h"
 #include "ops_list.h"
+#include "portable_math.h"
 
 /* Each op of ops_list.h has, besides its public entry (ops_dispatch.c):
  *   int <name>_check(...)  the device and shape checks; returns the device the op runs on, as
@@ -121,8 +122,8 @@ static inline void require_activation(const char *op, Activation a) {
 
 /* Logistic sigmoid without overflow: exp is only taken of a non-positive number. */
 static inline float act_sigmoid(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
+    if (x >= 0.0f) return 1.0f / (1.0f + rr_expf(-x));
+    float e = rr_expf(x);
     return e / (1.0f + e);
 }
 
@@ -138,7 +139,7 @@ static inline float act_hard_sigmoid(float x) {
 static inline float act_apply(Activation a, float x) {
     switch (a) {
     case ACT_SIGMOID: return act_sigmoid(x);
-    case ACT_TANH: return tanhf(x);
+    case ACT_TANH: return rr_tanhf(x);
     case ACT_RELU: return x < 0.0f ? 0.0f : x; /* NaN passes through, as torch.relu */
     case ACT_HARD_SIGMOID: return act_hard_sigmoid(x);
     case ACT_IDENTITY:

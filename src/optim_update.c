@@ -42,7 +42,7 @@ void cpu_adam_update(Tensor *param, const Tensor *grad, Tensor *m, Tensor *v, co
     const int l2 = !h->decoupled && h->weight_decay != 0.0f;     /* Adam: grad.add(param, alpha=wd) */
     const int decoupled = h->decoupled != 0;
     const float b1 = h->beta1, b2 = h->beta2, one_minus_b1 = (float)(1.0 - beta1), one_minus_b2 = (float)(1.0 - beta2);
-    const double bias_correction1 = 1.0 - pow(beta1, (double)step), bias_correction2 = 1.0 - pow(beta2, (double)step);
+    const double bias_correction1 = 1.0 - rr_pow_int(beta1, step), bias_correction2 = 1.0 - rr_pow_int(beta2, step);
     const float neg_step_size = (float)-(lr / bias_correction1);
     const float bc2_sqrt = (float)sqrt(bias_correction2), eps = h->eps, wdf = h->weight_decay;
     float *p = param->data, *ms = m->data, *vs = v->data;

@@ -627,7 +627,7 @@ check "the config lint: a scale's learning rate passes with one optimizer (exit 
 C="$W/committed" F="$W/fresh"
 rm -rf "$C" "$F"; cp -r "$R/summary" "$C"; cp -r "$R/summary" "$F"
 cmp_sum() { "$PYTHON" tools/pipeline/compare_summaries.py "$C" "$F" >"$W/cmp.out" 2>&1; }
-check "setup.json records the numerics of the runs: CPU model and bf16 flags as /proc/cpuinfo says, BLAS, core and conv engine as 'rnnreg info' says, fp32, 1 thread, cpu" \
+check "setup.json records the numerics of the runs: CPU model and bf16 flags as /proc/cpuinfo says, BLAS, core, conv engine and math as 'rnnreg info' says, fp32, 1 thread, cpu" \
     "$PYTHON" - "$R/summary/setup.json" "$RNNREG" <<'EOF'
 import json, subprocess, sys
 n = json.load(open(sys.argv[1]))["numerics"]
@@ -637,7 +637,8 @@ flags = next(l.split(":", 1)[1].split() for l in cpu.splitlines() if l.startswit
 info = dict(l.split(": ", 1) for l in subprocess.run([sys.argv[2], "info"], capture_output=True, text=True).stdout.splitlines())
 want = {"cpu": model, "cpu_flags": " ".join(sorted(f for f in flags if f in ("avx512_bf16", "amx_bf16"))),
         "blas": info["blas"], "blas_core": info["blas core"].split(" (")[0], "precision": "fp32",
-        "conv_engine": info["conv engine"].split(" (")[0], "threads": 1, "backend": "cpu"}
+        "conv_engine": info["conv engine"].split(" (")[0], "threads": 1, "backend": "cpu",
+        "math": info["math"].split(" (")[0]}
 assert n == want, (n, want)
 EOF
 cmp_sum; rc=$?
@@ -667,6 +668,30 @@ check "committed setup.json with another CPU model: one line says per-run equali
     eval '[ "$rc" -eq 0 ] && [ "$(grep -c "per-run equality" "$W/cmp.out")" -eq 1 ] &&
           grep -q "^skip .*per-run equality (bit for bit) not checked: cpu: committed \"AMD EPYC 7B13\", fresh" "$W/cmp.out" &&
           grep -q "^ok .*per-experiment means" "$W/cmp.out" && grep -q "^ok .*claims" "$W/cmp.out"'
+# both sides ran the portable build (docs/portable.md), on two CPU models: per-run equality is checked
+# all the same; a setup from before "math" was recorded counts as glibc's math, not as portable
+cp "$C/setup.json" "$W/setup-c.json"; cp "$F/setup.json" "$W/setup-f.json"
+portable_setups() {
+    "$PYTHON" - "$C/setup.json" "$F/setup.json" "$@" <<'EOF'
+import json, sys
+for p, cpu in zip(sys.argv[1:3], ("AMD EPYC 7B13", "Intel(R) Xeon(R) Platinum 8481C")):
+    s = json.load(open(p))
+    s["numerics"].update(cpu=cpu, math="portable", blas="builtin", blas_core="builtin", conv_engine="im2col")
+    if "--committed-unrecorded" in sys.argv and p == sys.argv[1]:
+        del s["numerics"]["math"]
+    open(p, "w").write(json.dumps(s, indent=1, sort_keys=True) + "\n")
+EOF
+}
+portable_setups; cmp_sum; rc=$?
+check "both setups portable, on two CPU models: per-run equality is checked, and FAILs on the run one ulp off (exit $rc)" \
+    eval '[ "$rc" -eq 1 ] && grep -q "^FAIL .*per-run equality" "$W/cmp.out" && grep -q "runs.csv convlstm/dropout/2: test_mse" "$W/cmp.out"'
+cp "$R/summary/runs.csv" "$F/runs.csv"; cmp_sum; rc=$?
+check "both setups portable, on two CPU models, the same runs: per-run equality holds (exit $rc)" \
+    eval '[ "$rc" -eq 0 ] && grep -q "^ok .*per-run equality: the numerics match" "$W/cmp.out"'
+portable_setups --committed-unrecorded; cmp_sum; rc=$?
+check "a committed setup without \"math\" (made before it was recorded) counts as glibc libm: not compared across CPUs (exit $rc)" \
+    eval '[ "$rc" -eq 0 ] && grep -q "^skip .*per-run equality (bit for bit) not checked: .*math: committed \"glibc libm\", fresh \"portable\"" "$W/cmp.out"'
+cp "$W/setup-c.json" "$C/setup.json"; cp "$W/setup-f.json" "$F/setup.json"
 # shift_base FACTOR: every fresh convlstm/base run's test MSE moved by FACTOR x that experiment's seed sd
 shift_base() {
     cp "$R/summary/runs.csv" "$F/runs.csv"

@@ -6,7 +6,8 @@
 #           (the CPU convolutions; not with RNNREG_CONV=im2col), and the libraries the trainer is built
 #           on: Random123 (Philox), jansson (JSON), libpng (strips), nettle (SHA-256)
 #   data    curl and CA certificates (make data; the npm digits are fetched with curl)
-#   test    Python with numpy/scipy/torch/scikit-image (the reference checks), bc, curl (test_download)
+#   test    Python with numpy/scipy/torch/scikit-image (the reference checks), bc, curl (test_download),
+#           qemu-user (test_portable: the portable build under emulated CPUs)
 #   paper   gnuplot, latexmk, TeX Live, poppler-utils, Python with numpy (tables)
 #   bare    debootstrap and zstd (make test-bare);  slurm  slurm-wlm and munge (make test-slurm)
 # A package counts as present when dpkg says it is installed, or else when what the build uses from it
@@ -21,7 +22,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 pkgs_build="gcc g++ make libc6-dev pkg-config libopenblas-dev libdnnl-dev librandom123-dev libjansson-dev libpng-dev nettle-dev"
 pkgs_data="curl ca-certificates"
-pkgs_test="python3 python3-numpy python3-scipy python3-torch python3-skimage bc curl ca-certificates"
+pkgs_test="python3 python3-numpy python3-scipy python3-torch python3-skimage bc curl ca-certificates qemu-user"
 pkgs_paper="python3 python3-numpy gnuplot-nox latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended poppler-utils"
 pkgs_bare="debootstrap zstd"
 pkgs_slurm="slurm-wlm munge"
@@ -92,6 +93,7 @@ works() {
         gcc) command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 ;;
         g++) command -v g++ >/dev/null 2>&1 ;;
         make|curl|bc|latexmk|debootstrap|zstd) command -v "$1" >/dev/null 2>&1 ;;
+        qemu-user) command -v qemu-x86_64 >/dev/null 2>&1 ;;
         pkg-config) command -v pkg-config >/dev/null 2>&1 ;;
         libc6-dev) printf 'int main(void) { return 0; }\n' | cc -x c - -o /dev/null >/dev/null 2>&1 ;;
         libopenblas-dev)

@@ -21,8 +21,9 @@
 #                - the baselines (no training) equal to a relative 1e-5;
 #                - every claim of the paper (tools/pipeline/claims.py) the same;
 #                - per-run equality, bit for bit, only where setup.json's numerics (CPU model and bf16
-#                  flags, BLAS library and core, precision, conv engine, threads, backend) match; else one
-#                  skip line saying which differ
+#                  flags, BLAS library and core, precision, conv engine, threads, backend, math) match,
+#                  or, when both sides ran the portable build (docs/portable.md), whatever the CPUs; else
+#                  one skip line saying which differ
 #   6. complete  the summary covers every planned run
 #   7. pdf twice the paper built a second time from the same summary, in a temporary copy of the
 #                sources at another path, is byte-identical to $PAPER_BUILD/paper.pdf (no dates, IDs or

@@ -36,8 +36,10 @@ and exits 1 on a FAIL. Five checks:
                "unresolved" or "single-run" otherwise: its order may differ between machines.
   4. per run   bit for bit (runs.csv without its timing columns, frames.csv, curves.csv without seconds)
                only where setup.json's "numerics" (CPU model and bf16 flags, BLAS library and core,
-               precision, conv engine, threads, backend; summarize.py) are known, one value for every
-               run, and equal on both sides; otherwise one skip line saying which differ or are unknown.
+               precision, conv engine, threads, backend, math; summarize.py) are known, one value for
+               every run, and equal on both sides — where both sides ran the portable build (math
+               "portable", docs/portable.md), on any CPUs; otherwise one skip line saying which differ
+               or are unknown.
 
   compare_summaries.py COMMITTED_SUMMARY_DIR FRESH_SUMMARY_DIR
 Run from the repository root (claims.py reads experiments/report/original.csv)."""
@@ -221,8 +223,16 @@ def numerics_mismatch(cs, fs):
         return ["the committed setup.json records no numerics (made before summarize.py recorded them)"]
     if fn is None:
         return ["the fresh setup.json records no numerics"]
+    # A setup from before "math" was recorded ran glibc's math (the portable build came later). Two
+    # portable summaries must agree bit for bit whatever CPU each ran on (docs/portable.md).
+    cn, fn = dict(cn), dict(fn)
+    cn.setdefault("math", "glibc libm")
+    fn.setdefault("math", "glibc libm")
+    any_cpu = cn["math"] == fn["math"] == "portable"
     why = []
     for k in sorted(set(cn) | set(fn)):
+        if any_cpu and k in ("cpu", "cpu_flags", "blas_core"):
+            continue
         a, b = cn.get(k), fn.get(k)
         if a is None or b is None:
             why.append("%s not recorded (committed %s, fresh %s)" % (k, json.dumps(a), json.dumps(b)))

@@ -102,7 +102,7 @@ def environment(rnnreg):
 
 
 # what a run's bits depend on besides its config and seed (the same on two machines => bit-identical runs)
-NUMERICS_KEYS = ["cpu", "cpu_flags", "blas", "blas_core", "precision", "conv_engine", "threads", "backend"]
+NUMERICS_KEYS = ["cpu", "cpu_flags", "blas", "blas_core", "precision", "conv_engine", "threads", "backend", "math"]
 
 
 def info_field(info, name):
@@ -139,7 +139,9 @@ def run_numerics(d, done):
             "blas": info_field(info, "blas"), "blas_core": info_field(info, "blas core"),
             "precision": (prec["used"] if prec else "fp32") if met else None,
             "conv_engine": engine if met else None,
-            "threads": threads, "backend": cfg.get("backend")}
+            "threads": threads, "backend": cfg.get("backend"),
+            # `rnnreg info`'s "math:" line (docs/portable.md); a run from before it existed had glibc's
+            "math": (info_field(info, "math") or "glibc libm") if info else None}
 
 
 def numerics_summary(per_run):
