@@ -155,6 +155,10 @@ def sweepplan(s):
 def optstat(s):
     """text.optstat — what the optimizer study's numbers are: one run's or a mean over seeds."""
     seeds = s.setup.get("opt_seeds") or []
+    if not any(len(s.opt_exps(m)) > 1 for m in s.models):   # one optimizer: no study (flag.optstudy 0)
+        return ("each model's single run of its one optimizer (seed %s), the base experiment's first seed "
+                "trained again" % num(seeds[0], 0) if len(seeds) == 1 else
+                "each model's one optimizer, the mean over %s seeds" % words(len(seeds))), "setup.json: opt_seeds"
     if len(seeds) == 1:
         return "the single run of each optimizer (seed %s)" % num(seeds[0], 0), "setup.json: opt_seeds"
     return "the mean over the study's %s seeds" % words(len(seeds)), "setup.json: opt_seeds"
