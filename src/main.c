@@ -125,8 +125,12 @@ static void reexec_with_library_settings(char **argv) {
  * oneDNN's, which runs on it) inherit it (pthread_create copies the floating-point environment);
  * OpenBLAS's own pthreads pool, made when the library loads, keeps the default, so with the im2col
  * engine on more than one thread part of each product still sees denormals (the results stay
- * deterministic for a thread count). */
-static void flush_denormals(void) { _mm_setcsr(_mm_getcsr() | 0x8040); }
+ * deterministic for a thread count). The portable build (make PORTABLE=1, docs/portable.md) keeps IEEE
+ * gradual underflow instead: which results FTZ flushes is not IEEE arithmetic, and a study-size
+ * PredRNN++ run under qemu's emulated CPU flushed one gradient term that the host kept. */
+static void flush_denormals(void) {
+    if (!portable_math_enabled()) _mm_setcsr(_mm_getcsr() | 0x8040);
+}
 
 int main(int argc, char **argv) {
     reexec_with_library_settings(argv);

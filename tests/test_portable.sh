@@ -17,9 +17,10 @@ trainer_scratch portable # $DATA: made by the default build
 repo=$(pwd)
 
 info=$("$P" info)
-check "rnnreg info of the portable build: builtin sgemm, im2col convolutions, portable math, no CUDA" \
+check "rnnreg info of the portable build: builtin sgemm, im2col convolutions, portable math, IEEE denormals, no CUDA" \
     bash -c "grep -qx 'blas: builtin' <<<\"\$0\" && grep -q '^conv engine: im2col' <<<\"\$0\" &&
-             grep -q '^math: portable' <<<\"\$0\" && grep -qx 'cuda: not compiled in' <<<\"\$0\"" "$info"
+             grep -q '^math: portable' <<<\"\$0\" && grep -qx 'denormals: kept (IEEE)' <<<\"\$0\" &&
+             grep -qx 'cuda: not compiled in' <<<\"\$0\"" "$info"
 check "rnnreg info of the default build says which math it has" grep -q '^math: ' <<<"$("$RNNREG" info)"
 
 # the data: the portable generator (its own sin, cos) against the default build's (glibc's)
