@@ -94,6 +94,8 @@ done
 # oneDNN's SSE4.1 ones, glibc's SSE2 math) against itself on the host.
 if "$RNNREG" info | grep -q '^math: portable'; then
     skip "this test runs in the portable build itself: there is no default build to contrast"
+elif ldd "$RNNREG" 2>/dev/null | grep -q libasan; then
+    skip "the build under test has AddressSanitizer (make SANITIZE=1), which does not run under qemu-user: no contrast"
 elif train "$RNNREG" convlstm default-native && train "$RNNREG" convlstm default-Nehalem Nehalem; then
     if same default-native default-Nehalem; then
         skip "the default build happened to give the host's bits under the emulated Nehalem too (the contrast is not shown)"
