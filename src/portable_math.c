@@ -1,6 +1,6 @@
 /* portable_math.c — exp, expf, tanhf, log10, an integer power, sin and cos in plain IEEE double
  * arithmetic (additions, multiplications, divisions, exact scalings; no fused multiply-add, no
- * tables, no CPU dispatch), so they return the same bits on every x86-64 CPU: the math of the
+ * lookup tables, no CPU dispatch), so they return the same bits on every x86-64 CPU: the math of the
  * portable build (`make PORTABLE=1`, portable_math.h, docs/portable.md).
  *
  * The methods are the textbook ones of fdlibm (Sun Microsystems, 1993; its e_exp.c, e_log.c,
@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ln 2 split so that k·LN2_HI is exact for |k| < 2^20 (LN2_HI's low 32 bits are zero): fdlibm e_exp.c */
+/* ln 2 split so that k·LN2_HI is exact for |k| < 2^21 (LN2_HI has 32 significant bits): fdlibm e_exp.c */
 static const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
 static const double INV_LN2 = 1.44269504088896338700e+00;
 static const double INV_LN10 = 4.34294481903251827651e-01; /* 1 / ln 10 */
