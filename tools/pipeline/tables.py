@@ -292,7 +292,9 @@ def tab_setup(s):
     row("head", lambda m: tex_escape(s.cfg(m + "/base", "head") or "--"))
     row("parameters", lambda m: num(s.exps[m + "/base"].get("parameters"), 0)
         if s.exps.get(m + "/base", {}).get("parameters") else "--")
-    row("optimizer (chosen)", lambda m: s.elabel(m + "/opt-" + s.choice[m]["chosen"]) if m in s.choice else "--")
+    study = any(len(s.opt_exps(m)) > 1 for m in s.models)   # flag.optstudy: else one optimizer, none chosen
+    row("optimizer (chosen)" if study else "optimizer",
+        lambda m: s.elabel(m + "/opt-" + s.choice[m]["chosen"]) if m in s.choice else "--")
     row("learning rate", lambda m: tex_escape(s.cfg(m + "/base", "lr") or "--"))
     row("mean run time (s)", lambda m: num(s.setup["wall_seconds_mean_per_model"].get(m) or 0, 0))
     return {"tab-setup.tex": tabular(("l%s" % ("l" * len(s.models)),
