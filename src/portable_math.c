@@ -162,13 +162,14 @@ static double cos_small(double r) {
  * (mmnist.c), so those go to libm, where the portable guarantee does not hold. */
 #define PORTABLE_TRIG_MAX 823549.6618475429
 
-double portable_sin(double x) {
+/* sin x for shift 0, cos x = sin(x + π/2) for shift 1: the quadrant k of the reduction, moved by shift,
+ * picks ±sin r or ±cos r. */
+static double sin_shifted(double x, int shift) {
     if (x != x || isinf(x)) return x - x;
-    if (x == 0.0) return x; /* sin(±0) = ±0 */
-    if (fabs(x) > PORTABLE_TRIG_MAX) return sin(x);
+    if (fabs(x) > PORTABLE_TRIG_MAX) return shift ? cos(x) : sin(x);
     int k;
     const double r = reduce_pio2(x, &k);
-    switch (k & 3) {
+    switch ((k + shift) & 3) {
     case 0: return sin_small(r);
     case 1: return cos_small(r);
     case 2: return -sin_small(r);
@@ -176,15 +177,5 @@ double portable_sin(double x) {
     }
 }
 
-double portable_cos(double x) {
-    if (x != x || isinf(x)) return x - x;
-    if (fabs(x) > PORTABLE_TRIG_MAX) return cos(x);
-    int k;
-    const double r = reduce_pio2(x, &k);
-    switch (k & 3) {
-    case 0: return cos_small(r);
-    case 1: return -sin_small(r);
-    case 2: return -cos_small(r);
-    default: return sin_small(r);
-    }
-}
+double portable_sin(double x) { return x == 0.0 ? x : sin_shifted(x, 0); } /* sin(±0) = ±0 */
+double portable_cos(double x) { return sin_shifted(x, 1); }

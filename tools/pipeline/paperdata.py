@@ -395,6 +395,10 @@ class Summary:
         """The optimizer study's experiments of model m in the order of experiments.mk."""
         return sorted((e for e, x in self.exps.items() if x["stage"] == "opt" and x["model"] == m), key=self.order)
 
+    def has_opt_study(self):
+        """Whether some model ran more than one optimizer (flag.optstudy); else each has one, none chosen."""
+        return any(len(self.opt_exps(m)) > 1 for m in self.models)
+
     def is_reg(self, eid):
         """A regularizer: a seeded experiment other than the base and the controls (compared with the base
         by seed, in the Holm family of the regularizers)."""

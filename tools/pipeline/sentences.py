@@ -155,7 +155,7 @@ def sweepplan(s):
 def optstat(s):
     """text.optstat — what the optimizer study's numbers are: one run's or a mean over seeds."""
     seeds = s.setup.get("opt_seeds") or []
-    if not any(len(s.opt_exps(m)) > 1 for m in s.models):   # one optimizer: no study (flag.optstudy 0)
+    if not s.has_opt_study():
         return ("each model's single run of its one optimizer (seed %s), the base experiment's first seed "
                 "trained again" % num(seeds[0], 0) if len(seeds) == 1 else
                 "each model's one optimizer, the mean over %s seeds" % words(len(seeds))), "setup.json: opt_seeds"

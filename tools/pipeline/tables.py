@@ -136,7 +136,7 @@ def optimizer_values(s, v):
     v.sentence("text.optstat", sentences.optstat(s))
     # switches of paper.tex (\ifrv): a scale with one optimizer has no optimizer study to draw (its table
     # keeps the determinism check), a scale without sweeps no sweep figure
-    v.add("flag.optstudy", "1" if any(len(s.opt_exps(m)) > 1 for m in s.models) else "0",
+    v.add("flag.optstudy", "1" if s.has_opt_study() else "0",
           "experiments.json: optimizer-study experiments per model")
     v.add("flag.sweeps", "1" if s.sweeps else "0", "experiments.json: sweeps")
     v.add("flag.batchnorm", "1" if any(s.exps[e]["name"] == "batchnorm" for e in s.run_methods) else "0",
@@ -292,8 +292,7 @@ def tab_setup(s):
     row("head", lambda m: tex_escape(s.cfg(m + "/base", "head") or "--"))
     row("parameters", lambda m: num(s.exps[m + "/base"].get("parameters"), 0)
         if s.exps.get(m + "/base", {}).get("parameters") else "--")
-    study = any(len(s.opt_exps(m)) > 1 for m in s.models)   # flag.optstudy: else one optimizer, none chosen
-    row("optimizer (chosen)" if study else "optimizer",
+    row("optimizer (chosen)" if s.has_opt_study() else "optimizer",
         lambda m: s.elabel(m + "/opt-" + s.choice[m]["chosen"]) if m in s.choice else "--")
     row("learning rate", lambda m: tex_escape(s.cfg(m + "/base", "lr") or "--"))
     row("mean run time (s)", lambda m: num(s.setup["wall_seconds_mean_per_model"].get(m) or 0, 0))
