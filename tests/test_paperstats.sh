@@ -220,6 +220,70 @@ for m, label in (("convlstm", "ConvLSTM"), ("predrnn_pp", "PredRNN++")):
 assert n == 2
 EOF
 
+check "[$S] how small an error SSIM asks for (sentences.ssim_error), recomputed from frames.csv with numpy: the frames of the methods' runs (optimizer-study and sweep runs left out) whose SSIM is above all-zero's at that frame, the largest MSE among them, the frames at or below it; a frame of larger error made to win raises the level, the top wins made to lose lower it" \
+    "$PYTHON" - "$S" <<'EOF'
+import csv, json, os, shutil, sys, tempfile
+import numpy as np
+sys.path.insert(0, "tools/pipeline")
+from paperdata import Summary
+import sentences
+S = sys.argv[1]
+
+def expect(path):
+    stage = {k: v["stage"] for k, v in json.load(open(path + "/experiments.json"))["experiments"].items()}
+    ok = {(r["model"], r["experiment"], r["seed"]) for r in csv.DictReader(open(path + "/runs.csv")) if r["status"] == "ok"}
+    rows = list(csv.DictReader(open(path + "/frames.csv")))
+    zs = {r["frame"]: float(r["ssim"]) for r in rows if r["model"] == "baseline" and r["experiment"] == "zero"}
+    pts = np.array([(float(r["mse"]), float(r["ssim"]) > zs[r["frame"]]) for r in rows if r["model"] != "baseline"
+                    and stage[r["model"] + "/" + r["experiment"]] not in ("opt", "sweep") and (r["model"], r["experiment"], r["seed"]) in ok])
+    won = pts[pts[:, 1] == 1, 0]
+    if not len(won):
+        return len(pts), 0, None, 0
+    return len(pts), len(won), won.max(), int((pts[:, 0] <= won.max()).sum())
+
+def check(path):
+    n, k, top, small = expect(path)
+    sent = sentences.ssim_error(Summary(path))[0]
+    assert sent.startswith("Of the %d predicted frames of the %d model runs" % (n, n // 10)), sent
+    if not k:
+        assert "none scores a higher SSIM" in sent, sent
+        return n, k, top, small
+    assert ("none of the %d with a larger error" % (n - small)) in sent, (n, small, sent)
+    if small > 1:
+        assert ("of the %d frames with an MSE per frame of at most %.1f," % (small, top)) in sent, (small, top, sent)
+    else:
+        assert ("the frame with the lowest error, %.1f" % top) in sent, (top, sent)
+    return n, k, top, small
+
+n, k, top, small = check(S)
+assert 0 < k < n, (k, n)
+rows = list(csv.DictReader(open(S + "/frames.csv")))
+fields = list(rows[0].keys())
+zs = {r["frame"]: float(r["ssim"]) for r in rows if r["model"] == "baseline" and r["experiment"] == "zero"}
+with tempfile.TemporaryDirectory() as d:
+    for f in os.listdir(S):
+        if os.path.isfile(os.path.join(S, f)):
+            shutil.copy(os.path.join(S, f), d)
+    def write(rs):
+        with open(d + "/frames.csv", "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields); w.writeheader(); w.writerows(rs)
+    # the base frame with the largest error made to win: the level rises to its MSE
+    base = [i for i, r in enumerate(rows) if r["model"] != "baseline" and r["experiment"] == "base"]
+    hi = max(base, key=lambda i: float(rows[i]["mse"]))
+    rs = [dict(r) for r in rows]; rs[hi]["ssim"] = repr(zs[rs[hi]["frame"]] + 0.01)
+    write(rs)
+    n2, k2, top2, small2 = check(d)
+    assert (n2, k2) == (n, k + 1) and top2 == float(rows[hi]["mse"]) > top and small2 > small, (n2, k2, top2, small2)
+    # the winning frames with the largest error made to lose: the level falls
+    tw = [i for i, r in enumerate(rows) if r["model"] != "baseline" and float(r["mse"]) == top]
+    rs = [dict(r) for r in rows]
+    for i in tw:
+        rs[i]["ssim"] = repr(zs[rs[i]["frame"]] - 0.01)
+    write(rs)
+    n3, k3, top3, small3 = check(d)
+    assert k3 == k - len(tw) and (k3 == 0 or (top3 < top and small3 < small)), (k3, top3, small3)
+EOF
+
 check "[$S] every regularizer's resolved verdict of the test MSE is Holm over the family of all regularizers (scipy p-values), and a resolved one's uncorrected interval excludes zero" \
     "$PYTHON" - "$S" <<'EOF'
 import sys

@@ -223,6 +223,13 @@ def p_text(p):
     return "$<$0.001" if p < 0.001 else "%.3f" % p
 
 
+def p_math(p):
+    """A p-value as a sentence states it, in math mode: "$p < 0.001$" below 0.001, else "$p = 0.031$"."""
+    if p is None:
+        return "no $p$-value"
+    return "$p < 0.001$" if p < 0.001 else "$p = %.3f$" % p
+
+
 def png_grey(path):
     """(width, height, rows) of an 8-bit greyscale, non-interlaced PNG (what `rnnreg strip` writes with
     libpng): the IDAT stream inflated and each scanline's filter (None, Sub, Up, Average, Paeth; PNG

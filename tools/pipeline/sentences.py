@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
 from paperdata import (DECIMALS, LEARNT_RATIO, LEVEL, LITERATURE, REPORT_CSV, REPORT_MATCH, SSIM_C1,  # noqa: E402
-                       duration, num, p_text, plural_s, tex_escape, tex_text, value_tex, words)
+                       duration, num, p_math, plural_s, tex_escape, tex_text, value_tex, words)
 
 MSE = DECIMALS["mse"]
 LOSS = DECIMALS["loss"]
@@ -364,8 +364,8 @@ def zero_compare(s, m):
     ratio = s.learnt(m)[0]
     txt = "%s times that of all-zero frames" % num(ratio, 2)
     if n >= 2:
-        txt += " (difference %s [%s, %s], Holm-adjusted $p = %s$)" % (
-            num(d, MSE, sign=True), num(lo, MSE, sign=True), num(hi, MSE, sign=True), p_text(p).replace("$", ""))
+        txt += " (difference %s [%s, %s], Holm-adjusted %s)" % (
+            num(d, MSE, sign=True), num(lo, MSE, sign=True), num(hi, MSE, sign=True), p_math(p))
     beats = n >= 2 and p is not None and p <= 1 - LEVEL and d < 0
     worse = n >= 2 and p is not None and p <= 1 - LEVEL and d > 0
     return txt, beats, ratio, worse
@@ -913,6 +913,72 @@ def ssim(s):
     return sent, "strip-*.png (median grey level of each prediction row); runs.csv: baseline/zero test_ssim"
 
 
+def ssim_error(s):
+    """sent.ssimerror — how small an error SSIM asks for before it ranks a prediction above black frames:
+    over every predicted frame of every finished run of the methods (base, regularizers, controls, the
+    run-once experiments; not the optimizer study's and sweeps' runs, one of which repeats a base run), the
+    frames whose SSIM
+    is above all-zero frames' at the same frame, the largest MSE per frame among them, and the predicted
+    frames at which the base models' mean MSE per frame is that low."""
+    fz, zs = s.frame_means("baseline/zero", "mse"), s.frame_means("baseline/zero", "ssim")
+    pts = [(r["mse"], r["ssim"] > zs[r["frame"]]) for e in s.run_methods
+           for r in s.finished_rows(s.frames, e)
+           if r["frame"] in zs and r.get("mse") is not None and r.get("ssim") is not None]
+    if not pts or not fz:
+        return "", "frames.csv: no model or baseline frames"
+    nruns = len([1 for e in s.run_methods for _ in s.runs_of(e)])
+    won = [x for x, w in pts if w]
+    sent = "Of the %s predicted frames of the %s model run%s" % (num(len(pts), 0), num(nruns, 0), "s" if nruns > 1 else "")
+    if not won:
+        return (sent + ", none scores a higher SSIM than all-zero frames do at the same frame."), \
+            "frames.csv: every run's frames and baseline/zero"
+    top = max(won)
+    small = sum(1 for x, _ in pts if x <= top)
+    if small == 1:
+        which = "the frame with the lowest error, %s (%s times all-zero's)," % (
+            num(top, MSE), num(top / pl.mean(list(fz.values())), 2))
+    else:
+        which = "%s of the %s frames with an MSE per frame of at most %s, %s times all-zero's," % (
+            "all" if small == len(won) else num(len(won), 0), num(small, 0), num(top, MSE),
+            num(top / pl.mean(list(fz.values())), 2))
+    sent += (", %s score%s a higher SSIM than all-zero frames do at the same frame: %s and none of the %s with a "
+             "larger error. SSIM ranks a prediction above black frames only where its error is far below theirs." % (
+                 words(len(won)) if len(won) < 10 else num(len(won), 0), "s" if len(won) == 1 else "", which,
+                 num(len(pts) - small, 0)))
+    # the base models' frames at that error: grouped where the models share them
+    low, ends = {}, {}
+    for m in s.models:
+        fb = s.frame_means(m + "/base", "mse")
+        if fb:
+            low.setdefault(tuple(t for t in sorted(fb) if fb[t] <= top), []).append(m)
+            ends[m] = (min(fb), fb[min(fb)], max(fb), fb[max(fb)])
+    parts, early = [], False
+    for frames_low, ms in low.items():
+        who = "The base models' mean error is" if len(ms) > 1 else "%s's base model's mean error is" % s.mlabel(ms[0])
+        nums = "%s at frame %s, %s at frame %s" % (
+            and_list(["%s %s" % (s.mlabel(m), num(ends[m][1], MSE)) for m in ms]) if len(ms) > 1 else num(ends[ms[0]][1], MSE),
+            num(ends[ms[0]][0], 0),
+            and_list([num(ends[m][3], MSE) for m in ms]), num(ends[ms[0]][2], 0))
+        first = ends[ms[0]][0]
+        if not frames_low:
+            parts.append("%s that low at no predicted frame (%s)" % (who, nums))
+            early = True
+        elif list(frames_low) == list(range(first, first + len(frames_low))) and len(frames_low) < ends[ms[0]][2] - first + 1:
+            parts.append("%s that low only at the first %s (%s)" % (
+                who, "predicted frame" if len(frames_low) == 1 else "%s predicted frames" % words(len(frames_low)), nums))
+            early = True
+        else:
+            parts.append("%s that low at %s of the predicted frames (%s)" % (who, words(len(frames_low)), nums))
+    sent += " " + "; ".join(parts[:1] + [p[0].lower() + p[1:] for p in parts[1:]])
+    if early and not any(low):
+        sent += (": to beat black frames on SSIM, a model would need an error below that of these models' first "
+                 "predicted frame at every frame")
+    elif early:
+        sent += (": to beat black frames on SSIM at every frame, a model would have to predict the last frame about "
+                 "as well as these predict the first")
+    return sent + ".", "frames.csv: every run's frames (mse, ssim) and baseline/zero, per frame"
+
+
 def effects(s):
     """sent.effects — every paired difference of PSNR and SSIM to the base model that stays resolved after
     Holm's correction (one family per metric over every regularizer of both models), with its interval."""
@@ -922,10 +988,10 @@ def effects(s):
             r = s.resolved(e, "test_" + c)
             if r:
                 d, lo, hi, n = s.paired(e, "test_" + c)
-                out.append("%s on %s, %s %s [%s, %s] (Holm-adjusted $p = %s$)" % (
+                out.append("%s on %s, %s %s [%s, %s] (Holm-adjusted %s)" % (
                     s.elabel(e), s.mlabel(e.split("/")[0]), "SSIM" if c == "ssim" else "PSNR",
                     num(d, DECIMALS[c], sign=True), num(lo, DECIMALS[c], sign=True), num(hi, DECIMALS[c], sign=True),
-                    p_text(s.p_holm(e, "test_" + c)).replace("$", "")))
+                    p_math(s.p_holm(e, "test_" + c))))
     n = len([e for e in s.regularizers if s.resolved(e, "test_ssim") is not None])
     if not n:
         return "", "runs.csv: paired differences"

@@ -251,6 +251,7 @@ def values_tex(s):
     v.sentence("sent.final", sentences.final(s))
     v.sentence("sent.curves", sentences.curves(s))
     v.sentence("sent.ssim", sentences.ssim(s))
+    v.sentence("sent.ssimerror", sentences.ssim_error(s))
     v.sentence("sent.effects", sentences.effects(s))
     gap_values(s, v)
     regime_values(s, v)
