@@ -97,7 +97,15 @@ SWEEP_EXPS   := $(filter-out $(SEEDED_EXPS),$(foreach m,$(MODELS),$(foreach w,$(
 pipe_comma   := ,
 pipe_space   := $(subst ,, )
 SWEEP_SPEC   := $(foreach w,$(SWEEPS),$w:$(SWEEP_KEY.$w):$(subst $(pipe_space),$(pipe_comma),$(strip $(SWEEP_POINTS.$w))))
-MAIN_RUNS    := $(foreach e,$(SEEDED_EXPS),$(foreach s,$(SEEDS),$e/$s)) \
+# The control regime (CONTROL_EXPERIMENTS) and the base runs it is paired with run with SEEDS and then the
+# seeds of CONTROL_SEEDS that SEEDS lacks (default: none more), so a scale can give the control's paired
+# comparison more seeds without training every regularizer again; a regularizer is paired with the base
+# runs of its own seeds.
+CONTROL_SEEDS  ?= $(SEEDS)
+CONTROL_PAIRED := $(CONTROL_EXPERIMENTS) $(foreach e,$(CONTROL_EXPERIMENTS),$(firstword $(subst /, ,$e))/base)
+PAIRED_SEEDS   := $(SEEDS) $(filter-out $(SEEDS),$(CONTROL_SEEDS))
+seeds_of        = $(if $(filter $1,$(CONTROL_PAIRED)),$(PAIRED_SEEDS),$(SEEDS))
+MAIN_RUNS    := $(foreach e,$(SEEDED_EXPS),$(foreach s,$(call seeds_of,$e),$e/$s)) \
                 $(foreach e,$(SWEEP_EXPS),$(foreach s,$(SWEEP_SEEDS),$e/$s)) \
                 $(foreach e,$(ONCE_EXPERIMENTS),$e/$(FIRST_SEED))
 ALL_RUNS     := $(OPT_RUNS) $(MAIN_RUNS)
@@ -182,7 +190,8 @@ SUMMARIZE := $(PYTHON) $(PIPE)/summarize.py --results $(RESULTS) --scale $(SCALE
 	    --data-json $(DATA_JSON) --runs '$(ALL_RUNS)' --opt-exps '$(OPT_EXPS)' \
 	    --seeded-exps '$(SEEDED_EXPS)' --once-exps '$(ONCE_EXPERIMENTS)' \
 	    --sweep-exps '$(SWEEP_EXPS)' --sweep-seeds '$(SWEEP_SEEDS)' --sweeps '$(SWEEP_SPEC)' --strip '$(STRIP_EXPERIMENTS)' \
-	    --seeds '$(SEEDS)' --opt-seeds '$(OPT_SEEDS)' --protocol '$(PROTOCOL_EXPERIMENTS)' --out $(SUMMARY)
+	    --seeds '$(SEEDS)' --opt-seeds '$(OPT_SEEDS)' --protocol '$(PROTOCOL_EXPERIMENTS)' \
+	    --control-exps '$(strip $(CONTROL_PAIRED))' --control-seeds '$(strip $(PAIRED_SEEDS))' --out $(SUMMARY)
 SUMMARY_SCRIPTS := $(PIPE)/summarize.py $(PIPE)/pipelib.py $(PIPE)/carry_files.py
 # the command's arguments, read off SUMMARIZE itself (its quotes dropped: names and paths, no quote in
 # them), without the interpreter's and the trainer's paths, which a reviewer's make may name differently

@@ -141,8 +141,9 @@ def expected(S):
         out["base.%s.below_zero_every_frame" % m] = "yes" if len(below) == len(ks) else "no" if above else "unresolved"
     # the control regime: per model with fresh-sequence runs (fresh_train = 1), seed pairs without an
     # unstable run (last validation loss > 1.10 x best); growth of the gap from the first free-running epoch
-    # to the last, fresh minus base, per seed; scipy's t interval of its mean
+    # to the last, fresh minus base, per seed; scipy's t-test of its mean, Holm over the models
     curves = list(csv.DictReader(open(S + "/curves.csv")))
+    reg_p, reg_less, reg_mean = {}, {}, {}
     rr = {(r["model"], r["experiment"], r["seed"]): r for r in runs if r["status"] == "ok"}
     for eid, x in exps.items():
         if x["config"].get("fresh_train") != "1":
@@ -170,8 +171,11 @@ def expected(S):
         if len(keep) == 1:
             out["regime." + m] = "single-run"
         else:
-            hi = stats.t.interval(1.0 - ALPHA, len(keep) - 1, loc=growth.mean(), scale=stats.sem(growth))[1]
-            out["regime." + m] = "overfit" if less and hi < 0 else "unresolved" if less else "not-overfit"
+            reg_p[m], reg_less[m], reg_mean[m] = stats.ttest_1samp(growth, 0.0).pvalue, less, growth.mean()
+    rej = holm_rejects(reg_p)
+    for m in reg_p:
+        out["regime." + m] = ("overfit" if reg_less[m] and m in rej and reg_mean[m] < 0 else
+                              "unresolved" if reg_less[m] else "not-overfit")
     return out
 
 

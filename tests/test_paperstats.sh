@@ -284,6 +284,41 @@ with tempfile.TemporaryDirectory() as d:
     assert k3 == k - len(tw) and (k3 == 0 or (top3 < top and small3 < small)), (k3, top3, small3)
 EOF
 
+check "[$S] the control seeds (sentences.controlseeds): the seeds that the base runs and the controls have beyond the regularizers', read off runs.csv; no sentence where every seed is one of setup.json's" \
+    "$PYTHON" - "$S" <<'EOF'
+import csv, json, os, shutil, sys, tempfile
+sys.path.insert(0, "tools/pipeline")
+from paperdata import Summary, words
+import sentences
+S = sys.argv[1]
+ex = json.load(open(S + "/experiments.json"))["experiments"]
+ctrl = [e for e, x in ex.items() if x["config"].get("fresh_train") == "1"]
+regs = [e for e, x in ex.items() if x["stage"] == "main" and x["name"] != "base" and e not in ctrl]
+got = {}
+for r in csv.DictReader(open(S + "/runs.csv")):
+    if r["status"] == "ok" and r["model"] != "baseline":
+        got.setdefault(r["model"] + "/" + r["experiment"], set()).add(int(r["seed"]))
+sent = sentences.controlseeds(Summary(S))[0]
+reg_seeds = set.union(*(got[e] for e in regs)) if regs else set()
+extra = sorted(set.union(set(), *(got.get(e, set()) for e in ctrl)) - reg_seeds)
+if ctrl and extra:
+    assert all(got[m + "/base"] == got[c] for c in ctrl for m in [c.split("/")[0]]), got
+    n = len(got[ctrl[0]])
+    assert (" also run with the seed%s %s (%s runs each)" % ("s" if len(extra) > 1 else "", " and ".join(
+        [", ".join(str(x) for x in extra[:-1]), str(extra[-1])] if len(extra) > 1 else [str(extra[0])]), words(n))) in sent, (extra, sent)
+else:
+    assert sent == "", sent
+# the same summary told that every seed of the runs is a seed of all experiments: no sentence
+with tempfile.TemporaryDirectory() as d:
+    for f in os.listdir(S):
+        if os.path.isfile(os.path.join(S, f)):
+            shutil.copy(os.path.join(S, f), d)
+    st = json.load(open(d + "/setup.json"))
+    st["seeds"] = sorted(set(st["seeds"]) | {x for v in got.values() for x in v})
+    json.dump(st, open(d + "/setup.json", "w"))
+    assert sentences.controlseeds(Summary(d))[0] == ""
+EOF
+
 check "[$S] every regularizer's resolved verdict of the test MSE is Holm over the family of all regularizers (scipy p-values), and a resolved one's uncorrected interval excludes zero" \
     "$PYTHON" - "$S" <<'EOF'
 import sys
@@ -387,7 +422,7 @@ def expected(rows):
         clause = ("%s's gap goes from $%+.5f$ at epoch %d to $%+.5f$ at epoch %d%s%s, where the base run%s of the same seed%s "
                   "on the fixed %d sequences went from $%+.5f$ to $%+.5f$" % (
                       labels[m], f0, e0, fN, last,
-                      " (%s)" % ", ".join((["means over %s seeds" % {2: "two", 3: "three"}.get(n, str(n))] if n > 1 else []) +
+                      " (%s)" % ", ".join((["means over %s seeds" % {2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))] if n > 1 else []) +
                                           (["leaving out " + "; ".join(left)] if left else [])) if (n > 1 or left) else "", "",
                       "" if n == 1 else "s", "" if n == 1 else "s", int(c["n_train"]), b0, bN))
         growth = np.array([(fg[x][last] - fg[x][e0]) - (bg[x][last] - bg[x][e0]) for x in seeds])
@@ -404,7 +439,21 @@ def expected(rows):
                        "$%+.5f$], and the test MSE is %.1f against %.1f, a difference of $%+.1f$ [$%+.1f$, $%+.1f$]" % (
                            growth.mean(), g_lo, g_hi, ft, bt, td.mean(), t_lo, t_hi))
         less = bool((growth < 0).all()) and fN < min(g[max(g)] for g in bg.values())
-        out[m] = (clause, "sep" if less and g_hi < 0 else "open" if less else "no")
+        out[m] = [clause, less, stats.ttest_1samp(growth, 0.0).pvalue if n > 1 else None, growth.mean()]
+    # Holm over the models with two or more pairs (one family): m p-values sorted, the i-th times (m - i + 1),
+    # made non-decreasing
+    ps = sorted((v[2], m) for m, v in out.items() if v[2] is not None)
+    adj, run = {}, 0.0
+    for i, (p, m) in enumerate(ps):
+        run = max(run, min(1.0, p * (len(ps) - i)))
+        adj[m] = run
+    for m, v in out.items():
+        clause, less, p, mean = v
+        if m in adj:
+            clause = clause.replace("$], and the test MSE", "$] (Holm-adjusted $p %s$), and the test MSE" % (
+                "< 0.001" if adj[m] < 0.001 else "= %.3f" % adj[m]), 1)
+        sep = less and (p is None or (adj[m] <= 0.05 and mean < 0))
+        out[m] = (clause, "sep" if sep else "open" if less else "no")
     return out
 
 def verdict_of(sent, m):

@@ -114,6 +114,31 @@ read -r n_plan n_count < <(
          "$(( $(w $models) * $(w $opts) * $(w $optseeds) + $(w $seeded) * $(w $seeds) + n_sweep * $(w $sweepseeds) + $(w $once) ))")
 check "every planned run finished: $n_runs done.json = $n_plan in ALL_RUNS = $n_count counted from the lists" \
     [ "$n_runs" -eq "$n_plan" -a "$n_plan" -eq "$n_count" -a "$n_runs" -gt 40 ]
+# CONTROL_SEEDS (pipeline.mk): the study's controls and the base runs they are paired with get the extra
+# seeds, every other experiment SEEDS only; without extra seeds the plan is SEEDS for all
+study_runs() { make --no-print-directory -f pipeline.mk SCALE=study RNNREG="$RNNREG" PYTHON="$PYTHON" "$@" \
+    --eval 'print-var-%: ; @echo $($*)' print-var-ALL_RUNS | tr ' ' '\n' | sort; }
+check "CONTROL_SEEDS: the study plans seeds 1-5 for <model>/base and <model>/fresh and 1-3 for every regularizer (48 runs); CONTROL_SEEDS='1 2 3' gives the 40 of SEEDS; CONTROL_SEEDS='2 7' adds seed 7 alone" \
+    "$PYTHON" - "$(study_runs)" "$(study_runs CONTROL_SEEDS='1 2 3')" "$(study_runs CONTROL_SEEDS='2 7')" <<'EOF'
+import sys
+def seeds(txt):
+    out = {}
+    for r in txt.split():
+        m, e, s = r.split("/")
+        out.setdefault(m + "/" + e, set()).add(int(s))
+    return out
+five, three, seven = (seeds(t) for t in sys.argv[1:4])
+assert sum(len(v) for v in five.values()) == 48, sum(len(v) for v in five.values())
+assert sum(len(v) for v in three.values()) == 40, sum(len(v) for v in three.values())
+for e, v in five.items():
+    name = e.split("/")[1]
+    if name in ("base", "fresh"):
+        assert v == {1, 2, 3, 4, 5}, (e, v)
+        assert three[e] == {1, 2, 3} and seven[e] == {1, 2, 3, 7}, (e, three[e], seven[e])
+    else:
+        assert v == three[e] == seven[e], (e, v, three[e], seven[e])
+        assert v in ({1, 2, 3}, {1}), (e, v)
+EOF
 check "every training command went through RUNNER ($(wc -l <"$W/runner.log" 2>/dev/null) of $n_plan)" \
     [ "$(grep -c ' train --config ' "$W/runner.log" 2>/dev/null)" -eq "$n_plan" ]
 same=0; for r in "${lock_runs[@]}"; do cmp -s "$W/lock/tiny/$r/metrics.json" "$R/$r/metrics.json" && same=$((same + 1)); done
@@ -400,6 +425,17 @@ jobs = int(sys.argv[2])
 walls = [json.load(open(f))["wall_seconds"] for f in glob.glob(sys.argv[1] + "/*/*/*/done.json")]
 assert abs(sum(walls) - s["wall_seconds_total"]) < 1e-6 * max(1, sum(walls)), (sum(walls), s["wall_seconds_total"])
 assert max(walls) <= s["elapsed_seconds"] and sum(walls) <= jobs * s["elapsed_seconds"] * 1.02 + 1, (max(walls), sum(walls), s["elapsed_seconds"])
+# the busy time: the union of the runs' intervals, from a minute grid (independent of summarize's sweep)
+spans = []
+for f in glob.glob(sys.argv[1] + "/*/*/*/done.json"):
+    d = json.load(open(f))
+    spans.append((float(d["ended_at"]) - d["wall_seconds"], float(d["ended_at"])))
+t0 = min(b for b, _ in spans)
+grid = set()
+for b, e in spans:
+    grid.update(range(int((b - t0) * 10), int((e - t0) * 10)))     # tenths of a second
+assert abs(len(grid) / 10 - s["busy_seconds"]) <= 0.1 * len(spans) + 0.2, (len(grid) / 10, s["busy_seconds"])
+assert max(walls) <= s["busy_seconds"] * 1.0001 <= s["elapsed_seconds"] * 1.0001 + 1e-6, (s["busy_seconds"], s["elapsed_seconds"])
 EOF
 if [ "$HAVE_PAPER" = 1 ]; then
     check "the compute statement is in the paper's text" grep -q "runs were in progress at a time" <(pdftotext "$P/paper.pdf" - 2>/dev/null | tr '\n' ' ')

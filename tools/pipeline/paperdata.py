@@ -802,10 +802,25 @@ class Summary:
         others; and where seeds is not empty: e0, last, f0, fN, b0, bN (mean gaps of fresh and base runs at
         e0 and at the last epoch), growth (per seed: the fresh run's growth of the gap minus the base run's),
         g = paired_interval(growth), ft, bt, t (mean test MSE of both, paired interval of the difference),
-        base_mse (every base seed's test MSE), and verdict: "overfit" (the gap grows less on fresh
-        sequences in every seed, ends below every base run's last gap, and with two or more seeds the
-        interval of growth lies below zero), "unresolved" (the first two but not the interval) or
-        "not-overfit"."""
+        base_mse (every base seed's test MSE), p (the paired t-test of the growth; None below two seeds),
+        p_holm (Holm-adjusted over the models with a control, one family), and verdict: "overfit" (the gap
+        grows less on fresh sequences in every seed, ends below every base run's last gap, and with two or
+        more seeds the growth's test survives Holm's correction at LEVEL), "unresolved" (the first two but
+        not the test) or "not-overfit"."""
+        out = self._regime(m)
+        if out is None or not out["seeds"]:
+            return out
+        raw = {x: r["p"] for x in self.models for r in [self._regime(x)] if r and r["seeds"] and r["p"] is not None}
+        out["p_holm"] = holm(raw).get(m)
+        one = len(out["seeds"]) == 1
+        out["verdict"] = ("overfit" if out["less"] and (one or (out["p_holm"] is not None and out["p_holm"] <= 1 - LEVEL
+                                                                and out["g"][0] < 0)) else
+                          "unresolved" if out["less"] else "not-overfit")
+        return out
+
+    def _regime(self, m):
+        """regime(m) without the Holm correction and the verdict: "less" says whether the gap grows less on
+        fresh sequences in every seed and ends below every base run's last gap."""
         c, b = self.fresh_control(m), m + "/base"
         e0 = self.free_running_epoch(b)
         if not c or e0 is None:
@@ -837,9 +852,8 @@ class Summary:
                    b0=pl.mean([bg[sd][e0] for sd in seeds]), bN=pl.mean([bg[sd][last] for sd in seeds]),
                    ft=pl.mean([tm[sd] for sd in seeds]), bt=pl.mean([bm[sd] for sd in seeds]),
                    t=pl.paired_interval([tm[sd] - bm[sd] for sd in seeds], LEVEL), base_mse=list(bm.values()))
-        less = all(d < 0 for d in growth) and out["fN"] < min(x[max(x)] for x in bg.values() if max(x) == last)
-        out["verdict"] = ("overfit" if less and (len(seeds) == 1 or out["g"][2] < 0) else
-                          "unresolved" if less else "not-overfit")
+        out["less"] = all(d < 0 for d in growth) and out["fN"] < min(x[max(x)] for x in bg.values() if max(x) == last)
+        out["p"] = t_test_p(growth)
         return out
 
     def gap_series(self, eid):

@@ -19,6 +19,10 @@ MSE = DECIMALS["mse"]
 LOSS = DECIMALS["loss"]
 
 
+# elapsed time above this multiple of the busy time (setup.json): the runs were trained in several sittings
+SITTINGS = 1.25
+
+
 def timing(s):
     """sent.timing — the compute statement: the sum of the runs' wall times, per model, and the elapsed
     time from the first run's start to the last run's end (their ratio: how many ran at once on average)."""
@@ -30,12 +34,17 @@ def timing(s):
               for m in s.models if per.get(m) is not None and m in nper]
     sent = "The %s finished runs took %s of wall time in all%s." % (
         num(setup["runs_finished"], 0), duration(total), " (%s)" % "; ".join(tparts) if tparts else "")
-    el = setup.get("elapsed_seconds")
-    if el and el > 0:
+    el, busy = setup.get("elapsed_seconds"), setup.get("busy_seconds")
+    if busy and el and el > SITTINGS * busy:
+        # trained in several sittings: the pauses between them say nothing about the compute
+        sent += (" At least one run was in progress during %s, and then %s runs were in progress at a time on average "
+                 "(from the first run's start to the last run's end %s passed: the runs were trained in several "
+                 "sittings)." % (duration(busy), num(total / busy, 1), duration(el)))
+    elif el and el > 0:
         sent += (" From the first run's start to the last run's end %s passed, so %s runs were in progress at a time on "
                  "average." % (duration(el), num(total / el, 1)))
     return sent, ("setup.json: runs_finished, wall_seconds_total, wall_seconds_mean_per_model, runs_per_model, "
-                  "elapsed_seconds")
+                  "elapsed_seconds, busy_seconds")
 
 
 def data(s):
@@ -338,6 +347,26 @@ def sweep(s):
     return sent, "runs.csv and experiments.json: the sweeps' points"
 
 
+def controlseeds(s):
+    """sent.controlseeds — the seeds that the control regime and the base runs it is paired with have
+    beyond the other experiments' (pipeline.mk CONTROL_SEEDS): the finished runs' seeds that are not in
+    setup.json's seeds; empty where there are none or the scale has no control."""
+    controls = [e for e in s.methods if s.is_control(e)]
+    paired = controls + sorted({e.split("/")[0] + "/base" for e in controls})
+    seeds = set(s.setup.get("seeds") or [])
+    extra = sorted({r["seed"] for e in paired for r in s.runs_of(e)} - seeds)
+    if not extra or not controls:
+        return "", "runs.csv: no control runs beyond setup.json's seeds"
+    ns = sorted({len(s.runs_of(e)) for e in paired})
+    each = "%s runs each" % words(ns[0]) if len(ns) == 1 else "%s to %s runs" % (words(ns[0]), words(ns[-1]))
+    return ("The base models and their controls (%s) also run with the seed%s %s (%s), so that the control regime's "
+            "paired comparison (Figure~\\ref{fig:regime}) has more pairs; a regularizer is compared with the base runs "
+            "of its own seeds." % (
+                and_list(sorted({s.elabel(e) for e in controls})), "s" if len(extra) > 1 else "",
+                and_list([num(x, 0) for x in extra]), each)), \
+        "runs.csv: seeds of the base and control runs; setup.json: seeds"
+
+
 def sweepseeds(s):
     """sent.sweepseeds — how many runs each sweep point has (the points shared with the regularizer
     matrix have its seeds, drawn with a bar)."""
@@ -623,9 +652,10 @@ def regime(s):
             clause += "; its test MSE is %s against the base run's %s, %s the range of the %s base runs (%s to %s)" % (
                 num(r["ft"], MSE), num(r["bt"], MSE), where, words(len(r["base_mse"])), num(lo, MSE), num(hi, MSE))
         else:
-            clause += ("; paired by seed, the gap's growth on fresh sequences minus that on the fixed set is %s [%s, %s], "
+            clause += ("; paired by seed, the gap's growth on fresh sequences minus that on the fixed set is %s [%s, %s]%s, "
                        "and the test MSE is %s against %s, a difference of %s [%s, %s]" % (
                            num(g[0], LOSS, sign=True), num(g[1], LOSS, sign=True), num(g[2], LOSS, sign=True),
+                           " (Holm-adjusted %s)" % p_math(r["p_holm"]) if r.get("p_holm") is not None else "",
                            num(r["ft"], MSE), num(r["bt"], MSE), num(t[0], MSE, sign=True), num(t[1], MSE, sign=True),
                            num(t[2], MSE, sign=True)))
         parts.append(clause)
@@ -642,8 +672,8 @@ def regime(s):
                              "the base model's growing gap" if len(sep) == 1 else "the base models' growing gap"))
     if open_:
         sent += (" For %s the gap on fresh sequences grows less in every seed and ends below every base run's, but "
-                 "the interval of the difference in growth contains zero: every seed points to overfitting of the fixed "
-                 "set, but %s seeds do not resolve it." % (
+                 "the difference in growth does not survive Holm's correction over the models: every seed points to "
+                 "overfitting of the fixed set, but %s seeds do not resolve it." % (
                      and_list([s.mlabel(m) for m in open_]), words(min(nseeds))))
     if nosep:
         sent += (" For %s the gap on fresh sequences grows as much as, or ends as high as, on the fixed set, so its "
@@ -651,6 +681,35 @@ def regime(s):
     if nseeds == {1}:
         sent += " One run per model: these are runs, without an interval."
     return sent, "curves.csv (val_loss - train_loss), runs.csv (test_mse) of <model>/fresh and <model>/base"
+
+
+def absregime(s):
+    """sent.absregime — the control regime's verdict, short (the abstract): per verdict of paperdata's
+    regime rule, the models and the seeds behind it; empty without runs on fresh sequences."""
+    by, n = {"overfit": [], "unresolved": [], "not-overfit": []}, set()
+    for m in s.models:
+        r = s.regime(m)
+        if r is not None and r["seeds"]:
+            by[r["verdict"]].append(m)
+            n.add(len(r["seeds"]))
+    if not n:
+        return "", "curves.csv and runs.csv: no run on fresh sequences"
+    seeds = words(min(n)) if len(n) == 1 else "%s to %s" % (words(min(n)), words(max(n)))
+    out = []
+    if by["overfit"]:
+        ms = by["overfit"]
+        out.append("Trained again on fresh sequences every epoch, %s %s a gap between validation and training loss "
+                   "that grows less than on the fixed training set (%s seeds, paired t-tests, Holm-corrected): "
+                   "the base model%s overfit%s %s training set, so the regularizers have work to do." % (
+                       and_list([s.mlabel(m) for m in ms]), "shows" if len(ms) == 1 else "show", seeds,
+                       "" if len(ms) == 1 else "s", "s" if len(ms) == 1 else "", "its" if len(ms) == 1 else "their"))
+    if by["unresolved"]:
+        out.append("On fresh sequences every epoch, the gap of %s grows less in every seed than on the fixed set, but "
+                   "%s seeds do not resolve it." % (and_list([s.mlabel(m) for m in by["unresolved"]]), seeds))
+    if by["not-overfit"]:
+        out.append("On fresh sequences every epoch, the gap of %s grows as much as on the fixed set: it is not the "
+                   "fixed set's overfitting." % and_list([s.mlabel(m) for m in by["not-overfit"]]))
+    return " ".join(out), "curves.csv, runs.csv: <model>/fresh against <model>/base (paperdata.Summary.regime)"
 
 
 def leak(s):
@@ -945,32 +1004,31 @@ def ssim_error(s):
              "larger error. SSIM ranks a prediction above black frames only where its error is far below theirs." % (
                  words(len(won)) if len(won) < 10 else num(len(won), 0), "s" if len(won) == 1 else "", which,
                  num(len(pts) - small, 0)))
-    # the base models' frames at that error: grouped where the models share them
-    low, ends = {}, {}
+    # the base models' frames at that error (their per-frame numbers are sent.frames'), grouped where the
+    # models share them
+    low, first = {}, {}
     for m in s.models:
         fb = s.frame_means(m + "/base", "mse")
         if fb:
             low.setdefault(tuple(t for t in sorted(fb) if fb[t] <= top), []).append(m)
-            ends[m] = (min(fb), fb[min(fb)], max(fb), fb[max(fb)])
-    parts, early = [], False
+            first[m] = (min(fb), max(fb))
+    parts, early, none = [], False, False
     for frames_low, ms in low.items():
-        who = "The base models' mean error is" if len(ms) > 1 else "%s's base model's mean error is" % s.mlabel(ms[0])
-        nums = "%s at frame %s, %s at frame %s" % (
-            and_list(["%s %s" % (s.mlabel(m), num(ends[m][1], MSE)) for m in ms]) if len(ms) > 1 else num(ends[ms[0]][1], MSE),
-            num(ends[ms[0]][0], 0),
-            and_list([num(ends[m][3], MSE) for m in ms]), num(ends[ms[0]][2], 0))
-        first = ends[ms[0]][0]
+        who = "the base models' mean error is" if len(ms) > 1 or len(s.models) == 1 else \
+            "%s's base model's mean error is" % s.mlabel(ms[0])
+        f0, fN = first[ms[0]]
         if not frames_low:
-            parts.append("%s that low at no predicted frame (%s)" % (who, nums))
-            early = True
-        elif list(frames_low) == list(range(first, first + len(frames_low))) and len(frames_low) < ends[ms[0]][2] - first + 1:
-            parts.append("%s that low only at the first %s (%s)" % (
-                who, "predicted frame" if len(frames_low) == 1 else "%s predicted frames" % words(len(frames_low)), nums))
+            parts.append("%s that low at no predicted frame" % who)
+            early = none = True
+        elif list(frames_low) == list(range(f0, f0 + len(frames_low))) and len(frames_low) < fN - f0 + 1:
+            parts.append("%s that low only at the first %s" % (
+                who, "predicted frame" if len(frames_low) == 1 else "%s predicted frames" % words(len(frames_low))))
             early = True
         else:
-            parts.append("%s that low at %s of the predicted frames (%s)" % (who, words(len(frames_low)), nums))
-    sent += " " + "; ".join(parts[:1] + [p[0].lower() + p[1:] for p in parts[1:]])
-    if early and not any(low):
+            parts.append("%s that low at %s of the predicted frames" % (who, words(len(frames_low))))
+    if parts:
+        sent += " " + "; ".join(parts)[0].upper() + "; ".join(parts)[1:]
+    if early and none and len(parts) == 1:
         sent += (": to beat black frames on SSIM, a model would need an error below that of these models' first "
                  "predicted frame at every frame")
     elif early:

@@ -177,6 +177,19 @@ def strip_stretch(frames):
     return k, np.clip(x * k, 0.0, 1.0).astype(np.float32)
 
 
+def busy_seconds(spans):
+    """The length of the union of the (start, end) intervals: the time in which at least one was open."""
+    total, cur = 0.0, None
+    for b, e in sorted(spans):
+        if cur is not None and b <= cur[1]:
+            cur[1] = max(cur[1], e)
+            continue
+        if cur is not None:
+            total += cur[1] - cur[0]
+        cur = [b, e]
+    return total + (cur[1] - cur[0] if cur is not None else 0.0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ["results", "scale", "rnnreg", "data-json", "runs", "opt-exps", "seeded-exps", "once-exps",
@@ -186,6 +199,10 @@ def main():
     # are not seeded experiments (stage "sweep") run with --sweep-seeds
     for k in ["sweep-exps", "sweep-seeds", "sweeps"]:
         ap.add_argument("--" + k, default="")
+    # the control regime's experiments and the base runs they are paired with (pipeline.mk CONTROL_PAIRED),
+    # which run with --control-seeds (SEEDS, then CONTROL_SEEDS' others) instead of --seeds
+    for k in ["control-exps", "control-seeds"]:
+        ap.add_argument("--" + k, default="")
     a = ap.parse_args()
     seeds, opt_seeds = a.seeds.split(), a.opt_seeds.split()
     opt_exps, seeded, once = a.opt_exps.split(), a.seeded_exps.split(), a.once_exps.split()
@@ -194,6 +211,7 @@ def main():
     stage_of.update({e: "once" for e in once})
     sweep_exps, sweep_seeds = a.sweep_exps.split(), a.sweep_seeds.split()
     stage_of.update({e: "sweep" for e in sweep_exps})
+    control_exps, control_seeds = a.control_exps.split(), a.control_seeds.split() or seeds
     sweeps = {}
     for spec in a.sweeps.split():
         name, key, points = spec.split(":", 2)
@@ -277,7 +295,8 @@ def main():
         delta = {k: v for k, v in cfg.items() if base and base.get(k) != v}
         exps[e] = {"model": model, "name": name, "stage": stage_of[e], "label": tags.get("label", name),
                    "about": tags.get("about", ""), "seeds": [int(s) for s in (opt_seeds if e in opt_exps else seeds[:1] if e in once else
-                                                                              sweep_seeds if e in sweep_exps else seeds)],
+                                                                              sweep_seeds if e in sweep_exps else
+                                                                              control_seeds if e in control_exps else seeds)],
                    "config": cfg, "delta_from_base": delta, "parameters": params.get(e), "order": order}
     choices = {}
     for model in sorted({e.split("/")[0] for e in opt_exps}):
@@ -294,6 +313,7 @@ def main():
             per_model.setdefault(r["model"], []).append(r["wall_seconds"])
     setup = {"scale": a.scale, "seeds": [int(s) for s in seeds], "opt_seeds": [int(s) for s in opt_seeds],
              "sweep_seeds": [int(s) for s in sweep_seeds],
+             **({"control_seeds": [int(s) for s in control_seeds]} if control_exps else {}),
              "runs_planned": len(a.runs.split()), "runs_finished": len(a.runs.split()) - len(missing),
              "missing_runs": missing, "diverged_runs": ["%s/%s/%s" % (r["model"], r["experiment"], r["seed"])
                                                         for r in runs if r["status"] == "diverged"],
@@ -305,7 +325,10 @@ def main():
              "wall_seconds_total_per_model": {m: sum(v) for m, v in sorted(per_model.items())},
              "runs_per_model": {m: len(v) for m, v in sorted(per_model.items())},
              # first start to last end (includes any pause between sessions of `make runs`)
-             "elapsed_seconds": (max(e for _, e in spans) - min(b for b, _ in spans)) if spans else None}
+             "elapsed_seconds": (max(e for _, e in spans) - min(b for b, _ in spans)) if spans else None,
+             # the time in which at least one run was in progress: the union of the runs' intervals, which
+             # leaves out the pauses of a study trained in several sittings
+             "busy_seconds": busy_seconds(spans) if spans else None}
     if numerics_summary(numerics)[1]:
         setup["numerics_by_run"] = numerics_summary(numerics)[1]
 

@@ -242,6 +242,8 @@ def values_tex(s):
     v.sentence("sent.best", sentences.best(s))
     v.sentence("sent.sweep", sentences.sweep(s))
     v.sentence("sent.sweepseeds", sentences.sweepseeds(s))
+    v.sentence("sent.controlseeds", sentences.controlseeds(s))
+    v.sentence("sent.absregime", sentences.absregime(s))
     v.sentence("sent.baselines", sentences.baselines(s))
     v.sentence("sent.absbaselines", sentences.absbaselines(s))
     v.sentence("sent.scope", sentences.scope(s))
