@@ -807,16 +807,17 @@ class Summary:
         grows less on fresh sequences in every seed, ends below every base run's last gap, and with two or
         more seeds the growth's test survives Holm's correction at LEVEL), "unresolved" (the first two but
         not the test) or "not-overfit"."""
-        out = self._regime(m)
-        if out is None or not out["seeds"]:
-            return out
-        raw = {x: r["p"] for x in self.models for r in [self._regime(x)] if r and r["seeds"] and r["p"] is not None}
-        out["p_holm"] = holm(raw).get(m)
-        one = len(out["seeds"]) == 1
-        out["verdict"] = ("overfit" if out["less"] and (one or (out["p_holm"] is not None and out["p_holm"] <= 1 - LEVEL
-                                                                and out["g"][0] < 0)) else
-                          "unresolved" if out["less"] else "not-overfit")
-        return out
+        if not hasattr(self, "_regimes"):     # every model's at once: Holm's family is all of them
+            rs = {x: self._regime(x) for x in self.models}
+            adj = holm({x: r["p"] for x, r in rs.items() if r and r["seeds"] and r["p"] is not None})
+            for x, r in rs.items():
+                if r and r["seeds"]:
+                    r["p_holm"] = adj.get(x)
+                    resolved = len(r["seeds"]) == 1 or (r["p_holm"] is not None and r["p_holm"] <= 1 - LEVEL
+                                                        and r["g"][0] < 0)
+                    r["verdict"] = "overfit" if r["less"] and resolved else "unresolved" if r["less"] else "not-overfit"
+            self._regimes = rs
+        return self._regimes.get(m)
 
     def _regime(self, m):
         """regime(m) without the Holm correction and the verdict: "less" says whether the gap grows less on

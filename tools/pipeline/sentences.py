@@ -976,16 +976,15 @@ def ssim_error(s):
     """sent.ssimerror — how small an error SSIM asks for before it ranks a prediction above black frames:
     over every predicted frame of every finished run of the methods (base, regularizers, controls, the
     run-once experiments; not the optimizer study's and sweeps' runs, one of which repeats a base run), the
-    frames whose SSIM
-    is above all-zero frames' at the same frame, the largest MSE per frame among them, and the predicted
-    frames at which the base models' mean MSE per frame is that low."""
+    frames whose SSIM is above all-zero frames' at the same frame, the largest MSE per frame among them, and
+    the predicted frames at which the base models' mean MSE per frame is that low."""
     fz, zs = s.frame_means("baseline/zero", "mse"), s.frame_means("baseline/zero", "ssim")
     pts = [(r["mse"], r["ssim"] > zs[r["frame"]]) for e in s.run_methods
            for r in s.finished_rows(s.frames, e)
            if r["frame"] in zs and r.get("mse") is not None and r.get("ssim") is not None]
     if not pts or not fz:
         return "", "frames.csv: no model or baseline frames"
-    nruns = len([1 for e in s.run_methods for _ in s.runs_of(e)])
+    nruns = sum(len(s.runs_of(e)) for e in s.run_methods)
     won = [x for x, w in pts if w]
     sent = "Of the %s predicted frames of the %s model run%s" % (num(len(pts), 0), num(nruns, 0), "s" if nruns > 1 else "")
     if not won:
@@ -993,13 +992,12 @@ def ssim_error(s):
             "frames.csv: every run's frames and baseline/zero"
     top = max(won)
     small = sum(1 for x, _ in pts if x <= top)
+    ratio = num(top / pl.mean(list(fz.values())), 2)
     if small == 1:
-        which = "the frame with the lowest error, %s (%s times all-zero's)," % (
-            num(top, MSE), num(top / pl.mean(list(fz.values())), 2))
+        which = "the frame with the lowest error, %s (%s times all-zero's)," % (num(top, MSE), ratio)
     else:
         which = "%s of the %s frames with an MSE per frame of at most %s, %s times all-zero's," % (
-            "all" if small == len(won) else num(len(won), 0), num(small, 0), num(top, MSE),
-            num(top / pl.mean(list(fz.values())), 2))
+            "all" if small == len(won) else num(len(won), 0), num(small, 0), num(top, MSE), ratio)
     sent += (", %s score%s a higher SSIM than all-zero frames do at the same frame: %s and none of the %s with a "
              "larger error. SSIM ranks a prediction above black frames only where its error is far below theirs." % (
                  words(len(won)) if len(won) < 10 else num(len(won), 0), "s" if len(won) == 1 else "", which,
