@@ -4,12 +4,15 @@
  * entry (ops_dispatch.c) picks this or the CUDA twin (kernels/causal_lstm_cell_kernels.cu). The
  * unmasked stages 1 and 2 are the masked ones with NULL. Every loop runs over rows
  * (sample b, channel j) of H·W pixels, in parallel with OpenMP; each output element is written by one
- * thread, so results do not depend on the thread count. */
+ * thread, so results do not depend on the thread count. The forward loops sum a chunk's gate inputs
+ * into stack buffers and apply sigmoid and tanh to the chunk with vector_math.h (the scalar functions'
+ * bits, eight at a time). */
 #include "causal_lstm_cell.h"
 
 #include <string.h>
 
 #include "ops_internal.h"
+#include "vector_math.h"
 
 /* Abort unless t is (B, K·n, H, W) for ref = (B, n, H, W). NULL passes. */
 static void require_blocks(const char *op, const char *name, const Tensor *t, const Tensor *ref, int K) {
@@ -65,15 +68,20 @@ void cpu_causal_lstm_stage1_forward_masked(const Tensor *x_cc, const Tensor *h_c
         float *gi = blk(gates1, 3, b, 0, nhw) + off, *gf = blk(gates1, 3, b, 1, nhw) + off,
               *gg = blk(gates1, 3, b, 2, nhw) + off;
         float *co = blk(c, 1, b, 0, nhw) + off;
-        for (int64_t p = 0; p < HW; p++) {
-            const float i = act_sigmoid(ix[p] + ih[p] + ic[p]);
-            const float f = act_sigmoid(fx[p] + fh[p] + fc[p] + CAUSAL_LSTM_FORGET_BIAS);
-            const float g = rr_tanhf(gx[p] + gh[p] + gc[p]);
-            gi[p] = i;
-            gf[p] = f;
-            gg[p] = g;
-            co[p] = (cp ? f * cp[p] : 0.0f) + i * (mk ? g * mk[p] : g);
+        for (int64_t p0 = 0; p0 < HW; p0 += ACT_CHUNK) {
+            const int64_t m = HW - p0 < ACT_CHUNK ? HW - p0 : ACT_CHUNK;
+            float si[ACT_CHUNK], sf[ACT_CHUNK], sg[ACT_CHUNK];
+            for (int64_t p = 0; p < m; p++) {
+                const int64_t q = p0 + p;
+                si[p] = ix[q] + ih[q] + ic[q];
+                sf[p] = fx[q] + fh[q] + fc[q] + CAUSAL_LSTM_FORGET_BIAS;
+                sg[p] = gx[q] + gh[q] + gc[q];
+            }
+            vm_sigmoid(si, gi + p0, m);
+            vm_sigmoid(sf, gf + p0, m);
+            vm_tanhf(sg, gg + p0, m);
         }
+        for (int64_t p = 0; p < HW; p++) co[p] = (cp ? gf[p] * cp[p] : 0.0f) + gi[p] * (mk ? gg[p] * mk[p] : gg[p]);
     }
 }
 
@@ -206,17 +214,21 @@ void cpu_causal_lstm_stage2_forward_masked(const Tensor *x_cc, const Tensor *c2m
         float *gii = blk(gates2, 4, b, 0, nhw) + off, *gff = blk(gates2, 4, b, 1, nhw) + off,
               *ggg = blk(gates2, 4, b, 2, nhw) + off, *gtm = blk(gates2, 4, b, 3, nhw) + off;
         float *mo = blk(m, 1, b, 0, nhw) + off;
-        for (int64_t p = 0; p < HW; p++) {
-            const float ii = act_sigmoid(ic[p] + ix[p] + im[p]);
-            const float ff = act_sigmoid(fc[p] + fx[p] + fm[p] + CAUSAL_LSTM_FORGET_BIAS);
-            const float gg = rr_tanhf(gc[p] + gx[p]);
-            const float tm = rr_tanhf(mm[p]);
-            gii[p] = ii;
-            gff[p] = ff;
-            ggg[p] = gg;
-            gtm[p] = tm;
-            mo[p] = ff * tm + ii * (mk ? gg * mk[p] : gg);
+        for (int64_t p0 = 0; p0 < HW; p0 += ACT_CHUNK) {
+            const int64_t m = HW - p0 < ACT_CHUNK ? HW - p0 : ACT_CHUNK;
+            float si[ACT_CHUNK], sf[ACT_CHUNK], sg[ACT_CHUNK];
+            for (int64_t p = 0; p < m; p++) {
+                const int64_t q = p0 + p;
+                si[p] = ic[q] + ix[q] + im[q];
+                sf[p] = fc[q] + fx[q] + fm[q] + CAUSAL_LSTM_FORGET_BIAS;
+                sg[p] = gc[q] + gx[q];
+            }
+            vm_sigmoid(si, gii + p0, m);
+            vm_sigmoid(sf, gff + p0, m);
+            vm_tanhf(sg, ggg + p0, m);
         }
+        vm_tanhf(mm, gtm, HW);
+        for (int64_t p = 0; p < HW; p++) mo[p] = gff[p] * gtm[p] + gii[p] * (mk ? ggg[p] * mk[p] : ggg[p]);
     }
 }
 
@@ -322,13 +334,14 @@ void cpu_causal_lstm_stage3_forward(const Tensor *x_cc, const Tensor *h_cc, cons
                     *ce = blk(cell, 1, b, 0, nhw) + off;
         float *go = blk(gates3, 2, b, 0, nhw) + off, *gt = blk(gates3, 2, b, 1, nhw) + off;
         float *ho = blk(h, 1, b, 0, nhw) + off;
-        for (int64_t p = 0; p < HW; p++) {
-            const float o = rr_tanhf(ox[p] + oh[p] + oc[p] + om[p]);
-            const float tc = rr_tanhf(ce[p]);
-            go[p] = o;
-            gt[p] = tc;
-            ho[p] = o * tc;
+        for (int64_t p0 = 0; p0 < HW; p0 += ACT_CHUNK) {
+            const int64_t m = HW - p0 < ACT_CHUNK ? HW - p0 : ACT_CHUNK;
+            float so[ACT_CHUNK];
+            for (int64_t p = 0; p < m; p++) so[p] = ox[p0 + p] + oh[p0 + p] + oc[p0 + p] + om[p0 + p];
+            vm_tanhf(so, go + p0, m);
         }
+        vm_tanhf(ce, gt, HW);
+        for (int64_t p = 0; p < HW; p++) ho[p] = go[p] * gt[p];
     }
 }
 
@@ -399,13 +412,17 @@ void cpu_ghu_forward(const Tensor *zz, const Tensor *zx, const Tensor *z_prev, T
         const float *zp = z_prev ? blk(z_prev, 1, b, 0, nhw) + off : NULL;
         float *gp = blk(gates, 2, b, 0, nhw) + off, *gu = blk(gates, 2, b, 1, nhw) + off;
         float *zo = blk(z, 1, b, 0, nhw) + off;
-        for (int64_t p = 0; p < HW; p++) {
-            const float pv = rr_tanhf(pz[p] + px[p]);
-            const float u = act_sigmoid(uz[p] + ux[p]);
-            gp[p] = pv;
-            gu[p] = u;
-            zo[p] = u * pv + (1.0f - u) * (zp ? zp[p] : 0.0f);
+        for (int64_t p0 = 0; p0 < HW; p0 += ACT_CHUNK) {
+            const int64_t m = HW - p0 < ACT_CHUNK ? HW - p0 : ACT_CHUNK;
+            float sp[ACT_CHUNK], su[ACT_CHUNK];
+            for (int64_t p = 0; p < m; p++) {
+                sp[p] = pz[p0 + p] + px[p0 + p];
+                su[p] = uz[p0 + p] + ux[p0 + p];
+            }
+            vm_tanhf(sp, gp + p0, m);
+            vm_sigmoid(su, gu + p0, m);
         }
+        for (int64_t p = 0; p < HW; p++) zo[p] = gu[p] * gp[p] + (1.0f - gu[p]) * (zp ? zp[p] : 0.0f);
     }
 }
 

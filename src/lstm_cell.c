@@ -6,7 +6,8 @@
  * Backward, with dc_tot = dc + dh ⊙ o ⊙ ca'(c):
  *   dpre_o = dh ⊙ ca(c) ⊙ ga'   dpre_i = dc_tot ⊙ g ⊙ ga'   dpre_f = dc_tot ⊙ c_prev ⊙ ga'
  *   dpre_g = dc_tot ⊙ i ⊙ ca'   dc_prev = dc_tot ⊙ f
- * where every derivative is taken from the saved activated value (ops_internal.h). */
+ * where every derivative is taken from the saved activated value (ops_internal.h). The activations
+ * run over whole rows (act_apply_array: vector sigmoid and tanh with the scalar functions' bits). */
 #include "ops_internal.h"
 
 static void lstm_check(const char *op, const Tensor *four, const Tensor *c_prev, const Tensor *c,
@@ -50,14 +51,13 @@ void cpu_lstm_cell_forward(const Tensor *pre, const Tensor *c_prev, Tensor *gate
         float *gi = gates->data + (s * 4 * n + j) * HW, *gf = gi + n * HW, *gg = gf + n * HW, *go = gg + n * HW;
         const float *cp = c_prev ? c_prev->data + bj * HW : NULL;
         float *cs = c->data + bj * HW, *hs = h->data + bj * HW;
-        for (int64_t p = 0; p < HW; p++) {
-            const float i = act_apply(gate_act, pi[p]), f = act_apply(gate_act, pf[p]);
-            const float g = act_apply(cell_act, pg[p]), o = act_apply(gate_act, po[p]);
-            const float cv = (cp ? f * cp[p] : 0.0f) + i * g;
-            gi[p] = i, gf[p] = f, gg[p] = g, go[p] = o;
-            cs[p] = cv;
-            hs[p] = o * act_apply(cell_act, cv);
-        }
+        act_apply_array(gate_act, pi, gi, HW);
+        act_apply_array(gate_act, pf, gf, HW);
+        act_apply_array(cell_act, pg, gg, HW);
+        act_apply_array(gate_act, po, go, HW);
+        for (int64_t p = 0; p < HW; p++) cs[p] = (cp ? gf[p] * cp[p] : 0.0f) + gi[p] * gg[p];
+        act_apply_array(cell_act, cs, hs, HW);
+        for (int64_t p = 0; p < HW; p++) hs[p] = go[p] * hs[p];
     }
 }
 
@@ -89,9 +89,11 @@ void cpu_lstm_cell_backward(const Tensor *gates, const Tensor *c_prev, const Ten
         const float *cp = c_prev ? c_prev->data + bj * HW : NULL;
         const float *cs = c->data + bj * HW, *dhs = dh->data + bj * HW, *dcs = dc ? dc->data + bj * HW : NULL;
         float *dcp = dc_prev ? dc_prev->data + bj * HW : NULL;
+        float tcs[ACT_CHUNK];
         for (int64_t p = 0; p < HW; p++) {
+            if (p % ACT_CHUNK == 0) act_apply_array(cell_act, cs + p, tcs, HW - p < ACT_CHUNK ? HW - p : ACT_CHUNK);
             const float i = gi[p], f = gf[p], g = gg[p], o = go[p];
-            const float tc = act_apply(cell_act, cs[p]);
+            const float tc = tcs[p % ACT_CHUNK];
             const float dtot = (dcs ? dcs[p] : 0.0f) + dhs[p] * o * act_grad_from_output(cell_act, tc);
             dop[p] = dhs[p] * tc * act_grad_from_output(gate_act, o);
             di[p] = dtot * g * act_grad_from_output(gate_act, i);

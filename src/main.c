@@ -10,6 +10,7 @@
 #include "device.h"
 #include "ops.h"
 #include "portable_math.h"
+#include "vector_math.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -59,6 +60,7 @@ int cmd_info(int argc, char **argv) {
     printf("denormals: %s\n", (csr & 0x8040) == 0x8040 ? "flushed to zero (FTZ + DAZ)" : "kept (IEEE)");
     printf("math: %s\n", portable_math_enabled() ? "portable (own exp, tanh, log10, pow, sin, cos: the same bits on every x86-64 CPU)"
                                                  : "glibc libm (its FMA or SSE2 versions, by this CPU)");
+    printf("vector math: %s\n", vm_path());
     if (device_cuda_compiled())
         printf("cuda: compiled in; %d device(s) visible\n", device_cuda_count());
     else

@@ -147,6 +147,14 @@ static inline float act_apply(Activation a, float x) {
     }
 }
 
+/* y[i] = act_apply(a, x[i]) for i < n, bit for bit (activation.c): sigmoid and tanh through the vector
+ * functions of vector_math.h, the others elementwise. y == x is allowed. */
+void act_apply_array(Activation a, const float *x, float *y, int64_t n);
+
+/* The pointwise loops evaluate activations a chunk of at most ACT_CHUNK pixels at a time (stack
+ * buffers of this many floats). */
+#define ACT_CHUNK 256
+
 /* act'(x) written in terms of the output y = act(x):
  *   sigmoid y(1-y); tanh 1-y²; relu [y > 0]; hard_sigmoid 0.2 where 0 < y < 1 (the linear piece;
  *   the clipped pieces have slope 0; at the two kinks, a measure-zero set, we take 0); identity 1. */

@@ -90,12 +90,11 @@ void cpu_reg_lstm_state_forward(const Tensor *pre, const Tensor *c_prev, const T
         float *gi = gates->data + (s * 4 * n + j) * HW, *gf = gi + n * HW, *gg = gf + n * HW, *go = gg + n * HW;
         const float *cp = c_prev ? c_prev->data + bj * HW : NULL, *mk = gmask ? gmask->data + bj * HW : NULL;
         float *cs = c->data + bj * HW;
-        for (int64_t p = 0; p < HW; p++) {
-            const float i = act_apply(gate_act, pi[p]), f = act_apply(gate_act, pf[p]);
-            const float g = act_apply(cell_act, pg[p]), o = act_apply(gate_act, po[p]);
-            gi[p] = i, gf[p] = f, gg[p] = g, go[p] = o;
-            cs[p] = (cp ? f * cp[p] : 0.0f) + i * (mk ? g * mk[p] : g);
-        }
+        act_apply_array(gate_act, pi, gi, HW);
+        act_apply_array(gate_act, pf, gf, HW);
+        act_apply_array(cell_act, pg, gg, HW);
+        act_apply_array(gate_act, po, go, HW);
+        for (int64_t p = 0; p < HW; p++) cs[p] = (cp ? gf[p] * cp[p] : 0.0f) + gi[p] * (mk ? gg[p] * mk[p] : gg[p]);
     }
 }
 
@@ -116,7 +115,8 @@ void cpu_reg_lstm_output_forward(const Tensor *gates, const Tensor *cs, Tensor *
         const int64_t s = bj / n, j = bj % n;
         const float *go = gates->data + (s * 4 * n + 3 * n + j) * HW, *c = cs->data + bj * HW;
         float *hs = h->data + bj * HW;
-        for (int64_t p = 0; p < HW; p++) hs[p] = go[p] * act_apply(cell_act, c[p]);
+        act_apply_array(cell_act, c, hs, HW);
+        for (int64_t p = 0; p < HW; p++) hs[p] = go[p] * hs[p];
     }
 }
 
@@ -142,8 +142,10 @@ void cpu_reg_lstm_output_backward(const Tensor *gates, const Tensor *cs, const T
         const float *go = gates->data + (s * 4 * n + 3 * n + j) * HW, *c = cs->data + bj * HW;
         const float *d = dh->data + bj * HW;
         float *dop = dpre->data + (s * 4 * n + 3 * n + j) * HW, *dc = dcs->data + bj * HW;
+        float tcs[ACT_CHUNK];
         for (int64_t p = 0; p < HW; p++) {
-            const float tc = act_apply(cell_act, c[p]);
+            if (p % ACT_CHUNK == 0) act_apply_array(cell_act, c + p, tcs, HW - p < ACT_CHUNK ? HW - p : ACT_CHUNK);
+            const float tc = tcs[p % ACT_CHUNK];
             dop[p] = d[p] * tc * act_grad_from_output(gate_act, go[p]);
             dc[p] += d[p] * go[p] * act_grad_from_output(cell_act, tc);
         }
