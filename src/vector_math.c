@@ -23,7 +23,6 @@
  * a multiply and an add must stay two roundings where the scalar code has two. */
 #include "vector_math.h"
 
-#include <gnu/libc-version.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +30,10 @@
 #include <string.h>
 
 #include "ops_internal.h"
+
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(RR_PORTABLE_MATH)
 #define VM_HAVE_AVX2 1
@@ -287,8 +290,16 @@ static char vm_path_text[128];
  * sample alone could miss a difference in a few floats per million, so the scalar path is taken. */
 static const char *const vm_verified_glibc[] = {"2.36"};
 
+const char *vm_libc_version(void) {
+#ifdef __GLIBC__
+    return gnu_get_libc_version();
+#else
+    return "none (not glibc)";
+#endif
+}
+
 int vm_glibc_verified(void) {
-    const char *v = gnu_get_libc_version();
+    const char *v = vm_libc_version();
     for (size_t i = 0; i < sizeof vm_verified_glibc / sizeof vm_verified_glibc[0]; i++)
         if (strcmp(v, vm_verified_glibc[i]) == 0) return 1;
     return 0;
@@ -337,7 +348,7 @@ static void vm_init(void) {
     }
     if (!vm_glibc_verified()) {
         snprintf(vm_path_text, sizeof vm_path_text, "scalar (glibc %s: the vector functions are not checked against it)",
-                 gnu_get_libc_version());
+                 vm_libc_version());
         return;
     }
     enum { CAP = 65536 + 512 * 14 };

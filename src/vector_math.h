@@ -40,6 +40,8 @@ const char *vm_path(void);
 int vm_vector_available(void);
 /* 1 when this process runs under a glibc version listed as checked on all 2^32 floats. */
 int vm_glibc_verified(void);
+/* glibc's version string ("2.36"), or a note when the C library is another. */
+const char *vm_libc_version(void);
 void vm_expf_vector(const float *x, float *y, int64_t n);
 void vm_tanhf_vector(const float *x, float *y, int64_t n);
 void vm_sigmoid_vector(const float *x, float *y, int64_t n);

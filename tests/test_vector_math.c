@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <gnu/libc-version.h>
 #if defined(__x86_64__)
 #include <xmmintrin.h>
 #endif
@@ -97,10 +96,10 @@ int main(int argc, char **argv) {
     const int verified = vm_glibc_verified();
     if (verified)
         CHECK(strcmp(path, "avx2-fma") == 0, "the dispatch takes the vector path on this AVX2 + FMA CPU under glibc %s (%s)",
-              gnu_get_libc_version(), path);
+              vm_libc_version(), path);
     else
         CHECK(strncmp(path, "scalar", 6) == 0, "the dispatch takes the scalar path under glibc %s, not yet checked on all "
-              "floats (%s)", gnu_get_libc_version(), path);
+              "floats (%s)", vm_libc_version(), path);
 
     static const struct {
         const char *name;
@@ -125,10 +124,10 @@ int main(int argc, char **argv) {
             if (verified || bad == 0)
                 CHECK(bad == 0, "vector %s = scalar %s bit for bit on %llu floats (%s), denormals %s, glibc %s%s",
                       fns[f].name, fns[f].name, (unsigned long long)checked, all ? "all of them" : "every 61st",
-                      flush ? "flushed (FTZ + DAZ)" : "kept (IEEE)", gnu_get_libc_version(), first);
+                      flush ? "flushed (FTZ + DAZ)" : "kept (IEEE)", vm_libc_version(), first);
             else /* not used under this glibc (the dispatch checked above), so a difference is news, not a failure */
                 SKIP("vector %s differs from this glibc's (%s) %s, which the trainer therefore does not replace%s",
-                     fns[f].name, gnu_get_libc_version(), fns[f].name, first);
+                     fns[f].name, vm_libc_version(), fns[f].name, first);
         }
     }
     set_flush(0);
