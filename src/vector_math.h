@@ -11,8 +11,8 @@
  * Why it is checked: another glibc may compute differently (later versions have replaced several float
  * functions with CORE-MATH's correctly rounded ones), and so does another CPU (no FMA: glibc's SSE2 expf).
  * tests/test_vector_math.c compares the vector and scalar functions on every one of the 2^32 floats
- * (`make test-vecmath-all`, ≈ 5 min, a stage of .ci/run) or a 1/61 sample (`make test`), with denormals kept and
- * flushed. The vector path is taken only (1) on a CPU with AVX2 and FMA, (2) under a glibc version on
+ * (`make test-vecmath-all`, ≈ 5 min, a stage of .ci/run) or a 1/61 sample (`make test`), with
+ * denormals kept and flushed. The vector path is taken only (1) on a CPU with AVX2 and FMA, (2) under a glibc version on
  * which the exhaustive comparison passed (vector_math.c lists them), and (3) when the first call's
  * check finds the same bits on 2^16 + a few thousand arguments chosen to reach every branch of the
  * algorithms; else every array goes through the scalar functions. The portable build
