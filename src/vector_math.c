@@ -378,11 +378,6 @@ const char *vm_path(void) {
     return vm_path_text;
 }
 
-void vm_expf(const float *x, float *y, int64_t n) {
-    pthread_once(&vm_once, vm_init);
-    (vm_use_vector ? vm_expf_vector : scalar_expf)(x, y, n);
-}
-
 void vm_tanhf(const float *x, float *y, int64_t n) {
     pthread_once(&vm_once, vm_init);
     (vm_use_vector ? vm_tanhf_vector : scalar_tanhf)(x, y, n);

@@ -25,9 +25,7 @@
 
 #include <stdint.h>
 
-/* y[i] = rr_expf(x[i]), i < n */
-void vm_expf(const float *x, float *y, int64_t n);
-/* y[i] = rr_tanhf(x[i]) */
+/* y[i] = rr_tanhf(x[i]), i < n */
 void vm_tanhf(const float *x, float *y, int64_t n);
 /* y[i] = act_sigmoid(x[i]) = 1 / (1 + exp(−x)) as ops_internal.h computes it */
 void vm_sigmoid(const float *x, float *y, int64_t n);
@@ -35,8 +33,9 @@ void vm_sigmoid(const float *x, float *y, int64_t n);
 /* The path the arrays take: "avx2-fma" or "scalar (<why>)". Runs the start-up check if not yet run. */
 const char *vm_path(void);
 
-/* The vector functions themselves, for tests: 0 when this CPU or build has none (then they are not
- * called). They skip the start-up check and the environment. */
+/* The vector functions themselves, for tests (expf is the sigmoid's part, checked on its own): 0 when
+ * this CPU or build has none (then they are not called). They skip the start-up check and the
+ * environment. */
 int vm_vector_available(void);
 /* 1 when this process runs under a glibc version listed as checked on all 2^32 floats. */
 int vm_glibc_verified(void);
