@@ -74,6 +74,37 @@ for m in convlstm predrnn_pp; do
     check "$m: the portable build repeats itself bit for bit natively" same $m-native $m-again
 done
 
+# Real silicon: the native runs' outputs against the sha256 recorded on another machine
+# (tests/fixtures/portable_runs.sha256; its header names the CPUs it held on). Emulation above checks ISA
+# levels and glibc's code paths on this host; this compares two vendors' or generations' hardware.
+# PORTABLE_RECORD=1 rewrites the file from this host (after a deliberate change of the numerics).
+FP=tests/fixtures/portable_runs.sha256
+fingerprint() {   # the files `same` compares, the log without its clock fields, and the data
+    local m f
+    for m in convlstm predrnn_pp; do
+        for f in last.safetensors best.safetensors predictions.npy metrics.json; do
+            printf '%s  %s/%s\n' "$(sha256sum < "$W/$m-native/$f" | cut -d' ' -f1)" $m $f
+        done
+        printf '%s  %s/log.jsonl (without seconds, seq_per_s)\n' \
+            "$(sed -E 's/"(seconds|seq_per_s)": [^,}]*//g' "$W/$m-native/log.jsonl" | sha256sum | cut -d' ' -f1)" $m
+    done
+    printf '%s  data.npy\n' "$(sha256sum < "$W/data-portable.npy" | cut -d' ' -f1)"
+}
+cpu_name=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+cpu_id=$(awk -F': ' '/^cpu family/{f=$2} /^model[[:space:]]*:/{m=$2} END{print "family " f ", model " m}' /proc/cpuinfo)
+if [ "${PORTABLE_RECORD:-0}" = 1 ]; then
+    { echo "# tests/fixtures/portable_runs.sha256 — what test_portable.sh's native portable runs wrote, recorded on"
+      echo "# $cpu_name ($cpu_id) on $(date -u +%Y-%m-%d); PORTABLE_RECORD=1 bash tests/test_portable.sh rewrites it"
+      fingerprint; } > "$FP.tmp" && mv "$FP.tmp" "$FP"
+    skip "PORTABLE_RECORD=1: wrote $FP from this host ($cpu_name, $cpu_id); nothing compared"
+elif [ ! -f "$FP" ]; then
+    fail "$FP is missing (PORTABLE_RECORD=1 bash tests/test_portable.sh writes it)"
+else
+    diffs=$(diff <(grep -v '^#' "$FP") <(fingerprint) | sed -n 's/^> [0-9a-f]*  //p' | paste -sd, -)
+    check "the portable runs' outputs on this CPU ($cpu_name, $cpu_id) equal those recorded on $(sed -n '2s/^# \(.*\) on [0-9-]*;.*/\1/p' "$FP")${diffs:+ (differ: $diffs)}" \
+        test -z "$diffs"
+fi
+
 if ! command -v qemu-x86_64 >/dev/null 2>&1; then
     skip "no qemu-x86_64 (Debian's qemu-user; tools/deps.sh test installs it): the emulated CPUs are not tried"
     exit $((fails > 0))
