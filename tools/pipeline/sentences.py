@@ -605,7 +605,7 @@ def gap_growth(s):
         sent += (" %s therefore overfit%s the training sequences, which leaves a regularizer work to do." % (
             and_list([s.mlabel(m) for m in over]), "s" if len(over) == 1 else ""))
     if flat:
-        sent += (" %s show%s no gap that grows in every seed, so no overfitting for a regularizer to reduce." % (
+        sent += (" %s show%s no gap that grows in every seed, so these seeds do not show overfitting for a regularizer to reduce." % (
             and_list([s.mlabel(m) for m in flat]), "s" if len(flat) == 1 else ""))
     return sent
 
@@ -676,8 +676,10 @@ def regime(s):
                  "overfitting of the fixed set, but %s seeds do not resolve it." % (
                      and_list([s.mlabel(m) for m in open_]), words(min(nseeds))))
     if nosep:
-        sent += (" For %s the gap on fresh sequences grows as much as, or ends as high as, on the fixed set, so its "
-                 "growing gap is not the fixed set's doing." % and_list([s.mlabel(m) for m in nosep]))
+        # not every seed points the same way: that is no evidence of overfitting, and no evidence against it
+        sent += (" For %s the gap on fresh sequences does not grow less than on the fixed set in every seed, or does "
+                 "not end below every base run's, so these seeds do not show that %s growing gap is the fixed set's "
+                 "doing." % (and_list([s.mlabel(m) for m in nosep]), "its" if len(nosep) == 1 else "their"))
     if nseeds == {1}:
         sent += " One run per model: these are runs, without an interval."
     return sent, "curves.csv (val_loss - train_loss), runs.csv (test_mse) of <model>/fresh and <model>/base"
@@ -707,8 +709,9 @@ def absregime(s):
         out.append("On fresh sequences every epoch, the gap of %s grows less in every seed than on the fixed set, but "
                    "%s seeds do not resolve it." % (and_list([s.mlabel(m) for m in by["unresolved"]]), seeds))
     if by["not-overfit"]:
-        out.append("On fresh sequences every epoch, the gap of %s grows as much as on the fixed set: it is not the "
-                   "fixed set's overfitting." % and_list([s.mlabel(m) for m in by["not-overfit"]]))
+        out.append("On fresh sequences every epoch, the gap of %s does not grow less than on the fixed set in every "
+                   "seed: %s seeds do not show that the fixed set is overfitted." % (
+                       and_list([s.mlabel(m) for m in by["not-overfit"]]), seeds))
     return " ".join(out), "curves.csv, runs.csv: <model>/fresh against <model>/base (paperdata.Summary.regime)"
 
 
