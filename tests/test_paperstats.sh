@@ -16,7 +16,8 @@ set -u
 cd "$(dirname "$0")/.."
 T=test_paperstats
 . tests/lib.sh
-SUMMARIES="results/study/summary results/quick/summary"
+# and the study regenerated in bf16 on a Zen 5 EPYC (its control verdicts are "not every seed": the third wording)
+SUMMARIES="results/study/summary results/quick/summary experiments/scales/study/replications/zen5-bf16/summary"
 if ! "$PYTHON" -c 'import scipy, numpy, PIL' 2>/dev/null; then
     skip "scipy, numpy or PIL is missing (tools/deps.sh test)"; exit 0
 fi
@@ -481,7 +482,7 @@ for m, (clause, sep) in expected(curves).items():
     assert verdict_of(sent, m) == sep, (m, sep, verdict_of(sent, m), sent)
 # a copy whose fresh runs' validation loss rises by 0.01 per epoch after the first free-running one: the
 # gap grows far more than the base's, so the verdict must turn for every model
-P = os.path.join(W, "regime")
+P = os.path.join(W, "regime-" + S.replace("/", "_"))   # one per summary
 shutil.copytree(S, P)
 rows = list(csv.DictReader(open(P + "/curves.csv")))
 for r in rows:
