@@ -79,10 +79,16 @@ done
 # levels and glibc's code paths on this host; this compares two vendors' or generations' hardware.
 # PORTABLE_RECORD=1 rewrites the file from this host (after a deliberate change of the numerics).
 FP=tests/fixtures/portable_runs.sha256
-fingerprint() {   # the files `same` compares, the log without its clock fields, and the data
+# st_tensors FILE: a safetensors file's tensor bytes, without its JSON header (whose metadata holds the
+# run's config, paths included: 8 bytes of header length, the header, then the data)
+st_tensors() { local n; n=$(od -An -tu8 -N8 "$1" | tr -d ' '); tail -c +$((n + 9)) "$1"; }
+fingerprint() {   # the files `same` compares (checkpoints: their tensors), the log without clock fields, the data
     local m f
     for m in convlstm predrnn_pp; do
-        for f in last.safetensors best.safetensors predictions.npy metrics.json; do
+        for f in last.safetensors best.safetensors; do
+            printf '%s  %s/%s (tensors)\n' "$(st_tensors "$W/$m-native/$f" | sha256sum | cut -d' ' -f1)" $m $f
+        done
+        for f in predictions.npy metrics.json; do
             printf '%s  %s/%s\n' "$(sha256sum < "$W/$m-native/$f" | cut -d' ' -f1)" $m $f
         done
         printf '%s  %s/log.jsonl (without seconds, seq_per_s)\n' \
