@@ -58,14 +58,15 @@ train() {
             "$exe" train --config "$W/$model.conf" --out "$W/$out" >/dev/null 2>"$W/$out.err"
     fi
 }
+# log_without_clock FILE: a run's per-epoch log without its clock fields (seconds, seq_per_s)
+log_without_clock() { sed -E 's/"(seconds|seq_per_s)": [^,}]*//g' "$1"; }
 # same A B: every file of run A equals run B's (log.jsonl without seconds and seq_per_s)
 same() {
     local a=$W/$1 b=$W/$2 f
     for f in last.safetensors best.safetensors predictions.npy metrics.json; do
         [ -f "$a/$f" ] && cmp -s "$a/$f" "$b/$f" || return 1
     done
-    cmp -s <(sed -E 's/"(seconds|seq_per_s)": [^,}]*//g' "$a/log.jsonl") \
-           <(sed -E 's/"(seconds|seq_per_s)": [^,}]*//g' "$b/log.jsonl")
+    cmp -s <(log_without_clock "$a/log.jsonl") <(log_without_clock "$b/log.jsonl")
 }
 
 for m in convlstm predrnn_pp; do
@@ -92,7 +93,7 @@ fingerprint() {   # the files `same` compares (checkpoints: their tensors), the 
             printf '%s  %s/%s\n' "$(sha256sum < "$W/$m-native/$f" | cut -d' ' -f1)" $m $f
         done
         printf '%s  %s/log.jsonl (without seconds, seq_per_s)\n' \
-            "$(sed -E 's/"(seconds|seq_per_s)": [^,}]*//g' "$W/$m-native/log.jsonl" | sha256sum | cut -d' ' -f1)" $m
+            "$(log_without_clock "$W/$m-native/log.jsonl" | sha256sum | cut -d' ' -f1)" $m
     done
     printf '%s  data.npy\n' "$(sha256sum < "$W/data-portable.npy" | cut -d' ' -f1)"
 }

@@ -605,8 +605,8 @@ def gap_growth(s):
         sent += (" %s therefore overfit%s the training sequences, which leaves a regularizer work to do." % (
             and_list([s.mlabel(m) for m in over]), "s" if len(over) == 1 else ""))
     if flat:
-        sent += (" %s show%s no gap that grows in every seed, so these seeds do not show overfitting for a regularizer to reduce." % (
-            and_list([s.mlabel(m) for m in flat]), "s" if len(flat) == 1 else ""))
+        sent += (" %s show%s no gap that grows in every seed, so these seeds do not show overfitting for a "
+                 "regularizer to reduce." % (and_list([s.mlabel(m) for m in flat]), "s" if len(flat) == 1 else ""))
     return sent
 
 
