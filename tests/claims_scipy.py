@@ -140,8 +140,9 @@ def expected(S):
         above = [k for k in ks if k in rej and np.mean(d[k]) > 0]
         out["base.%s.below_zero_every_frame" % m] = "yes" if len(below) == len(ks) else "no" if above else "unresolved"
     # the control regime: per model with fresh-sequence runs (fresh_train = 1), seed pairs without an
-    # unstable run (last validation loss > 1.10 x best); growth of the gap from the first free-running epoch
-    # to the last, fresh minus base, per seed; scipy's t-test of its mean, Holm over the models
+    # unstable run (last validation loss > 1.10 x best); growth of the gap from the start of free running
+    # to the end, fresh minus base, per seed, each end the mean gap of w = min(5, half the free-running
+    # epochs) epochs; scipy's t-test of its mean, Holm over the models
     curves = list(csv.DictReader(open(S + "/curves.csv")))
     reg_p, reg_less, reg_mean = {}, {}, {}
     rr = {(r["model"], r["experiment"], r["seed"]): r for r in runs if r["status"] == "ok"}
@@ -163,10 +164,13 @@ def expected(S):
             out["regime." + m] = "not-computed"
             continue
         last = max(gap[(name, keep[0])])
-        growth = np.array([(gap[(name, sd)][last] - gap[(name, sd)][e0]) - (gap[("base", sd)][last] - gap[("base", sd)][e0])
+        w = max(1, min(5, (last - e0 + 1) // 2))
+        def ends(g):
+            return (np.mean([g[e] for e in range(e0, e0 + w)]), np.mean([g[e] for e in range(last - w + 1, last + 1)]))
+        growth = np.array([np.subtract(*ends(gap[(name, sd)])[::-1]) - np.subtract(*ends(gap[("base", sd)])[::-1])
                            for sd in keep])
-        f_last = np.mean([gap[(name, sd)][last] for sd in keep])
-        base_last = min(g[max(g)] for (e, sd), g in gap.items() if e == "base")
+        f_last = np.mean([ends(gap[(name, sd)])[1] for sd in keep])
+        base_last = min(ends(g)[1] for (e, sd), g in gap.items() if e == "base")
         less = bool((growth < 0).all()) and f_last < base_last
         if len(keep) == 1:
             out["regime." + m] = "single-run"

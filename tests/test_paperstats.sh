@@ -186,7 +186,7 @@ for scale in (0.05, 0.3, 0.5, 0.7, 0.83, 1.0):
         assert np.allclose(y, np.minimum(x.astype(np.float64) * k, 1.0), atol=1e-7)
 EOF
 
-check "[$S] the base models' gap growth after scheduled sampling (sentences.gap_growth) recomputed from curves.csv and the configs: the first all-free-running epoch, the mean gaps there and at the last epoch, the seeds in which it grew" \
+check "[$S] the base models' gap growth after scheduled sampling (sentences.gap_growth) recomputed from curves.csv and the configs: the first all-free-running epoch, the mean gaps over the first w free-running epochs and the last w (w = min(5, half the span)), the seeds in which it grew" \
     "$PYTHON" - "$S" <<'EOF'
 import csv, json, math, sys
 sys.path.insert(0, "tools/pipeline")
@@ -208,11 +208,14 @@ for m, label in (("convlstm", "ConvLSTM"), ("predrnn_pp", "PredRNN++")):
     for r in curves:
         if r["model"] == m and r["experiment"] == "base":
             g.setdefault(r["seed"], {})[int(r["epoch"])] = float(r["val_loss"]) - float(r["train_loss"])
-    first = [x[e0] for x in g.values()]
-    last = [x[max(x)] for x in g.values()]
+    end = max(max(x) for x in g.values())
+    w = max(1, min(5, (end - e0 + 1) // 2))
+    first = [sum(x[e] for e in range(e0, e0 + w)) / w for x in g.values()]
+    last = [sum(x[e] for e in range(end - w + 1, end + 1)) / w for x in g.values()]
     grew = sum(1 for a, b in zip(first, last) if b > a)
-    want = "%s's base gap goes from $%+.5f$ at epoch %d to $%+.5f$ at the last" % (
-        label, sum(first) / len(first), e0, sum(last) / len(last))
+    span = lambda a, b: "epoch %d" % a if a == b else "epochs %d--%d" % (a, b)
+    want = "%s's base gap goes from $%+.5f$ over %s to $%+.5f$ over %s" % (
+        label, sum(first) / len(first), span(e0, e0 + w - 1), sum(last) / len(last), span(end - w + 1, end))
     assert want in sent, (want, sent)
     over = grew == len(first) and sum(last) > sum(first)
     clause = sent.split(" therefore overfit")[0].rsplit(". ", 1)[-1] if " therefore overfit" in sent else ""
@@ -370,7 +373,7 @@ for m in s.models:
         assert c.n == len(d) and abs(c.d - d.mean()) < 1e-9 and abs(c.lo - lo) < 1e-6 and abs(c.hi - hi) < 1e-6, (m, o, c, lo, hi)
 EOF
 
-check "[$S] the control regime (sentences.regime): the fresh-sequence runs found by their config (fresh_train = 1), their gap at the first free-running epoch and the last and the base runs' of the same seeds recomputed from curves.csv, the test MSE from runs.csv, the verdict from the rule; no sentence and flag 0 without such runs" \
+check "[$S] the control regime (sentences.regime): the fresh-sequence runs found by their config (fresh_train = 1), their gap over the first w free-running epochs and the last w (w = min(5, half the span)) and the base runs' of the same seeds recomputed from curves.csv, the test MSE from runs.csv, the verdict from the rule; no sentence and flag 0 without such runs" \
     "$PYTHON" - "$S" "$W" <<'EOF'
 import csv, json, math, os, shutil, sys
 sys.path.insert(0, "tools/pipeline")
@@ -413,20 +416,24 @@ def expected(rows):
             else:
                 seeds.append(x)
         last = max(fg[seeds[0]])
-        f0 = sum(fg[x][e0] for x in seeds) / len(seeds); fN = sum(fg[x][last] for x in seeds) / len(seeds)
-        b0 = sum(bg[x][e0] for x in seeds) / len(seeds); bN = sum(bg[x][last] for x in seeds) / len(seeds)
+        w = max(1, min(5, (last - e0 + 1) // 2))
+        start = lambda g: sum(g[e] for e in range(e0, e0 + w)) / w
+        end = lambda g: sum(g[e] for e in range(last - w + 1, last + 1)) / w
+        span = lambda a, b: "epoch %d" % a if a == b else "epochs %d--%d" % (a, b)
+        f0 = sum(start(fg[x]) for x in seeds) / len(seeds); fN = sum(end(fg[x]) for x in seeds) / len(seeds)
+        b0 = sum(start(bg[x]) for x in seeds) / len(seeds); bN = sum(end(bg[x]) for x in seeds) / len(seeds)
         tm = {(r["experiment"], r["seed"]): float(r["test_mse"]) for r in runs if r["model"] == m and r["status"] == "ok"}
         ft = sum(tm[(e.split("/")[1], x)] for x in seeds) / len(seeds)
         bt = sum(tm[("base", x)] for x in seeds) / len(seeds)
         allb = [v for (e_, x), v in tm.items() if e_ == "base"]
         n = len(seeds)
-        clause = ("%s's gap goes from $%+.5f$ at epoch %d to $%+.5f$ at epoch %d%s%s, where the base run%s of the same seed%s "
+        clause = ("%s's gap goes from $%+.5f$ over %s to $%+.5f$ over %s%s%s, where the base run%s of the same seed%s "
                   "on the fixed %d sequences went from $%+.5f$ to $%+.5f$" % (
-                      labels[m], f0, e0, fN, last,
+                      labels[m], f0, span(e0, e0 + w - 1), fN, span(last - w + 1, last),
                       " (%s)" % ", ".join((["means over %s seeds" % {2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))] if n > 1 else []) +
                                           (["leaving out " + "; ".join(left)] if left else [])) if (n > 1 or left) else "", "",
                       "" if n == 1 else "s", "" if n == 1 else "s", int(c["n_train"]), b0, bN))
-        growth = np.array([(fg[x][last] - fg[x][e0]) - (bg[x][last] - bg[x][e0]) for x in seeds])
+        growth = np.array([(end(fg[x]) - start(fg[x])) - (end(bg[x]) - start(bg[x])) for x in seeds])
         if n == 1:
             where = "below" if ft < min(allb) else "above" if ft > max(allb) else "within"
             clause += "; its test MSE is %.1f against the base run's %.1f, %s the range of the %s base runs (%.1f to %.1f)" % (
@@ -439,7 +446,7 @@ def expected(rows):
             clause += ("; paired by seed, the gap's growth on fresh sequences minus that on the fixed set is $%+.5f$ [$%+.5f$, "
                        "$%+.5f$], and the test MSE is %.1f against %.1f, a difference of $%+.1f$ [$%+.1f$, $%+.1f$]" % (
                            growth.mean(), g_lo, g_hi, ft, bt, td.mean(), t_lo, t_hi))
-        less = bool((growth < 0).all()) and fN < min(g[max(g)] for g in bg.values())
+        less = bool((growth < 0).all()) and fN < min(end(g) for g in bg.values())
         out[m] = [clause, less, stats.ttest_1samp(growth, 0.0).pvalue if n > 1 else None, growth.mean()]
     # Holm over the models with two or more pairs (one family): m p-values sorted, the i-th times (m - i + 1),
     # made non-decreasing

@@ -42,7 +42,8 @@ seed: no interval) otherwise; a yes/no claim is "unresolved" where its interval 
                                         <ref> on its own
   regime.<model>                        overfit | unresolved | not-overfit | single-run | not-computed: the
                                         control regime (paperdata.Summary.regime): on fresh sequences the
-                                        free-running gap grows less than the base's in every seed and ends
+                                        free-running gap (each end a mean over paperdata.GAP_WINDOW epochs)
+                                        grows less than the base's in every seed and ends
                                         below every base run's, with the paired t-test of the difference in
                                         growth resolved below zero after Holm over the models (overfit: the
                                         base overfits its fixed set) or not (unresolved); single-run with
@@ -189,11 +190,11 @@ def claims(s):
             out.append(("regime.%s" % m, "not-computed", "every seed pair has an unstable run: %s" % r["left"]))
             continue
         out.append(("regime.%s" % m, "single-run" if len(r["seeds"]) == 1 else r["verdict"],
-                    "seeds %s; gap growth fresh - base per seed %s, mean %.4g [%.4g, %.4g], Holm p %s; fresh gap at "
-                    "epoch %d %.4g" % (
+                    "seeds %s; gap growth fresh - base per seed %s, mean %.4g [%.4g, %.4g], Holm p %s; fresh gap over "
+                    "the last %d epochs to %d %.4g" % (
                         " ".join(str(x) for x in r["seeds"]), " ".join("%.4g" % x for x in r["growth"]),
                         r["g"][0], r["g"][1], r["g"][2], "%.3g" % r["p_holm"] if r.get("p_holm") is not None else "-",
-                        r["last"], r["fN"])))
+                        r["w"], r["last"], r["fN"])))
     for (model, variant, eid, rdir, odir, resolved) in s.report_agreement():
         sign = "report-flat" if rdir == 0 else "same-sign" if rdir == odir else "opposite-sign"
         out.append(("report.%s.%s" % (model, variant.replace(" ", "_")),

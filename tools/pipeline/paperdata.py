@@ -43,6 +43,15 @@ LEARNT_RATIO = 0.75
 # learning and got worse: a PredRNN++ seed at Adam's 2e-3); the control regime's comparison of gaps
 # leaves such a pair out and says so (sentences.regime): its gap describes a model that no longer learns
 UNSTABLE_RATIO = 1.10
+# The gap (validation minus training loss) of one epoch is noisy: 32 validation sequences and one epoch's
+# running training loss. The gap at the start and at the end of free running are therefore means over
+# GAP_WINDOW epochs (fewer where the free-running span is short: at most half of it each, at least one):
+# the first GAP_WINDOW free-running epochs and the last GAP_WINDOW. Chosen in session 11, after the Zen 5
+# replication had flipped both control-regime verdicts that one-epoch ends had given: on the committed and
+# the replicated summaries alike, five-epoch means put the growth's difference below zero in all ten seed
+# pairs per model, where one-epoch ends had a seed the other way on the Zen 5
+# (experiments/scales/study/PROBES.md, session 11), and tested then on a third CPU.
+GAP_WINDOW = 5
 # scikit-image's SSIM constant C1 = (K1 L)^2, K1 = 0.01, L = 255 (uint8 frames; docs/metrics.md): in a
 # flat window where the truth is 0 and the prediction a uniform grey g, SSIM = C1 / (C1 + g^2)
 # (Wang et al. 2004, Eq. 13, with both variances and the covariance 0).
@@ -794,17 +803,39 @@ class Summary:
         except (TypeError, ValueError, ZeroDivisionError):
             return None
 
+    def gap_window(self, eid):
+        """(e0, last, w) of eid's gap series: e0 the first free-running epoch, last the last epoch of its
+        runs, w the number of epochs averaged at each end (GAP_WINDOW, at most half of the span e0..last, at
+        least 1); None when e0 is unknown, no run has an epoch past e0, or the runs end at different epochs."""
+        e0 = self.free_running_epoch(eid)
+        ends = {max(g) for g in self.gap_series(eid).values()}
+        if e0 is None or len(ends) != 1 or min(ends) <= e0:
+            return None
+        last = ends.pop()
+        return e0, last, max(1, min(GAP_WINDOW, (last - e0 + 1) // 2))
+
+    @staticmethod
+    def gap_ends(g, e0, last, w):
+        """(start, end) of one run's gap series g ({epoch: gap}): the means over epochs e0 .. e0+w-1 and
+        last-w+1 .. last; None where an epoch of either window is missing."""
+        a, b = range(e0, e0 + w), range(last - w + 1, last + 1)
+        if any(e not in g for e in list(a) + list(b)):
+            return None
+        return pl.mean([g[e] for e in a]), pl.mean([g[e] for e in b])
+
     def regime(self, m):
         """The control regime of model m: its fresh-sequence runs against the base runs of the same seeds,
-        from the first free-running epoch e0 to the last. None without a control. Otherwise a dict:
+        from the start of free running to the end (each end a mean over w epochs: gap_window, gap_ends).
+        None without a control. Otherwise a dict:
         left — [(seed, "fresh" | "base", last/best validation loss, best epoch)] of the seed pairs left out
         because a run became unstable (last validation loss > UNSTABLE_RATIO x its best); seeds — the
-        others; and where seeds is not empty: e0, last, f0, fN, b0, bN (mean gaps of fresh and base runs at
-        e0 and at the last epoch), growth (per seed: the fresh run's growth of the gap minus the base run's),
+        others; and where seeds is not empty: e0, last, w, f0, fN, b0, bN (mean gaps of fresh and base runs
+        over the first w free-running epochs and over the last w), growth (per seed: the fresh run's growth of
+        the gap, end minus start, minus the base run's),
         g = paired_interval(growth), ft, bt, t (mean test MSE of both, paired interval of the difference),
         base_mse (every base seed's test MSE), p (the paired t-test of the growth; None below two seeds),
         p_holm (Holm-adjusted over the models with a control, one family), and verdict: "overfit" (the gap
-        grows less on fresh sequences in every seed, ends below every base run's last gap, and with two or
+        grows less on fresh sequences in every seed, ends below every base run's end gap, and with two or
         more seeds the growth's test survives Holm's correction at LEVEL), "unresolved" (the first two but
         not the test) or "not-overfit"."""
         if not hasattr(self, "_regimes"):     # every model's at once: Holm's family is all of them
@@ -821,14 +852,16 @@ class Summary:
 
     def _regime(self, m):
         """regime(m) without the Holm correction and the verdict: "less" says whether the gap grows less on
-        fresh sequences in every seed and ends below every base run's last gap."""
+        fresh sequences in every seed and ends below every base run's end gap."""
         c, b = self.fresh_control(m), m + "/base"
-        e0 = self.free_running_epoch(b)
-        if not c or e0 is None:
+        win = self.gap_window(b) if c else None
+        if not c or win is None or self.gap_window(c) != win:
             return None
+        e0, last, w = win
         fg, bg = self.gap_series(c), self.gap_series(b)
-        paired = sorted(sd for sd in fg if sd in bg and e0 in fg[sd] and e0 in bg[sd] and
-                        max(fg[sd]) > e0 and max(fg[sd]) == max(bg[sd]))
+        fe = {sd: self.gap_ends(g, e0, last, w) for sd, g in fg.items()}
+        be = {sd: self.gap_ends(g, e0, last, w) for sd, g in bg.items()}
+        paired = sorted(sd for sd in fe if fe[sd] and be.get(sd))
         row = {(r["experiment"], r["seed"]): r for r in self.runs_of(c) + self.runs_of(b)}
         out = {"left": [], "seeds": []}
         def unstable(r):
@@ -844,16 +877,15 @@ class Summary:
         seeds = out["seeds"]
         if not seeds:
             return out
-        last = max(fg[seeds[0]])
         tm = {r["seed"]: r["test_mse"] for r in self.runs_of(c)}
         bm = {r["seed"]: r["test_mse"] for r in self.runs_of(b)}
-        growth = [(fg[sd][last] - fg[sd][e0]) - (bg[sd][last] - bg[sd][e0]) for sd in seeds]
-        out.update(e0=e0, last=last, growth=growth, g=pl.paired_interval(growth, LEVEL),
-                   f0=pl.mean([fg[sd][e0] for sd in seeds]), fN=pl.mean([fg[sd][last] for sd in seeds]),
-                   b0=pl.mean([bg[sd][e0] for sd in seeds]), bN=pl.mean([bg[sd][last] for sd in seeds]),
+        growth = [(fe[sd][1] - fe[sd][0]) - (be[sd][1] - be[sd][0]) for sd in seeds]
+        out.update(e0=e0, last=last, w=w, growth=growth, g=pl.paired_interval(growth, LEVEL),
+                   f0=pl.mean([fe[sd][0] for sd in seeds]), fN=pl.mean([fe[sd][1] for sd in seeds]),
+                   b0=pl.mean([be[sd][0] for sd in seeds]), bN=pl.mean([be[sd][1] for sd in seeds]),
                    ft=pl.mean([tm[sd] for sd in seeds]), bt=pl.mean([bm[sd] for sd in seeds]),
                    t=pl.paired_interval([tm[sd] - bm[sd] for sd in seeds], LEVEL), base_mse=list(bm.values()))
-        out["less"] = all(d < 0 for d in growth) and out["fN"] < min(x[max(x)] for x in bg.values() if max(x) == last)
+        out["less"] = all(d < 0 for d in growth) and out["fN"] < min(x[1] for x in be.values() if x)
         out["p"] = t_test_p(growth)
         return out
 

@@ -580,20 +580,30 @@ def gap(s):
     return sent, "runs.csv: gap_last; curves.csv and experiments.json (sampling_iters, n_train, batch): the gap from free running on"
 
 
+def epochs_span(a, b):
+    """'epoch a' or 'epochs a--b' (an en dash in LaTeX)."""
+    return "epoch %s" % num(a, 0) if a == b else "epochs %s--%s" % (num(a, 0), num(b, 0))
+
+
 def gap_growth(s):
-    """Per base model, the validation-minus-training gap at its first free-running epoch and at its last
-    (means over seeds), and in how many seeds it grew: a gap that grows in every seed while both losses
-    measure the same free-running prediction is overfitting, the work a regularizer has at this scale."""
+    """Per base model, the validation-minus-training gap over its first free-running epochs and over its
+    last (means over the window of paperdata.gap_window, then over seeds), and in how many seeds it grew: a
+    gap that grows in every seed while both losses measure the same free-running prediction is overfitting,
+    the work a regularizer has at this scale."""
     parts, over, flat = [], [], []
     for m in s.models:
-        e0 = s.free_running_epoch(m + "/base")
-        pairs = [(g[e0], g[max(g)]) for g in s.gap_series(m + "/base").values() if e0 is not None and e0 in g and max(g) > e0]
+        win = s.gap_window(m + "/base")
+        if win is None:
+            continue
+        e0, last, w = win
+        pairs = [x for x in (s.gap_ends(g, e0, last, w) for g in s.gap_series(m + "/base").values()) if x]
         if not pairs:
             continue
         a, b = pl.mean([x for x, _ in pairs]), pl.mean([y for _, y in pairs])
         grew = sum(1 for x, y in pairs if y > x)
-        parts.append("%s's base gap goes from %s at epoch %s to %s at the last (mean over seeds; it grows in %s)" % (
-            s.mlabel(m), num(a, LOSS, sign=True), num(e0, 0), num(b, LOSS, sign=True),
+        parts.append("%s's base gap goes from %s over %s to %s over %s (means over those epochs and the seeds; it grows in %s)" % (
+            s.mlabel(m), num(a, LOSS, sign=True), epochs_span(e0, e0 + w - 1), num(b, LOSS, sign=True),
+            epochs_span(last - w + 1, last),
             ("all %s seeds" % words(len(pairs)) if len(pairs) > 2 else "both seeds") if grew == len(pairs) and grew > 1 else
             "%s of %s seeds" % (words(grew) if grew else "none", words(len(pairs)))))
         (over if b > a and grew == len(pairs) else flat).append(m)
@@ -613,7 +623,8 @@ def gap_growth(s):
 def regime(s):
     """sent.regime — the control regime: per model with runs on fresh sequences every epoch
     (paperdata.fresh_control), their validation-minus-training gap at the first free-running epoch and at
-    the last, beside the base runs of the same seeds on the fixed training set, and the test MSE of both;
+    the last (each a mean over the window of paperdata.gap_window), beside the base runs of the same seeds on
+    the fixed training set, and the test MSE of both;
     then what the contrast says. A gap that grows on the fixed set and not on sequences the model has
     never seen is the fixed set's overfitting; one that grows on both is not. With two or more seeds the
     differences (fresh minus base: the gap's growth, the test MSE) are paired by seed with their LEVEL
@@ -636,10 +647,10 @@ def regime(s):
         if one:
             single.add(seeds[0])
         g, t = r["g"], r["t"]
-        clause = ("%s's gap goes from %s at epoch %s to %s at epoch %s%s, where the base %s of the same seed%s on the "
+        clause = ("%s's gap goes from %s over %s to %s over %s%s, where the base %s of the same seed%s on the "
                   "fixed %s sequences went from %s to %s" % (
-                      s.mlabel(m), num(r["f0"], LOSS, sign=True), num(r["e0"], 0), num(r["fN"], LOSS, sign=True),
-                      num(r["last"], 0),
+                      s.mlabel(m), num(r["f0"], LOSS, sign=True), epochs_span(r["e0"], r["e0"] + r["w"] - 1),
+                      num(r["fN"], LOSS, sign=True), epochs_span(r["last"] - r["w"] + 1, r["last"]),
                       "" if not (left or not one) else " (%s)" % ", ".join(
                           ([] if one else ["means over %s seeds" % words(len(seeds))]) +
                           (["leaving out %s" % "; ".join(left)] if left else [])),

@@ -172,6 +172,9 @@ def regime_values(s, v):
     run-once experiments that the line figures leave out, by name) and sent.regime."""
     v.add("flag.regime", "1" if any(s.fresh_control(m) for m in s.models) else "0",
           "experiments.json: an experiment with fresh_train = 1 and finished runs")
+    ws = sorted({r["w"] for r in (s.regime(m) for m in s.models) if r and r["seeds"]})
+    v.add("regime.window", sentences.and_list([sentences.words(w) for w in ws]) if ws else "--",
+          "paperdata.gap_window: GAP_WINDOW epochs, at most half the free-running span")
     once = []
     for e in s.run_methods:
         if s.exps[e]["stage"] == "once":
