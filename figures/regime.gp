@@ -3,8 +3,9 @@
 # the same prediction), the generalization gap, validation minus training loss (right). Black: the base
 # runs on the fixed training set (mean over seeds; grey band: the range of their gaps); vermillion: the
 # runs on fresh sequences every epoch after the first (mean over seeds; light band: their range). The
-# dashed line in the left panel marks the first free-running epoch. A model without a fresh-sequence run
-# gets empty panels.
+# dashed line in the left panel marks the first free-running epoch; the light boxes in the right panel
+# the epochs whose mean gaps are the start and the end of a run's growth (paperdata.gap_window). A model
+# without a fresh-sequence run gets empty panels.
 # Data: regime.dat (tables.py regime_dat: one block per model), figdata.gp (R_HAS, R_FREE, R_SEEDS).
 load style
 load 'figdata.gp'
@@ -48,11 +49,17 @@ do for [m = 1:N_MODELS] {
                  '' index (m - 1) using 1:7 with lines lt 2 lw 2 notitle
             unset arrow 1
         } else {
+            # the two windows whose mean gaps make a run's growth (paperdata.gap_window), shaded
+            if (R_WIN[m] > 0) {
+                set object 1 rect from R_FREE[m] - 0.5, graph 0 to R_FREE[m] + R_WIN[m] - 0.5, graph 1 behind fc rgb '#EEEEEE' fs solid noborder
+                set object 2 rect from LAST - R_WIN[m] + 0.5, graph 0 to LAST + 0.5, graph 1 behind fc rgb '#EEEEEE' fs solid noborder
+            }
             plot 'regime.dat' index (m - 1) using 1:3:4 with filledcurves lc rgb '#999999' notitle, \
                  '' index (m - 1) using 1:8:9 with filledcurves lc rgb '#D55E00' fs transparent solid 0.12 notitle, \
                  '' index (m - 1) using 1:2 with lines lt 7 lw 2 notitle, \
                  '' index (m - 1) using 1:5 with lines lt 2 lw 2 notitle, \
                  0 with lines lc rgb '#555555' dt 3 lw 1 notitle
+            unset object 1; unset object 2
         }
     }
 }

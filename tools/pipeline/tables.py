@@ -859,17 +859,21 @@ def figdata_sweep(s, g):
 
 
 def figdata_regime(s, g):
-    """R_HAS (the model has a fresh-sequence control), R_FREE (its first free-running epoch, 0 if unknown)
-    and R_SEEDS (the control's seeds as the key says them: "seed 1", "mean over seeds 1, 2, 3")."""
-    has, free, seeds = [], [], []
+    """R_HAS (the model has a fresh-sequence control), R_FREE (its first free-running epoch, 0 if unknown),
+    R_WIN (the epochs each end of the gap's growth averages, paperdata.gap_window; 0 if unknown) and
+    R_SEEDS (the control's seeds as the key says them: "seed 1", "mean over seeds 1, 2, 3")."""
+    has, free, win, seeds = [], [], [], []
     for m in s.models:
         c = s.fresh_control(m)
         has.append(1 if c else 0)
         free.append(s.free_running_epoch(m + "/base") or 0)
+        r = s.regime(m)
+        win.append(r["w"] if r and r["seeds"] else 0)
         got = [str(r["seed"]) for r in s.runs_of(c)] if c else []
         seeds.append(("seed " if len(got) == 1 else "mean over seeds ") + ", ".join(got) if got else "")
     g.arr("R_HAS", has)
     g.arr("R_FREE", free)
+    g.arr("R_WIN", win)
     g.arr("R_SEEDS", seeds)
 
 
