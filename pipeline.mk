@@ -217,7 +217,7 @@ $(filter-out $(SUMMARY)/runs.csv,$(SUMMARY_FILES)): $(SUMMARY)/runs.csv
 # the values and sentences of the text, the tables, the strips' floats (strips.tex, which writes the
 # strips' pictures beside it) and the figures' data. Every output reads the whole summary (paperdata.py).
 PAPER_TABLES := values.tex tab-setup.tex tab-optim.tex tab-main.tex tab-paired.tex tab-methods.tex tab-report.tex \
-                tab-protocol.tex strips.tex
+                tab-protocol.tex tab-replication.tex strips.tex
 FIGURE_DATA  := figdata.gp frames.dat final.dat gap.dat curves.dat optim.dat sweep.dat regime.dat
 TABLE_FILES  := $(addprefix $(PAPER_BUILD)/,$(PAPER_TABLES) $(FIGURE_DATA))
 TABLES_PY    := $(PIPE)/tables.py $(PIPE)/paperdata.py $(PIPE)/sentences.py $(PIPE)/pipelib.py
@@ -225,7 +225,12 @@ FIGURES      := $(patsubst figures/%.gp,%,$(filter-out figures/style.gp,$(wildca
 FIGURE_TEX   := $(patsubst %,$(PAPER_BUILD)/fig-%.tex,$(FIGURES))
 PAPER_PDF    := $(PAPER_BUILD)/paper.pdf
 
-$(TABLE_FILES): $(PAPER_BUILD)/%: $(SUMMARY_FILES) $(TABLES_PY) experiments/report/original.csv experiments/experiments.mk
+# the stored regenerations of this scale on other machines (paperdata.REPLICATIONS: values.tex and
+# tab-replication.tex compare their claims with this summary's)
+REPLICATION_FILES := $(wildcard experiments/scales/$(SCALE)/replications/*/summary/*.csv \
+                                experiments/scales/$(SCALE)/replications/*/summary/*.json)
+$(TABLE_FILES): $(PAPER_BUILD)/%: $(SUMMARY_FILES) $(TABLES_PY) $(PIPE)/claims.py $(REPLICATION_FILES) \
+                experiments/report/original.csv experiments/experiments.mk
 	@$(PYTHON) $(PIPE)/tables.py --summary $(SUMMARY) --out $(PAPER_BUILD) $* >/dev/null
 
 # a figure needs figdata.gp and the data files its script names (figures/<fig>.gp: 'X.dat')

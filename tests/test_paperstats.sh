@@ -654,4 +654,63 @@ def f(r):
 rewrite_runs(D, f)
 assert before["models.lower"] == "unresolved" and check_expected(D)["models.lower"] == lo_m
 EOF
+
+check "the stored replications (tab-replication, sent.replication): each one's claims from the claims.py command against this summary's, counted in the table and each differing claim named in the sentence; a replication that is this summary again has every claim alike, one with a regularizer's runs moved far up names that claim" \
+    "$PYTHON" - results/study/summary "$W" <<'EOF'
+import csv, glob, os, re, shutil, subprocess, sys
+sys.path.insert(0, "tools/pipeline")
+import paperdata, sentences, tables
+S, W = sys.argv[1], sys.argv[2]
+
+def cli_claims(d):
+    out = subprocess.run([sys.executable, "tools/pipeline/claims.py", d], check=True, capture_output=True, text=True).stdout
+    return dict(re.match(r"([^:]+): (.*?)  # ", line).groups() for line in out.splitlines())
+
+def expect(S, reps):
+    """reps: {name: summary dir}; the table's 'k of N' and the sentence's differing claims, from the CLI"""
+    s = paperdata.Summary(S)
+    vals = {}
+    class V:
+        def add(self, k, t, src): vals[k] = t
+        def sentence(self, k, m): vals[k] = m[0]
+    tables.replication_values(s, V())
+    tab = tables.tab_replication(s)["tab-replication.tex"]
+    here = cli_claims(S)
+    assert vals["flag.replication"] == ("1" if reps else "0")
+    assert len([l for l in tab.splitlines() if l.endswith("\\\\") and " of " in l]) == len(reps) + 1, tab
+    for name, d in sorted(reps.items()):
+        there = cli_claims(d)
+        same = sum(1 for k in here if there.get(k) == here[k])
+        row = [l for l in tab.splitlines() if l.startswith(paperdata.tex_text(name) + " &")]
+        assert len(row) == 1 and row[0].endswith("& %d of %d \\\\" % (same, len(here))), (name, row, same)
+        diff = [k for k in here if there.get(k) != here[k]]
+        for k in diff:
+            assert sentences.claim_phrase(s, k) in vals["sent.replication"], (k, vals["sent.replication"])
+        if not diff:
+            assert "on %s every claim is the same" % paperdata.tex_text(name) in vals["sent.replication"]
+    return vals
+
+reps = {os.path.basename(os.path.dirname(d)): d for d in glob.glob("experiments/scales/study/replications/*/summary")}
+assert reps, "no stored replication of the study"
+expect(S, reps)
+# a scratch replications folder: this summary itself, and a copy with convlstm/layernorm's runs 60 higher
+root = os.path.join(W, "scales", "study", "replications")
+shutil.rmtree(root, ignore_errors=True)
+shutil.copytree(S, os.path.join(root, "same", "summary"))
+far = os.path.join(root, "far", "summary")
+shutil.copytree(S, far)
+rows = list(csv.DictReader(open(far + "/runs.csv")))
+for r in rows:
+    if r["model"] == "convlstm" and r["experiment"] == "layernorm" and r["test_mse"]:
+        r["test_mse"] = repr(float(r["test_mse"]) + 60.0)
+with open(far + "/runs.csv", "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+    w.writeheader()
+    w.writerows(rows)
+paperdata.REPLICATIONS = os.path.join(W, "scales", "%s", "replications")
+vals = expect(S, {"same": os.path.join(root, "same", "summary"), "far": far})
+assert cli_claims(far)["regularizer.convlstm/layernorm"] == "worse" != cli_claims(S)["regularizer.convlstm/layernorm"]
+assert "the effect of layer norm on ConvLSTM" in vals["sent.replication"], vals["sent.replication"]
+assert "on same every claim is the same" in vals["sent.replication"], vals["sent.replication"]
+EOF
 exit $((fails > 0))

@@ -36,6 +36,9 @@ REPORT_CSV = "experiments/report/original.csv"
 REPORT_MATCH = {"Base": "base", "Layer Norm": "layernorm", "Dropout": "dropout", "Recurrent Dropout": "rec_dropout",
                 "Kernel Regularizer (L2)": "l2"}
 BASELINE_LABEL = {"baseline/copy_last": "copy last input frame", "baseline/zero": "all-zero frames"}
+# Stored regenerations of a scale's study on other machines (a fresh clone, `rm -rf results/<scale>`,
+# `make reproduce`, its summary kept under <name>/summary): the paper compares their claims with its own.
+REPLICATIONS = "experiments/scales/%s/replications"
 # The study's criterion that a base model has learnt to predict (issue 14): mean test MSE per frame at most
 # this fraction of the all-zero baseline's, below it at every predicted frame, and mean SSIM above it.
 LEARNT_RATIO = 0.75
@@ -381,6 +384,17 @@ class Summary:
         # the centred-head experiment (the report's leak), if one was run, and its causal-head control
         self.leak = next((e for e in self.methods if self.cfg(e, "head") == "conv3d_centered"), None)
         self.leak_control = self._leak_control()
+
+    def replications(self):
+        """[(name, Summary)] of the stored regenerations of this summary's scale on other machines
+        (REPLICATIONS/<name>/summary with a runs.csv, by name), without this summary itself."""
+        root = REPLICATIONS % self.setup.get("scale", "")
+        out = []
+        for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+            d = os.path.join(root, name, "summary")
+            if os.path.exists(os.path.join(d, "runs.csv")) and os.path.realpath(d) != os.path.realpath(self.path):
+                out.append((name, Summary(d)))
+        return out
 
     # ---------------------------------------------------------------- experiments and their labels
 

@@ -1306,3 +1306,59 @@ def paperscale(s):
                 num(int(conf["epochs"]), 0), num(int(conf["n_train"]), 0), words(seeds), num(total, 0),
                 num(round(per_run, -2), 0), num(hours[20.0], 0), num(20, 0), num(hours[100.0], 0), num(100, 0)))
     return sent, "experiments/scales/paper/common.conf, scale.mk; experiments.json (the plan per model)"
+
+
+def claim_phrase(s, cid):
+    """A claim id of claims.py in words (the replication sentence); the id itself where no phrase fits."""
+    kind, _, rest = cid.partition(".")
+    if kind == "regularizer" and rest in s.exps:
+        return "the effect of %s on %s's test MSE" % (s.elabel(rest), s.mlabel(rest.split("/")[0]))
+    if kind == "regime" and rest in s.models:
+        return "%s's control-regime verdict" % s.mlabel(rest)
+    if kind == "report":
+        model, _, variant = rest.partition(".")
+        return "the comparison with the report's %s %s" % (tex_escape(model), tex_escape(variant.replace("_", " ")))
+    return "\\texttt{%s}" % tex_escape(cid)
+
+
+CLAIM_WORDS = {"worse": "raises it, resolved", "better": "lowers it, resolved", "unclear": "not resolved",
+               "overfit": "overfit, resolved", "not-overfit": "overfitting not shown", "unresolved": "not resolved",
+               "same-sign, resolved": "the same direction, resolved",
+               "opposite-sign, resolved": "the opposite direction, resolved", "yes": "yes", "no": "no"}
+
+
+def replication(s, rows):
+    """sent.replication — the stored regenerations of this scale on other machines (paperdata.replications)
+    against this summary: how many of the paper's claims (claims.py) each gives alike, and each claim that
+    differs, with its value here and there and, for a regularizer, both paired differences. rows =
+    [(name, Summary, {claim id: value})], this summary first."""
+    if len(rows) < 2:
+        return "", "no stored replication of this scale"
+    here = rows[0][2]
+    parts, same_all = [], [k for k in here if all(r[2].get(k) == here[k] for r in rows[1:])]
+    for name, r, cl in rows[1:]:
+        diff = [k for k in here if cl.get(k) != here[k]]
+        if not diff:
+            parts.append("on %s every claim is the same" % tex_text(name))
+            continue
+        items = []
+        for k in diff:
+            w = lambda v: CLAIM_WORDS.get(v, tex_escape(str(v)))
+            eid = k.partition(".")[2]
+            if k.startswith("regularizer.") and eid in s.exps and eid in r.exps:
+                a, b = s.paired(eid, "test_mse"), r.paired(eid, "test_mse")
+                iv = lambda x: "%s [%s, %s]" % tuple(num(y, MSE, sign=True) for y in x[:3])
+                items.append("%s, here %s (%s), there %s (%s)" % (
+                    claim_phrase(s, k), iv(a), w(here[k]), iv(b), w(cl.get(k, "absent"))))
+            else:
+                items.append("%s, here %s, there %s" % (claim_phrase(s, k), w(here[k]), w(cl.get(k, "absent"))))
+        parts.append("on %s %s of the %s claims differ%s: %s" % (
+            tex_text(name), words(len(diff)), words(len(here)), "s" if len(diff) == 1 else "", "; ".join(items)))
+    sent = ("This study was also regenerated from a fresh clone on %s other machine%s (Table~\\ref{tab:replication}); "
+            "another CPU or precision rounds differently, and training turns that into a different run, as a "
+            "different seed would. Of this paper's %s claims, %s are the same %s. %s." % (
+                words(len(rows) - 1), "s" if len(rows) > 2 else "", words(len(here)), words(len(same_all)),
+                "on every one of them" if len(rows) > 2 else "there",
+                "; ".join(parts)[0].upper() + "; ".join(parts)[1:]))
+    return sent, "claims.py of this summary and of %s" % ", ".join(
+        os.path.join(r.path) for _, r, _ in rows[1:])
