@@ -688,6 +688,13 @@ def expect(S, reps):
             assert sentences.claim_phrase(s, k) in vals["sent.replication"], (k, vals["sent.replication"])
         if not diff:
             assert "on %s every claim is the same" % paperdata.tex_text(name) in vals["sent.replication"]
+    # the abstract's short form: every claim that differs on any of them, and how many do not
+    anydiff = {k for d in reps.values() for k, v in cli_claims(d).items() if k in here and here[k] != v} | \
+        {k for d in reps.values() for k in here if k not in cli_claims(d)}
+    for k in anydiff:
+        assert sentences.claim_phrase(s, k) in vals["sent.absreplication"], (k, vals["sent.absreplication"])
+    assert ("%s of this paper's %s claims" % (paperdata.words(len(here) - len(anydiff)), paperdata.words(len(here))))\
+        in vals["sent.absreplication"], vals["sent.absreplication"]
     return vals
 
 reps = {os.path.basename(os.path.dirname(d)): d for d in glob.glob("experiments/scales/study/replications/*/summary")}

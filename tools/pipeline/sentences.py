@@ -1362,3 +1362,18 @@ def replication(s, rows):
                 "; ".join(parts)[0].upper() + "; ".join(parts)[1:]))
     return sent, "claims.py of this summary and of %s" % ", ".join(
         os.path.join(r.path) for _, r, _ in rows[1:])
+
+
+def absreplication(s, rows):
+    """sent.absreplication — the replications, short (the abstract): on how many other machines the study
+    was regenerated, how many of the paper's claims came out the same on all of them, and which did not."""
+    if len(rows) < 2:
+        return "", "no stored replication of this scale"
+    here = rows[0][2]
+    diff = [k for k in here if any(r[2].get(k) != here[k] for r in rows[1:])]
+    sent = "Regenerated from a fresh clone on %s other machine%s, %s of this paper's %s claims came out the same%s" % (
+        words(len(rows) - 1), "s" if len(rows) > 2 else "", words(len(here) - len(diff)), words(len(here)),
+        " on every one" if len(rows) > 2 else "")
+    if diff:
+        sent += "; %s did not: %s" % (words(len(diff)), and_list([claim_phrase(s, k) for k in diff]))
+    return sent + ".", "claims.py of this summary and of the stored replications"

@@ -248,6 +248,7 @@ def replication_values(s, v):
     v.add("flag.replication", "1" if len(rows) > 1 else "0", REPLICATIONS % s.setup.get("scale", "") +
           "/*/summary")
     v.sentence("sent.replication", sentences.replication(s, rows))
+    v.sentence("sent.absreplication", sentences.absreplication(s, rows))
 
 
 def values_tex(s):
