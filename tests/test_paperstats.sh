@@ -214,8 +214,10 @@ for m, label in (("convlstm", "ConvLSTM"), ("predrnn_pp", "PredRNN++")):
     last = [sum(x[e] for e in range(end - w + 1, end + 1)) / w for x in g.values()]
     grew = sum(1 for a, b in zip(first, last) if b > a)
     span = lambda a, b: "epoch %d" % a if a == b else "epochs %d--%d" % (a, b)
-    want = "%s's base gap goes from $%+.5f$ over %s to $%+.5f$ over %s" % (
-        label, sum(first) / len(first), span(e0, e0 + w - 1), sum(last) / len(last), span(end - w + 1, end))
+    prep = "over" if w > 1 else "at"
+    want = "%s's base gap goes from $%+.5f$ %s %s to $%+.5f$ %s %s (means over %s;" % (
+        label, sum(first) / len(first), prep, span(e0, e0 + w - 1), sum(last) / len(last), prep, span(end - w + 1, end),
+        "those epochs and the seeds" if w > 1 else "the seeds")
     assert want in sent, (want, sent)
     over = grew == len(first) and sum(last) > sum(first)
     clause = sent.split(" therefore overfit")[0].rsplit(". ", 1)[-1] if " therefore overfit" in sent else ""

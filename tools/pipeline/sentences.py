@@ -601,9 +601,10 @@ def gap_growth(s):
             continue
         a, b = pl.mean([x for x, _ in pairs]), pl.mean([y for _, y in pairs])
         grew = sum(1 for x, y in pairs if y > x)
-        parts.append("%s's base gap goes from %s over %s to %s over %s (means over those epochs and the seeds; it grows in %s)" % (
-            s.mlabel(m), num(a, LOSS, sign=True), epochs_span(e0, e0 + w - 1), num(b, LOSS, sign=True),
-            epochs_span(last - w + 1, last),
+        parts.append("%s's base gap goes from %s %s %s to %s %s %s (means over %s; it grows in %s)" % (
+            s.mlabel(m), num(a, LOSS, sign=True), "over" if w > 1 else "at", epochs_span(e0, e0 + w - 1),
+            num(b, LOSS, sign=True), "over" if w > 1 else "at", epochs_span(last - w + 1, last),
+            "those epochs and the seeds" if w > 1 else "the seeds",
             ("all %s seeds" % words(len(pairs)) if len(pairs) > 2 else "both seeds") if grew == len(pairs) and grew > 1 else
             "%s of %s seeds" % (words(grew) if grew else "none", words(len(pairs)))))
         (over if b > a and grew == len(pairs) else flat).append(m)
