@@ -750,6 +750,31 @@ shift_base 1000; cmp_sum; rc=$?
 check "moved by 1000 seed sds: FAIL naming convlstm/base test_mse with both means, the bound and Welch's p (exit $rc)" \
     eval '[ "$rc" -eq 1 ] && grep -q "^FAIL .*means differ beyond the seed spread" "$W/cmp.out" &&
           grep -qE "^    convlstm/base test_mse: committed [0-9.e+]+ \(n [0-9]+\), fresh [0-9.e+]+ \(n [0-9]+\): \|difference\| .* > .*Welch p" "$W/cmp.out"'
+# a single run far off: the base's spread stands in for it where it was trained as the base is (an
+# optimizer-study run: FAIL), not for a run-once experiment trained under its own protocol (the centred
+# head, stage "once": a skip line saying there is no spread to test against)
+shift_single() {   # $1 = experiment stage (opt | once): its first ConvLSTM experiment's run moved by 1000 base sds
+    cp "$R/summary/runs.csv" "$F/runs.csv"
+    "$PYTHON" - "$F/runs.csv" "$R/summary/experiments.json" "$1" <<'EOF'
+import csv, json, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+ex = json.load(open(sys.argv[2]))["experiments"]
+eid = sorted(e for e, x in ex.items() if x["stage"] == sys.argv[3] and e.startswith("convlstm/"))[0]
+mine = [r for r in rows if r["model"] + "/" + r["experiment"] == eid]
+assert len(mine) == 1, (eid, len(mine))
+sd = statistics.stdev(float(r["test_mse"]) for r in rows if r["model"] == "convlstm" and r["experiment"] == "base")
+mine[0]["test_mse"] = repr(float(mine[0]["test_mse"]) + 1000 * sd)
+w = csv.DictWriter(open(sys.argv[1], "w"), fieldnames=list(rows[0]), lineterminator="\n"); w.writeheader(); w.writerows(rows)
+print(eid)
+EOF
+}
+e_opt=$(shift_single opt); cmp_sum
+check "one optimizer-study run ($e_opt) moved by 1000 base sds: FAIL naming it, its base's spread standing in" \
+    grep -qE "^    $e_opt test_mse: committed [0-9.e+]+ \(n 1 \(spread of the base: [0-9]+ runs\)\)" "$W/cmp.out"
+e_once=$(shift_single once); cmp_sum
+check "one run-once run ($e_once, its own protocol) moved by 1000 base sds: a skip line, no spread to test against, and no FAIL naming it" \
+    eval 'grep -qE "^skip check-artifacts: mean of $e_once test_mse: committed [0-9.e+]+ \(n 1 \(no spread\)\).*no seed spread to test the difference against" "$W/cmp.out" &&
+          ! grep -q "^    $e_once test_mse" "$W/cmp.out"'
 # the optimizer study's recorded choice flipped in the fresh summary: with one run per optimizer it is not
 # resolved (claim optimizer.<model> = single-run on both sides), so the flip is expected: one skip line
 # says so, the claims agree, and the model's stage-2 experiments (3 metrics each) leave the means check

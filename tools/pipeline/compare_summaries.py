@@ -22,10 +22,12 @@ and exits 1 on a FAIL. Five checks:
                |m_f - m_c| > t_{1 - a_i/2, nu} * se, a_i its Holm level (printed with the numbers), and
                the whole check gives a false alarm with probability <= 5 % when both sides' runs come
                from the same distribution. Floor for a side with fewer than two runs (an experiment run
-               with one seed: optimizer study, sweep points, run-once) or zero spread: its s and n-1 are
-               those of the same model's base experiment on that side (seed-to-seed spread of the model);
-               when that has fewer than two runs too, the means must be equal (printed as skip when
-               they are not: no spread to test against).
+               with one seed: optimizer study, sweep points) or zero spread: its s and n-1 are those of
+               the same model's base experiment on that side (seed-to-seed spread of the model, trained
+               under the same protocol); when that has fewer than two runs too, or the experiment is a
+               run-once one (stage "once": the centred head and its control, trained under a protocol of
+               their own whose spread the base's does not measure), the means must be equal (printed as
+               skip when they are not: no spread to test against).
   2. baselines the all-zero and copy-last-frame rows (no training: only the data and the metric code)
                agree to a relative 1e-5.
   3. claims    every claim of the paper (tools/pipeline/claims.py: whether the optimizer choice is
@@ -84,7 +86,8 @@ def runs_by_exp(runs):
 
 def side_stats(rs, field, base_rs):
     """(mean, variance of the mean, df, n, note) of a field over rows rs (status ok); the floor for fewer
-    than two runs or no spread: the base experiment's variance (its n - 1 as df)."""
+    than two runs or no spread: the base experiment's variance (its n - 1 as df), where base_rs is given
+    (not for a run-once experiment: check_means)."""
     xs = [float(r[field]) for r in rs if r["status"] == "ok" and r.get(field) not in (None, "")]
     n = len(xs)
     if n == 0:
@@ -129,8 +132,13 @@ def check_choice(cdir, fdir):
     return {m for m, *_ in flips}
 
 
-def check_means(com, fre, flipped=()):
-    """Check 1; the stage-2 experiments of the models in flipped (check_choice) are left out."""
+def check_means(com, fre, flipped=(), once=()):
+    """Check 1; the stage-2 experiments of the models in flipped (check_choice) are left out. The base's
+    spread stands in for a single run's only where that run was trained as the base is (an optimizer-study
+    run, a sweep point: one key changed); a run-once experiment (once: (model, name) of stage "once", the
+    centred head and its control) is trained under a protocol of its own (teacher forcing, other epochs,
+    last weights), whose run-to-run spread the base's does not measure, so one run of it on each side has
+    no spread to test against (a skip line)."""
     ce, fe = runs_by_exp(com), runs_by_exp(fre)
     tests, nospread, missing = [], [], []
     for key in sorted(set(ce) | set(fe)):
@@ -140,8 +148,8 @@ def check_means(com, fre, flipped=()):
             missing.append("%s/%s (%s only)" % (key[0], key[1], "committed" if key in ce else "fresh"))
             continue
         for f in MEANS_FIELDS:
-            a = side_stats(ce[key], f, ce.get((key[0], "base"), []))
-            b = side_stats(fe[key], f, fe.get((key[0], "base"), []))
+            a = side_stats(ce[key], f, [] if key in once else ce.get((key[0], "base"), []))
+            b = side_stats(fe[key], f, [] if key in once else fe.get((key[0], "base"), []))
             if a is None and b is None:
                 continue
             if a is None or b is None:
@@ -160,7 +168,8 @@ def check_means(com, fre, flipped=()):
     for m in missing:
         fail("experiment in only one summary: %s" % m)
     for d in nospread:
-        skip("mean of %s" % d, "no seed spread to test the difference against (fewer than two runs of it and of its base)")
+        skip("mean of %s" % d, "no seed spread to test the difference against (fewer than two runs of it, and "
+             "no base of the same protocol to stand in)")
     k = len(tests)
     bad, rejecting = [], True
     for i, (p, desc, diff, se, nu) in enumerate(sorted(tests, key=lambda x: x[0])):
@@ -299,7 +308,12 @@ def main():
                 sys.exit("compare_summaries.py: %s: no such file" % os.path.join(d, f))
     com, fre = rows(cdir, "runs.csv"), rows(fdir, "runs.csv")
     flipped = check_choice(cdir, fdir)
-    check_means(com, fre, flipped)
+    try:
+        once = {tuple(e.split("/", 1)) for e, x in pl.read_json(os.path.join(cdir, "experiments.json"))["experiments"].items()
+                if x.get("stage") == "once"}
+    except (OSError, KeyError, ValueError, AttributeError) as e:
+        sys.exit("compare_summaries.py: %s: %s: %s" % (os.path.join(cdir, "experiments.json"), type(e).__name__, e))
+    check_means(com, fre, flipped, once)
     check_baselines(com, fre)
     check_claims(cdir, fdir)
     check_per_run(cdir, fdir, com, fre)
