@@ -721,5 +721,23 @@ vals = expect(S, {"same": os.path.join(root, "same", "summary"), "far": far})
 assert cli_claims(far)["regularizer.convlstm/layernorm"] == "worse" != cli_claims(S)["regularizer.convlstm/layernorm"]
 assert "the effect of layer norm on ConvLSTM" in vals["sent.replication"], vals["sent.replication"]
 assert "on same every claim is the same" in vals["sent.replication"], vals["sent.replication"]
+# check-artifacts names a claim that flips from unclear to resolved "resolved on one side only", and one
+# resolved both ways (convlstm/l2 "worse" here, made "better" by moving its runs 60 down) a contradiction
+both = os.path.join(W, "l2-down")
+shutil.rmtree(both, ignore_errors=True)
+shutil.copytree(S, both)
+rows = list(csv.DictReader(open(both + "/runs.csv")))
+for r in rows:
+    if r["model"] == "convlstm" and r["experiment"] == "l2" and r["test_mse"]:
+        r["test_mse"] = repr(float(r["test_mse"]) - 60.0)
+with open(both + "/runs.csv", "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+    w.writeheader()
+    w.writerows(rows)
+assert (cli_claims(S)["regularizer.convlstm/l2"], cli_claims(both)["regularizer.convlstm/l2"]) == ("worse", "better")
+for d, line in ((far, "    regularizer.convlstm/layernorm [resolved on one side only]: committed unclear"),
+                (both, "    regularizer.convlstm/l2 [contradiction: resolved both ways]: committed worse")):
+    out = subprocess.run([sys.executable, "tools/pipeline/compare_summaries.py", S, d], capture_output=True, text=True).stdout
+    assert line in out, (line, out)
 EOF
 exit $((fails > 0))

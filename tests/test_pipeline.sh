@@ -810,10 +810,10 @@ for path, low in zip(sys.argv[1:], ("adam", "adamw")):
     open(path, "w").write(json.dumps(e, indent=1, sort_keys=True) + "\n")
 EOF
 cmp_sum; rc=$?
-check "a resolved optimizer choice that flips: FAIL in one line naming both choices, and the claim differs: FAIL naming optimizer.predrnn_pp, both values and the numbers (exit $rc)" \
+check "a resolved optimizer choice that flips: FAIL in one line naming both choices, and the claim differs: FAIL naming optimizer.predrnn_pp as a contradiction, both values and the numbers (exit $rc)" \
     eval '[ "$rc" -eq 1 ] && grep -qE "^FAIL check-artifacts: optimizer choice for predrnn_pp differs \(committed adam, fresh adamw\): .*the choice is resolved by the study.s seeds \(committed resolved, fresh resolved\), so it must not flip$" "$W/cmp.out" &&
           grep -q "^FAIL .*claims" "$W/cmp.out" &&
-          grep -qE "^    optimizer.predrnn_pp: committed adam \(chosen adam, seeds 1 2 3; mean best validation loss .*\), fresh adamw \(chosen adamw, " "$W/cmp.out"'
+          grep -qE "^    optimizer.predrnn_pp \[contradiction: resolved both ways\]: committed adam \(chosen adam, seeds 1 2 3; mean best validation loss .*\), fresh adamw \(chosen adamw, " "$W/cmp.out"'
 
 # ---------------------------------------------------------------------------------------------
 # 5. the statistics of the tables
