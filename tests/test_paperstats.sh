@@ -213,7 +213,7 @@ for m, label in (("convlstm", "ConvLSTM"), ("predrnn_pp", "PredRNN++")):
     first = [sum(x[e] for e in range(e0, e0 + w)) / w for x in g.values()]
     last = [sum(x[e] for e in range(end - w + 1, end + 1)) / w for x in g.values()]
     grew = sum(1 for a, b in zip(first, last) if b > a)
-    span = lambda a, b: "epoch %d" % a if a == b else "epochs %d--%d" % (a, b)
+    span = lambda a, b: "epoch %d" % a if a == b else "epochs %d to %d" % (a, b)
     prep = "over" if w > 1 else "at"
     want = "%s's base gap goes from $%+.5f$ %s %s to $%+.5f$ %s %s (means over %s;" % (
         label, sum(first) / len(first), prep, span(e0, e0 + w - 1), sum(last) / len(last), prep, span(end - w + 1, end),
@@ -421,7 +421,7 @@ def expected(rows):
         w = max(1, min(5, (last - e0 + 1) // 2))
         start = lambda g: sum(g[e] for e in range(e0, e0 + w)) / w
         end = lambda g: sum(g[e] for e in range(last - w + 1, last + 1)) / w
-        span = lambda a, b: "epoch %d" % a if a == b else "epochs %d--%d" % (a, b)
+        span = lambda a, b: "epoch %d" % a if a == b else "epochs %d to %d" % (a, b)
         f0 = sum(start(fg[x]) for x in seeds) / len(seeds); fN = sum(end(fg[x]) for x in seeds) / len(seeds)
         b0 = sum(start(bg[x]) for x in seeds) / len(seeds); bN = sum(end(bg[x]) for x in seeds) / len(seeds)
         tm = {(r["experiment"], r["seed"]): float(r["test_mse"]) for r in runs if r["model"] == m and r["status"] == "ok"}

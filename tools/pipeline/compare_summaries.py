@@ -62,8 +62,10 @@ BASELINE_RTOL = 1e-5
 TIMING = {"train_seconds", "wall_seconds", "seq_per_s", "seconds"}
 # claim values that assert nothing (claims.py): a flip to or from one of them is a claim resolved on one
 # side only, which a regeneration repeats only as often as the test's power allows; every other flip is a
-# contradiction. Both fail the check; the failure line says which.
-OPEN_CLAIMS = {"unclear", "unresolved", "single-run", "not-computed", "no-interval"}
+# contradiction. Both fail the check; the failure line says which. The control regime's "not-overfit" is
+# one of them: not every seed points the same way, and the paper says only that these seeds do not show
+# overfitting (sentences.regime).
+OPEN_CLAIMS = {"unclear", "unresolved", "single-run", "not-computed", "no-interval", "not-overfit"}
 LOG = pl.CheckLog(T)
 ok, fail, skip = LOG.ok, LOG.fail, LOG.skip
 

@@ -581,8 +581,8 @@ def gap(s):
 
 
 def epochs_span(a, b):
-    """'epoch a' or 'epochs a--b' (an en dash in LaTeX)."""
-    return "epoch %s" % num(a, 0) if a == b else "epochs %s--%s" % (num(a, 0), num(b, 0))
+    """'epoch a' or 'epochs a to b' (not a dash, which the PDF's text would read as a minus sign)."""
+    return "epoch %s" % num(a, 0) if a == b else "epochs %s to %s" % (num(a, 0), num(b, 0))
 
 
 def gap_growth(s):

@@ -16,6 +16,7 @@ Usage: tables.py --summary results/quick/summary --out build/paper/quick [OUTPUT
 import argparse
 import math
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -457,7 +458,8 @@ def tab_replication(s):
     body = []
     for name, r, cl in rows:
         nu = r.setup.get("numerics") or {}
-        cells = [tex_text(name), tex_escape(nu.get("cpu") or "?"), tex_escape(nu.get("blas_core") or "?"),
+        cpu = " ".join(re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b", " ", nu.get("cpu") or "?").split())
+        cells = [tex_text(name), tex_escape(cpu), tex_escape(nu.get("blas_core") or "?"),
                  tex_escape(nu.get("cpu_flags") or "none"), tex_escape(nu.get("precision") or "?")]
         for m in s.models:
             mu, sd, n = r.stat(m + "/base", "test_mse") if m + "/base" in r.exps else (None, None, 0)
