@@ -459,16 +459,17 @@ def tab_replication(s):
     for name, r, cl in rows:
         nu = r.setup.get("numerics") or {}
         cpu = " ".join(re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b", " ", nu.get("cpu") or "?").split())
-        cells = [tex_text(name), tex_escape(cpu), tex_escape(nu.get("blas_core") or "?"),
+        cells = ["%s (%s)" % (tex_escape(cpu), tex_escape(nu.get("blas_core") or "?")),
                  tex_escape(nu.get("cpu_flags") or "none"), tex_escape(nu.get("precision") or "?")]
+        cells.insert(0, tex_text(name))
         for m in s.models:
             mu, sd, n = r.stat(m + "/base", "test_mse") if m + "/base" in r.exps else (None, None, 0)
             cells.append(num(mu, DECIMALS["mse"]) if n else "--")
         same = sum(1 for k in here if cl.get(k) == here[k])
         cells.append("%s of %s" % (num(same, 0), num(len(here), 0)))
         body.append(" & ".join(cells) + " \\\\")
-    head = ("lllll%sr" % ("r" * len(s.models)),
-            " & ".join(["summary", "CPU", "BLAS core", "bf16 ISA", "precision"] +
+    head = ("llll%sr" % ("r" * len(s.models)),
+            " & ".join(["summary", "CPU (BLAS core)", "bf16 instructions", "precision"] +
                        ["%s base" % s.mlabel(m) for m in s.models] + ["claims as here"]) + " \\\\")
     return {"tab-replication.tex": tabular(head, body)}
 
