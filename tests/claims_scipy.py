@@ -124,6 +124,11 @@ def expected(S):
         rej = holm_rejects({m: stats.ttest_1samp(d[m], 0.0).pvalue for m in d})
         for m in d:
             out["base.%s.%s" % (m, name)] = ("yes" if (d[m].mean() < 0) == below else "no") if m in rej else "unresolved"
+    # the MSE line of the study's criterion: the base runs' test MSE minus 0.75 x all-zero's (issue 14)
+    d = {m: np.array(list(col(val, m, "base", "test_mse").values())) - 0.75 * base_v[("zero", "test_mse")] for m in b}
+    rej = holm_rejects({m: stats.ttest_1samp(d[m], 0.0).pvalue for m in d})
+    for m in d:
+        out["base.%s.learnt_mse" % m] = ("yes" if d[m].mean() < 0 else "no") if m in rej else "unresolved"
     # per frame: the base runs' MSE at each frame minus all-zero's there, Holm over every frame of both models
     frames = list(csv.DictReader(open(S + "/frames.csv")))
     fz = {int(r["frame"]): float(r["mse"]) for r in frames if r["model"] == "baseline" and r["experiment"] == "zero"}

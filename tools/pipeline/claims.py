@@ -27,6 +27,9 @@ seed: no interval) otherwise; a yes/no claim is "unresolved" where its interval 
                                         every frame of every base model)
   base.<model>.ssim_above_zero          yes | no | unresolved | no-interval: the base model's SSIM against
                                         the all-zero prediction's (one-sample interval, Holm)
+  base.<model>.learnt_mse               yes | no | unresolved | no-interval: the base model's test MSE
+                                        minus LEARNT_RATIO x the all-zero prediction's (the MSE line of the
+                                        study's criterion; one-sample interval, Holm over the base models)
   models.lower                          the model whose base has the lower mean test MSE, where Welch's
                                         interval of the two models' difference excludes zero | unresolved
                                         | no-interval (a model with one run)
@@ -61,7 +64,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from paperdata import LEVEL, Summary, welch_interval  # noqa: E402
+from paperdata import LEARNT_RATIO, LEVEL, Summary, welch_interval  # noqa: E402
 
 
 def yes(b):
@@ -131,6 +134,7 @@ def claims(s):
     vs_copy = s.vs_baseline("test_mse", "baseline/copy_last") if math.isfinite(bl) else {}
     vs_zero = s.vs_zero("test_mse") if math.isfinite(bz) else {}
     vs_zero_ssim = s.vs_zero("test_ssim") if math.isfinite(zs) else {}
+    vs_learnt = s.vs_learnt() if math.isfinite(bz) else {}
     per_frame = s.frames_vs_zero("mse")
 
     def row(r):
@@ -153,6 +157,9 @@ def claims(s):
         if m in vs_zero_ssim:
             out.append(("base.%s.ssim_above_zero" % m, one_sided(vs_zero_ssim[m], below=False),
                         "SSIM %s - all-zero %.4g: %s" % (m + "/base", zs, row(vs_zero_ssim[m]))))
+        if m in vs_learnt:
+            out.append(("base.%s.learnt_mse" % m, one_sided(vs_learnt[m]), "%s - %.2f x all-zero %.4g: %s" % (
+                m + "/base", LEARNT_RATIO, bz, row(vs_learnt[m]))))
     mw = s.models_welch()
     if mw:
         lo_m, hi_m, (d, lo, hi, nu, p) = mw

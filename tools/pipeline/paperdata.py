@@ -559,6 +559,22 @@ class Summary:
         adj = holm(ps)
         return {m: v + (adj.get(m),) for m, v in out.items()}
 
+    def vs_learnt(self):
+        """Per base model: (mean, lo, hi, n, Holm-adjusted p) of its runs' test MSE minus LEARNT_RATIO times
+        the all-zero baseline's (one-sample t interval, as vs_baseline; Holm over the base models): whether
+        the seeds put the model below or above the MSE line of the study's criterion, or leave it open."""
+        z = self.stat("baseline/zero", "test_mse")[0]
+        out, ps = {}, {}
+        for m in self.models:
+            d = [x + (1.0 - LEARNT_RATIO) * z for x in self.paired_diffs(m + "/base", "test_mse", "baseline/zero")]
+            if d and math.isfinite(z):
+                out[m] = pl.paired_interval(d, LEVEL)
+                p = t_test_p(d)
+                if p is not None:
+                    ps[m] = p
+        adj = holm(ps)
+        return {m: v + (adj.get(m),) for m, v in out.items()}
+
     def frames_vs_zero(self, col="mse"):
         """Per base model and predicted frame: (mean, lo, hi, n, Holm-adjusted p) of its finished runs'
         frames.csv column minus the all-zero baseline's at that frame (one-sample t interval, as

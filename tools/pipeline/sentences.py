@@ -475,8 +475,17 @@ def scope(s):
     mse_only = [(m, x) for m, x in got if mse_ok(x) and not x[3]]
     bad = [(m, x) for m, x in got if not mse_ok(x)]
 
+    vl = s.vs_learnt()
+
+    def line(m):
+        """'' where the seeds resolve the base's MSE from the criterion's line (claims.py learnt_mse),
+        else the words that say they do not"""
+        r = vl.get(m)
+        return "" if r is not None and r[4] is not None and r[4] <= 1 - LEVEL else \
+            "; its seeds do not resolve it from the %s line" % num(LEARNT_RATIO, 2)
+
     def why(m, x):
-        r = ["%s times" % num(x[0], 2)]
+        r = ["%s times%s" % (num(x[0], 2), line(m))]
         if x[1]:
             r.append("at or above all-zero frames at predicted frame%s %s" % (
                 "s" if len(x[1]) > 1 else "", ("%s to %s" % (num(x[1][0], 0), num(x[1][-1], 0)))
@@ -493,7 +502,8 @@ def scope(s):
     parts = []
     if mse_only:
         parts.append("%s meet%s its MSE part but not its SSIM part" % (
-            and_list(["%s (%s times all-zero, below it at every frame)" % (s.mlabel(m), num(x[0], 2)) for m, x in mse_only]),
+            and_list(["%s (%s times all-zero%s, below it at every frame)" % (s.mlabel(m), num(x[0], 2), line(m))
+                      for m, x in mse_only]),
             "s" if len(mse_only) == 1 else ""))
     if bad:
         parts.append("%s %s" % (and_list([why(m, x) for m, x in bad]),
