@@ -1326,6 +1326,14 @@ def claim_phrase(s, cid):
         return "the effect of %s on %s's test MSE" % (s.elabel(rest), s.mlabel(rest.split("/")[0]))
     if kind == "regime" and rest in s.models:
         return "%s's control-regime verdict" % s.mlabel(rest)
+    base_words = {"below_copy_last": "%s's test MSE against copying the last frame",
+                  "below_zero": "%s's test MSE against all-zero frames",
+                  "below_zero_every_frame": "%s's MSE against all-zero frames at every predicted frame",
+                  "ssim_above_zero": "%s's SSIM against all-zero frames",
+                  "learnt_mse": "%s's test MSE against the criterion's line of " + num(LEARNT_RATIO, 2) + " times all-zero"}
+    m, _, what = rest.partition(".")
+    if kind == "base" and m in s.models and what in base_words:
+        return base_words[what] % s.mlabel(m)
     if kind == "report":
         model, _, variant = rest.partition(".")
         return "the comparison with the report's %s %s" % (tex_escape(model), tex_escape(variant.replace("_", " ")))
