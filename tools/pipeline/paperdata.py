@@ -544,14 +544,16 @@ class Summary:
         field (vs_baseline)."""
         return self.vs_baseline(field, "baseline/zero")
 
-    def vs_baseline(self, field="test_mse", ref="baseline/zero"):
-        """Per base model: (mean, lo, hi, n, Holm-adjusted p) of its runs minus a baseline ref of a field
-        (the baseline is deterministic: the interval is the runs' one-sample t interval, shifted); Holm
-        over the base models (one family per field and baseline)."""
+    def vs_baseline(self, field="test_mse", ref="baseline/zero", scale=1.0):
+        """Per base model: (mean, lo, hi, n, Holm-adjusted p) of its runs minus scale times a baseline ref of
+        a field (the baseline is deterministic: the interval is the runs' one-sample t interval, shifted);
+        Holm over the base models (one family per field, baseline and scale)."""
+        b = self.stat(ref, field)[0]
         out, ps = {}, {}
         for m in self.models:
-            d = self.paired_diffs(m + "/base", field, ref)
-            if d:
+            d = [x + (1.0 - scale) * b for x in self.paired_diffs(m + "/base", field, ref)] if scale != 1.0 else \
+                self.paired_diffs(m + "/base", field, ref)
+            if d and math.isfinite(b):
                 out[m] = pl.paired_interval(d, LEVEL)
                 p = t_test_p(d)
                 if p is not None:
@@ -563,17 +565,7 @@ class Summary:
         """Per base model: (mean, lo, hi, n, Holm-adjusted p) of its runs' test MSE minus LEARNT_RATIO times
         the all-zero baseline's (one-sample t interval, as vs_baseline; Holm over the base models): whether
         the seeds put the model below or above the MSE line of the study's criterion, or leave it open."""
-        z = self.stat("baseline/zero", "test_mse")[0]
-        out, ps = {}, {}
-        for m in self.models:
-            d = [x + (1.0 - LEARNT_RATIO) * z for x in self.paired_diffs(m + "/base", "test_mse", "baseline/zero")]
-            if d and math.isfinite(z):
-                out[m] = pl.paired_interval(d, LEVEL)
-                p = t_test_p(d)
-                if p is not None:
-                    ps[m] = p
-        adj = holm(ps)
-        return {m: v + (adj.get(m),) for m, v in out.items()}
+        return self.vs_baseline("test_mse", "baseline/zero", LEARNT_RATIO)
 
     def frames_vs_zero(self, col="mse"):
         """Per base model and predicted frame: (mean, lo, hi, n, Holm-adjusted p) of its finished runs'
