@@ -551,8 +551,7 @@ class Summary:
         b = self.stat(ref, field)[0]
         out, ps = {}, {}
         for m in self.models:
-            d = [x + (1.0 - scale) * b for x in self.paired_diffs(m + "/base", field, ref)] if scale != 1.0 else \
-                self.paired_diffs(m + "/base", field, ref)
+            d = [x + (1.0 - scale) * b for x in self.paired_diffs(m + "/base", field, ref)]
             if d and math.isfinite(b):
                 out[m] = pl.paired_interval(d, LEVEL)
                 p = t_test_p(d)

@@ -1346,6 +1346,15 @@ CLAIM_WORDS = {"worse": "raises it, resolved", "better": "lowers it, resolved", 
                "opposite-sign, resolved": "the opposite direction, resolved", "yes": "yes", "no": "no"}
 
 
+def claims_differing(here, there):
+    """The claim ids of here ({id: value}) whose value there differs or is missing, in here's order."""
+    return [k for k in here if there.get(k) != here[k]]
+
+
+def claim_words(v):
+    return CLAIM_WORDS.get(v, tex_escape(str(v)))
+
+
 def replication(s, rows):
     """sent.replication — the stored regenerations of this scale on other machines (paperdata.replications)
     against this summary: how many of the paper's claims (claims.py) each gives alike, and each claim that
@@ -1354,21 +1363,24 @@ def replication(s, rows):
     if len(rows) < 2:
         return "", "no stored replication of this scale"
     here = rows[0][2]
-    parts, same_all = [], [k for k in here if all(r[2].get(k) == here[k] for r in rows[1:])]
+    w = claim_words
+
+    def iv(x):
+        return "%s [%s, %s]" % tuple(num(y, MSE, sign=True) for y in x[:3])
+    n_same = len(here) - len({k for _, _, cl in rows[1:] for k in claims_differing(here, cl)})
+    parts = []
     for name, r, cl in rows[1:]:
-        diff = [k for k in here if cl.get(k) != here[k]]
+        diff = claims_differing(here, cl)
         if not diff:
             parts.append("on %s every claim is the same" % tex_text(name))
             continue
         items = []
         for k in diff:
-            w = lambda v: CLAIM_WORDS.get(v, tex_escape(str(v)))
             eid = k.partition(".")[2]
             if k.startswith("regularizer.") and eid in s.exps and eid in r.exps:
-                a, b = s.paired(eid, "test_mse"), r.paired(eid, "test_mse")
-                iv = lambda x: "%s [%s, %s]" % tuple(num(y, MSE, sign=True) for y in x[:3])
                 items.append("%s, here %s (%s), there %s (%s)" % (
-                    claim_phrase(s, k), iv(a), w(here[k]), iv(b), w(cl.get(k, "absent"))))
+                    claim_phrase(s, k), iv(s.paired(eid, "test_mse")), w(here[k]), iv(r.paired(eid, "test_mse")),
+                    w(cl.get(k, "absent"))))
             else:
                 items.append("%s, here %s, there %s" % (claim_phrase(s, k), w(here[k]), w(cl.get(k, "absent"))))
         parts.append("on %s %s of the %s claims differ%s: %s" % (
@@ -1376,11 +1388,10 @@ def replication(s, rows):
     sent = ("This study was also regenerated from a fresh clone on %s other machine%s (Table~\\ref{tab:replication}); "
             "another CPU or precision rounds differently, and training turns that into a different run, as a "
             "different seed would. Of this paper's %s claims, %s are the same %s. %s." % (
-                words(len(rows) - 1), "s" if len(rows) > 2 else "", words(len(here)), words(len(same_all)),
+                words(len(rows) - 1), "s" if len(rows) > 2 else "", words(len(here)), words(n_same),
                 "on every one of them" if len(rows) > 2 else "there",
                 "; ".join(parts)[0].upper() + "; ".join(parts)[1:]))
-    return sent, "claims.py of this summary and of %s" % ", ".join(
-        os.path.join(r.path) for _, r, _ in rows[1:])
+    return sent, "claims.py of this summary and of %s" % ", ".join(r.path for _, r, _ in rows[1:])
 
 
 def absreplication(s, rows):
@@ -1389,7 +1400,8 @@ def absreplication(s, rows):
     if len(rows) < 2:
         return "", "no stored replication of this scale"
     here = rows[0][2]
-    diff = [k for k in here if any(r[2].get(k) != here[k] for r in rows[1:])]
+    anywhere = {k for _, _, cl in rows[1:] for k in claims_differing(here, cl)}
+    diff = [k for k in here if k in anywhere]
     sent = "Regenerated from a fresh clone on %s other machine%s, %s of this paper's %s claims came out the same%s" % (
         words(len(rows) - 1), "s" if len(rows) > 2 else "", words(len(here) - len(diff)), words(len(here)),
         " on every one" if len(rows) > 2 else "")

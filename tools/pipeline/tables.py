@@ -237,9 +237,11 @@ def report_values(s, v):
 def replication_rows(s):
     """[(name, Summary, {claim id: value})]: this summary ("this paper") first, then each stored replication
     of its scale (paperdata.Summary.replications), with the claims of claims.py."""
-    import claims
-    return [(name, r, {k: val for k, val, _ in claims.claims(r)})
-            for name, r in [("this paper", s)] + s.replications()]
+    if not hasattr(s, "_replication_rows"):    # values.tex and tab-replication.tex both need them
+        import claims
+        s._replication_rows = [(name, r, {k: val for k, val, _ in claims.claims(r)})
+                               for name, r in [("this paper", s)] + s.replications()]
+    return s._replication_rows
 
 
 def replication_values(s, v):
@@ -462,13 +464,12 @@ def tab_replication(s):
     for name, r, cl in rows:
         nu = r.setup.get("numerics") or {}
         cpu = " ".join(re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b", " ", nu.get("cpu") or "?").split())
-        cells = ["%s (%s)" % (tex_escape(cpu), tex_escape(nu.get("blas_core") or "?")),
+        cells = [tex_text(name), "%s (%s)" % (tex_escape(cpu), tex_escape(nu.get("blas_core") or "?")),
                  tex_escape(nu.get("cpu_flags") or "none"), tex_escape(nu.get("precision") or "?")]
-        cells.insert(0, tex_text(name))
         for m in s.models:
             mu, sd, n = r.stat(m + "/base", "test_mse") if m + "/base" in r.exps else (None, None, 0)
             cells.append(num(mu, DECIMALS["mse"]) if n else "--")
-        same = sum(1 for k in here if cl.get(k) == here[k])
+        same = len(here) - len(sentences.claims_differing(here, cl))
         cells.append("%s of %s" % (num(same, 0), num(len(here), 0)))
         body.append(" & ".join(cells) + " \\\\")
     head = ("llll%sr" % ("r" * len(s.models)),
