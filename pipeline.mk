@@ -240,10 +240,11 @@ $(foreach f,$(FIGURES),$(eval $(PAPER_BUILD)/fig-$f.tex: $(addprefix $(PAPER_BUI
 # cairolatex: fig-X.tex (the text, set by LaTeX) + fig-X.pdf (the drawing). gnuplot runs in a fresh temp
 # folder inside $(PAPER_BUILD) (the figure data found through its loadpath), so the .tex names its
 # drawing without a path and nothing half-written ever has a final name: the drawing, then the .tex
-# (Make's target) are renamed into place only once gnuplot succeeded; the folder goes in any case.
+# (Make's target) are renamed into place only once gnuplot succeeded; the folder goes in any case (its
+# path absolute: the trap runs after the cd into it).
 # cairo dates the drawing by SOURCE_DATE_EPOCH (fixed: PAPER_EPOCH).
 $(PAPER_BUILD)/fig-%.tex: figures/%.gp figures/style.gp
-	@t=$$(mktemp -d '$(PAPER_BUILD)/.fig-$*.XXXXXX') && trap 'rm -rf "$$t"' EXIT && cd "$$t" && \
+	@t=$$(mktemp -d '$(abspath $(PAPER_BUILD))/.fig-$*.XXXXXX') && trap 'rm -rf "$$t"' EXIT && cd "$$t" && \
 	  SOURCE_DATE_EPOCH='$(PAPER_EPOCH)' $(GNUPLOT) -e "set loadpath '$(abspath $(PAPER_BUILD))'; style='$(abspath figures/style.gp)'; out='fig-$*'" \
 	    $(abspath $<) && mv -f fig-$*.pdf ../fig-$*.pdf && mv -f fig-$*.tex ../fig-$*.tex
 

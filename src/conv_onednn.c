@@ -287,18 +287,19 @@ static Plan *plan_get(const Tensor *x, const Tensor *w, int dir, int bias, int a
 }
 
 /* Run a plan on the caller's tensors: inputs in the primitive's precision and layout, the
- * convolution, the output back (added where "+="). */
-static void plan_run(Plan *p, float *in0, float *in1, float *out, float *bias) {
+ * convolution, the output back (added where "+="). `in1_ready`: the second input as the primitive
+ * reads it, already made by another plan from the same tensor (the backward's dy), or NULL. */
+static void plan_run(Plan *p, float *in0, float *in1, float *out, float *bias, dnnl_memory_t in1_ready) {
     const PlanKey *key = &p->key;
     TRY(dnnl_memory_set_data_handle(p->in[0].user, in0));
     TRY(dnnl_memory_set_data_handle(p->in[1].user, in1));
     TRY(dnnl_memory_set_data_handle(p->out.user, out));
     operand_run_reorder(p, &p->in[0], 0);
-    operand_run_reorder(p, &p->in[1], 0);
+    if (!in1_ready) operand_run_reorder(p, &p->in[1], 0);
     dnnl_exec_arg_t args[5];
     int n = 0;
     args[n++] = (dnnl_exec_arg_t){p->in_arg[0], p->in[0].prim};
-    args[n++] = (dnnl_exec_arg_t){p->in_arg[1], p->in[1].prim};
+    args[n++] = (dnnl_exec_arg_t){p->in_arg[1], in1_ready ? in1_ready : p->in[1].prim};
     args[n++] = (dnnl_exec_arg_t){p->out_arg, p->out.prim};
     if (p->bias) {
         TRY(dnnl_memory_set_data_handle(p->bias, bias));
@@ -315,14 +316,28 @@ void cpu_conv2d_forward(const Tensor *x, const Tensor *w, const Tensor *b, Tenso
                         float *scratch) {
     (void)scratch;
     Plan *p = plan_get(x, w, DIR_FORWARD, b != NULL, accumulate != 0);
-    plan_run(p, x->data, w->data, y->data, b ? b->data : NULL);
+    plan_run(p, x->data, w->data, y->data, b ? b->data : NULL, NULL);
 }
 
 void cpu_conv2d_backward(const Tensor *x, const Tensor *w, const Tensor *dy, Tensor *dx, Tensor *dw, Tensor *db,
                          float *scratch) {
     if (db) conv2d_backward_im2col(x, w, dy, NULL, NULL, db, scratch); /* db only: the fixed-order double sum */
-    if (dx) plan_run(plan_get(x, w, DIR_BACKWARD_DATA, 0, 1), w->data, dy->data, dx->data, NULL);
-    if (dw) plan_run(plan_get(x, w, DIR_BACKWARD_WEIGHTS, 0, 1), x->data, dy->data, dw->data, NULL);
+    Plan *pdx = dx ? plan_get(x, w, DIR_BACKWARD_DATA, 0, 1) : NULL;
+    Plan *pdw = dw ? plan_get(x, w, DIR_BACKWARD_WEIGHTS, 0, 1) : NULL;
+    if (pdx) plan_run(pdx, w->data, dy->data, dx->data, NULL, NULL);
+    if (pdw) {
+        /* dy converted once: where both products read it in the same precision and layout (the bf16
+         * nhwc copy), the weight gradient takes the data gradient's copy instead of converting again */
+        dnnl_memory_t dy_ready = NULL;
+        if (pdx && pdx->in[1].reorder && pdw->in[1].reorder) {
+            const dnnl_memory_desc_t *a = NULL, *b = NULL;
+            const PlanKey *key = &pdw->key;
+            TRY(dnnl_memory_get_memory_desc(pdx->in[1].prim, &a));
+            TRY(dnnl_memory_get_memory_desc(pdw->in[1].prim, &b));
+            if (dnnl_memory_desc_equal(a, b)) dy_ready = pdx->in[1].prim;
+        }
+        plan_run(pdw, x->data, dy->data, dw->data, NULL, dy_ready);
+    }
 }
 
 #else

@@ -21,6 +21,9 @@
  *     device_cpu_bf16_isa() is NULL (RNNREG_TEST_NO_BF16=1 forces that).
  * (3) Determinism: the same calls twice give identical bits, in each precision and layout, with 1 and
  *     with 2 threads. (4) A repeated shape reuses its plan (no new primitive, no allocation).
+ * (5) dy converted once: where dx and dw are both asked for, dw takes the bf16 / blocked copy of dy that
+ *     the dx product made; dw must then be the same bits as dw asked for alone (its own conversion),
+ *     in each precision and layout, on the model's shapes.
  * db is the same fixed-order double sum in both engines: compared bit for bit.
  * Built with CONV=im2col, every check is skipped (there is no second engine). */
 #include <stdint.h>
@@ -314,6 +317,31 @@ int main(void) {
     check_threads((Shape){8, 32, 64, 16, 16, 5});
     check_threads((Shape){3, 12, 32, 16, 16, 3});
     pool_free();
+
+    /* (5) dw with dx (dy converted once) = dw alone */
+    for (int prec = 0; prec < 2; prec++) {
+        if (prec == RR_BF16 && !device_cpu_bf16_isa()) {
+            bf16_skipped++;
+            continue;
+        }
+        device_set_precision((RRPrecision)prec);
+        for (int l = 0; l < 3; l++) {
+            const ConvLayout lay = l == 2 ? CONV_LAYOUT_AUTO : layouts[l];
+            conv_onednn_set_layout(lay);
+            for (size_t i = 0; i < 3; i++) {
+                Case c = case_make(model[i]);
+                Outs both = run(&c, 1, 1, 1, 1, 1, 0), alone = run(&c, 1, 1, 1, 0, 1, 0);
+                const Shape s = model[i];
+                CHECK(!memcmp(both.dw, alone.dw, sizeof(float) * (size_t)c.nw),
+                      "%s dw with dx (dy converted once) bit-identical to dw alone (B=%d Cin=%d Cout=%d %dx%d k=%d, "
+                      "layout %s)",
+                      precision_name((RRPrecision)prec), s.B, s.Cin, s.Cout, s.H, s.W, s.k, layout_name(lay));
+            }
+            pool_free();
+        }
+    }
+    device_set_precision(RR_FP32);
+    conv_onednn_set_layout(CONV_LAYOUT_AUTO);
 
     /* (4) a repeated shape reuses its plans */
     {

@@ -235,6 +235,8 @@ EOF
 
 if [ "$HAVE_PAPER" = 1 ]; then
     check "the paper exists: $P/paper.pdf" [ -s "$P/paper.pdf" ]
+    check "no figure's temporary folder is left in $P (each .fig-X.* goes once gnuplot is done)" \
+        [ -z "$(find "$P" -maxdepth 1 -name '.fig-*' -print -quit)" ]
     "${M[@]}" check-artifacts >"$W/check.out" 2>&1; rc=$?
     grep -E '^(ok|FAIL|skip) ' "$W/check.out"
     check "make check-artifacts SCALE=tiny passes" [ "$rc" -eq 0 ]
