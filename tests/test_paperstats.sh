@@ -659,19 +659,26 @@ rewrite_runs(D, f)
 assert before["models.lower"] == "unresolved" and check_expected(D)["models.lower"] == lo_m
 EOF
 
-check "the stored replications (tab-replication, sent.replication): each one's claims from the claims.py command against this summary's, counted in the table and each differing claim named in the sentence; a replication that is this summary again has every claim alike, one with a regularizer's runs moved far up names that claim" \
+check "the stored replications (tab-replication, sent.replication): each one's claims from the claims.py command against this summary's, counted in the table and each differing claim named in the sentence; a replication that is this summary again has every claim alike, one with a regularizer's runs moved far up names that claim; one compared on ConvLSTM alone (its models file) checks only the claims about ConvLSTM, made as from a copy that holds ConvLSTM's rows alone; an unknown model in that file is a one-line error" \
     "$PYTHON" - results/study/summary "$W" <<'EOF'
-import csv, glob, os, re, shutil, subprocess, sys
+import csv, glob, json, os, re, shutil, subprocess, sys
 sys.path.insert(0, "tools/pipeline")
 import paperdata, sentences, tables
 S, W = sys.argv[1], sys.argv[2]
 
-def cli_claims(d):
-    out = subprocess.run([sys.executable, "tools/pipeline/claims.py", d], check=True, capture_output=True, text=True).stdout
+def cli_claims(d, models=None):
+    out = subprocess.run([sys.executable, "tools/pipeline/claims.py", d] + (["--models", ",".join(models)] if models else []),
+                         check=True, capture_output=True, text=True).stdout
     return dict(re.match(r"([^:]+): (.*?)  # ", line).groups() for line in out.splitlines())
 
+def scope_of(d):
+    """the models a stored replication is compared on (its models file), None for all"""
+    f = os.path.join(os.path.dirname(d), "models")
+    return [x.split("#")[0].strip() for x in open(f) if x.split("#")[0].strip()] if os.path.exists(f) else None
+
 def expect(S, reps):
-    """reps: {name: summary dir}; the table's 'k of N' and the sentence's differing claims, from the CLI"""
+    """reps: {name: summary dir}; the table's 'k of N' and the sentence's differing claims, from the CLI (a
+    replication with a models file: the claims about those models, on both summaries seen through them)"""
     s = paperdata.Summary(S)
     vals = {}
     class V:
@@ -679,26 +686,38 @@ def expect(S, reps):
         def sentence(self, k, m): vals[k] = m[0]
     tables.replication_values(s, V())
     tab = tables.tab_replication(s)["tab-replication.tex"]
-    here = cli_claims(S)
+    full = cli_claims(S)
     assert vals["flag.replication"] == ("1" if reps else "0")
     assert len([l for l in tab.splitlines() if l.endswith("\\\\") and " of " in l]) == len(reps) + 1, tab
+    checked, anydiff = set(), set()
     for name, d in sorted(reps.items()):
-        there = cli_claims(d)
+        scope = scope_of(d)
+        here, there = cli_claims(S, scope), cli_claims(d, scope)
         same = sum(1 for k in here if there.get(k) == here[k])
         row = [l for l in tab.splitlines() if l.startswith(paperdata.tex_text(name) + " &")]
-        assert len(row) == 1 and row[0].endswith("& %d of %d \\\\" % (same, len(here))), (name, row, same)
+        tail = "" if not scope else " (%s)" % ", ".join(s.mlabel(m) for m in s.models if m in scope)
+        assert len(row) == 1 and row[0].endswith("& %d of %d%s \\\\" % (same, len(here), tail)), (name, row, same)
+        for m in s.models:   # a model outside the scope: no base mean in its row
+            if scope and m not in scope:
+                assert row[0].split(" & ")[4 + s.models.index(m)] == "--", row
         diff = [k for k in here if there.get(k) != here[k]]
+        checked |= set(here)
+        anydiff |= set(diff)
         for k in diff:
             assert sentences.claim_phrase(s, k) in vals["sent.replication"], (k, vals["sent.replication"])
         if not diff:
-            assert "on %s every claim is the same" % paperdata.tex_text(name) in vals["sent.replication"]
+            assert ("on %s every claim is the same" % paperdata.tex_text(name) if not scope else
+                    "only: its %s runs are of an earlier recipe) every claim it checks is the same" % ", ".join(
+                        s.mlabel(m) for m in s.models if m not in scope)) in vals["sent.replication"].lower().replace(
+                            "convlstm", "ConvLSTM").replace("predrnn++", "PredRNN++"), vals["sent.replication"]
     # the abstract's short form: every claim that differs on any of them, and how many do not
-    anydiff = {k for d in reps.values() for k, v in cli_claims(d).items() if k in here and here[k] != v} | \
-        {k for d in reps.values() for k in here if k not in cli_claims(d)}
     for k in anydiff:
         assert sentences.claim_phrase(s, k) in vals["sent.absreplication"], (k, vals["sent.absreplication"])
-    assert ("%s of this paper's %s claims" % (paperdata.words(len(here) - len(anydiff)), paperdata.words(len(here))))\
-        in vals["sent.absreplication"], vals["sent.absreplication"]
+    if len(checked) == len(full):
+        want = "%s of this paper's %s claims" % (paperdata.words(len(full) - len(anydiff)), paperdata.words(len(full)))
+    else:
+        want = "%s of the %s claims" % (paperdata.words(len(checked - anydiff)), paperdata.words(len(checked)))
+    assert want in vals["sent.absreplication"], (want, vals["sent.absreplication"])
     return vals
 
 # a scale without stored replications (quick): flag 0, no sentence, and a table with no number (the paper
@@ -715,42 +734,79 @@ assert not re.search(r"\d", tables.tab_replication(q)["tab-replication.tex"].spl
 reps = {os.path.basename(os.path.dirname(d)): d for d in glob.glob("experiments/scales/study/replications/*/summary")}
 assert reps, "no stored replication of the study"
 expect(S, reps)
-# a scratch replications folder: this summary itself, and a copy with convlstm/layernorm's runs 60 higher
+# a scratch replications folder: this summary itself, and a copy with the runs of a ConvLSTM regularizer that
+# is "unclear" here moved 60 up (so "worse" there)
+def moved(name, eid, by):
+    d = os.path.join(W, name) if "/" not in name else name
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(S, d)
+    rows = list(csv.DictReader(open(d + "/runs.csv")))
+    for r in rows:
+        if "%s/%s" % (r["model"], r["experiment"]) == eid and r["test_mse"]:
+            r["test_mse"] = repr(float(r["test_mse"]) + by)
+    with open(d + "/runs.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    return d
+
+mine = cli_claims(S)
+target = next(e for e in ("convlstm/rec_dropout", "convlstm/dropout", "convlstm/layernorm") if mine["regularizer." + e] == "unclear")
 root = os.path.join(W, "scales", "study", "replications")
 shutil.rmtree(root, ignore_errors=True)
 shutil.copytree(S, os.path.join(root, "same", "summary"))
-far = os.path.join(root, "far", "summary")
-shutil.copytree(S, far)
-rows = list(csv.DictReader(open(far + "/runs.csv")))
-for r in rows:
-    if r["model"] == "convlstm" and r["experiment"] == "layernorm" and r["test_mse"]:
-        r["test_mse"] = repr(float(r["test_mse"]) + 60.0)
-with open(far + "/runs.csv", "w", newline="") as f:
-    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
-    w.writeheader()
-    w.writerows(rows)
+far = moved(os.path.join(root, "far", "summary"), target, 60.0)
 paperdata.REPLICATIONS = os.path.join(W, "scales", "%s", "replications")
+s = paperdata.Summary(S)
 vals = expect(S, {"same": os.path.join(root, "same", "summary"), "far": far})
-assert cli_claims(far)["regularizer.convlstm/layernorm"] == "worse" != cli_claims(S)["regularizer.convlstm/layernorm"]
-assert "the effect of layer norm on ConvLSTM" in vals["sent.replication"], vals["sent.replication"]
+assert cli_claims(far)["regularizer." + target] == "worse" != mine["regularizer." + target]
+assert sentences.claim_phrase(s, "regularizer." + target) in vals["sent.replication"], vals["sent.replication"]
 assert "on same every claim is the same" in vals["sent.replication"], vals["sent.replication"]
+# a replication compared on ConvLSTM alone (a models file): its PredRNN++ runs moved far up change nothing it
+# checks, its row counts the ConvLSTM claims and shows no PredRNN++ base, and the sentences say so
+shutil.rmtree(root)
+shutil.copytree(S, os.path.join(root, "same", "summary"))
+scoped = moved(os.path.join(root, "scoped", "summary"), "predrnn_pp/base", 60.0)
+with open(os.path.join(root, "scoped", "models"), "w") as f:
+    f.write("# its PredRNN++ runs: an earlier recipe\nconvlstm\n")
+assert cli_claims(scoped)["base.predrnn_pp.learnt_mse"] != mine["base.predrnn_pp.learnt_mse"]
+vals = expect(S, {"same": os.path.join(root, "same", "summary"), "scoped": scoped})
+assert "on scoped (ConvLSTM only: its PredRNN++ runs are of an earlier recipe) every claim it checks is the same" \
+    in vals["sent.replication"], vals["sent.replication"]
+assert sentences.claim_phrase(s, "base.predrnn_pp.learnt_mse") not in vals["sent.replication"]
+# the claims of a summary seen through ConvLSTM (claims.py --models) are those of a copy that holds
+# ConvLSTM's rows alone: every Holm family over ConvLSTM's tests only
+alone = os.path.join(W, "convlstm-alone")
+shutil.rmtree(alone, ignore_errors=True)
+shutil.copytree(S, alone)
+for fname in ("runs.csv", "frames.csv", "curves.csv", "protocol.csv"):
+    rows = list(csv.DictReader(open(os.path.join(alone, fname))))
+    with open(os.path.join(alone, fname), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows([r for r in rows if r["model"] != "predrnn_pp"])
+ex = json.load(open(os.path.join(alone, "experiments.json")))
+ex["experiments"] = {k: v for k, v in ex["experiments"].items() if v["model"] != "predrnn_pp"}
+ex["optimizer_choice"].pop("predrnn_pp", None)
+json.dump(ex, open(os.path.join(alone, "experiments.json"), "w"))
+out = lambda *a: subprocess.run([sys.executable, "tools/pipeline/claims.py", *a], check=True, capture_output=True,  # noqa: E731
+                                text=True).stdout
+assert out(alone) == out(S, "--models", "convlstm") and "predrnn_pp" not in out(alone), (out(alone), out(S, "--models", "convlstm"))
+# a models file naming a model the summaries lack: one line naming the file
+with open(os.path.join(root, "scoped", "models"), "w") as f:
+    f.write("convlstm\nconvgru\n")
+r = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, 'tools/pipeline'); import paperdata; "
+                    "paperdata.REPLICATIONS = %r; paperdata.Summary(%r).replications()" % (paperdata.REPLICATIONS, S)],
+                   capture_output=True, text=True)
+assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1 and "scoped/models: unknown model 'convgru'" in r.stderr, r.stderr
 # check-artifacts names a claim that flips from unclear to resolved "resolved on one side only", and one
-# resolved both ways (convlstm/l2 "worse" here, made "better" by moving its runs 60 down) a contradiction
-both = os.path.join(W, "l2-down")
-shutil.rmtree(both, ignore_errors=True)
-shutil.copytree(S, both)
-rows = list(csv.DictReader(open(both + "/runs.csv")))
-for r in rows:
-    if r["model"] == "convlstm" and r["experiment"] == "l2" and r["test_mse"]:
-        r["test_mse"] = repr(float(r["test_mse"]) - 60.0)
-with open(both + "/runs.csv", "w", newline="") as f:
-    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
-    w.writeheader()
-    w.writerows(rows)
-assert (cli_claims(S)["regularizer.convlstm/l2"], cli_claims(both)["regularizer.convlstm/l2"]) == ("worse", "better")
-for d, line in ((far, "    regularizer.convlstm/layernorm [resolved on one side only]: committed unclear"),
-                (both, "    regularizer.convlstm/l2 [contradiction: resolved both ways]: committed worse")):
-    out = subprocess.run([sys.executable, "tools/pipeline/compare_summaries.py", S, d], capture_output=True, text=True).stdout
+# resolved both ways (a regularizer moved 60 up, "worse", against the same moved 60 down, "better") a contradiction
+up, down = moved("l2-up", "convlstm/l2", 60.0), moved("l2-down", "convlstm/l2", -60.0)
+assert (cli_claims(up)["regularizer.convlstm/l2"], cli_claims(down)["regularizer.convlstm/l2"]) == ("worse", "better")
+far = moved("far-again", target, 60.0)   # the one in the replications folder went with it above
+for a, d, line in ((S, far, "    regularizer.%s [resolved on one side only]: committed unclear" % target),
+                   (up, down, "    regularizer.convlstm/l2 [contradiction: resolved both ways]: committed worse")):
+    out = subprocess.run([sys.executable, "tools/pipeline/compare_summaries.py", a, d], capture_output=True, text=True).stdout
     assert line in out, (line, out)
 EOF
 exit $((fails > 0))

@@ -58,6 +58,8 @@ seed: no interval) otherwise; a yes/no claim is "unresolved" where its interval 
 (compare_summaries.py): a claim that flips between two machines was not supported by its interval.
 
   claims.py SUMMARY_DIR          print the claims
+  claims.py SUMMARY_DIR --models M1,M2   the claims about those models, on the summary seen through them
+                                 (paperdata.Summary.only: Holm's families over their tests alone)
 Run from the repository root (the report's table experiments/report/original.csv is read from there)."""
 import math
 import os
@@ -209,10 +211,42 @@ def claims(s):
     return out
 
 
+def claim_models(s, cid):
+    """The models of Summary s that claim cid is about: the one its id names (optimizer, regularizer, best,
+    base, regime, sweep), the model of the compared experiment for a report claim, the centred head's model
+    for a leak claim, and every model for a claim across models (regularizers.any_better, models.lower).
+    A stored replication whose runs follow this study's recipe for some models only is compared on the
+    claims about those (tables.replication_rows)."""
+    kind, _, rest = cid.partition(".")
+    if kind == "report":
+        for (model, variant, eid, *_) in s.report_agreement():
+            if cid == "report.%s.%s" % (model, variant.replace(" ", "_")):
+                return {s.exps[eid]["model"]}
+    if kind == "leak" and s.leak:
+        return {s.exps[s.leak]["model"]}
+    name = rest.partition(".")[0].partition("/")[0]
+    return {name} if name in s.models else set(s.models)
+
+
 def main():
-    if len(sys.argv) != 2 or not os.path.isdir(sys.argv[1]):
-        sys.exit("usage: claims.py SUMMARY_DIR (a results/<scale>/summary folder)")
-    for k, v, ev in claims(Summary(sys.argv[1])):
+    args = sys.argv[1:]
+    models = None
+    if len(args) == 3 and args[1] == "--models":
+        models = [m for m in args[2].split(",") if m]
+        args = args[:1]
+    if len(args) != 1 or not os.path.isdir(args[0]):
+        sys.exit("usage: claims.py SUMMARY_DIR [--models M1,M2] (a results/<scale>/summary folder; --models: the "
+                 "claims about those models, on the summary seen through them)")
+    s = Summary(args[0])
+    if models is not None:
+        unknown = [m for m in models if m not in s.models]
+        if unknown or not models:
+            sys.exit("claims.py: --models: unknown model '%s' (%s has %s)" % (
+                ",".join(unknown), args[0], ", ".join(s.models)))
+        s = s.only(models)
+    for k, v, ev in claims(s):
+        if models is not None and not claim_models(s, k) <= set(models):
+            continue
         print("%s: %s  # %s" % (k, v, ev))
 
 

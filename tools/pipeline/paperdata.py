@@ -387,14 +387,46 @@ class Summary:
 
     def replications(self):
         """[(name, Summary)] of the stored regenerations of this summary's scale on other machines
-        (REPLICATIONS/<name>/summary with a runs.csv, by name), without this summary itself."""
+        (REPLICATIONS/<name>/summary with a runs.csv, by name), without this summary itself. Each one's
+        .scope is the models whose runs there follow this study's recipe: those listed in
+        REPLICATIONS/<name>/models (one model id a line, # comments), where a later change of recipe
+        left the others behind; every model of it where that file is absent."""
         root = REPLICATIONS % self.setup.get("scale", "")
         out = []
         for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
             d = os.path.join(root, name, "summary")
             if os.path.exists(os.path.join(d, "runs.csv")) and os.path.realpath(d) != os.path.realpath(self.path):
-                out.append((name, Summary(d)))
+                r = Summary(d)
+                r.scope = list(r.models)
+                listed = os.path.join(root, name, "models")
+                if os.path.exists(listed):
+                    with open(listed) as f:
+                        ids = [x.split("#")[0].strip() for x in f]
+                    r.scope = [m for m in ids if m]
+                    for m in r.scope:
+                        if m not in r.models or m not in self.models:
+                            sys.exit("%s: unknown model '%s' (that summary has %s, this one %s)" % (
+                                listed, m, ", ".join(r.models), ", ".join(self.models)))
+                    if not r.scope:
+                        sys.exit("%s: no model listed (remove the file to compare every model)" % listed)
+                out.append((name, r))
         return out
+
+    def only(self, models):
+        """This summary seen through the given models alone: their methods, regularizers and (if its model
+        is among them) the centred head, so that every family of Holm's correction is over those models'
+        tests only (for a replication that follows this study's recipe for some models: its claims and
+        this summary's are then both made on the same families). The cached families are not carried."""
+        v = Summary.__new__(Summary)
+        v.__dict__.update({k: x for k, x in self.__dict__.items() if not k.startswith("_")})
+        keep = lambda e: e.startswith("baseline/") or e.split("/")[0] in models  # noqa: E731
+        v.models = [m for m in self.models if m in models]
+        v.methods = [e for e in self.methods if keep(e)]
+        v.run_methods = [e for e in self.run_methods if keep(e)]
+        v.regularizers = [e for e in self.regularizers if keep(e)]
+        v.leak = self.leak if self.leak and keep(self.leak) else None
+        v.leak_control = self.leak_control if v.leak else None
+        return v
 
     # ---------------------------------------------------------------- experiments and their labels
 
@@ -765,7 +797,8 @@ class Summary:
         for r in self.report:
             eid = self.report_eid(r)
             name = REPORT_MATCH.get(r["variant"])
-            have = eid is not None and eid in self.exps and self.stat(eid, "test_mse")[2] > 0
+            have = eid is not None and eid in self.exps and self.exps[eid]["model"] in self.models and \
+                self.stat(eid, "test_mse")[2] > 0
             if not have or name == "base":
                 continue
             d, lo, hi, n = self.paired(eid, "test_mse")

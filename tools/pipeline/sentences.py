@@ -1355,11 +1355,31 @@ def claim_words(v):
     return CLAIM_WORDS.get(v, tex_escape(str(v)))
 
 
+def scope_words(s, r):
+    """"" for a replication compared on every model, else e.g. " (ConvLSTM only: its PredRNN++ runs are of
+    an earlier recipe)"."""
+    scope = getattr(r, "scope", s.models)
+    rest = [m for m in s.models if m not in scope]
+    if not rest:
+        return ""
+    return " (%s only: %s %s runs are of an earlier recipe)" % (
+        and_list([s.mlabel(m) for m in s.models if m in scope]), "its", and_list([s.mlabel(m) for m in rest]))
+
+
+def replication_counts(rows):
+    """(ids of this paper's claims that some replication checks, ids that differ on some replication)."""
+    checked = {k for _, _, _, cmp in rows[1:] for k in cmp}
+    differ = {k for _, _, cl, cmp in rows[1:] for k in claims_differing(cmp, cl)}
+    return checked, differ
+
+
 def replication(s, rows):
     """sent.replication — the stored regenerations of this scale on other machines (paperdata.replications)
     against this summary: how many of the paper's claims (claims.py) each gives alike, and each claim that
     differs, with its value here and there and, for a regularizer, both paired differences. rows =
-    [(name, Summary, {claim id: value})], this summary first."""
+    [(name, Summary, {claim id: value} there, {claim id: value} here)] (tables.replication_rows), this
+    summary first; a replication that follows this study's recipe for some models only is compared on the
+    claims about those, with Holm's correction over those on both sides."""
     if len(rows) < 2:
         return "", "no stored replication of this scale"
     here = rows[0][2]
@@ -1367,31 +1387,41 @@ def replication(s, rows):
 
     def iv(x):
         return "%s [%s, %s]" % tuple(num(y, MSE, sign=True) for y in x[:3])
-    n_same = len(here) - len({k for _, _, cl in rows[1:] for k in claims_differing(here, cl)})
+    checked, differ = replication_counts(rows)
     parts = []
-    for name, r, cl in rows[1:]:
-        diff = claims_differing(here, cl)
+    for name, r, cl, cmp in rows[1:]:
+        diff = claims_differing(cmp, cl)
+        sc = scope_words(s, r)
         if not diff:
-            parts.append("on %s every claim is the same" % tex_text(name))
+            parts.append("on %s%s every claim %s is the same" % (tex_text(name), sc, "it checks" if sc else ""))
             continue
         items = []
         for k in diff:
             eid = k.partition(".")[2]
             if k.startswith("regularizer.") and eid in s.exps and eid in r.exps:
                 items.append("%s, here %s (%s), there %s (%s)" % (
-                    claim_phrase(s, k), iv(s.paired(eid, "test_mse")), w(here[k]), iv(r.paired(eid, "test_mse")),
+                    claim_phrase(s, k), iv(s.paired(eid, "test_mse")), w(cmp[k]), iv(r.paired(eid, "test_mse")),
                     w(cl.get(k, "absent"))))
             else:
-                items.append("%s, here %s, there %s" % (claim_phrase(s, k), w(here[k]), w(cl.get(k, "absent"))))
-        parts.append("on %s %s of the %s claims differ%s: %s" % (
-            tex_text(name), words(len(diff)), words(len(here)), "s" if len(diff) == 1 else "", "; ".join(items)))
+                items.append("%s, here %s, there %s" % (claim_phrase(s, k), w(cmp[k]), w(cl.get(k, "absent"))))
+        parts.append("on %s%s %s of the %s claims %s differ%s: %s" % (
+            tex_text(name), sc, words(len(diff)), words(len(cmp)), "it checks" if sc else "",
+            "s" if len(diff) == 1 else "", "; ".join(items)))
+    parts = [" ".join(x.split()) for x in parts]
+    n = len(rows) - 1
+    if len(checked) == len(here):
+        of = "Of this paper's %s claims, %s are the same %s" % (
+            words(len(here)), words(len(here) - len(differ)), "on every one of them" if n > 1 else "there")
+    else:
+        of = ("Of this paper's %s claims, %s can be checked there, those about the models whose runs follow this "
+              "study's recipe (with Holm's correction over those claims alone, here and there); %s of them are the "
+              "same %s" % (words(len(here)), words(len(checked)), words(len(checked - differ)),
+                           "on every machine that checks them" if n > 1 else "there"))
     sent = ("This study was also regenerated from a fresh clone on %s other machine%s (Table~\\ref{tab:replication}); "
             "another CPU or precision rounds differently, and training turns that into a different run, as a "
-            "different seed would. Of this paper's %s claims, %s are the same %s. %s." % (
-                words(len(rows) - 1), "s" if len(rows) > 2 else "", words(len(here)), words(n_same),
-                "on every one of them" if len(rows) > 2 else "there",
-                "; ".join(parts)[0].upper() + "; ".join(parts)[1:]))
-    return sent, "claims.py of this summary and of %s" % ", ".join(r.path for _, r, _ in rows[1:])
+            "different seed would. %s. %s." % (words(n), "s" if n > 1 else "", of,
+                                               "; ".join(parts)[0].upper() + "; ".join(parts)[1:]))
+    return sent, "claims.py of this summary and of %s" % ", ".join(r.path for _, r, _, _ in rows[1:])
 
 
 def absreplication(s, rows):
@@ -1400,11 +1430,22 @@ def absreplication(s, rows):
     if len(rows) < 2:
         return "", "no stored replication of this scale"
     here = rows[0][2]
-    anywhere = {k for _, _, cl in rows[1:] for k in claims_differing(here, cl)}
-    diff = [k for k in here if k in anywhere]
-    sent = "Regenerated from a fresh clone on %s other machine%s, %s of this paper's %s claims came out the same%s" % (
-        words(len(rows) - 1), "s" if len(rows) > 2 else "", words(len(here) - len(diff)), words(len(here)),
-        " on every one" if len(rows) > 2 else "")
+    checked, differ = replication_counts(rows)
+    diff = [k for k in here if k in differ] + sorted(differ - set(here))
+    n = len(rows) - 1
+    scoped = [m for m in s.models if all(m in getattr(r, "scope", s.models) for _, r, _, _ in rows[1:])]
+    if len(checked) == len(here):
+        sent = "Regenerated from a fresh clone on %s other machine%s, %s of this paper's %s claims came out the same%s" % (
+            words(n), "s" if n > 1 else "", words(len(here) - len(differ)), words(len(here)),
+            " on every one" if n > 1 else "")
+    else:
+        rest = [m for m in s.models if m not in scoped]
+        sent = ("Regenerated from a fresh clone on %s other machine%s%s, %s of the %s claims %s came out the "
+                "same" % (words(n), "s" if n > 1 else "",
+                          " (%s only: %s %s runs are of an earlier recipe)" % (
+                              and_list([s.mlabel(m) for m in scoped]), "their" if n > 1 else "its",
+                              and_list([s.mlabel(m) for m in rest])) if scoped else "",
+                          words(len(checked - differ)), words(len(checked)), "they check" if n > 1 else "it checks"))
     if diff:
         sent += "; %s did not: %s" % (words(len(diff)), and_list([claim_phrase(s, k) for k in diff]))
     return sent + ".", "claims.py of this summary and of the stored replications"

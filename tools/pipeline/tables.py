@@ -235,12 +235,26 @@ def report_values(s, v):
 
 
 def replication_rows(s):
-    """[(name, Summary, {claim id: value})]: this summary ("this paper") first, then each stored replication
-    of its scale (paperdata.Summary.replications), with the claims of claims.py."""
+    """[(name, Summary, {claim id: value} there, {claim id: value} here)]: this summary ("this paper")
+    first, then each stored replication of its scale (paperdata.Summary.replications), with the claims of
+    claims.py on both sides. A replication whose .scope is some of the models only (its other models' runs
+    are of an earlier recipe) is compared on the claims about those models, made on both sides from the
+    summaries seen through them (Summary.only: Holm's families over those models' tests alone)."""
     if not hasattr(s, "_replication_rows"):    # values.tex and tab-replication.tex both need them
         import claims
-        s._replication_rows = [(name, r, {k: val for k, val, _ in claims.claims(r)})
-                               for name, r in [("this paper", s)] + s.replications()]
+
+        def made(x):
+            return {k: val for k, val, _ in claims.claims(x)}
+        here = made(s)
+        rows = [("this paper", s, here, here)]
+        for name, r in s.replications():
+            if set(r.scope) == set(s.models):
+                rows.append((name, r, made(r), here))
+            else:
+                sv = s.only(r.scope)
+                rows.append((name, r, made(r.only(r.scope)),
+                             {k: val for k, val in made(sv).items() if claims.claim_models(sv, k) <= set(r.scope)}))
+        s._replication_rows = rows
     return s._replication_rows
 
 
@@ -459,18 +473,19 @@ def tab_replication(s):
     if len(rows) < 2:   # no stored replication: the paper leaves the table out (flag.replication 0)
         return {"tab-replication.tex": "%% no stored replication of the %s scale (%s)\n" % (
             s.setup.get("scale", "?"), REPLICATIONS % s.setup.get("scale", "?"))}
-    here = rows[0][2]
     body = []
-    for name, r, cl in rows:
+    for name, r, cl, here in rows:
         nu = r.setup.get("numerics") or {}
         cpu = " ".join(re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b", " ", nu.get("cpu") or "?").split())
         cells = [tex_text(name), "%s (%s)" % (tex_escape(cpu), tex_escape(nu.get("blas_core") or "?")),
                  tex_escape(nu.get("cpu_flags") or "none"), tex_escape(nu.get("precision") or "?")]
+        scope = getattr(r, "scope", s.models)
         for m in s.models:
-            mu, sd, n = r.stat(m + "/base", "test_mse") if m + "/base" in r.exps else (None, None, 0)
+            mu, sd, n = r.stat(m + "/base", "test_mse") if m + "/base" in r.exps and m in scope else (None, None, 0)
             cells.append(num(mu, DECIMALS["mse"]) if n else "--")
         same = len(here) - len(sentences.claims_differing(here, cl))
-        cells.append("%s of %s" % (num(same, 0), num(len(here), 0)))
+        cells.append("%s of %s%s" % (num(same, 0), num(len(here), 0), "" if set(scope) == set(s.models) else
+                                     " (%s)" % ", ".join(s.mlabel(m) for m in s.models if m in scope)))
         body.append(" & ".join(cells) + " \\\\")
     head = ("llll%sr" % ("r" * len(s.models)),
             " & ".join(["summary", "CPU (BLAS core)", "bf16 instructions", "precision"] +
