@@ -228,7 +228,8 @@ PAPER_PDF    := $(PAPER_BUILD)/paper.pdf
 # the stored regenerations of this scale on other machines (paperdata.REPLICATIONS: values.tex and
 # tab-replication.tex compare their claims with this summary's)
 REPLICATION_FILES := $(wildcard experiments/scales/$(SCALE)/replications/*/summary/*.csv \
-                                experiments/scales/$(SCALE)/replications/*/summary/*.json)
+                                experiments/scales/$(SCALE)/replications/*/summary/*.json \
+                                experiments/scales/$(SCALE)/replications/*/models)
 $(TABLE_FILES): $(PAPER_BUILD)/%: $(SUMMARY_FILES) $(TABLES_PY) $(PIPE)/claims.py $(REPLICATION_FILES) \
                 experiments/report/original.csv experiments/experiments.mk
 	@$(PYTHON) $(PIPE)/tables.py --summary $(SUMMARY) --out $(PAPER_BUILD) $* >/dev/null

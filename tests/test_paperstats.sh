@@ -16,10 +16,11 @@ set -u
 cd "$(dirname "$0")/.."
 T=test_paperstats
 . tests/lib.sh
-# and the study regenerated in bf16 on a Zen 5 EPYC and on an Intel Xeon with AMX (the latter's PredRNN++
-# control verdict is "not every seed", the third wording, with one seed pair left out as unstable)
+# and the study's stored replications: the committed fp32 study of a Zen 3 EPYC before session 12 and its
+# bf16 regeneration on a Zen 5 EPYC (their PredRNN++ runs are of the recipe before the gradient clipping;
+# each summary is still a valid input of every check here)
 SUMMARIES="results/study/summary results/quick/summary experiments/scales/study/replications/zen5-bf16/summary
-           experiments/scales/study/replications/intel-amx-bf16/summary"
+           experiments/scales/study/replications/zen3-fp32/summary"
 if ! "$PYTHON" -c 'import scipy, numpy, PIL' 2>/dev/null; then
     skip "scipy, numpy or PIL is missing (tools/deps.sh test)"; exit 0
 fi
@@ -77,6 +78,26 @@ trap 'rm -rf "$W"' EXIT
 # The checks below hold for every committed summary (the quick one and the study one, the paper's);
 # the perturbation checks after the loop need the quick one's optimizer study and sweeps.
 for S in $SUMMARIES; do
+
+check "[$S] gradient clipping (sent.clipping, tab-setup): the sentence names exactly the models whose base config in experiments.json sets clip_grad_norm above zero, with its value, and is empty where none does; tab-setup's row gives each model's value or --" \
+    "$PYTHON" - "$S" <<'EOF'
+import json, sys
+sys.path.insert(0, "tools/pipeline")
+import paperdata, sentences, tables
+S = sys.argv[1]
+ex = json.load(open(S + "/experiments.json"))["experiments"]
+s = paperdata.Summary(S)
+want = {m: float(ex[m + "/base"]["config"].get("clip_grad_norm", "0")) for m in s.models}
+sent = sentences.clipping(s)[0]
+row = next(l for l in tables.tab_setup(s)["tab-setup.tex"].splitlines() if l.startswith("gradient norm clipped at"))
+cells = [c.strip(" \\") for c in row.split("&")[1:]]
+for m, c in want.items():
+    assert (s.mlabel(m) in sent) == (c > 0), (m, c, sent)
+    assert cells[s.models.index(m)] == (ex[m + "/base"]["config"]["clip_grad_norm"] if c > 0 else "--"), (m, cells)
+assert (sent == "") == (max(want.values()) == 0), sent
+for c in {c for c in want.values() if c > 0}:
+    assert paperdata.num(c, 2) in sent, (c, sent)
+EOF
 
 check "[$S] each base model minus all-zero frames: mean and interval equal scipy's t interval on its runs, p its t-test; the criterion ratio and frames recomputed from runs.csv and frames.csv" \
     "$PYTHON" - "$S" <<'EOF'

@@ -1267,6 +1267,22 @@ def scale_mk_words(scale, var):
     return re.search(r"^%s\s*\?=\s*(.*)$" % var, mk, re.M).group(1).split()
 
 
+def clipping(s):
+    """sent.clipping — the models whose base config clips the global norm of the gradient
+    (clip_grad_norm), with the threshold and why (experiments/scales/study/predrnn_pp.conf); "" where none
+    does."""
+    clipped = [(m, float(s.cfg(m + "/base", "clip_grad_norm") or 0)) for m in s.models]
+    clipped = [(m, c) for m, c in clipped if c > 0]
+    if not clipped:
+        return "", "no base config sets clip_grad_norm"
+    who = and_list([s.mlabel(m) for m, _ in clipped])
+    sent = ("%s %s the global norm of %s gradient at %s before each update~\\cite{pascanu2013}: in our probes, "
+            "single large steps threw some runs off when free running began, and a few never recovered." % (
+                who, "clips" if len(clipped) == 1 else "clip", "its" if len(clipped) == 1 else "their",
+                and_list(sorted({num(c, 2) for _, c in clipped}))))
+    return sent, "clip_grad_norm of the base runs' configs (experiments/scales/study/predrnn_pp.conf)"
+
+
 def studyscale(s):
     """sent.studyscale — where this is a smaller scale (tiny, quick): the study scale, the one sized so that
     both models learn and can overfit on a 2-core CPU, with its sizes read from experiments/scales/study."""

@@ -300,6 +300,7 @@ def values_tex(s):
     v.sentence("sent.reportzero", sentences.reportzero(s))
     v.sentence("sent.paperscale", sentences.paperscale(s))
     v.sentence("sent.studyscale", sentences.studyscale(s))
+    v.sentence("sent.clipping", sentences.clipping(s))
     report_values(s, v)
     replication_values(s, v)
     v.sentence("sent.strips", sentences.strips(s))
@@ -337,6 +338,8 @@ def tab_setup(s):
     row("optimizer (chosen)" if s.has_opt_study() else "optimizer",
         lambda m: s.elabel(m + "/opt-" + s.choice[m]["chosen"]) if m in s.choice else "--")
     row("learning rate", lambda m: tex_escape(s.cfg(m + "/base", "lr") or "--"))
+    row("gradient norm clipped at", lambda m: tex_escape(s.cfg(m + "/base", "clip_grad_norm"))
+        if float(s.cfg(m + "/base", "clip_grad_norm") or 0) > 0 else "--")
     row("mean run time (s)", lambda m: num(s.setup["wall_seconds_mean_per_model"].get(m) or 0, 0))
     return {"tab-setup.tex": tabular(("l%s" % ("l" * len(s.models)),
                                       " & ".join([""] + [s.mlabel(m) for m in s.models]) + " \\\\"), rows)}
