@@ -5,8 +5,9 @@ and exits 1 when a check failed.
 
   checks.py configs                      experiment/scale configs: every listed experiment has its .conf
                                          (pipelib.experiment_conf) with a `# label:`; scale files set
-                                         only size keys (a model's scale file also lr, when that model
-                                         has one optimizer and no experiment of its own lr); experiment
+                                         only size keys (a model's scale file also lr and clip_grad_norm,
+                                         when that model has one optimizer and no experiment sets either
+                                         key of its own); experiment
                                          files set no size key (a scale would silently override it)
   checks.py tex PAPER_BUILD              no digit in the results parts of paper/*.tex (allow-list
                                          digit-allowlist.txt); every \\rv{key} used is defined in
@@ -47,8 +48,9 @@ ok, fail, skip = LOG.ok, LOG.fail, LOG.skip
 # the method, which belongs to the experiments
 SCALE_KEYS = {"layers", "kernels", "patch", "n_train", "n_val", "n_test", "batch", "epochs", "sampling_iters",
               "threads", "precision", "predict_sequences", "checkpoint_every", "backend", "tf32", "lr_step_epochs"}
-# and, in a scale's model file (experiments/scales/<scale>/<model>.conf) only, the learning rate: see check_configs
-SCALE_LR_KEYS = {"lr"}
+# and, in a scale's model file (experiments/scales/<scale>/<model>.conf) only, the training keys that the scale's
+# step budget decides for that model: the learning rate and the gradient clipping (see check_configs)
+SCALE_LR_KEYS = {"lr", "clip_grad_norm"}
 
 
 def conf_keys(path):
@@ -84,22 +86,25 @@ def check_configs():
                         if k not in SCALE_KEYS and not (k in SCALE_LR_KEYS and os.path.dirname(root) == "experiments/scales"
                                                         and f[:-len(".conf")] in models)]
     (fail if bad else ok)("scale files set only size keys%s" % (": " + ", ".join(bad) if bad else ""))
-    # a model's scale file may also set the learning rate (SCALE_LR_KEYS: the step budget decides it), which
-    # then replaces the optimizer's: so in this scale's runs that model has one optimizer and no experiment
-    # that sets a learning rate of its own (AdamW's), else the scale would silently override a method
+    # a model's scale file may also set the learning rate and the gradient clipping (SCALE_LR_KEYS: the step
+    # budget decides them), which then replace the optimizer's and every experiment's: so in this scale's
+    # runs that model has one optimizer where the scale sets lr, and no experiment that sets one of those
+    # keys of its own (AdamW's lr), else the scale would silently override a method
     scale = os.environ.get("SCALE", "")
     bad = []
     for m in models:
         p = "experiments/scales/%s/%s.conf" % (scale, m)
-        if not (scale and os.path.exists(p) and set(conf_keys(p)) & SCALE_LR_KEYS):
+        keys = set(conf_keys(p)) & SCALE_LR_KEYS if scale and os.path.exists(p) else set()
+        if not keys:
             continue
         opts = sorted(e for e in exps if e.startswith(m + "/opt-"))
-        if len(opts) > 1:
+        if "lr" in keys and len(opts) > 1:
             bad.append("%s sets lr but %s has %d optimizers (%s)" % (p, m, len(opts), " ".join(opts)))
-        bad += ["%s sets lr and %s's experiment %s sets %s" % (p, m, e, " ".join(sorted(set(conf_keys(conf[e])) & SCALE_LR_KEYS)))
+        bad += ["%s sets %s and %s's experiment %s sets %s" % (p, " ".join(sorted(keys)), m, e,
+                                                             " ".join(sorted(set(conf_keys(conf[e])) & keys)))
                 for e in exps if e.startswith(m + "/") and e not in opts and e not in missing
-                and set(conf_keys(conf[e])) & SCALE_LR_KEYS]
-    (fail if bad else ok)("a learning rate set by a scale file overrides no optimizer choice or experiment's own%s" % (
+                and set(conf_keys(conf[e])) & keys]
+    (fail if bad else ok)("a learning rate or clipping set by a scale file overrides no optimizer choice or experiment's own%s" % (
         ": " + "; ".join(bad) if bad else ""))
     bad = []
     files = sorted({conf[e] for e in exps if e not in missing})
