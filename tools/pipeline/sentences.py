@@ -1378,8 +1378,8 @@ def scope_words(s, r):
     rest = [m for m in s.models if m not in scope]
     if not rest:
         return ""
-    return " (%s only: %s %s runs are of an earlier recipe)" % (
-        and_list([s.mlabel(m) for m in s.models if m in scope]), "its", and_list([s.mlabel(m) for m in rest]))
+    return " (%s only: its %s runs are of an earlier recipe)" % (
+        and_list([s.mlabel(m) for m in s.models if m in scope]), and_list([s.mlabel(m) for m in rest]))
 
 
 def replication_counts(rows):
