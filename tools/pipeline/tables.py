@@ -338,8 +338,9 @@ def tab_setup(s):
     row("optimizer (chosen)" if s.has_opt_study() else "optimizer",
         lambda m: s.elabel(m + "/opt-" + s.choice[m]["chosen"]) if m in s.choice else "--")
     row("learning rate", lambda m: tex_escape(s.cfg(m + "/base", "lr") or "--"))
-    row("gradient norm clipped at", lambda m: tex_escape(s.cfg(m + "/base", "clip_grad_norm"))
-        if float(s.cfg(m + "/base", "clip_grad_norm") or 0) > 0 else "--")
+    clip = {m: float(s.cfg(m + "/base", "clip_grad_norm") or 0) for m in s.models}
+    if max(clip.values(), default=0) > 0:   # the row only where some model clips its gradient
+        row("gradient norm clipped at", lambda m: tex_escape(s.cfg(m + "/base", "clip_grad_norm")) if clip[m] > 0 else "--")
     row("mean run time (s)", lambda m: num(s.setup["wall_seconds_mean_per_model"].get(m) or 0, 0))
     return {"tab-setup.tex": tabular(("l%s" % ("l" * len(s.models)),
                                       " & ".join([""] + [s.mlabel(m) for m in s.models]) + " \\\\"), rows)}
