@@ -228,6 +228,13 @@ def claim_models(s, cid):
     return {name} if name in s.models else set(s.models)
 
 
+def claims_about(s, models):
+    """claims() of Summary s seen through the given models (Summary.only: Holm's families over their tests
+    alone), keeping the claims about those models only (claim_models)."""
+    v = s.only(models)
+    return [c for c in claims(v) if claim_models(v, c[0]) <= set(models)]
+
+
 def main():
     args = sys.argv[1:]
     models = None
@@ -243,10 +250,7 @@ def main():
         if unknown or not models:
             sys.exit("claims.py: --models: unknown model '%s' (%s has %s)" % (
                 ",".join(unknown), args[0], ", ".join(s.models)))
-        s = s.only(models)
-    for k, v, ev in claims(s):
-        if models is not None and not claim_models(s, k) <= set(models):
-            continue
+    for k, v, ev in claims(s) if models is None else claims_about(s, models):
         print("%s: %s  # %s" % (k, v, ev))
 
 

@@ -243,17 +243,13 @@ def replication_rows(s):
     if not hasattr(s, "_replication_rows"):    # values.tex and tab-replication.tex both need them
         import claims
 
-        def made(x):
-            return {k: val for k, val, _ in claims.claims(x)}
+        def made(x, models=None):
+            return {k: val for k, val, _ in (claims.claims(x) if models is None else claims.claims_about(x, models))}
         here = made(s)
         rows = [("this paper", s, here, here)]
         for name, r in s.replications():
-            if set(r.scope) == set(s.models):
-                rows.append((name, r, made(r), here))
-            else:
-                sv = s.only(r.scope)
-                rows.append((name, r, made(r.only(r.scope)),
-                             {k: val for k, val in made(sv).items() if claims.claim_models(sv, k) <= set(r.scope)}))
+            scoped = set(r.scope) != set(s.models)
+            rows.append((name, r, made(r, r.scope if scoped else None), made(s, r.scope) if scoped else here))
         s._replication_rows = rows
     return s._replication_rows
 
