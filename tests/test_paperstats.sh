@@ -682,7 +682,7 @@ rewrite_runs(D, f)
 assert before["models.lower"] == "unresolved" and check_expected(D)["models.lower"] == lo_m
 EOF
 
-check "the stored replications (tab-replication, sent.replication): each one's claims from the claims.py command against this summary's, counted in the table and each differing claim named in the sentence; a replication that is this summary again has every claim alike, one with a regularizer's runs moved far up names that claim; one compared on ConvLSTM alone (its models file) checks only the claims about ConvLSTM, made as from a copy that holds ConvLSTM's rows alone; an unknown model in that file is a one-line error" \
+check "the stored replications (tab-replication, sent.replication): each one's claims from the claims.py command against this summary's, counted in the table and each differing claim named in the sentence; a replication that is this summary again has every claim alike, one with a regularizer's runs moved far up names that claim; one compared on ConvLSTM alone (its models file) checks only the claims about ConvLSTM, made as from a copy that holds ConvLSTM's rows alone; one with new seeds (setup.json) is said to be, with its seeds, on this kind of machine or on another by its numerics; an unknown model in that file is a one-line error" \
     "$PYTHON" - results/study/summary "$W" <<'EOF'
 import csv, glob, json, os, re, shutil, subprocess, sys
 sys.path.insert(0, "tools/pipeline")
@@ -722,7 +722,7 @@ def expect(S, reps):
         assert len(row) == 1 and row[0].endswith("& %d of %d%s \\\\" % (same, len(here), tail)), (name, row, same)
         for m in s.models:   # a model outside the scope: no base mean in its row
             if scope and m not in scope:
-                assert row[0].split(" & ")[4 + s.models.index(m)] == "--", row
+                assert row[0].split(" & ")[5 + s.models.index(m)] == "--", row
         diff = [k for k in here if there.get(k) != here[k]]
         checked |= set(here)
         anydiff |= set(diff)
@@ -831,5 +831,41 @@ for a, d, line in ((S, far, "    regularizer.%s [resolved on one side only]: com
                    (up, down, "    regularizer.convlstm/l2 [contradiction: resolved both ways]: committed worse")):
     out = subprocess.run([sys.executable, "tools/pipeline/compare_summaries.py", a, d], capture_output=True, text=True).stdout
     assert line in out, (line, out)
+# a regeneration with new seeds: on this summary's numerics it is "a machine of this paper's kind", on other
+# numerics "another machine", each with its seeds in the lead sentence and the table; the abstract counts the
+# kinds; a regularizer moved far up in it is named as on any replication
+def reseeded(name, numerics=None, by=0.0):
+    d = moved(os.path.join(root, name, "summary"), target, by)
+    st = json.load(open(os.path.join(d, "setup.json")))
+    st.update(seeds=[6, 7, 8], opt_seeds=[6], sweep_seeds=[6], control_seeds=[6, 7, 8, 9, 10])
+    if numerics:
+        st["numerics"] = dict(st["numerics"], **numerics)
+    json.dump(st, open(os.path.join(d, "setup.json"), "w"))
+    return d
+shutil.rmtree(root)
+scoped = moved(os.path.join(root, "scoped", "summary"), "predrnn_pp/base", 60.0)
+with open(os.path.join(root, "scoped", "models"), "w") as f:
+    f.write("convlstm\n")
+vals = expect(S, {"seeds": reseeded("seeds", by=60.0), "scoped": scoped})
+lead = vals["sent.replication"].split(". Of this paper")[0]
+assert ("from a fresh clone twice (Table" in lead and
+        "on one other machine with this paper's seeds, where another CPU" in lead and
+        "; and on a machine of this paper's kind (the same numerics) with the new seeds 6--8 (the control regime's 6--10)" in lead), lead
+assert sentences.claim_phrase(s, "regularizer." + target) in vals["sent.replication"], vals["sent.replication"]
+assert vals["sent.absreplication"].startswith("Regenerated from a fresh clone on one other machine (on ConvLSTM's claims) "
+                                              "and once with new seeds on this kind of machine, "), vals["sent.absreplication"]
+row = [l for l in tables.tab_replication(s)["tab-replication.tex"].splitlines() if l.startswith("seeds &")]
+assert len(row) == 1 and row[0].split(" & ")[4] == "6--8 (controls 6--10)", row
+shutil.rmtree(root)
+other = reseeded("elsewhere", numerics={"cpu": "AMD EPYC 7B13", "cpu_flags": ""})
+vals = expect(S, {"elsewhere": other})
+assert vals["sent.replication"].startswith(
+    "This study was also regenerated from a fresh clone once (Table~\\ref{tab:replication}): on another machine with the new "
+    "seeds 6--8 (the control regime's 6--10); new seeds draw"), vals["sent.replication"]
+assert vals["sent.absreplication"].startswith("Regenerated from a fresh clone once with new seeds on other machines, "), vals["sent.absreplication"]
+st = paperdata.Summary(other)
+for xs, want in (([1, 2, 3], "1--3"), ([1, 2], "1, 2"), ([1, 2, 4], "1, 2, 4"), ([5, 3, 4], "3--5")):
+    st.setup.update(seeds=xs, control_seeds=xs)
+    assert st.seeds_words() == want, (xs, st.seeds_words())
 EOF
 exit $((fails > 0))

@@ -22,7 +22,8 @@
 #                - every claim of the paper (tools/pipeline/claims.py) the same;
 #                - per-run equality, bit for bit, only where setup.json's numerics (CPU model and bf16
 #                  flags, BLAS library and core, precision, conv engine, threads, backend, math) match,
-#                  or, when both sides ran the portable build (docs/portable.md), whatever the CPUs; else
+#                  or, when both sides ran the portable build (docs/portable.md), whatever the CPUs, and
+#                  the seed lists of setup.json match (a regeneration with SEEDS=... has other runs); else
 #                  one skip line saying which differ
 #   6. complete  the summary covers every planned run
 #   7. pdf twice the paper built a second time from the same summary, in a temporary copy of the

@@ -41,8 +41,9 @@ and exits 1 on a FAIL. Five checks:
                only where setup.json's "numerics" (CPU model and bf16 flags, BLAS library and core,
                precision, conv engine, threads, backend, math; summarize.py) are known, one value for
                every run, and equal on both sides — where both sides ran the portable build (math
-               "portable", docs/portable.md), on any CPUs; otherwise one skip line saying which differ
-               or are unknown.
+               "portable", docs/portable.md), on any CPUs, and where both sides ran the same seeds
+               (setup.json's seed lists: a regeneration with other seeds, make reproduce SEEDS=..., has
+               other runs); otherwise one skip line saying which differ or are unknown.
 
   compare_summaries.py COMMITTED_SUMMARY_DIR FRESH_SUMMARY_DIR
 Run from the repository root (claims.py reads experiments/report/original.csv)."""
@@ -233,6 +234,17 @@ def check_claims(cdir, fdir):
         len(c), ": these differ" + "".join("\n    " + b for b in bad) if bad else ""))
 
 
+SEED_KEYS = ["seeds", "opt_seeds", "sweep_seeds", "control_seeds"]
+
+
+def seeds_mismatch(cs, fs):
+    """Why the two summaries' runs are not the same runs (a list: each seed list of setup.json that
+    differs), or []: a regeneration with other seeds (make reproduce SEEDS=...) draws other data orders and
+    initial weights, so only its means and claims can agree with the committed ones."""
+    return ["%s: committed %s, fresh %s" % (k, json.dumps(cs.get(k)), json.dumps(fs.get(k)))
+            for k in SEED_KEYS if cs.get(k) != fs.get(k)]
+
+
 def numerics_mismatch(cs, fs):
     """Why per-run equality cannot be expected (a list of reasons), or [] when the numerics agree."""
     cn, fn = cs.get("numerics"), fs.get("numerics")
@@ -266,7 +278,7 @@ def strip_timing(rs):
 
 def check_per_run(cdir, fdir, com, fre):
     cs, fs = pl.read_json(os.path.join(cdir, "setup.json")), pl.read_json(os.path.join(fdir, "setup.json"))
-    why = numerics_mismatch(cs, fs)
+    why = seeds_mismatch(cs, fs) + numerics_mismatch(cs, fs)
     if why:
         skip("per-run equality (bit for bit) not checked", "; ".join(why))
         return

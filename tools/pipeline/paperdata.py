@@ -412,6 +412,30 @@ class Summary:
                 out.append((name, r))
         return out
 
+    # setup.json's seed lists (summarize.py): which runs a summary holds
+    SEED_KEYS = ("seeds", "opt_seeds", "sweep_seeds", "control_seeds")
+
+    def same_seeds(self, other):
+        """Whether other (a Summary) ran the seeds this one ran (every seed list of setup.json equal)."""
+        return all(self.setup.get(k) == other.setup.get(k) for k in self.SEED_KEYS)
+
+    def same_numerics(self, other):
+        """Whether other's runs used this summary's numerics (setup.json "numerics": CPU model and bf16 flags,
+        BLAS, precision, conv engine, threads, math): with the same seeds too, the same runs bit for bit."""
+        a, b = self.setup.get("numerics"), other.setup.get("numerics")
+        return a is not None and a == b
+
+    def seeds_words(self):
+        """The seeds of the study's matrix, e.g. "6--8" or "1, 2, 4", and where the control regime's differ,
+        " (the control regime's 6--10)"."""
+        def span(xs):
+            xs = sorted(xs or [])
+            if len(xs) >= 3 and xs == list(range(xs[0], xs[-1] + 1)):
+                return "%d--%d" % (xs[0], xs[-1])
+            return ", ".join(str(x) for x in xs) or "?"
+        seeds, ctl = self.setup.get("seeds"), self.setup.get("control_seeds")
+        return span(seeds) + (" (the control regime's %s)" % span(ctl) if ctl and ctl != seeds else "")
+
     def only(self, models):
         """This summary seen through the given models alone: their methods, regularizers and (if its model
         is among them) the centred head, so that every family of Holm's correction is over those models'

@@ -1425,19 +1425,54 @@ def replication(s, rows):
             "s" if len(diff) == 1 else "", "; ".join(items)))
     parts = [" ".join(x.split()) for x in parts]
     n = len(rows) - 1
+    every_one = all(len(cmp) == len(here) for _, _, _, cmp in rows[1:])
     if len(checked) == len(here):
         of = "Of this paper's %s claims, %s are the same %s" % (
-            words(len(here)), words(len(here) - len(differ)), "on every one of them" if n > 1 else "there")
+            words(len(here)), words(len(here) - len(differ)),
+            "there" if n == 1 else "on every one of them" if every_one else "on every regeneration that checks them")
     else:
         of = ("Of this paper's %s claims, %s can be checked there, those about the models whose runs follow this "
               "study's recipe (with Holm's correction over those claims alone, here and there); %s of them are the "
               "same %s" % (words(len(here)), words(len(checked)), words(len(checked - differ)),
-                           "on every machine that checks them" if n > 1 else "there"))
-    sent = ("This study was also regenerated from a fresh clone on %s other machine%s (Table~\\ref{tab:replication}); "
-            "another CPU or precision rounds differently, and training turns that into a different run, as a "
-            "different seed would. %s. %s." % (words(n), "s" if n > 1 else "", of,
-                                               "; ".join(parts)[0].upper() + "; ".join(parts)[1:]))
+                           "on every regeneration that checks them" if n > 1 else "there"))
+    sent = "%s. %s. %s." % (replication_lead(s, [r for _, r, _, _ in rows[1:]]), of,
+                             "; ".join(parts)[0].upper() + "; ".join(parts)[1:])
     return sent, "claims.py of this summary and of %s" % ", ".join(r.path for _, r, _, _ in rows[1:])
+
+
+def replication_kinds(s, reps):
+    """The stored replications reps (Summary objects) in three groups, each a list: on other machines with
+    this summary's seeds, with other seeds on this summary's numerics, with other seeds on other machines
+    (a replication with this summary's seeds and numerics, the same runs, counts as on another machine:
+    setup.json tells no two machines of one kind apart)."""
+    machines = [r for r in reps if s.same_seeds(r)]
+    seeds = [r for r in reps if not s.same_seeds(r) and s.same_numerics(r)]
+    both = [r for r in reps if not s.same_seeds(r) and not s.same_numerics(r)]
+    return machines, seeds, both
+
+
+def replication_lead(s, reps):
+    """The first sentence of sent.replication: where the study was regenerated (on how many other machines,
+    with which new seeds) and why each kind of regeneration gives other runs."""
+    machines, seeds, both = replication_kinds(s, reps)
+    diff_cpu = ("another CPU or precision rounds differently, and training turns that into a different run, as a "
+                "different seed would")
+    new_seeds = "new seeds draw other orders of the training sequences and other initial weights"
+    tab = "(Table~\\ref{tab:replication})"
+    if machines and not seeds and not both:
+        return "This study was also regenerated from a fresh clone on %s other machine%s %s; %s" % (
+            words(len(machines)), "s" if len(machines) > 1 else "", tab, diff_cpu)
+    groups = []
+    if machines:
+        groups.append("on %s other machine%s with this paper's seeds, where %s" % (
+            words(len(machines)), "s" if len(machines) > 1 else "", diff_cpu))
+    for r in seeds:
+        groups.append("on a machine of this paper's kind (the same numerics) with the new seeds %s" % r.seeds_words())
+    for r in both:
+        groups.append("on another machine with the new seeds %s" % r.seeds_words())
+    n = len(reps)
+    head = "This study was also regenerated from a fresh clone %s %s" % ("once" if n == 1 else "twice" if n == 2 else words(n) + " times", tab)
+    return "%s: %s; %s, a new sample of the runs every claim rests on" % (head, "; and ".join(groups), new_seeds)
 
 
 def absreplication(s, rows):
@@ -1450,7 +1485,26 @@ def absreplication(s, rows):
     diff = [k for k in here if k in differ] + sorted(differ - set(here))
     n = len(rows) - 1
     scoped = [m for m in s.models if all(m in getattr(r, "scope", s.models) for _, r, _, _ in rows[1:])]
-    if len(checked) == len(here):
+    machines, seeds, both = replication_kinds(s, [r for _, r, _, _ in rows[1:]])
+    if seeds or both:   # some with new seeds: where each kind was regenerated, and which claims it checks
+        kinds = []
+        for group, what in ((machines, "on %s other machine%s"), (seeds, "%s with new seeds on this kind of machine"),
+                            (both, "%s with new seeds on other machines")):
+            if group:
+                k = len(group)
+                w = (what % (words(k), "s" if k > 1 else "") if what.count("%s") == 2 else
+                     what % ("once" if k == 1 else "%s times" % words(k)))
+                sc = {m for r in group for m in getattr(r, "scope", s.models)}
+                if set(sc) != set(s.models):
+                    w += " (on %s's claims)" % and_list([s.mlabel(m) for m in s.models if m in sc])
+                kinds.append(w)
+        every_one = all(len(cmp) == len(here) for _, _, _, cmp in rows[1:])
+        sent = "Regenerated from a fresh clone %s, %s of %s came out the same%s" % (
+            and_list(kinds), words(len(checked - differ)),
+            "this paper's %s claims" % words(len(here)) if len(checked) == len(here) else
+            "the %s claims they check" % words(len(checked)),
+            "" if n == 1 else " on every one" if every_one else " on every regeneration that checks them")
+    elif len(checked) == len(here):
         sent = "Regenerated from a fresh clone on %s other machine%s, %s of this paper's %s claims came out the same%s" % (
             words(n), "s" if n > 1 else "", words(len(here) - len(differ)), words(len(here)),
             " on every one" if n > 1 else "")

@@ -466,9 +466,10 @@ def tab_methods(s):
 
 
 def tab_replication(s):
-    """tab-replication.tex: this summary and each stored replication of its scale on another machine: the
-    machine (setup.json numerics: CPU, BLAS core, bf16 instructions, precision), every base model's mean test
-    MSE, and how many of the paper's claims (claims.py) are the same as this summary's."""
+    """tab-replication.tex: this summary and each stored replication of its scale (on another machine, or
+    with other seeds): the machine (setup.json numerics: CPU, BLAS core, bf16 instructions, precision), the
+    seeds, every base model's mean test MSE, and how many of the paper's claims (claims.py) are the same as
+    this summary's."""
     rows = replication_rows(s)
     if len(rows) < 2:   # no stored replication: the paper leaves the table out (flag.replication 0)
         return {"tab-replication.tex": "%% no stored replication of the %s scale (%s)\n" % (
@@ -478,7 +479,8 @@ def tab_replication(s):
         nu = r.setup.get("numerics") or {}
         cpu = " ".join(re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b", " ", nu.get("cpu") or "?").split())
         cells = [tex_text(name), "%s (%s)" % (tex_escape(cpu), tex_escape(nu.get("blas_core") or "?")),
-                 tex_escape(nu.get("cpu_flags") or "none"), tex_escape(nu.get("precision") or "?")]
+                 tex_escape(nu.get("cpu_flags") or "none"), tex_escape(nu.get("precision") or "?"),
+                 r.seeds_words().replace(" (the control regime's ", " (controls ")]
         scope = getattr(r, "scope", s.models)
         for m in s.models:
             mu, sd, n = r.stat(m + "/base", "test_mse") if m + "/base" in r.exps and m in scope else (None, None, 0)
@@ -487,8 +489,8 @@ def tab_replication(s):
         cells.append("%s of %s%s" % (num(same, 0), num(len(here), 0), "" if set(scope) == set(s.models) else
                                      " (%s)" % ", ".join(s.mlabel(m) for m in s.models if m in scope)))
         body.append(" & ".join(cells) + " \\\\")
-    head = ("llll%sr" % ("r" * len(s.models)),
-            " & ".join(["summary", "CPU (BLAS core)", "bf16 instructions", "precision"] +
+    head = ("lllll%sr" % ("r" * len(s.models)),
+            " & ".join(["summary", "CPU (BLAS core)", "bf16 instructions", "precision", "seeds"] +
                        ["%s base" % s.mlabel(m) for m in s.models] + ["claims as here"]) + " \\\\")
     return {"tab-replication.tex": tabular(head, body)}
 
