@@ -201,6 +201,7 @@ def numbers_in_tex(text):
     text = re.sub(r"\\multicolumn\{\d+\}" + BRACED, "", text)
     text = re.sub(r"\\(addlinespace|vspace|hspace)\[[^\]]*\]", "", text)
     text = re.sub(r"\\(url|href)\{[^}]*\}", "", text)
+    text = re.sub(r"-{2,3}", " ", text)     # TeX's en and em dashes (a range, 6--8): no minus sign in the PDF
     return [m.group(0) for m in NUMBER.finditer(text.replace("$", " "))]
 
 

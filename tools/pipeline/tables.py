@@ -480,7 +480,7 @@ def tab_replication(s):
         cpu = " ".join(re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b", " ", nu.get("cpu") or "?").split())
         cells = [tex_text(name), "%s (%s)" % (tex_escape(cpu), tex_escape(nu.get("blas_core") or "?")),
                  tex_escape(nu.get("cpu_flags") or "none"), tex_escape(nu.get("precision") or "?"),
-                 r.seeds_words().replace(" (the control regime's ", " (controls ")]
+                 r.seeds_words().replace(" (the control regime's ", " (")]
         scope = getattr(r, "scope", s.models)
         for m in s.models:
             mu, sd, n = r.stat(m + "/base", "test_mse") if m + "/base" in r.exps and m in scope else (None, None, 0)
@@ -490,7 +490,7 @@ def tab_replication(s):
                                      " (%s)" % ", ".join(s.mlabel(m) for m in s.models if m in scope)))
         body.append(" & ".join(cells) + " \\\\")
     head = ("lllll%sr" % ("r" * len(s.models)),
-            " & ".join(["summary", "CPU (BLAS core)", "bf16 instructions", "precision", "seeds"] +
+            " & ".join(["summary", "CPU (BLAS core)", "bf16 instructions", "precision", "seeds (controls)"] +
                        ["%s base" % s.mlabel(m) for m in s.models] + ["claims as here"]) + " \\\\")
     return {"tab-replication.tex": tabular(head, body)}
 
