@@ -696,31 +696,35 @@ check "a run one ulp off with matching numerics: per-run equality FAILs naming t
     eval '[ "$rc" -eq 1 ] && grep -q "^FAIL .*per-run equality" "$W/cmp.out" &&
           grep -q "runs.csv convlstm/dropout/2: test_mse [0-9.e+-]* -> [0-9.e+-]*" "$W/cmp.out" && grep -q "^ok .*per-experiment means" "$W/cmp.out"'
 # the committed summary made on another CPU: per-run equality is not checked (one line why), the rest is
-"$PYTHON" - "$C/setup.json" <<'EOF'
+# edit_setup FILE STATEMENTS: the Python statements change s, the setup.json FILE parsed, which is written back
+edit_setup() {
+    "$PYTHON" - "$1" "$2" <<'EOF'
 import json, sys
-s = json.load(open(sys.argv[1])); s["numerics"]["cpu"] = "AMD EPYC 7B13"
-if s["numerics"].get("math") == "portable":   # under make test PORTABLE=1: the other machine ran the default build
-    s["numerics"]["math"] = "glibc libm"
+s = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
 open(sys.argv[1], "w").write(json.dumps(s, indent=1, sort_keys=True) + "\n")
 EOF
+}
+# (under make test PORTABLE=1 the other machine ran the default build: glibc's math)
+edit_setup "$C/setup.json" 's["numerics"]["cpu"] = "AMD EPYC 7B13"
+if s["numerics"].get("math") == "portable": s["numerics"]["math"] = "glibc libm"'
+# per_run_skipped REASON: the comparison passed (exit $rc), with one line saying per-run equality was not
+# checked because of REASON (a grep pattern), and the means and the claims compared and alike
+per_run_skipped() {
+    [ "$rc" -eq 0 ] && [ "$(grep -c "per-run equality" "$W/cmp.out")" -eq 1 ] &&
+        grep -q "^skip .*per-run equality (bit for bit) not checked: $1" "$W/cmp.out" &&
+        grep -q "^ok .*per-experiment means" "$W/cmp.out" && grep -q "^ok .*claims (.*) are the same" "$W/cmp.out"
+}
 cmp_sum; rc=$?
 check "committed setup.json with another CPU model: one line says per-run equality was not checked and why; means and claims pass (exit $rc)" \
-    eval '[ "$rc" -eq 0 ] && [ "$(grep -c "per-run equality" "$W/cmp.out")" -eq 1 ] &&
-          grep -q "^skip .*per-run equality (bit for bit) not checked: cpu: committed \"AMD EPYC 7B13\", fresh" "$W/cmp.out" &&
-          grep -q "^ok .*per-experiment means" "$W/cmp.out" && grep -q "^ok .*claims" "$W/cmp.out"'
+    per_run_skipped 'cpu: committed "AMD EPYC 7B13", fresh'
 # a regeneration with other seeds (make reproduce SEEDS=...) on the same numerics: its runs are other runs,
 # so per-run equality is not checked (one line naming the seed lists); the rest is
 cp "$C/setup.json" "$C/setup.json.cpu"; cp "$F/setup.json" "$C/setup.json"
-"$PYTHON" - "$F/setup.json" <<'EOF'
-import json, sys
-s = json.load(open(sys.argv[1])); s["seeds"] = [x + 5 for x in s["seeds"]]
-open(sys.argv[1], "w").write(json.dumps(s, indent=1, sort_keys=True) + "\n")
-EOF
+edit_setup "$F/setup.json" 's["seeds"] = [x + 5 for x in s["seeds"]]'
 cmp_sum; rc=$?
 check "a fresh setup.json with other seeds, the numerics the same: one line says per-run equality was not checked, naming both seed lists; means and claims still compared (exit $rc)" \
-    eval '[ "$rc" -eq 0 ] && [ "$(grep -c "per-run equality" "$W/cmp.out")" -eq 1 ] &&
-          grep -q "^skip .*per-run equality (bit for bit) not checked: seeds: committed \[[0-9, ]*\], fresh \[[0-9, ]*\]" "$W/cmp.out" &&
-          grep -q "^ok .*per-experiment means" "$W/cmp.out" && grep -q "^ok .*claims (.*) are the same" "$W/cmp.out"'
+    per_run_skipped 'seeds: committed \[[0-9, ]*\], fresh \[[0-9, ]*\]'
 cp "$R/summary/setup.json" "$F/setup.json"; mv "$C/setup.json.cpu" "$C/setup.json"
 # both sides ran the portable build (docs/portable.md), on two CPU models: per-run equality is checked
 # all the same; a setup from before "math" was recorded counts as glibc's math, not as portable
