@@ -862,7 +862,7 @@ vals = expect(S, {"elsewhere": other})
 assert vals["sent.replication"].startswith(
     "This study was also regenerated from a fresh clone once (Table~\\ref{tab:replication}): on another machine with the new "
     "seeds 6--8 (the control regime's 6--10); new seeds draw"), vals["sent.replication"]
-assert vals["sent.absreplication"].startswith("Regenerated from a fresh clone once with new seeds on other machines, "), vals["sent.absreplication"]
+assert vals["sent.absreplication"].startswith("Regenerated from a fresh clone once with new seeds on another machine, "), vals["sent.absreplication"]
 st = paperdata.Summary(other)
 for xs, want in (([1, 2, 3], "1--3"), ([1, 2], "1, 2"), ([1, 2, 4], "1, 2, 4"), ([5, 3, 4], "3--5")):
     st.setup.update(seeds=xs, control_seeds=xs)

@@ -1494,6 +1494,8 @@ def absreplication(s, rows):
                 k = len(group)
                 w = (what % (words(k), "s" if k > 1 else "") if what.count("%s") == 2 else
                      what % ("once" if k == 1 else "%s times" % words(k)))
+                if group is both and k == 1:
+                    w = w.replace("on other machines", "on another machine")
                 sc = {m for r in group for m in getattr(r, "scope", s.models)}
                 if set(sc) != set(s.models):
                     w += " (on %s's claims)" % and_list([s.mlabel(m) for m in s.models if m in sc])
