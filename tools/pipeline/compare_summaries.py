@@ -55,6 +55,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
+from paperdata import SEED_KEYS  # noqa: E402
 
 T = "check-artifacts"
 ALPHA = 0.05
@@ -232,9 +233,6 @@ def check_claims(cdir, fdir):
             bad.append("%s [%s]: committed %s (%s), fresh %s (%s)" % (k, kind, c[k][0], c[k][1], f[k][0], f[k][1]))
     (fail if bad else ok)("the paper's claims (%d, tools/pipeline/claims.py) are the same%s" % (
         len(c), ": these differ" + "".join("\n    " + b for b in bad) if bad else ""))
-
-
-SEED_KEYS = ["seeds", "opt_seeds", "sweep_seeds", "control_seeds"]
 
 
 def seeds_mismatch(cs, fs):

@@ -39,6 +39,8 @@ BASELINE_LABEL = {"baseline/copy_last": "copy last input frame", "baseline/zero"
 # Stored regenerations of a scale's study on other machines (a fresh clone, `rm -rf results/<scale>`,
 # `make reproduce`, its summary kept under <name>/summary): the paper compares their claims with its own.
 REPLICATIONS = "experiments/scales/%s/replications"
+# setup.json's seed lists (summarize.py): which runs a summary holds
+SEED_KEYS = ("seeds", "opt_seeds", "sweep_seeds", "control_seeds")
 # The study's criterion that a base model has learnt to predict (issue 14): mean test MSE per frame at most
 # this fraction of the all-zero baseline's, below it at every predicted frame, and mean SSIM above it.
 LEARNT_RATIO = 0.75
@@ -412,12 +414,9 @@ class Summary:
                 out.append((name, r))
         return out
 
-    # setup.json's seed lists (summarize.py): which runs a summary holds
-    SEED_KEYS = ("seeds", "opt_seeds", "sweep_seeds", "control_seeds")
-
     def same_seeds(self, other):
         """Whether other (a Summary) ran the seeds this one ran (every seed list of setup.json equal)."""
-        return all(self.setup.get(k) == other.setup.get(k) for k in self.SEED_KEYS)
+        return all(self.setup.get(k) == other.setup.get(k) for k in SEED_KEYS)
 
     def same_numerics(self, other):
         """Whether other's runs used this summary's numerics (setup.json "numerics": CPU model and bf16 flags,
@@ -425,16 +424,16 @@ class Summary:
         a, b = self.setup.get("numerics"), other.setup.get("numerics")
         return a is not None and a == b
 
-    def seeds_words(self):
+    def seeds_words(self, controls="the control regime's "):
         """The seeds of the study's matrix, e.g. "6--8" or "1, 2, 4", and where the control regime's differ,
-        " (the control regime's 6--10)"."""
+        " (the control regime's 6--10)" (controls: the words before those)."""
         def span(xs):
             xs = sorted(xs or [])
             if len(xs) >= 3 and xs == list(range(xs[0], xs[-1] + 1)):
                 return "%d--%d" % (xs[0], xs[-1])
             return ", ".join(str(x) for x in xs) or "?"
         seeds, ctl = self.setup.get("seeds"), self.setup.get("control_seeds")
-        return span(seeds) + (" (the control regime's %s)" % span(ctl) if ctl and ctl != seeds else "")
+        return span(seeds) + (" (%s%s)" % (controls, span(ctl)) if ctl and ctl != seeds else "")
 
     def only(self, models):
         """This summary seen through the given models alone: their methods, regularizers and (if its model

@@ -1389,6 +1389,16 @@ def replication_counts(rows):
     return checked, differ
 
 
+def checked_by_all(rows):
+    """Whether every replication checks every claim of this paper (none is compared on some models only)."""
+    return all(len(cmp) == len(rows[0][2]) for _, _, _, cmp in rows[1:])
+
+
+def how_often(n):
+    """"once", "twice", "three times", ..."""
+    return "once" if n == 1 else "twice" if n == 2 else words(n) + " times"
+
+
 def replication(s, rows):
     """sent.replication — the stored regenerations of this scale on other machines (paperdata.replications)
     against this summary: how many of the paper's claims (claims.py) each gives alike, and each claim that
@@ -1425,11 +1435,10 @@ def replication(s, rows):
             "s" if len(diff) == 1 else "", "; ".join(items)))
     parts = [" ".join(x.split()) for x in parts]
     n = len(rows) - 1
-    every_one = all(len(cmp) == len(here) for _, _, _, cmp in rows[1:])
     if len(checked) == len(here):
         of = "Of this paper's %s claims, %s are the same %s" % (
-            words(len(here)), words(len(here) - len(differ)),
-            "there" if n == 1 else "on every one of them" if every_one else "on every regeneration that checks them")
+            words(len(here)), words(len(here) - len(differ)), "there" if n == 1 else
+            "on every one of them" if checked_by_all(rows) else "on every regeneration that checks them")
     else:
         of = ("Of this paper's %s claims, %s can be checked there, those about the models whose runs follow this "
               "study's recipe (with Holm's correction over those claims alone, here and there); %s of them are the "
@@ -1470,8 +1479,7 @@ def replication_lead(s, reps):
         groups.append("on a machine of this paper's kind (the same numerics) with the new seeds %s" % r.seeds_words())
     for r in both:
         groups.append("on another machine with the new seeds %s" % r.seeds_words())
-    n = len(reps)
-    head = "This study was also regenerated from a fresh clone %s %s" % ("once" if n == 1 else "twice" if n == 2 else words(n) + " times", tab)
+    head = "This study was also regenerated from a fresh clone %s %s" % (how_often(len(reps)), tab)
     return "%s: %s; %s, a new sample of the runs every claim rests on" % (head, "; and ".join(groups), new_seeds)
 
 
@@ -1487,25 +1495,21 @@ def absreplication(s, rows):
     scoped = [m for m in s.models if all(m in getattr(r, "scope", s.models) for _, r, _, _ in rows[1:])]
     machines, seeds, both = replication_kinds(s, [r for _, r, _, _ in rows[1:]])
     if seeds or both:   # some with new seeds: where each kind was regenerated, and which claims it checks
+        groups = [(machines, "on %s other machine%s" % (words(len(machines)), "s" if len(machines) > 1 else "")),
+                  (seeds, "%s with new seeds on this kind of machine" % how_often(len(seeds))),
+                  (both, "%s with new seeds on %s" % (how_often(len(both)), "another machine" if len(both) == 1 else
+                                                      "other machines"))]
         kinds = []
-        for group, what in ((machines, "on %s other machine%s"), (seeds, "%s with new seeds on this kind of machine"),
-                            (both, "%s with new seeds on other machines")):
+        for group, where in groups:
             if group:
-                k = len(group)
-                w = (what % (words(k), "s" if k > 1 else "") if what.count("%s") == 2 else
-                     what % ("once" if k == 1 else "%s times" % words(k)))
-                if group is both and k == 1:
-                    w = w.replace("on other machines", "on another machine")
                 sc = {m for r in group for m in getattr(r, "scope", s.models)}
-                if set(sc) != set(s.models):
-                    w += " (on %s's claims)" % and_list([s.mlabel(m) for m in s.models if m in sc])
-                kinds.append(w)
-        every_one = all(len(cmp) == len(here) for _, _, _, cmp in rows[1:])
+                kinds.append(where if sc == set(s.models) else
+                             where + " (on %s's claims)" % and_list([s.mlabel(m) for m in s.models if m in sc]))
         sent = "Regenerated from a fresh clone %s, %s of %s came out the same%s" % (
             and_list(kinds), words(len(checked - differ)),
             "this paper's %s claims" % words(len(here)) if len(checked) == len(here) else
             "the %s claims they check" % words(len(checked)),
-            "" if n == 1 else " on every one" if every_one else " on every regeneration that checks them")
+            "" if n == 1 else " on every one" if checked_by_all(rows) else " on every regeneration that checks them")
     elif len(checked) == len(here):
         sent = "Regenerated from a fresh clone on %s other machine%s, %s of this paper's %s claims came out the same%s" % (
             words(n), "s" if n > 1 else "", words(len(here) - len(differ)), words(len(here)),

@@ -480,7 +480,7 @@ def tab_replication(s):
         cpu = " ".join(re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b", " ", nu.get("cpu") or "?").split())
         cells = [tex_text(name), "%s (%s)" % (tex_escape(cpu), tex_escape(nu.get("blas_core") or "?")),
                  tex_escape(nu.get("cpu_flags") or "none"), tex_escape(nu.get("precision") or "?"),
-                 r.seeds_words().replace(" (the control regime's ", " (")]
+                 r.seeds_words(controls="")]
         scope = getattr(r, "scope", s.models)
         for m in s.models:
             mu, sd, n = r.stat(m + "/base", "test_mse") if m + "/base" in r.exps and m in scope else (None, None, 0)
