@@ -31,7 +31,7 @@ SHELL        := /bin/bash
 BUILD        ?= build
 PYTHON       ?= /usr/bin/python3
 RNNREG       ?= $(BUILD)/rnnreg
-SCALE        ?= study
+SCALE        ?= short
 RESULTS_DIR  ?= results
 PAPER_DIR    ?= build/paper
 RUNNER       ?=
@@ -44,8 +44,8 @@ GNUPLOT      ?= gnuplot
 # two builds from the same summary are byte-identical (tools/pipeline/latex.sh; make check-artifacts)
 PAPER_EPOCH  ?= 0
 
-ifeq ($(filter $(SCALE),tiny quick study paper),)
-$(error SCALE must be tiny, quick, study or paper, not '$(SCALE)')
+ifeq ($(filter $(SCALE),tiny quick short study paper),)
+$(error SCALE must be tiny, quick, short, study or paper, not '$(SCALE)')
 endif
 ifeq ($(.DEFAULT_GOAL),)
 .DEFAULT_GOAL := pipeline-help
@@ -81,7 +81,7 @@ PIPE_J        = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(AUTO_JOBS))
 # them). A fresh clone's `make reproduce SCALE=<scale>` keeps those runs (run.sh: carried), the
 # baselines and the report-protocol results (baselines.sh, report_protocol.py: kept when made from the
 # same run), and trains the rest. tests/test_pipeline.sh checks .gitignore against this list.
-CARRY_SCALES := study paper
+CARRY_SCALES := short study paper
 
 # ---------------------------------------------------------------------------------------------
 # Runs. A run id is <model>/<exp>/<seed>; its stamp $(RESULTS)/<id>/done.json.
