@@ -212,7 +212,7 @@ VECMATH_ARG ?= all
 -include data/data.mk
 
 # ---------------------------------------------------------------------------------------------
-# Experiments → results → tables and figures → paper (pipeline.mk; SCALE=tiny|quick|study|paper)
+# Experiments → results → tables and figures → paper (pipeline.mk; SCALE=tiny|quick|short|study|paper)
 # ---------------------------------------------------------------------------------------------
 -include pipeline.mk
 
@@ -235,7 +235,7 @@ test-bare: ## the README's `make test` and `make reproduce SCALE=tiny` in fresh 
 # The trainer and the data are made by a sub-make that uses every core (PIPE_NPROC, pipeline.mk) unless
 # the user gave a -j: the plain command compiles in parallel as it trains in parallel (with nvcc, the
 # CUDA kernels took most of a fresh clone's first minutes one file at a time).
-reproduce: ## the whole job: data, trainer, experiments, figures, paper (SCALE=study; quick: the 20-min look)
+reproduce: ## the whole job: data, trainer, experiments, figures, paper (SCALE=short, two predicted frames; study: ten; quick: the 20-min look)
 	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(PIPE_NPROC)) $(BUILD)/rnnreg data
 	@bash tools/deps.sh paper
 	@$(MAKE) --no-print-directory reproduce-pipeline

@@ -2,18 +2,18 @@
 # and figure data → gnuplot figures → the paper. Included by the top Makefile, or used alone
 # with `make -f pipeline.mk ...` (tests/test_pipeline.sh does), given an existing build/rnnreg.
 #
-#   make reproduce-pipeline [SCALE=tiny|quick|study|paper] [-j N] [PIPE_NPROC=n] [RUNNER='srun --gres=gpu:1'] [RUN_SETS='backend=cuda']
+#   make reproduce-pipeline [SCALE=tiny|quick|short|study|paper] [-j N] [PIPE_NPROC=n] [RUNNER='srun --gres=gpu:1'] [RUN_SETS='backend=cuda']
 #   make runs | baselines | summary | tables | figures | paper | check-artifacts | pipeline-status
 #
-# SCALE (default study: the paper's scale, whose runs are committed) selects experiments/scales/<SCALE>/:
+# SCALE (default short: the paper's scale, whose runs are committed, as are the study scale's) selects experiments/scales/<SCALE>/:
 # the sizes (<model>.conf), the seeds and the data (scale.mk). WHAT runs is experiments/experiments.mk.
-# Files, for SCALE=study:
-#   results/study/<model>/<exp>/<seed>/    one run: run.conf, the trainer's outputs, done.json (last)
-#   results/study/<model>/optimizer.conf   the optimizer stage 1 chose for the model (stage 2 includes it)
-#   results/study/baselines/               all-zero and copy-last-frame predictions: test metrics
-#   results/study/summary/                 CSV/JSON + strip-<model>.png: all the paper needs (committed for
-#                                          study and quick)
-#   build/paper/study/                     generated TeX, figure data, figures, paper.pdf
+# Files, for SCALE=short:
+#   results/short/<model>/<exp>/<seed>/    one run: run.conf, the trainer's outputs, done.json (last)
+#   results/short/<model>/optimizer.conf   the optimizer stage 1 chose for the model (stage 2 includes it)
+#   results/short/baselines/               all-zero and copy-last-frame predictions: test metrics
+#   results/short/summary/                 CSV/JSON + strip-<model>.png: all the paper needs (committed for
+#                                          short, study and quick)
+#   build/paper/short/                     generated TeX, figure data, figures, paper.pdf
 # Make decides what to redo: a run depends on the config files it includes (tools/pipeline/conf_deps.sh),
 # the chosen optimizer and the data — touching one experiment's .conf reruns only its runs. A run
 # directory counts as complete only when its done.json exists (written last by tools/pipeline/run.sh);
@@ -180,7 +180,7 @@ SUMMARY_FILES := $(SUMMARY)/runs.csv $(SUMMARY)/frames.csv $(SUMMARY)/curves.csv
 SUMMARY_INPUTS := $(wildcard $(ALL_STAMPS) $(BASELINE_STAMP) $(PROTOCOL_FILES) $(foreach m,$(MODELS),$(RESULTS)/$m/optimizer.json))
 
 # Make judges by times, and in a fresh clone every file is as new as every other: the summary of a scale
-# with carried runs (study) would be made again from them — which needs the trainer (it draws the strips)
+# with carried runs (short, study) would be made again from them — which needs the trainer (it draws the strips)
 # — only because the scripts were checked out after it. So the summary keeps the sha256 of what it was
 # made from (SUMMARY_FINGERPRINT: the command, the stamps, baselines, protocol results and optimizer
 # choices it reads, and the scripts that make it) in inputs.sha256, and when Make calls its rule with
@@ -230,9 +230,13 @@ PAPER_PDF    := $(PAPER_BUILD)/paper.pdf
 REPLICATION_FILES := $(wildcard experiments/scales/$(SCALE)/replications/*/summary/*.csv \
                                 experiments/scales/$(SCALE)/replications/*/summary/*.json \
                                 experiments/scales/$(SCALE)/replications/*/models)
-$(TABLE_FILES): $(PAPER_BUILD)/%: $(SUMMARY_FILES) $(TABLES_PY) $(PIPE)/claims.py $(REPLICATION_FILES) \
+# the committed summary of the scale that runs this recipe at another horizon (scale.mk's TWIN: short and
+# study name each other): the paper says what the other horizon shows (sentences.horizon)
+TWIN_SUMMARY := $(if $(TWIN),$(RESULTS_DIR)/$(TWIN)/summary)
+TWIN_FILES   := $(if $(TWIN),$(wildcard $(TWIN_SUMMARY)/*.csv $(TWIN_SUMMARY)/*.json))
+$(TABLE_FILES): $(PAPER_BUILD)/%: $(SUMMARY_FILES) $(TABLES_PY) $(PIPE)/claims.py $(REPLICATION_FILES) $(TWIN_FILES) \
                 experiments/report/original.csv experiments/experiments.mk
-	@$(PYTHON) $(PIPE)/tables.py --summary $(SUMMARY) --out $(PAPER_BUILD) $* >/dev/null
+	@$(PYTHON) $(PIPE)/tables.py --summary $(SUMMARY) --out $(PAPER_BUILD) $(if $(TWIN),--twin $(TWIN_SUMMARY)) $* >/dev/null
 
 # a figure needs figdata.gp and the data files its script names (figures/<fig>.gp: 'X.dat')
 $(foreach f,$(FIGURES),$(eval $(PAPER_BUILD)/fig-$f.tex: $(addprefix $(PAPER_BUILD)/,figdata.gp \
@@ -267,7 +271,7 @@ $(PAPER_PDF): paper/paper.tex paper/references.tex $(addprefix $(PAPER_BUILD)/,$
 .PHONY: reproduce-pipeline runs run-stamps baselines summary tables figures paper check-artifacts \
         pipeline-status pipeline-help clean-paper
 
-reproduce-pipeline: ## experiments → results → tables/figures → paper, at SCALE (default study); cores/threads runs at once (-j N: N)
+reproduce-pipeline: ## experiments → results → tables/figures → paper, at SCALE (default short); cores/threads runs at once (-j N: N)
 	@$(MAKE) --no-print-directory $(PIPE_J) -f $(PIPE_TOP) runs
 	@$(PYTHON) $(PIPE)/checks.py files --prune $(PAPER_BUILD) $(SUMMARY)
 	@$(MAKE) --no-print-directory $(PIPE_J) -f $(PIPE_TOP) paper

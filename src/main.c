@@ -30,7 +30,7 @@ static const Command commands[] = {
     {"bench", cmd_bench, "time training steps and sgemm (throughput; see bench/README.md)"},
     {"train", cmd_train, "train a model from a config file: checkpoints, log, test metrics, predictions"},
     {"eval", cmd_eval, "evaluate a checkpoint: per-frame test metrics (JSON)"},
-    {"predict", cmd_predict, "predicted future frames of a checkpoint as (10, N, 64, 64) float32 .npy"},
+    {"predict", cmd_predict, "predicted future frames of a checkpoint as (seq_len - input_frames, N, 64, 64) float32 .npy"},
     {"info", cmd_info, "print build facts: BLAS, conv engine, threads, CUDA"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

@@ -39,6 +39,9 @@ BASELINE_LABEL = {"baseline/copy_last": "copy last input frame", "baseline/zero"
 # Stored regenerations of a scale's study on other machines (a fresh clone, `rm -rf results/<scale>`,
 # `make reproduce`, its summary kept under <name>/summary): the paper compares their claims with its own.
 REPLICATIONS = "experiments/scales/%s/replications"
+# The horizon of the published numbers (LITERATURE) and of the report: ten predicted frames. A scale that
+# predicts fewer (the short scale) says that they are not comparable with its numbers.
+STANDARD_FUTURE = 10
 # setup.json's seed lists (summarize.py): which runs a summary holds
 SEED_KEYS = ("seeds", "opt_seeds", "sweep_seeds", "control_seeds")
 # The study's criterion that a base model has learnt to predict (issue 14): mean test MSE per frame at most
@@ -386,6 +389,18 @@ class Summary:
         # the centred-head experiment (the report's leak), if one was run, and its causal-head control
         self.leak = next((e for e in self.methods if self.cfg(e, "head") == "conv3d_centered"), None)
         self.leak_control = self._leak_control()
+        # the summary of the scale that runs this recipe at another horizon (its TWIN in scale.mk: short
+        # and study), or None; tables.py --twin sets it
+        self.twin = None
+
+    def future(self):
+        """Predicted frames per sequence (seq_len - input_frames of the base runs' config, else of any
+        run's), None where no config has them."""
+        for eid in [m + "/base" for m in self.models] + sorted(self.exps):
+            n, i = self.cfg(eid, "seq_len"), self.cfg(eid, "input_frames")
+            if n is not None and i is not None:
+                return int(n) - int(i)
+        return None
 
     def replications(self):
         """[(name, Summary)] of the stored regenerations of this summary's scale on other machines
@@ -723,7 +738,7 @@ class Summary:
         return out
 
     def strip_background(self):
-        """Per row of the strips that is a model's prediction: (eid, median grey level of its ten predicted
+        """Per row of the strips that is a model's prediction: (eid, median grey level of its predicted
         frames' pixels, mean over the frames) — the background's level, which covers most of a frame —
         from the strip PNGs (first test sequence, first seed), divided by the row's contrast stretch
         (strip.json: stretch) where it has one."""

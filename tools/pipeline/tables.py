@@ -22,7 +22,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
 import sentences  # noqa: E402
-from paperdata import (COLS, DECIMALS, LEVEL, LITERATURE, METRIC_TEX, REPLICATIONS, REPORT_CSV,  # noqa: E402
+from paperdata import (COLS, DECIMALS, LEVEL, LITERATURE, METRIC_TEX, REPLICATIONS, REPORT_CSV, STANDARD_FUTURE,  # noqa: E402
                        REPORT_MATCH, Summary, conf_value, duration, num, p_text, tex_escape, tex_text, value_tex)
 
 # figure styles (tables.py → figdata.gp): style.gp's linetypes for the methods other than the base (its
@@ -280,6 +280,8 @@ def values_tex(s):
     v.sentence("sent.absregime", sentences.absregime(s))
     v.sentence("sent.baselines", sentences.baselines(s))
     v.sentence("sent.absbaselines", sentences.absbaselines(s))
+    v.sentence("sent.abshorizon", sentences.abshorizon(s))
+    v.sentence("sent.horizon", sentences.horizon(s))
     v.sentence("sent.scope", sentences.scope(s))
     v.sentence("sent.literature", sentences.literature(s))
     v.sentence("sent.models", sentences.models(s))
@@ -550,7 +552,8 @@ def tab_report(s):
         rows += ["\\midrule", "\\multicolumn{6}{@{}l}{\\emph{Baselines on our test set}} \\\\"]
         for e in bls:
             rows.append(" & ".join([s.short_label(e)] + [num(s.stat(e, "test_" + c)[0], DECIMALS[c]) for c in COLS] + ["", ""]) + " \\\\")
-    rows += ["\\midrule", "\\multicolumn{6}{@{}l}{\\emph{Published, MSE per frame as ours (another test set, far longer training)}} \\\\"]
+    rows += ["\\midrule", "\\multicolumn{6}{@{}l}{\\emph{Published, MSE per frame as ours (%sanother test set, far longer "
+             "training)}} \\\\" % ("%s predicted frames, " % sentences.words(STANDARD_FUTURE) if sentences.short_horizon(s) else "")]
     for r in LITERATURE:
         rows.append(" & ".join(["%s~\\cite{%s}" % (s.mlabel(r["model"]), r["cite"]), num(r["mse"], 1), "--",
                                 num(r["ssim"], DECIMALS["ssim"]) if r["ssim"] is not None else "--", "",
@@ -1038,12 +1041,16 @@ def main():
     ap = argparse.ArgumentParser(description="the summary of a scale → the paper's values, tables and figure data")
     ap.add_argument("--summary", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--twin", default="", help="the summary of the scale that runs this recipe at another horizon "
+                    "(scale.mk's TWIN; its sentences: sentences.horizon); ignored where it has no runs.csv")
     ap.add_argument("outputs", nargs="*", metavar="OUTPUT", help="the outputs to make (default: all): " + " ".join(OUTPUTS))
     a = ap.parse_args()
     unknown = [x for x in a.outputs if x not in OUTPUTS]
     if unknown:
         sys.exit("tables.py: %s: no such output (one of: %s)" % (" ".join(unknown), " ".join(OUTPUTS)))
     s = Summary(a.summary)
+    if a.twin and os.path.exists(os.path.join(a.twin, "runs.csv")):
+        s.twin = Summary(a.twin)
     os.makedirs(a.out, exist_ok=True)
     names = a.outputs or list(OUTPUTS)
     for name in names:

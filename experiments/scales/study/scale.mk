@@ -23,3 +23,6 @@ CONTROL_EXPERIMENTS := $(foreach m,$(MODELS),$m/fresh)
 # get two seeds more: 8 runs, 1 h 04 min two at a time, and with five pairs both models' verdicts are
 # resolved (PROBES.md, session 8). The regularizers keep SEEDS.
 CONTROL_SEEDS ?= 1 2 3 4 5
+# The scale that runs this recipe at another horizon (pipeline.mk: its committed summary, for the paper's
+# sentences.horizon): the short scale, two predicted frames.
+TWIN := short
