@@ -296,7 +296,7 @@ figures: $(FIGURE_TEX) ## gnuplot figures (cairolatex) from the summary (no trai
 paper: $(PAPER_PDF) ## the paper build/paper/SCALE/paper.pdf from the summary (no training)
 
 check-artifacts: paper ## lint configs and TeX, PDF numbers, determinism; means and claims vs committed; PDF rebuilt identical
-	@RNNREG='$(RNNREG)' PYTHON='$(PYTHON)' SCALE='$(SCALE)' RESULTS='$(RESULTS)' PAPER_BUILD='$(PAPER_BUILD)' \
+	@RNNREG='$(RNNREG)' PYTHON='$(PYTHON)' SCALE='$(SCALE)' RESULTS='$(RESULTS)' PAPER_BUILD='$(PAPER_BUILD)' TWIN_SUMMARY='$(TWIN_SUMMARY)' \
 	  OPT_SEEDS='$(OPT_SEEDS)' SEEDED_EXPS='$(SEEDED_EXPS)' ALL_RUNS='$(ALL_RUNS)' MODELS='$(MODELS)' \
 	  LATEXMK='$(LATEXMK)' GNUPLOT='$(GNUPLOT)' PAPER_EPOCH='$(PAPER_EPOCH)' PIPE_TOP='$(PIPE_TOP)' \
 	  bash $(PIPE)/check_artifacts.sh

@@ -29,8 +29,9 @@
 #   7. pdf twice the paper built a second time from the same summary, in a temporary copy of the
 #                sources at another path, is byte-identical to $PAPER_BUILD/paper.pdf (no dates, IDs or
 #                paths inside: tools/pipeline/latex.sh); on a difference, the first differing bytes
-# Environment (from pipeline.mk): PYTHON, SCALE, RESULTS, PAPER_BUILD, OPT_SEEDS, MODELS, ALL_RUNS, LATEXMK,
-# GNUPLOT, PAPER_EPOCH; COMMITTED_SUMMARY (optional, a summary folder standing for the committed one).
+# Environment (from pipeline.mk): PYTHON, SCALE, RESULTS, PAPER_BUILD, TWIN_SUMMARY (may be empty), OPT_SEEDS,
+# MODELS, ALL_RUNS, LATEXMK, GNUPLOT, PAPER_EPOCH; COMMITTED_SUMMARY (optional, a summary folder standing for
+# the committed one).
 set -u
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -73,6 +74,11 @@ if [ -f "$PAPER_BUILD/paper.pdf" ]; then
     mkdir -p "$copy" "$scratch/elsewhere/results/$SCALE"
     cp -r pipeline.mk experiments tools figures paper "$copy/"
     cp -r "$summary" "$scratch/elsewhere/results/$SCALE/"
+    # the other horizon's summary, which the paper reads too (scale.mk's TWIN; sentences.horizon)
+    if [ -n "${TWIN_SUMMARY:-}" ] && [ -f "$TWIN_SUMMARY/runs.csv" ]; then
+        twin=$(basename "$(dirname "$TWIN_SUMMARY")")
+        mkdir -p "$scratch/elsewhere/results/$twin" && cp -r "$TWIN_SUMMARY" "$scratch/elsewhere/results/$twin/"
+    fi
     if (cd "$copy" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -f pipeline.mk SCALE="$SCALE" PYTHON="$PYTHON" RNNREG=/nonexistent \
             RESULTS_DIR="$scratch/elsewhere/results" PAPER_DIR="$scratch/elsewhere/paper" LATEXMK="${LATEXMK:-latexmk}" \
             GNUPLOT="${GNUPLOT:-gnuplot}" PAPER_EPOCH="${PAPER_EPOCH:-0}" paper) >"$scratch/rebuild.log" 2>&1; then
