@@ -13,8 +13,8 @@ set output out.'.tex'
 if (N_METHODS == 0) { @empty_panel; exit }
 set multiplot
 PL = 0.06; PR = 0.99; PG = 0.065; PV = 0.5 / H; PT = 1 - 0.2 / H; PB = (KEYH + 0.45) / H; KT = KEYH / H
-set xtics 1, 3
-set mxtics 3
+# a tic at every third frame (minor ones between), at every frame of a horizon of five or fewer
+if (N_FUTURE > 5) { set xtics 1, 3; set mxtics 3 } else { set xtics 1, 1; unset mxtics }
 set autoscale xfix      # the x axis ends at the last predicted frame
 set format y '$%g$'
 unset key

@@ -16,10 +16,11 @@ set -u
 cd "$(dirname "$0")/.."
 T=test_paperstats
 . tests/lib.sh
-# and the study's stored replications: the committed fp32 study of a Zen 3 EPYC before session 12 and its
-# bf16 regeneration on a Zen 5 EPYC (their PredRNN++ runs are of the recipe before the gradient clipping;
-# each summary is still a valid input of every check here)
-SUMMARIES="results/study/summary results/quick/summary experiments/scales/study/replications/zen5-bf16/summary
+# the short scale's (the default: the study's recipe on two predicted frames), and the study's stored
+# replications: the committed fp32 study of a Zen 3 EPYC before session 12 and its bf16 regeneration on a
+# Zen 5 EPYC (their PredRNN++ runs are of the recipe before the gradient clipping; each summary is still a
+# valid input of every check here)
+SUMMARIES="results/short/summary results/study/summary results/quick/summary experiments/scales/study/replications/zen5-bf16/summary
            experiments/scales/study/replications/zen3-fp32/summary"
 if ! "$PYTHON" -c 'import scipy, numpy, PIL' 2>/dev/null; then
     skip "scipy, numpy or PIL is missing (tools/deps.sh test)"; exit 0
@@ -171,14 +172,18 @@ with tempfile.TemporaryDirectory() as d:
         assert "not a PNG" in str(e)
 s = Summary(S)
 got = dict(s.strip_background())
+# the predicted frames are a row's last cells: as many as the base runs' configs predict (seq_len - input_frames)
+cfg = json.load(open(os.path.join(S, "experiments.json")))["experiments"]["convlstm/base"]["config"]
+future = int(cfg["seq_len"]) - int(cfg["input_frames"])
 n = 0
 for st in strips:
     img = np.asarray(Image.open(os.path.join(S, st["file"]))).astype(float)
+    cols = img.shape[1] // 66
     for i, r in enumerate(st["rows"]):
         if r["row"] not in s.exps:
             continue
         meds = [np.sort(img[2 + 66 * i:66 + 66 * i, 2 + 66 * t:66 + 66 * t].ravel())[64 * 64 // 2] / r.get("stretch", 1.0)
-                for t in range(10)]
+                for t in range(cols - future, cols)]
         assert abs(got[r["row"]] - np.mean(meds)) < 1e-9, (r["row"], got[r["row"]], np.mean(meds))
         n += 1
 assert n == len(got) and n >= 5 * len(strips), n          # base and the report's four regularizers per model
@@ -868,4 +873,86 @@ for xs, want in (([1, 2, 3], "1--3"), ([1, 2], "1, 2"), ([1, 2, 4], "1, 2, 4"), 
     st.setup.update(seeds=xs, control_seeds=xs)
     assert st.seeds_words() == want, (xs, st.seeds_words())
 EOF
+# the horizon (issue 14's easier variant): the short scale runs the study scale's recipe on two predicted
+# frames; each paper says what the other horizon shows, with numbers recomputed here from runs.csv
+check "the horizon sentences (sent.horizon, sent.abshorizon, the literature's and the abstract's notes): the horizon read off the configs, the other horizon's SSIM, MSE ratios and base MSE recomputed from its runs.csv with csv and statistics; no sentence on the standard horizon without a twin; the short scale's sizes and seeds as its committed runs' resolved configs and setup.json give them" \
+    "$PYTHON" - "$W" <<'EOF'
+import csv, json, os, shutil, statistics, sys
+sys.path.insert(0, "tools/pipeline")
+import paperdata, sentences
+W = sys.argv[1]
+
+def base_means(d, col):
+    rows = [r for r in csv.DictReader(open(d + "/runs.csv")) if r["status"] == "ok"]
+    out = {m: statistics.mean(float(r[col]) for r in rows if r["model"] == m and r["experiment"] == "base")
+           for m in ("convlstm", "predrnn_pp")}
+    out["zero"] = statistics.mean(float(r[col]) for r in rows if r["model"] == "baseline" and r["experiment"] == "zero")
+    return out
+
+def horizon_copy(src, name, seq_len, ssim=None):
+    """src's summary with every run's seq_len set (and the base runs' SSIM, if given)."""
+    d = os.path.join(W, name)
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(src, d)
+    ex = json.load(open(d + "/experiments.json"))
+    for e in ex["experiments"].values():
+        e["config"]["seq_len"] = str(seq_len) if isinstance(e["config"].get("seq_len"), str) else seq_len
+    json.dump(ex, open(d + "/experiments.json", "w"))
+    if ssim is not None:
+        rows = list(csv.DictReader(open(d + "/runs.csv")))
+        for r in rows:
+            if r["experiment"] == "base" and r["test_ssim"]:
+                r["test_ssim"] = repr(ssim)
+        with open(d + "/runs.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+            w.writeheader()
+            w.writerows(rows)
+    return d
+
+S10 = "results/study/summary"
+ten = paperdata.Summary(S10)
+assert ten.future() == 10 == int(ten.cfg("convlstm/base", "seq_len")) - int(ten.cfg("convlstm/base", "input_frames"))
+# the standard horizon without a twin: nothing to say
+assert sentences.horizon(ten)[0] == "" == sentences.abshorizon(ten)[0]
+assert "predicted frames" not in sentences.literature(ten)[0].split(").")[1]
+# a two-frame copy of the study summary, the ten-frame study its twin
+two = paperdata.Summary(horizon_copy(S10, "two", 12))
+two.twin = paperdata.Summary(S10)
+assert two.future() == 2
+ssim, mse = base_means(S10, "test_ssim"), base_means(S10, "test_mse")
+h = sentences.horizon(two)[0]
+for m, label in (("convlstm", "ConvLSTM"), ("predrnn_pp", "PredRNN++")):
+    assert "%s's %.3f" % (label, ssim[m]) in h, (m, ssim[m], h)
+    assert "%.2f" % (mse[m] / mse["zero"]) in h, (m, h)
+assert "against %.3f" % ssim["zero"] in h and "ten predicted frames (the \\texttt{study} scale" in h, h
+want_below = all(ssim[m] <= ssim["zero"] for m in ("convlstm", "predrnn_pp"))
+assert ("stays below that of black frames" in h) == want_below, h
+a = sentences.abshorizon(two)[0]
+assert a.startswith("It predicts two frames from ten, not the standard ten"), a
+assert ("neither base model's SSIM rises above that of black frames" in a) == want_below, a
+lit = sentences.literature(two)[0]
+assert "They are means over ten predicted frames and ours over two" in lit, lit
+assert "On ten frames, the study scale's base models reach ConvLSTM %.1f and PredRNN++ %.1f." % (mse["convlstm"], mse["predrnn_pp"]) in lit, lit
+assert "(over ten predicted frames" in sentences.absbaselines(two)[0], sentences.absbaselines(two)[0]
+# the study's paper names its two-frame twin; a twin whose base SSIM is above black frames' is said to be so
+up = paperdata.Summary(horizon_copy(S10, "two-up", 12, ssim=0.9))
+ten.twin = up
+h = sentences.horizon(ten)[0]
+assert h.startswith("The \\texttt{study} scale runs this recipe on two predicted frames, where the base models' SSIM, "
+                    "ConvLSTM's 0.900 and PredRNN++'s 0.900 against %.3f, is above that of black frames" % ssim["zero"]), h
+assert sentences.abshorizon(ten)[0] == ""
+# the short scale's files: its sizes (includes followed) as its committed runs' resolved configs, its seeds
+# (study's scale.mk, through its include) as its summary's setup.json
+for m in ("convlstm", "predrnn_pp"):
+    got = sentences.scale_conf("short", m + ".conf")
+    cfg = dict(l.split(" = ", 1) for l in open("results/short/%s/base/1/config" % m).read().splitlines() if " = " in l)
+    for k, v in got.items():
+        if k != "include":
+            assert cfg[k].strip() == v, (m, k, v, cfg[k])
+    assert got["seq_len"] == "12" and "include" not in got, got
+setup = json.load(open("results/short/summary/setup.json"))
+assert [int(x) for x in sentences.scale_mk_words("short", "SEEDS")] == setup["seeds"], setup["seeds"]
+assert [int(x) for x in sentences.scale_mk_words("short", "CONTROL_SEEDS")] == setup["control_seeds"]
+EOF
+
 exit $((fails > 0))

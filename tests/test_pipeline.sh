@@ -16,6 +16,7 @@
 #   paper parts (tools/deps.sh paper), which are skipped without them.
 set -u
 cd "$(dirname "$0")/.."
+REPO=$(pwd)   # the committed results (the short and study scales' runs) are read from here
 T=test_pipeline
 . tests/lib.sh
 unset MAKEFLAGS MFLAGS MAKELEVEL   # the inner makes below are independent of the make running the tests
@@ -139,6 +140,16 @@ for e, v in five.items():
         assert v == three[e] == seven[e], (e, v, three[e], seven[e])
         assert v in ({1, 2, 3}, {1}), (e, v)
 EOF
+# the short scale (the default): the study scale's matrix on two predicted frames — the same runs planned,
+# every run's config the study's but for seq_len (the trainer's resolved configs of the committed runs)
+short_runs() { make --no-print-directory -f pipeline.mk SCALE=short RNNREG="$RNNREG" PYTHON="$PYTHON" "$@" \
+    --eval 'print-var-%: ; @echo $($*)' print-var-ALL_RUNS | tr ' ' '\n' | sort; }
+check "the short scale plans the study's 48 runs, and each committed short run's resolved config (the trainer's) is the study run's of the same id but for seq_len, 12 for 20" \
+    bash -c '[ "$1" = "$2" ] && [ "$(printf "%s\n" "$1" | wc -l)" -eq 48 ] || exit 1
+        for r in $1; do
+            d=$(diff "$3/results/study/$r/config" "$3/results/short/$r/config" | grep "^[<>]")
+            [ "$d" = "$(printf "< seq_len = 20\n> seq_len = 12")" ] || { echo "$r: $d"; exit 1; }
+        done' _ "$(short_runs)" "$(study_runs)" "$REPO"
 check "every training command went through RUNNER ($(wc -l <"$W/runner.log" 2>/dev/null) of $n_plan)" \
     [ "$(grep -c ' train --config ' "$W/runner.log" 2>/dev/null)" -eq "$n_plan" ]
 same=0; for r in "${lock_runs[@]}"; do cmp -s "$W/lock/tiny/$r/metrics.json" "$R/$r/metrics.json" && same=$((same + 1)); done

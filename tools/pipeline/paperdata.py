@@ -745,11 +745,15 @@ class Summary:
         out = []
         for st, _ in self.strips():
             w, h, img = png_grey(os.path.join(self.path, st["file"]))
+            # the predicted frames are the row's last `future` cells (a strip is as wide as the inputs;
+            # a shorter horizon leaves the first cells of a prediction row empty, grey)
+            cols = (w - 2) // 66
+            first = max(0, cols - (self.future() or cols))
             for i, r in enumerate(st["rows"]):
                 if r["row"] not in self.exps:
                     continue
                 meds = []
-                for t in range(10):
+                for t in range(first, cols):
                     px = strip_frame(img, w, h, i, t)
                     if px is None:
                         break

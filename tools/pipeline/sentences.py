@@ -1079,7 +1079,11 @@ def ssim(s):
                  "but limits SSIM in those windows to %s." % (
                      num(n_pixels(s), 0), num(n_pixels(s) * (gmax / 255.0) ** 2, 1), num(gmax, 1), num(ssim_flat(gmax), 2)))
     if clean:
-        sent += " The other predictions' backgrounds are black (median grey below %s)." % num(2, 0)
+        relu = all(s.cfg(m + "/base", "head_act") == "relu" for m in s.models)
+        sent += (" The other predictions' backgrounds are black (median grey below %s)." % num(2, 0) if offset else
+                 "In the strips (first test sequence, first-seed runs) the background of every prediction is black "
+                 "(median grey below %s)%s." % (num(2, 0), ": the ReLU after the output head can hold it at exactly zero"
+                                                if relu else ""))
     if math.isfinite(zs):
         sent += (" All-zero frames are exactly black there, which is why they score an SSIM of %s while their MSE "
                  "is high." % num(zs, DECIMALS["ssim"]))

@@ -949,6 +949,8 @@ def figdata_regime(s, g):
 def figdata_gp(s):
     """figdata.gp: the labels, styles, counts and axes every figure loads."""
     g = GnuplotArrays()
+    # the predicted frames per sequence (the frames figure's x axis: a tic on each of a short horizon's)
+    g.scalar("N_FUTURE", s.future() or 0)
     figdata_methods(s, g)
     figdata_points(s, g)
     figdata_curves(s, g)
@@ -1010,12 +1012,18 @@ def strips_tex(s):
             files[st["file"]] = f.read()
         files["strip-%s.tex" % tag] = strip_picture(s, st, tag)
         who = s.mlabel(st["model"]) if st["model"] else "Every model"
+        # a shorter horizon than the inputs: the predictions fill the last cells of their rows (rnnreg strip)
+        cols, fut = (png_size(os.path.join(s.path, st["file"]))[0] - 2) // 66, s.future()
+        where = ("Column $k$: the $k$-th input frame in the first row, the $k$-th predicted frame in the others."
+                 if not fut or fut >= cols else
+                 "Column $k$: the $k$-th input frame in the first row; in the others, the %s predicted frames fill the "
+                 "last %s columns (predicted frame $j$ in column $%s + j$), the columns before them empty (grey)." % (
+                     sentences.words(fut), sentences.words(fut), cols - fut))
         floats += ["\\begin{figure}[tbp]", "\\centering", "{\\footnotesize\\input{strip-%s.tex}}" % tag,
                    "\\caption{%s on the first test sequence: its input frames, the true future frames, and the "
                    "predictions of copying the last input frame, of the base model and of every regularizer%s "
-                   "(first-seed runs). Column $k$: the $k$-th input frame in the first row, the $k$-th predicted "
-                   "frame in the others.%s}" % (who, " and run-once experiment" if any(
-                       s.exps.get(r["row"], {}).get("stage") == "once" for r in st["rows"]) else "",
+                   "(first-seed runs). %s%s}" % (who, " and run-once experiment" if any(
+                       s.exps.get(r["row"], {}).get("stage") == "once" for r in st["rows"]) else "", where,
                        " $\\times k$ right of a row: its grey levels drawn $k$ times brighter, clipped at white." if any(
                            r.get("stretch", 1) > 1 for r in st["rows"]) else ""),
                    "\\label{fig:strip-%s}" % tag, "\\end{figure}", ""]
