@@ -435,12 +435,18 @@ def expected(rows):
         steps = int(c["n_train"]) // int(c["batch"])
         e0 = math.ceil(int(c["sampling_iters"]) / steps) + 1
         fg, bg = gaps(m, e.split("/")[1], rows), gaps(m, "base", rows)
-        # a pair with a run whose last validation loss exceeds 1.10 x its best is left out (unstable)
+        # a pair with a run whose last validation loss exceeds 1.10 x its best while its training loss has not
+        # fallen below that of its best epoch is left out (unstable; one whose training loss fell overfits)
         rr = {(r["experiment"], r["seed"]): r for r in runs if r["model"] == m and r["status"] == "ok"}
+        tl = {(r["experiment"], r["seed"], r["epoch"]): float(r["train_loss"]) for r in rows if r["model"] == m}
         left, seeds = [], []
+        def unstable(n_, x):
+            r = rr[(n_, x)]
+            return (float(r["last_val_loss"]) > 1.10 * float(r["best_val_loss"]) and
+                    float(r["last_train_loss"]) >= tl[(n_, x, r["best_epoch"])])
         for x in sorted(set(fg) & set(bg), key=int):
             bad = [(who, rr[(n_, x)]) for n_, who in ((e.split("/")[1], "on fresh sequences"), ("base", "on the fixed set"))
-                   if float(rr[(n_, x)]["last_val_loss"]) > 1.10 * float(rr[(n_, x)]["best_val_loss"])]
+                   if unstable(n_, x)]
             if bad:
                 who, r = bad[0]
                 left.append("seed %s, whose run %s became unstable: its last validation loss is %.2f times its best, of epoch %s"
