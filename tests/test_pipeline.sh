@@ -179,11 +179,17 @@ assert len(a) > 30 and a.get("sampling") == "teacher" and a.get("test_weights") 
 diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
 assert diff == {"head": ("conv3d_centered", "conv2d")}, diff
 EOF
+# a config file's key lines, its includes expanded where they stand (paths relative to the file)
+conf_lines() {
+    local d l; d=$(dirname "$1")
+    sed 's/#.*//; /^[[:space:]]*$/d' "$1" | while IFS= read -r l; do
+        case "$l" in include*=*) conf_lines "$d/$(echo "${l#*=}" | tr -d ' ')" ;; *) echo "$l" ;; esac
+    done
+}
 for scale_dir in experiments/scales/*/; do
     [ -f "$scale_dir/convlstm/leak.conf" ] || [ -f "$scale_dir/convlstm/leak_causal.conf" ] || continue
-    check "$scale_dir: the causal-head control's scale file sets what the centred head's does" \
-        cmp -s <(sed 's/#.*//; /^[[:space:]]*$/d' "$scale_dir/convlstm/leak.conf" 2>/dev/null) \
-               <(sed 's/#.*//; /^[[:space:]]*$/d' "$scale_dir/convlstm/leak_causal.conf" 2>/dev/null)
+    check "$scale_dir: the causal-head control's scale file sets what the centred head's does (includes expanded)" \
+        cmp -s <(conf_lines "$scale_dir/convlstm/leak.conf" 2>/dev/null) <(conf_lines "$scale_dir/convlstm/leak_causal.conf" 2>/dev/null)
 done
 n_reg=$(w() { echo $#; }; w $(mkvar REGULARIZERS))
 check "every regularizer ($n_reg) has a row with an interval and a Holm-adjusted p in the paired-difference table, and each base model one against all-zero frames" \
@@ -924,7 +930,7 @@ check "conf_deps.sh follows an absolute include and the relative ones under it, 
 "${M[@]}" summary >"$W/carry-sum0.out" 2>&1
 rm -rf "$W/carry-orig-summary"; cp -r "$R/summary" "$W/carry-orig-summary"
 carry_scales=$(mkvar CARRY_SCALES)
-check "CARRY_SCALES lists study and paper ($carry_scales)" [ "$carry_scales" = "study paper" ]
+check "CARRY_SCALES lists short, study and paper ($carry_scales)" [ "$carry_scales" = "short study paper" ]
 for sc in $carry_scales; do
     G=$W/gitsim-$sc
     rm -rf "$G"; mkdir -p "$G/results"

@@ -44,9 +44,9 @@ T = "check-artifacts"
 LOG = pl.CheckLog(T)
 ok, fail, skip = LOG.ok, LOG.fail, LOG.skip
 
-# keys a scale file may set (sizes, data counts, schedule length, threads/backend): everything else is
-# the method, which belongs to the experiments
-SCALE_KEYS = {"layers", "kernels", "patch", "n_train", "n_val", "n_test", "batch", "epochs", "sampling_iters",
+# keys a scale file may set (sizes, data counts, the horizon, schedule length, threads/backend): everything
+# else is the method, which belongs to the experiments
+SCALE_KEYS = {"layers", "kernels", "patch", "n_train", "n_val", "n_test", "seq_len", "batch", "epochs", "sampling_iters",
               "threads", "precision", "predict_sequences", "checkpoint_every", "backend", "tf32", "lr_step_epochs"}
 # and, in a scale's model file (experiments/scales/<scale>/<model>.conf) only, the training keys that the scale's
 # step budget decides for that model: the learning rate and the gradient clipping (see check_configs)
