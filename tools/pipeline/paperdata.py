@@ -356,6 +356,11 @@ def load_report():
 # --------------------------------------------------------------------------------------------------
 
 
+def strip_cells(w):
+    """The frame cells across a strip PNG w pixels wide (rnnreg strip: 64-px frames behind a 2-px separator)."""
+    return (w - 2) // 66
+
+
 def strip_frame(img, w, h, i, t):
     """The grey levels (a flat list) of the frame in row i, column t of a strip PNG (rnnreg strip: 64-px
     frames behind a 2-px separator), or None where the image has no such cell."""
@@ -396,14 +401,18 @@ class Summary:
         # and study), or None; tables.py --twin sets it
         self.twin = None
 
-    def future(self):
-        """Predicted frames per sequence (seq_len - input_frames of the base runs' config, else of any
-        run's), None where no config has them."""
+    def frames_in_out(self):
+        """(input frames, predicted frames) per sequence from the base runs' config, else from any run's
+        (seq_len - input_frames); (None, None) where no config has them."""
         for eid in [m + "/base" for m in self.models] + sorted(self.exps):
             n, i = self.cfg(eid, "seq_len"), self.cfg(eid, "input_frames")
             if n is not None and i is not None:
-                return int(n) - int(i)
-        return None
+                return int(i), int(n) - int(i)
+        return None, None
+
+    def future(self):
+        """Predicted frames per sequence (frames_in_out), None where no config has them."""
+        return self.frames_in_out()[1]
 
     def replications(self):
         """[(name, Summary)] of the stored regenerations of this summary's scale on other machines
@@ -750,7 +759,7 @@ class Summary:
             w, h, img = png_grey(os.path.join(self.path, st["file"]))
             # the predicted frames are the row's last `future` cells (a strip is as wide as the inputs;
             # a shorter horizon leaves the first cells of a prediction row empty, grey)
-            cols = (w - 2) // 66
+            cols = strip_cells(w)
             first = max(0, cols - (self.future() or cols))
             for i, r in enumerate(st["rows"]):
                 if r["row"] not in self.exps:
@@ -777,7 +786,7 @@ class Summary:
             names = [r["row"] for r in st["rows"]]
             if "truth" not in names:
                 continue
-            t = min(9, (w - 2) // 66 - 1)     # the last predicted frame's column
+            t = min(9, strip_cells(w) - 1)     # the last predicted frame's column
             true = sum(strip_frame(img, w, h, names.index("truth"), t))
             if true <= 0:
                 continue

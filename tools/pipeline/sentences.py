@@ -587,10 +587,8 @@ def abshorizon(s):
     and why not the standard ten (the twin summary: whether its base models beat black frames' SSIM)."""
     if not short_horizon(s):
         return "", "experiments.json: seq_len - input_frames (the standard horizon)"
-    sent = "It predicts %s frames from %s, not the standard %s" % (
-        words(s.future()), words(int(s.cfg(next(e for e in [m + "/base" for m in s.models] + sorted(s.exps)
-                                                  if s.cfg(e, "input_frames") is not None), "input_frames"))),
-        words(STANDARD_FUTURE))
+    inputs, future = s.frames_in_out()
+    sent = "It predicts %s frames from %s, not the standard %s" % (words(future), words(inputs), words(STANDARD_FUTURE))
     t = s.twin
     tw = twin_ssim(t) if t is not None and t.future() == STANDARD_FUTURE else None
     if tw is not None and not any(tw[1]):
@@ -623,8 +621,9 @@ def literature(s):
             ours = [(m, t.stat(m + "/base", "test_mse")) for m in t.models]
             ours = [(m, x[0]) for m, x in ours if x[2]]
             if ours:
-                sent += (" On %s frames, the study scale's base models reach %s." % (
-                    words(STANDARD_FUTURE), and_list(["%s %s" % (t.mlabel(m), num(x, MSE)) for m, x in ours])))
+                sent += (" On %s frames, the %s scale's base models reach %s." % (
+                    words(STANDARD_FUTURE), tex_escape(t.setup.get("scale") or "?"),
+                    and_list(["%s %s" % (t.mlabel(m), num(x, MSE)) for m, x in ours])))
     elif d.get("source") == "generated":
         sent += (" Our test sequences are generated (Section~\\ref{sec:data}), not taken from the canonical "
                  "\\texttt{mnist\\_test\\_seq.npy}, so our numbers are not comparable with these number for "

@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pipelib as pl  # noqa: E402
 import sentences  # noqa: E402
 from paperdata import (COLS, DECIMALS, LEVEL, LITERATURE, METRIC_TEX, REPLICATIONS, REPORT_CSV, STANDARD_FUTURE,  # noqa: E402
-                       REPORT_MATCH, Summary, conf_value, duration, num, p_text, tex_escape, tex_text, value_tex)
+                       REPORT_MATCH, Summary, conf_value, duration, num, p_text, strip_cells, tex_escape, tex_text,
+                       value_tex)
 
 # figure styles (tables.py → figdata.gp): style.gp's linetypes for the methods other than the base (its
 # black, 7, is the base's), gnuplot point types filled and open in the same order
@@ -1013,7 +1014,7 @@ def strips_tex(s):
         files["strip-%s.tex" % tag] = strip_picture(s, st, tag)
         who = s.mlabel(st["model"]) if st["model"] else "Every model"
         # a shorter horizon than the inputs: the predictions fill the last cells of their rows (rnnreg strip)
-        cols, fut = (png_size(os.path.join(s.path, st["file"]))[0] - 2) // 66, s.future()
+        cols, fut = strip_cells(png_size(os.path.join(s.path, st["file"]))[0]), s.future()
         where = ("Column $k$: the $k$-th input frame in the first row, the $k$-th predicted frame in the others."
                  if not fut or fut >= cols else
                  "Column $k$: the $k$-th input frame in the first row; in the others, the %s predicted frames fill the "
